@@ -1,0 +1,51 @@
+# Two commands on a fresh machine with only python3 and git:  make demo  |  make test
+# Everything else (uv, the locked virtual environment, the data) is set up on the way, once.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+# Stages run as `python -m mlops.stages.X`: the locked environment comes first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data demo test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "setup: installing uv $(UV_VERSION) into $(TOOLS)/ (once)"
+	@$(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# The venv is rebuilt from the lock file only when the lock or pyproject changed.
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	@echo "setup: creating $(VENV)/ from uv.lock"
+	@$(UV) sync --frozen --quiet
+	@touch $@
+
+setup: $(VENV)/.synced ## install the locked environment (idempotent)
+
+data/churn.csv: data.dvc | $(VENV)/.synced
+	@$(VENV)/bin/mlops data restore
+
+data: data/churn.csv ## restore the data pinned by data.dvc (dvc pull, or regenerate and verify)
+
+demo: setup data ## run the main job (the whole GitOps loop in a sandbox)
+	@$(VENV)/bin/mlops demo
+
+test: setup ## run the whole test suite
+	@$(VENV)/bin/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: setup ## ruff and the pre-commit hooks
+	@$(VENV)/bin/pre-commit run --all-files
+
+bench: setup data ## run the benchmarks (see benchmarks/README.md)
+	@$(VENV)/bin/python benchmarks/run.py
+
+clean: ## remove the environments and outputs made here (keeps the DVC cache)
+	rm -rf $(TOOLS) $(VENV) artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,63 @@
+"""The `mlops` command. Each command tidies its arguments and calls one function; the logic
+lives in the modules named after each concern."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from mlops.errors import MlopsError
+
+app = typer.Typer(
+    help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Sample data: generate it, or restore what data.dvc pins.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("generate")
+def data_generate(
+    out: Path = typer.Option(Path("data/churn.csv"), help="CSV file to write."),
+    rows: int = typer.Option(20_000, min=1, help="Number of customers."),
+    seed: int = typer.Option(2026, help="Random seed; the same seed gives the same bytes."),
+    drift: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="0 = training population; 1 = fully drifted traffic."
+    ),
+) -> None:
+    """Write a deterministic customer-churn table (optionally drifted)."""
+    from mlops.data.generate import generate
+    from mlops.data.schema import write_table
+
+    write_table(generate(rows, seed, drift), out)
+    typer.echo(f"wrote {rows} rows to {out} (seed={seed}, drift={drift})")
+
+
+@data_app.command("restore")
+def data_restore() -> None:
+    """Pull data/ from the DVC remote, or regenerate the sample and verify it against data.dvc."""
+    from mlops.data.restore import restore
+
+    how = restore(".")
+    typer.echo(f"data: {how}")
+
+
+@app.command()
+def demo() -> None:
+    """Run the main job: restore the data, reproduce the pipeline, print the metrics."""
+    from mlops.demo import run
+
+    run()
+
+
+def main() -> None:
+    try:
+        app()
+    except MlopsError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,1 @@
+"""The data contract (schema) and the sample data generator."""

@@ -1,0 +1,86 @@
+"""Typed access to params.yaml: every stage reads its section through here.
+
+A missing key or a value of the wrong type is reported with the file, the key and the value,
+before any work starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops.errors import ConfigError
+
+PARAMS_FILE = "params.yaml"
+
+# section -> key -> (type, lower bound, upper bound); bounds are inclusive, None means open.
+SPEC: dict[str, dict[str, tuple[type, float | None, float | None]]] = {
+    "data": {"rows": (int, 1, None), "seed": (int, 0, None)},
+    "validate": {
+        "min_rows": (int, 1, None),
+        "max_null_share": (float, 0, 1),
+        "max_duplicate_share": (float, 0, 1),
+    },
+    "split": {"holdout_size": (float, 0.01, 0.99), "seed": (int, 0, None)},
+    "train": {
+        "seed": (int, 0, None),
+        "learning_rate": (float, 1e-6, 1),
+        "max_iter": (int, 1, 100_000),
+        "max_leaf_nodes": (int, 2, 100_000),
+        "min_samples_leaf": (int, 1, None),
+        "l2_regularization": (float, 0, None),
+    },
+    "evaluate": {"threshold": (float, 0, 1), "latency_repeats": (int, 1, 100_000)},
+}
+
+
+def _check(path: Path, section: str, key: str, value: Any) -> Any:
+    kind, low, high = SPEC[section][key]
+    name = f"{section}.{key}"
+    ok_type = isinstance(value, kind) and not isinstance(value, bool)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok_type = float(value), True
+    if not ok_type:
+        raise ConfigError(path, name, f"must be {kind.__name__}, got {type(value).__name__}",
+                          value=value, hint=f"set a {kind.__name__} in {path}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        raise ConfigError(path, name, f"out of range {bounds}", value=value)
+    return value
+
+
+def parse(raw: Any, path: Path) -> dict[str, dict[str, Any]]:
+    """Check a parsed params mapping against ``SPEC``; return it with floats normalised."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "", "must be a mapping of stage sections")
+    out: dict[str, dict[str, Any]] = {}
+    for section, keys in SPEC.items():
+        given = raw.get(section)
+        if not isinstance(given, dict):
+            raise ConfigError(path, section, "missing section", hint=f"expected keys {list(keys)}")
+        for key in keys:
+            if key not in given:
+                raise ConfigError(path, f"{section}.{key}", "missing key")
+        unknown = sorted(set(given) - set(keys))
+        if unknown:
+            raise ConfigError(path, f"{section}.{unknown[0]}", "unknown key",
+                              hint=f"known keys: {', '.join(keys)}")
+        out[section] = {key: _check(path, section, key, given[key]) for key in keys}
+    return out
+
+
+def load(path: str | Path = PARAMS_FILE) -> dict[str, dict[str, Any]]:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(path, "", "file not found", hint="run from the repository root") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, "", f"not valid YAML: {exc}") from exc
+    return parse(raw, path)
+
+
+def section(name: str, path: str | Path = PARAMS_FILE) -> dict[str, Any]:
+    return load(path)[name]

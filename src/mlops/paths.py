@@ -1,0 +1,20 @@
+"""Where each file of the pipeline lives, relative to the repository root.
+
+dvc.yaml names the same paths (a test keeps the two in step); code never spells them out.
+"""
+
+DATA_DIR = "data"
+DATA = "data/churn.csv"
+DATA_DVC = "data.dvc"
+TRAIN = "artifacts/split/train.csv"
+HOLDOUT = "artifacts/split/holdout.csv"
+MODEL = "artifacts/model.skops"
+PREDICTIONS = "artifacts/predictions.csv"
+VALIDATION = "reports/validation.json"
+METRICS = "reports/metrics.json"
+SLICES = "reports/slices.json"
+SERVING = "reports/serving.json"
+PLOTS = "reports/plots"
+FIGURES = "reports/figures"
+MODELS_FILE = "models.yaml"
+ENVIRONMENTS = "environments"

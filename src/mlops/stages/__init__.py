@@ -1,0 +1,2 @@
+"""Pipeline stages. Each module has a pure core function and a thin ``main`` that does I/O;
+dvc.yaml runs them as ``python -m mlops.stages.<name>``."""

@@ -1,0 +1,83 @@
+"""validate: check the raw table against the data schema before anything trains on it."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pandas as pd
+import pandera.errors
+
+from mlops import params, paths
+from mlops.data.schema import frame_schema, read_table
+from mlops.io_utils import write_json
+
+MAX_EXAMPLES = 5
+
+
+def _failures(errors: pandera.errors.SchemaErrors) -> list[dict[str, Any]]:
+    cases = errors.failure_cases
+    out = []
+    for (column, check), group in cases.groupby(
+        [cases["column"].fillna("<table>"), cases["check"].astype(str)], sort=True
+    ):
+        values = [v for v in group["failure_case"].tolist() if v is not None][:MAX_EXAMPLES]
+        out.append(
+            {
+                "column": column,
+                "check": check,
+                "failing": len(group),
+                "examples": [v if isinstance(v, (int, float, str)) else str(v) for v in values],
+            }
+        )
+    return out
+
+
+def validate(df: pd.DataFrame, settings: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``df`` lazily; return a report listing every failing check (empty when valid)."""
+    schema = frame_schema(
+        min_rows=settings["min_rows"],
+        max_null_share=settings["max_null_share"],
+        max_duplicate_share=settings["max_duplicate_share"],
+    )
+    try:
+        schema.validate(df, lazy=True)
+        failures: list[dict[str, Any]] = []
+    except pandera.errors.SchemaErrors as errors:
+        failures = _failures(errors)
+    return {
+        "valid": not failures,
+        "rows": len(df),
+        "columns": len(df.columns),
+        "null_share": {c: round(float(df[c].isna().mean()), 6) for c in df.columns},
+        "failures": failures,
+    }
+
+
+def describe(report: dict[str, Any]) -> str:
+    """One line per failing check: column, check, how many rows, a few failing values."""
+    lines = [f"data failed validation: {len(report['failures'])} check(s) failed"]
+    for f in report["failures"]:
+        examples = ", ".join(repr(v) for v in f["examples"])
+        lines.append(
+            f"  - column {f['column']!r}: check {f['check']} failed for {f['failing']} value(s)"
+            + (f"; e.g. {examples}" if examples else "")
+        )
+    return "\n".join(lines)
+
+
+def main(data_path: str = paths.DATA, report_path: str = paths.VALIDATION) -> int:
+    report = validate(read_table(data_path), params.section("validate"))
+    write_json(report_path, report)
+    if not report["valid"]:
+        print(f"{data_path}: {describe(report)}", file=sys.stderr)
+        print(f"full report: {report_path}", file=sys.stderr)
+        return 1
+    print(f"{data_path}: {report['rows']} rows passed validation")
+    return 0
+
+
+if __name__ == "__main__":
+    from mlops.cli_support import run_stage
+
+    run_stage(main)
