@@ -1,0 +1,104 @@
+"""Shared fixtures: real git, real DVC with a local remote, in temp dirs, isolated from the
+user's own configuration (as gto's tests do)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = str(Path(sys.executable).parent)
+SMALL_ROWS = 3000  # enough for both classes in every region, quick to train
+
+
+def run(args: list[str], cwd: Path, check: bool = True, env: dict | None = None):
+    """Run a command; on failure show what it printed."""
+    proc = subprocess.run(args, cwd=cwd, text=True, capture_output=True,
+                          env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def git(cwd: Path, *args: str) -> str:
+    return run(["git", *args], cwd).stdout.strip()
+
+
+def dvc(cwd: Path, *args: str, check: bool = True):
+    return run([sys.executable, "-m", "dvc", *args], cwd, check=check)
+
+
+def mlops(cwd: Path, *args: str, check: bool = True, env: dict | None = None):
+    return run([sys.executable, "-m", "mlops", *args], cwd, check=check, env=env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_git(tmp_path_factory):
+    """A HOME of our own with a .gitconfig, and no system config."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test Author\n\temail = author@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    saved = {k: os.environ.get(k) for k in ("HOME", "GIT_CONFIG_NOSYSTEM", "PATH", "MLOPS_DVC_REMOTE")}
+    os.environ.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1",
+                      PATH=BIN + os.pathsep + os.environ["PATH"])
+    os.environ.pop("MLOPS_DVC_REMOTE", None)
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def copy_template(dest: Path) -> Path:
+    """Copy the files Git tracks (the template a team clones) into ``dest``."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def init_repo(dest: Path, remote: Path, rows: int = SMALL_ROWS) -> Path:
+    """A template repo with ``rows`` of sample data pinned in data.dvc and one commit."""
+    copy_template(dest)
+    git(dest, "init", "-q")
+    dvc(dest, "remote", "modify", "--local", "storage", "url", str(remote))
+    run([sys.executable, "-m", "mlops", "data", "generate", "--rows", str(rows)], dest)
+    dvc(dest, "add", "data")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-qm", "template with sample data")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def built_repo(tmp_path_factory) -> Path:
+    """Built once per session: the template with small data, `dvc repro` run and committed."""
+    base = tmp_path_factory.mktemp("built")
+    repo = init_repo(base / "repo", base / "remote")
+    dvc(repo, "repro")
+    dvc(repo, "push")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "reproduce the pipeline")
+    return repo
+
+
+@pytest.fixture
+def repo(built_repo, tmp_path) -> Path:
+    """A private copy of ``built_repo`` (workspace, DVC cache and remote) for one test."""
+    copy = tmp_path / "repo"
+    shutil.copytree(built_repo, copy, symlinks=True)
+    remote = tmp_path / "remote"
+    shutil.copytree(built_repo.parent / "remote", remote)
+    dvc(copy, "remote", "modify", "--local", "storage", "url", str(remote))
+    return copy
