@@ -1,0 +1,166 @@
+"""The version registry: annotated Git tags in GTO's format, ``<model>@vX.Y.Z``.
+
+A tag's message is the version's metadata as JSON (artifact path, DVC md5, sha256, data md5,
+params, holdout metrics, slices, serving budget, code commit). A version resolves to:
+tag -> commit -> the artifact's object in the DVC remote; its sha256 is checked after download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops import paths, tools
+from mlops.errors import MlopsError, NotFoundError
+
+VERSION_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+_SEP = "\x1f"
+
+
+class ArtifactError(MlopsError):
+    """A version's artifact cannot be fetched from the DVC remote, or its digest is wrong."""
+
+
+@dataclass(frozen=True)
+class Version:
+    model: str
+    version: str
+    commit: str  # the commit the tag points at (where the artifact was produced)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tagger: str = ""
+    tagged_at: str = ""
+
+    @property
+    def tag(self) -> str:
+        return tag_name(self.model, self.version)
+
+    @property
+    def digest(self) -> str:
+        return self.metadata.get("sha256", "")
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return parse_version(self.version)
+
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    match = VERSION_RE.match(version)
+    if not match:
+        raise NotFoundError(f"{version!r} is not a version; versions look like v1.2.0")
+    return tuple(int(g) for g in match.groups())  # type: ignore[return-value]
+
+
+def tag_name(model: str, version: str) -> str:
+    return f"{model}@{version}"
+
+
+def list_versions(root: str | Path, model: str) -> list[Version]:
+    """Every registered version of ``model``, oldest first."""
+    fmt = _SEP.join(["%(refname:strip=2)", "%(*objectname)", "%(taggername) %(taggeremail)",
+                     "%(taggerdate:iso-strict)", "%(contents)"]) + "\x1e"
+    out = tools.git("for-each-ref", f"--format={fmt}", f"refs/tags/{model}@v*", cwd=root)
+    versions = []
+    for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
+        name, commit, tagger, when, message = record.split(_SEP, 4)
+        version = name.split("@", 1)[1]
+        if not VERSION_RE.match(version) or not commit:
+            continue  # a lightweight or foreign tag: not one of ours
+        try:
+            metadata = json.loads(message.strip().split("\n-----BEGIN", 1)[0] or "{}")
+        except json.JSONDecodeError:
+            metadata = {}
+        versions.append(Version(model, version, commit, metadata, tagger, when))
+    return sorted(versions, key=lambda v: v.key)
+
+
+def latest(root: str | Path, model: str) -> Version | None:
+    versions = list_versions(root, model)
+    return versions[-1] if versions else None
+
+
+def get_version(root: str | Path, model: str, version: str) -> Version:
+    parse_version(version)
+    for v in list_versions(root, model):
+        if v.version == version:
+            return v
+    known = ", ".join(v.version for v in list_versions(root, model)) or "none registered yet"
+    raise NotFoundError(
+        f"{tag_name(model, version)}: no such version (known: {known}); "
+        "`mlops versions` lists them, `git fetch --tags` brings new ones"
+    )
+
+
+def _dvc_md5(lock: dict, path: str) -> str | None:
+    for stage in lock.get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if out.get("path") == path:
+                return out.get("md5")
+    return None
+
+
+def workspace_metadata(root: str | Path = ".") -> dict[str, Any]:
+    """The metadata of the model in the workspace, as a version's tag message records it."""
+    from mlops import model_io, params
+    from mlops.io_utils import read_json
+
+    root = Path(root)
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    data = yaml.safe_load((root / paths.DATA_DVC).read_text())
+    return {
+        "artifact": paths.MODEL,
+        "md5": _dvc_md5(lock, paths.MODEL),
+        "sha256": model_io.sha256(root / paths.MODEL),
+        "size_bytes": (root / paths.MODEL).stat().st_size,
+        "data_md5": data["outs"][0]["md5"],
+        "params": params.load(root / params.PARAMS_FILE),
+        "metrics": read_json(root / paths.METRICS),
+        "slices": read_json(root / paths.SLICES),
+        "serving": read_json(root / paths.SERVING),
+        "commit": tools.git("rev-parse", "HEAD", cwd=root),
+    }
+
+
+def fetch_artifact(root: str | Path, version: Version, dest_dir: str | Path) -> Path:
+    """Download ``version``'s model file through DVC into ``dest_dir`` and verify its sha256.
+
+    Files are cached by digest, so fetching a version twice downloads it once.
+    """
+    import dvc.api
+
+    expected = version.digest
+    if not expected:
+        raise ArtifactError(f"{version.tag}: the tag holds no sha256; re-register it")
+    dest = Path(dest_dir) / f"{expected.split(':', 1)[1]}.skops"
+    if dest.is_file() and _sha256_file(dest) == expected:
+        return dest
+    artifact = version.metadata.get("artifact", paths.MODEL)
+    try:
+        blob = dvc.api.read(artifact, repo=str(root), rev=version.commit, mode="rb")
+    except Exception as exc:  # DVC raises many types; all mean "not fetchable"
+        raise ArtifactError(
+            f"{version.tag}: cannot fetch {artifact} at {version.commit[:10]} from the DVC remote "
+            f"({type(exc).__name__}: {str(exc)[:300]}); was `dvc push` run after training?"
+        ) from exc
+    actual = "sha256:" + hashlib.sha256(blob).hexdigest()
+    if actual != expected:
+        raise ArtifactError(
+            f"{version.tag}: downloaded {artifact} has {actual}, but the version pins {expected}; "
+            "refusing it"
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".part")
+    tmp.write_bytes(blob)
+    tmp.replace(dest)
+    return dest
+
+
+def _sha256_file(path: Path) -> str:
+    from mlops.model_io import sha256
+
+    return sha256(path)
