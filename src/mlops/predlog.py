@@ -1,0 +1,66 @@
+"""The prediction log: one definition of its format, shared by the server (writer) and drift
+monitoring (reader).
+
+JSON lines, one object per predicted row:
+``{"ts": ISO-8601 UTC, "request_id", "env", "model_version", "route": "stable"|"canary",
+"features": {raw record}, "prediction": 0|1, "probability": float, "latency_ms": float}``.
+Files live in ``<log_dir>/<env>/``: the active file is ``predictions.jsonl``; rotated files are
+``predictions-<UTC timestamp>.jsonl``. Readers take every ``predictions*.jsonl`` there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DIR = "logs/predictions"
+ACTIVE = "predictions.jsonl"
+FIELDS = ("ts", "request_id", "env", "model_version", "route", "features", "prediction",
+          "probability", "latency_ms")
+
+
+def env_dir(log_dir: str | Path, env: str) -> Path:
+    return Path(log_dir) / env
+
+
+def record(*, request_id: str, env: str, model_version: str, route: str,
+           features: dict[str, Any], prediction: int, probability: float, latency_ms: float,
+           ts: datetime | None = None) -> dict[str, Any]:
+    """One log record, with every field of the format."""
+    return {
+        "ts": (ts or datetime.now(UTC)).isoformat(timespec="milliseconds"),
+        "request_id": request_id,
+        "env": env,
+        "model_version": model_version,
+        "route": route,
+        "features": features,
+        "prediction": int(prediction),
+        "probability": round(float(probability), 6),
+        "latency_ms": round(float(latency_ms), 3),
+    }
+
+
+def rotated_name(now: datetime | None = None) -> str:
+    return f"predictions-{(now or datetime.now(UTC)).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl"
+
+
+def files(log_dir: str | Path, env: str) -> list[Path]:
+    """Log files of ``env``, oldest first (rotated ones by name, then the active file)."""
+    folder = env_dir(log_dir, env)
+    rotated = sorted(p for p in folder.glob("predictions-*.jsonl"))
+    active = folder / ACTIVE
+    return rotated + ([active] if active.is_file() else [])
+
+
+def read(log_dir: str | Path, env: str) -> Iterator[dict[str, Any]]:
+    """Every record of ``env``; a line cut short by a crash is skipped, not fatal."""
+    for path in files(log_dir, env):
+        with path.open() as fh:
+            for line in fh:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue
