@@ -55,6 +55,11 @@ def demo() -> None:
     run()
 
 
+from mlops.report.cli import register as _register_report  # noqa: E402
+
+_register_report(app)
+
+
 def main() -> None:
     try:
         app()
