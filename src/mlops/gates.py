@@ -198,8 +198,13 @@ class Verdict:
         return [g for g in self.gates if not g.passed]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"env": self.env, "passed": self.passed, "live_version": self.live.version,
-                "live_note": self.live.note, "gates": [g.to_dict() for g in self.gates]}
+        return {
+            "env": self.env,
+            "passed": self.passed,
+            "live_version": self.live.version,
+            "live_note": self.live.note,
+            "gates": [g.to_dict() for g in self.gates],
+        }
 
 
 def live(root: str | Path, env: str, models=None) -> Live:
@@ -216,8 +221,12 @@ def live(root: str | Path, env: str, models=None) -> Live:
     try:
         found = registry.get_version(root, model, version)
     except NotFoundError:
-        return Live(env, version, note=f"{registry.tag_name(model, version)} is in "
-                    f"{paths.MODELS_FILE} but its tag is not here (`git fetch --tags`)")
+        return Live(
+            env,
+            version,
+            note=f"{registry.tag_name(model, version)} is in "
+            f"{paths.MODELS_FILE} but its tag is not here (`git fetch --tags`)",
+        )
     if not found.metadata.get("metrics"):
         return Live(env, version, note=f"{found.tag} records no metrics in its tag message")
     return Live(env, version, Results.from_metadata(found.metadata))
