@@ -18,19 +18,22 @@ WORKFLOW = ROOT / ".github" / "workflows" / "train.yml"
 BRANCH = "retrain-lr"
 
 
-def _loosen_latency_gates(repo: Path) -> None:
-    # Latency on a shared test machine is noise; these tests are about metrics.
+def _gates_for_small_data(repo: Path) -> None:
+    # 3,000 rows make a weaker model than the 20,000-row sample the shipped minimums are set
+    # for, and latency on a shared test machine is noise. The regression tolerance (0.02
+    # roc_auc against the live version) is kept as shipped: it is what these tests are about.
     for env_file in (repo / "environments").glob("*.yaml"):
         raw = yaml.safe_load(env_file.read_text())
+        raw["gates"]["min"] = {"roc_auc": 0.70, "f1": 0.40}
         raw["gates"]["max_latency_ms_p95"] = 100_000
         env_file.write_text(yaml.safe_dump(raw, sort_keys=False))
-    git(repo, "commit", "-qam", "sandbox: latency gates off for a shared test machine")
+    git(repo, "commit", "-qam", "sandbox: gates for 3,000 rows on a shared test machine")
 
 
 def _sandbox(repo: Path, tmp: Path, train_params: dict) -> tuple[Path, dict, Path]:
     """origin (bare) <- main with v1.0.0 live; a developer pushes BRANCH changing ``train``;
     CI's clone checks out BRANCH with full history. Returns (ci clone, context, record file)."""
-    _loosen_latency_gates(repo)
+    _gates_for_small_data(repo)
     deploy_version(repo, "v1.0.0", ("staging", "production"))
     origin = tmp / "origin.git"
     git(tmp, "clone", "-q", "--bare", str(repo), str(origin))

@@ -182,7 +182,9 @@ def link_locked_env(clone: Path, venv: Path) -> None:
     """
     (clone / ".venv").mkdir()
     for entry in venv.iterdir():
-        if entry.name != ".synced":
+        if entry.name == ".gitignore":
+            (clone / ".venv" / entry.name).write_text(entry.read_text())
+        elif entry.name != ".synced":
             (clone / ".venv" / entry.name).symlink_to(entry)
     uv = clone / ".tools" / "bin" / "uv"
     uv.parent.mkdir(parents=True)
