@@ -48,11 +48,11 @@ def test_param_and_metric_change_shows_deltas_and_only_changed_keys(repo):
 
 
 def test_first_pr_base_without_reports_says_what_is_missing(repo):
-    git(repo, "checkout", "-qb", "empty-base")
+    # a commit without reports/ (never evaluated), made without touching the workspace
     git(repo, "rm", "-rq", "--cached", "reports")
-    git(repo, "commit", "-qm", "a base that was never evaluated")
-    git(repo, "checkout", "-q", "-")
-    git(repo, "checkout", "-q", "HEAD", "--", "reports")
+    tree = git(repo, "write-tree")
+    git(repo, "reset", "-q")
+    git(repo, "branch", "empty-base", git(repo, "commit-tree", tree, "-p", "HEAD", "-m", "bare"))
     proc, md = _report(repo, "empty-base")
     assert proc.returncode == 0
     assert "`reports/metrics.json` does not exist at empty-base" in md
