@@ -18,7 +18,7 @@ def test_committed_environments_load():
 
 
 def test_unknown_environment_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="unknown environment 'prod'.*production, staging"):
+    with pytest.raises(ConfigError, match=r"unknown environment 'prod'.*production, staging"):
         environments.load("prod", ROOT)
 
 
