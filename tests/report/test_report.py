@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import deploy_version, dvc, git, mlops
+
+from tests.conftest import deploy_version, dvc, git, mlops
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, deploy_version, git
-from workflow_harness import install_cml_stand_in, link_locked_env, run_job
+
+from tests.conftest import ROOT, deploy_version, git
+from tests.workflows.workflow_harness import install_cml_stand_in, link_locked_env, run_job
 
 pytestmark = pytest.mark.integration
 

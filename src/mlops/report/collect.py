@@ -84,7 +84,7 @@ def build(root: str | Path, rev: str, out: str | Path = paths.PR_REPORT) -> tupl
     out = Path(out) if Path(out).is_absolute() else root / out
     report = collect(root, rev)
     out.parent.mkdir(parents=True, exist_ok=True)
-    report.figures, report.notes = plots.draw(report.base, report.new, out.parent)
+    report.figures, report.notes = plots.draw(root, report.base, report.new, out.parent)
     report.seconds = time.perf_counter() - started
     out.write_text(render.markdown(report))
     return out, report

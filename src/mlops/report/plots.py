@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from mlops import figures
+from mlops import figures, paths
 from mlops.report.sides import Side
 
 
-def draw(base: Side, new: Side, folder: Path) -> tuple[dict[str, str], list[str]]:
+def draw(root: Path, base: Side, new: Side, folder: Path) -> tuple[dict[str, str], list[str]]:
     """Draw what the curves allow; return {title: file name} and notes about what is missing."""
     drawn: dict[str, str] = {}
     notes: list[str] = []
@@ -25,7 +26,11 @@ def draw(base: Side, new: Side, folder: Path) -> tuple[dict[str, str], list[str]
             notes.append(f"{title}: the base has no curve to draw against")
         plot(series, folder / f"{name}.png")
         drawn[title] = f"{name}.png"
-    if "confusion" in new.curves:
-        figures.confusion(new.curves["confusion"], folder / "confusion.png")
+    # The evaluate stage drew the change's confusion matrix from exact counts; reuse it.
+    confusion = root / paths.FIGURES / "confusion.png"
+    if confusion.is_file():
+        shutil.copyfile(confusion, folder / "confusion.png")
         drawn["Confusion matrix (this change)"] = "confusion.png"
+    else:
+        notes.append(f"no `{paths.FIGURES}/confusion.png` in the workspace (`dvc repro` draws it)")
     return drawn, notes
