@@ -11,13 +11,9 @@ from mlops.report.render import _mark, _num, _threshold
 
 def check_workspace(root: str | Path = ".", envs: list[str] | None = None) -> list[gates.Verdict]:
     root = Path(root)
-    if not (root / paths.METRICS).is_file():
-        raise ConfigError(
-            paths.METRICS,
-            "",
-            "no metrics in the workspace",
-            hint="run `dvc repro` before `mlops gate`",
-        )
+    for path in (paths.METRICS, paths.SLICES, paths.SERVING):
+        if not (root / path).is_file():
+            raise ConfigError(path, "", "not in the workspace", hint="run `dvc repro` first")
     candidate = gates.Results.from_workspace(root)
     names = envs or environments.names(root)
     return [gates.verdict(root, name, candidate) for name in names]
