@@ -127,11 +127,12 @@ def test_gate_compares_with_the_version_live_in_the_environment(repo):
 
     _, md = _report(repo)
     assert "| production (v1.0.0) |" in md.splitlines()[6]  # the live column in the header
-    assert "❌ **production**: gates fail (max_regression roc_auc" in md
+    verdict = next(line for line in md.splitlines() if line.startswith("**Verdict:**"))
+    assert "❌ **production**: gates fail (" in verdict and "max_regression roc_auc" in verdict
 
 
 def test_gate_with_nothing_live_passes_the_regression_gate_and_says_why(repo):
-    proc = mlops(repo, "gate", "--env", "staging", "--json")
+    proc = mlops(repo, "gate", "--env", "staging", "--json", check=False)  # 3,000 rows: weak
     (staging,) = json.loads(proc.stdout)
     regression = next(g for g in staging["gates"] if g["gate"] == "max_regression")
     assert regression["passed"] and "nothing live in staging" in regression["detail"]
