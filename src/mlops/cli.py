@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.serve import cli as serve_cli
 
 app = typer.Typer(
     help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
@@ -53,6 +54,9 @@ def demo() -> None:
     from mlops.demo import run
 
     run()
+
+
+serve_cli.register(app)
 
 
 def main() -> None:
