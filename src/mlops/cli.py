@@ -17,8 +17,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Sample data: generate it, or restore what data.dvc pins.",
-                       no_args_is_help=True)
+data_app = typer.Typer(
+    help="Sample data: generate it, or restore what data.dvc pins.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 

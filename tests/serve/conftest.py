@@ -1,7 +1,8 @@
 """Fixtures for the server: a repository with registered versions and a bare ``origin``.
 
 Built once per session from ``built_repo``: v1.0.0 (the built model; the workspace keeps its
-evaluate outputs, artifacts/predictions.csv), v1.1.0 (retrained with another learning rate), and two versions that must never go live:
+evaluate outputs, artifacts/predictions.csv), v1.1.0 (retrained with another learning rate),
+and two versions that must never go live:
 v1.2.0 (its tag records a wrong sha256) and v1.3.0 (its artifact is not in the DVC remote).
 """
 

@@ -16,7 +16,6 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import Any
 
-import numpy as np
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -33,7 +32,7 @@ SYNC_TIMEOUT_S = 600
 
 def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(
-        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        orjson.dumps(body),
         status_code=status,
         media_type="application/json",
         headers=headers,
@@ -143,15 +142,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.observe(model.version, route, 422, time.perf_counter() - t0)
             return _json({"detail": exc.errors, "request_id": request_id}, 422, headers)
         result = await server.batcher.predict(model, rows)
-        proba = result.probabilities
-        predictions = (proba >= model.threshold).astype(np.int64)
+        proba = result.probabilities.tolist()
+        threshold = model.threshold
+        predictions = [int(p >= threshold) for p in proba]
         latency = time.perf_counter() - t0
         metrics.observe(model.version, route, 200, latency)
-        metrics.observe_predictions(model.version, route, proba.tolist(), result.cpu_seconds)
+        metrics.observe_predictions(model.version, route, proba, result.cpu_seconds)
         server.predlog.submit(
-            request_id, model.version, route, rows, predictions.tolist(), proba.tolist(),
-            latency * 1000,
-        )  # fmt: skip
+            request_id, model.version, route, rows, predictions, proba, latency * 1000
+        )
         body = {
             "predictions": predictions,
             "probabilities": proba,

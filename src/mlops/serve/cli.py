@@ -12,7 +12,9 @@ from mlops import predlog
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        env: str = typer.Option(..., "--env", help="Environment to serve (environments/<env>.yaml)."),
+        env: str = typer.Option(
+            ..., "--env", help="Environment to serve (environments/<env>.yaml)."
+        ),
         host: str = typer.Option(None, help="Address to bind (default: from serving.url)."),
         port: int = typer.Option(None, help="Port to bind (default: from serving.url)."),
         ref: str = typer.Option(

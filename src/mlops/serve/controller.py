@@ -86,6 +86,7 @@ class Controller:
         self._sample: list[dict[str, Any]] | None = None
         self._on_change = on_change
         self.reconciles = 0  # finished reconciles; 0 until the first one ends
+        self.done_generation = 0  # the last sync request whose reconcile has finished
 
     # ---- the public face -------------------------------------------------------------
     def loaded_versions(self) -> list[str]:
@@ -114,7 +115,7 @@ class Controller:
             "desired_commit": status.desired_commit,
             "ref": self.settings.ref,
             "loaded": self.loaded_versions(),
-            "generation": status.generation,
+            "generation": self.done_generation,
             "reconciles": self.reconciles,
             "pid": os.getpid(),
         }
@@ -129,6 +130,7 @@ class Controller:
                 reason = str(exc) if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
                 self._set(DEGRADED, reason, gen)
             self.reconciles += 1
+            self.done_generation = gen
             self._on_change()
             return self.status
 

@@ -142,5 +142,9 @@ def start(
         )
     handle = ServerHandle(f"http://{host}:{port}", env, token, process, log_file)
     if wait:
-        handle.wait_started(timeout)
+        try:
+            handle.wait_started(timeout)
+        except BaseException:  # a timeout or Ctrl-C while waiting must not leave it running
+            handle.stop()
+            raise
     return handle

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -14,7 +15,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401
 
 from mlops.serve.coordination import STATES
 
@@ -22,9 +22,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 
                    0.25, 0.5, 1.0, 2.5)  # fmt: skip
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
-REQUESTS = Counter(
-    "mlops_requests", "Prediction requests.", ["version", "route", "status"]
-)
+REQUESTS = Counter("mlops_requests", "Prediction requests.", ["version", "route", "status"])
 LATENCY = Histogram(
     "mlops_request_latency_seconds",
     "Time from request to response, per request.",

@@ -41,9 +41,8 @@ def _number_check(col: Column) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"must be {'an integer' if integer else 'a number'}"
-        if integer and not isinstance(value, int):
-            if not (math.isfinite(value) and value == int(value)):
-                return "must be an integer"
+        if integer and not isinstance(value, int) and not float(value).is_integer():
+            return "must be an integer"
         if not math.isfinite(value):
             return "must be a finite number"
         if not col.low <= value <= col.high:
