@@ -56,8 +56,8 @@ def prepare(settings: Settings) -> None:
     prom.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
     os.environ[ENV_VAR] = settings.to_env()
-    # one worker per core: keep each worker's predict on one thread instead of fighting
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if settings.workers > 1:  # one worker per core: keep each predict on one thread
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def run(settings: Settings) -> None:
