@@ -114,16 +114,21 @@ def _schema_error(source: str, error: jsonschema.ValidationError) -> ConfigError
 def _deployment(raw: dict) -> Deployment:
     stable = Pin(raw["version"], raw["digest"])
     canary = raw.get("canary")
-    return Deployment(stable, Canary(canary["version"], canary["digest"], canary["traffic"])
-                      if canary else None)
+    return Deployment(
+        stable, Canary(canary["version"], canary["digest"], canary["traffic"]) if canary else None
+    )
 
 
 def parse(text: str, source: str = paths.MODELS_FILE) -> ModelsFile:
     try:
         raw = _plain(_yaml().load(text))
     except YAMLError as exc:
-        raise ConfigError(source, "", f"not valid YAML: {exc}".replace("\n", " "),
-                          hint="fix the syntax; `git diff models.yaml` shows what changed") from exc
+        raise ConfigError(
+            source,
+            "",
+            f"not valid YAML: {exc}".replace("\n", " "),
+            hint="fix the syntax; `git diff models.yaml` shows what changed",
+        ) from exc
     if raw is None:
         raise ConfigError(source, "", "file is empty", hint="it needs a top-level `models:` key")
     errors = sorted(
@@ -152,13 +157,18 @@ def load_at(rev: str, root: str | Path = ".") -> ModelsFile:
 
     proc = tools.run(["git", "show", f"{rev}:{paths.MODELS_FILE}"], cwd=root, check=False)
     if proc.returncode != 0:
-        raise ConfigError(f"{rev}:{paths.MODELS_FILE}", "", "cannot read it from Git",
-                          hint=proc.stderr.strip().splitlines()[-1] if proc.stderr else "")
+        raise ConfigError(
+            f"{rev}:{paths.MODELS_FILE}",
+            "",
+            "cannot read it from Git",
+            hint=proc.stderr.strip().splitlines()[-1] if proc.stderr else "",
+        )
     return parse(proc.stdout, f"{rev}:{paths.MODELS_FILE}")
 
 
-def with_deployment(text: str, env: str, deployment: Deployment | None,
-                    model: str | None = None) -> str:
+def with_deployment(
+    text: str, env: str, deployment: Deployment | None, model: str | None = None
+) -> str:
     """Return models.yaml text with ``env`` set to ``deployment`` (None removes it).
 
     Comments, key order and untouched entries survive; the result is validated before it is

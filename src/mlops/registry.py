@@ -62,8 +62,18 @@ def tag_name(model: str, version: str) -> str:
 
 def list_versions(root: str | Path, model: str) -> list[Version]:
     """Every registered version of ``model``, oldest first."""
-    fmt = _SEP.join(["%(refname:strip=2)", "%(*objectname)", "%(taggername) %(taggeremail)",
-                     "%(taggerdate:iso-strict)", "%(contents)"]) + "\x1e"
+    fmt = (
+        _SEP.join(
+            [
+                "%(refname:strip=2)",
+                "%(*objectname)",
+                "%(taggername) %(taggeremail)",
+                "%(taggerdate:iso-strict)",
+                "%(contents)",
+            ]
+        )
+        + "\x1e"
+    )
     out = tools.git("for-each-ref", f"--format={fmt}", f"refs/tags/{model}@v*", cwd=root)
     versions = []
     for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):

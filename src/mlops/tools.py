@@ -23,10 +23,16 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run(args: list[str], cwd: str | Path = ".", check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], cwd: str | Path = ".", check: bool = True, quiet: bool = True
+) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        args, cwd=cwd, env=_env(), text=True,
-        stdout=subprocess.PIPE if quiet else None, stderr=subprocess.PIPE if quiet else None,
+        args,
+        cwd=cwd,
+        env=_env(),
+        text=True,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.PIPE if quiet else None,
     )
     if check and proc.returncode != 0:
         output = ((proc.stderr or "") + (proc.stdout or "")).strip()

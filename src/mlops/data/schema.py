@@ -35,26 +35,37 @@ COLUMNS: tuple[Column, ...] = (
     Column("tenure_months", "int", 0, 120, description="months since the customer signed up"),
     Column("monthly_charges", "float", 0, 500, description="current monthly bill, USD"),
     Column(
-        "total_charges", "float", 0, 60_000, nullable=True,
+        "total_charges",
+        "float",
+        0,
+        60_000,
+        nullable=True,
         description="billed so far, USD; missing for some new accounts",
     ),
     Column("support_tickets", "int", 0, 50, description="support tickets in the last 90 days"),
     Column("senior_citizen", "int", 0, 1, description="1 if the customer is 65 or older"),
     Column(
-        "contract", "category", categories=("month-to-month", "one-year", "two-year"),
+        "contract",
+        "category",
+        categories=("month-to-month", "one-year", "two-year"),
         description="contract term",
     ),
     Column(
-        "payment_method", "category",
+        "payment_method",
+        "category",
         categories=("electronic-check", "mailed-check", "bank-transfer", "credit-card"),
         description="how the customer pays",
     ),
     Column(
-        "internet_service", "category", categories=("dsl", "fiber", "none"),
+        "internet_service",
+        "category",
+        categories=("dsl", "fiber", "none"),
         description="internet product",
     ),
     Column(
-        SEGMENT, "category", categories=("north", "south", "east", "west"),
+        SEGMENT,
+        "category",
+        categories=("north", "south", "east", "west"),
         description="sales region; the segment for slice metrics",
     ),
 )
@@ -92,6 +103,7 @@ def _null_share_check(max_null_share: float) -> pa.Check:
         element_wise=False,
         error=f"null share above max_null_share={max_null_share}",
         name="max_null_share",
+        ignore_na=False,
     )
 
 
