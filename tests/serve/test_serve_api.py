@@ -145,7 +145,7 @@ def test_canary_split_and_instant_rollback(served_repo, holdout):
 def test_faults_never_go_live(served_repo, holdout):
     deploy(served_repo, "staging", GOOD[0])
     record = _records(holdout[:1])
-    with launcher.start(served_repo, "staging", log_sample_rate=0) as server:
+    with launcher.start(served_repo, "staging", workers=2, log_sample_rate=0) as server:
         good_state = server.version()
         assert good_state["sync"] == "Synced"
         cases = {

@@ -56,8 +56,9 @@ def prepare(settings: Settings) -> None:
     prom.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
     os.environ[ENV_VAR] = settings.to_env()
-    if settings.workers > 1:  # one worker per core: keep each predict on one thread
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # measured (benchmarks/README.md): OpenMP threads inside predict fight the request threads
+    # and any other load on the machine; one thread per predict call is faster
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def run(settings: Settings) -> None:
