@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from mlops import predlog
@@ -31,10 +33,10 @@ def register(app: typer.Typer) -> None:
             50.0, min=0.01, help="Rotate the prediction log when the file exceeds this size."
         ),
         workers: int = typer.Option(
-            1,
+            min(2, os.cpu_count() or 1),
             min=1,
-            help="Worker processes sharing the port; each batches its own requests. "
-            "One measured fastest on 2 cores (benchmarks/README.md).",
+            help="Worker processes sharing the port (one per core); each batches its own "
+            "requests and all follow the same commit.",
         ),
         model: str = typer.Option(
             None, help="Model name in models.yaml (default: the first one declared)."
