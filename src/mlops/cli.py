@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.serve import cli as serve_cli
 
 app = typer.Typer(
     help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
@@ -56,6 +57,7 @@ def demo() -> None:
     run()
 
 
+serve_cli.register(app)
 from mlops.report.cli import register as _register_report  # noqa: E402
 
 _register_report(app)
