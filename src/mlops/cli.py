@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.promotion import cli as promotion_cli
 
 app = typer.Typer(
     help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
@@ -54,6 +55,9 @@ def demo() -> None:
     from mlops.demo import run
 
     run()
+
+
+promotion_cli.register(app)
 
 
 def main() -> None:

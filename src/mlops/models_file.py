@@ -121,6 +121,14 @@ def _schema_error(source: str, error: jsonschema.ValidationError) -> ConfigError
         hint = "versions look like v1.2.0 (see `mlops versions`)"
     elif error.validator == "pattern" and "digest" in key:
         hint = "digests look like sha256:<64 hex>; `mlops promote` fills them in"
+    elif (
+        error.validator == "required"
+        and isinstance(error.instance, dict)
+        and "canary" in error.instance
+    ):
+        hint = (
+            "a canary needs a stable version and digest beside it; promote a stable version first"
+        )
     elif "traffic" in key:
         hint = "traffic is a whole percent from 1 to 99"
     return ConfigError(source, key, error.message, hint=hint, value=value)

@@ -265,3 +265,27 @@ def register(
     if push:
         push_tag(root, version)
     return Registration(version, created=True, pushed=push)
+
+
+def missing_from_remote(root: str | Path, versions: list[Version]) -> list[Version]:
+    """The versions whose artifact object is absent from the default DVC remote.
+
+    Checks existence only (one stat or HEAD request per object): nothing is downloaded.
+    """
+    if not versions:
+        return []
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            odb = repo.cloud.get_remote_odb()
+            return [
+                v
+                for v in versions
+                if not v.metadata.get("md5") or not odb.exists(v.metadata["md5"])
+            ]
+    except Exception as exc:  # DVC raises many types; all mean "cannot ask the remote"
+        raise ArtifactError(
+            f"cannot query the DVC remote ({type(exc).__name__}: {str(exc)[:300]}); "
+            "check `dvc remote list` and its credentials"
+        ) from exc
