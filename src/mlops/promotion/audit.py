@@ -95,9 +95,9 @@ def _raw_blobs(raw: str) -> tuple[str | None, str | None]:
 
 def read_log(root: str | Path, rev: str = "HEAD") -> list[Commit]:
     """Every commit reachable from ``rev``, newest first, with models.yaml's blobs where changed."""
-    out = tools.git(
-        "log", f"--format={_FORMAT}", "--raw", "--no-abbrev", "--no-renames", rev, cwd=root
-    )
+    # not tools.git: it strips the output, and str.strip() counts \x1e and \x1f as whitespace
+    args = ["git", "log", f"--format={_FORMAT}", "--raw", "--no-abbrev", "--no-renames", rev]
+    out = tools.run(args, cwd=root).stdout
     commits = []
     for record in out.split(_RS)[1:]:
         sha, parents, time, author, committed, committer, subject, body, raw = record.split(_US, 8)

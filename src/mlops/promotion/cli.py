@@ -10,7 +10,6 @@ from pathlib import Path
 
 import typer
 
-from mlops.registry import BUMPS
 
 JSON_HELP = "Print JSON instead of a table (for scripts)."
 
@@ -25,7 +24,7 @@ def register(app: typer.Typer) -> None:
     @app.command("register")
     def register_cmd(
         bump: str = typer.Option(
-            None, help=f"Version part to bump: {', '.join(BUMPS)} (default minor)."
+            None, help="Version part to bump: major, minor or patch (default minor)."
         ),
         push: bool = typer.Option(False, help="Push the new tag to origin."),
     ) -> None:
