@@ -131,20 +131,23 @@ class _Checker:
                 where = f"{paths.MODELS_FILE}: models.{model}.{env}"
                 if env not in self.known_envs:
                     self.fail(
-                        f"{where}: unknown environment {env!r} (known: {', '.join(self.known_envs)})"
+                        f"{where}: unknown environment {env!r} "
+                        f"(known: {', '.join(self.known_envs)})"
                     )
                 for prefix, pin in _pins(dep):
                     version = self.registered[model].get(pin.version)
                     if version is None:
                         known = ", ".join(self.registered[model]) or "none registered yet"
                         self.fail(
-                            f"{where}.{prefix}version = {pin.version!r}: no such version (known: {known})"
+                            f"{where}.{prefix}version = {pin.version!r}: "
+                            f"no such version (known: {known})"
                         )
                         continue
                     used[version.tag] = version
                     if pin.digest != version.digest:
                         self.fail(
-                            f"{where}.{prefix}digest = {pin.digest}: {version.tag} is registered with "
+                            f"{where}.{prefix}digest = {pin.digest}: "
+                            f"{version.tag} is registered with "
                             f"{version.digest}; let `mlops promote` fill the digest in"
                         )
         return list(used.values())
@@ -158,7 +161,8 @@ class _Checker:
         for version in missing:
             self.fail(
                 f"{version.tag}: artifact {version.metadata.get('artifact')} (md5 "
-                f"{version.metadata.get('md5')}) is not in the DVC remote; run `dvc push` at {version.commit[:10]}"
+                f"{version.metadata.get('md5')}) is not in the DVC remote; "
+                f"run `dvc push` at {version.commit[:10]}"
             )
 
     def plan(self, model: str, env: str) -> EnvPlan:
@@ -192,7 +196,8 @@ class _Checker:
             )
         if canary.version == plan.after.stable.version:
             self.fail(
-                f"{where}.version = {canary.version!r}: the canary is the stable version; drop the canary"
+                f"{where}.version = {canary.version!r}: "
+                "the canary is the stable version; drop the canary"
             )
 
     def check_order(self, plan, config, version: registry.Version, previously: set[str]) -> None:
@@ -201,7 +206,8 @@ class _Checker:
         if version.version not in self.ever_live(plan.model, config.requires):
             self.fail(
                 f"{plan.env}: {version.tag} was never live in {config.requires} "
-                f"({config.source} requires: {config.requires}); promote it to {config.requires} first"
+                f"({config.source} requires: {config.requires}); "
+                f"promote it to {config.requires} first"
             )
 
     def check_gates(self, plan, config, version: registry.Version, previously: set[str]) -> None:
@@ -214,7 +220,8 @@ class _Checker:
             if not result.passed:
                 self.fail(
                     f"{plan.env}: {version.tag} fails gate {result.gate} on {result.metric}: "
-                    f"{result.value} vs {result.threshold}{' (' + result.detail + ')' if result.detail else ''}"
+                    f"{result.value} vs {result.threshold}"
+                    f"{' (' + result.detail + ')' if result.detail else ''}"
                 )
 
     def run(self) -> Report:
@@ -316,7 +323,8 @@ def markdown(report: Report) -> str:
         lines += _gate_rows(plan)
         if plan.kind == "rollback":
             lines.append(
-                f"\nRollback to a version that served {plan.env} before: gates inform, they do not block."
+                f"\nRollback to a version that served {plan.env} before: "
+                "gates inform, they do not block."
             )
     lines += ["", "### Checks", ""]
     lines += [f"- FAIL: {f}" for f in report.failures] or [

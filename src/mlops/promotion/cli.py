@@ -10,7 +10,6 @@ from pathlib import Path
 
 import typer
 
-
 JSON_HELP = "Print JSON instead of a table (for scripts)."
 
 

@@ -95,9 +95,11 @@ def _wait(root: Path, env: str, url: str, commit: str, desired, wait: float) -> 
             )
         if time.monotonic() > deadline:
             raise DeployError(
-                f"{env} ({url}) did not reach commit {commit[:10]} Synced within {wait:.0f}s: it reports "
+                f"{env} ({url}) did not reach commit {commit[:10]} Synced within {wait:.0f}s: "
+                f"it reports "
                 f"commit {(live.commit or '?')[:10]}, {live.sync}, serving {live.describe()}"
-                f"{' (' + live.reason + ')' if live.reason else ''}. Is HEAD pushed to the ref the server "
+                f"{' (' + live.reason + ')' if live.reason else ''}. "
+                "Is HEAD pushed to the ref the server "
                 "reads (origin/main)?"
             )
         time.sleep(0.2)

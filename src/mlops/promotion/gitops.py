@@ -43,7 +43,8 @@ def require_clean_models_file(root: str | Path) -> None:
     )
     if proc.returncode:
         raise GitStateError(
-            f"{paths.MODELS_FILE} has uncommitted changes; commit or `git restore {paths.MODELS_FILE}` "
+            f"{paths.MODELS_FILE} has uncommitted changes; "
+            f"commit or `git restore {paths.MODELS_FILE}` "
             "first, so the promotion commit holds exactly one change"
         )
 

@@ -73,7 +73,8 @@ def _request(method: str, url: str, timeout: float, **kwargs) -> dict:
         ) from exc
     if response.status_code in (401, 403):
         raise TargetError(
-            f"{method} {url}: refused ({response.status_code}); set {TOKEN_ENV} to the server's sync token"
+            f"{method} {url}: refused ({response.status_code}); "
+            f"set {TOKEN_ENV} to the server's sync token"
         )
     if response.status_code >= 400:
         raise TargetError(f"{method} {url}: HTTP {response.status_code}: {response.text[:300]}")

@@ -1,4 +1,5 @@
-"""`mlops versions`: registered versions, their metrics, and where models.yaml at HEAD deploys them."""
+"""`mlops versions`: registered versions, their metrics, and where models.yaml at HEAD
+deploys them."""
 
 from __future__ import annotations
 
