@@ -74,10 +74,11 @@ def build_registered(built_repo: Path, base: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def registered_base(built_repo, tmp_path_factory) -> Path:
+def registered_base(request, tmp_path_factory) -> Path:
     reuse = os.environ.get("MLOPS_TEST_REGISTERED_BASE")  # developer speedup: a base built before
     if reuse and Path(reuse, "repo").is_dir():
         return Path(reuse)
+    built_repo = request.getfixturevalue("built_repo")
     return build_registered(built_repo, tmp_path_factory.mktemp("registered"))
 
 

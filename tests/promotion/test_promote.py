@@ -127,7 +127,7 @@ def test_check_refuses_bad_files(promo):
                     }
                 }
             }
-        ): "less than or equal to 99",
+        ): "greater than the maximum of 99",
         yaml.safe_dump(
             {
                 "models": {
