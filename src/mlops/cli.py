@@ -10,6 +10,7 @@ import typer
 
 from mlops.errors import MlopsError
 from mlops.promotion import cli as promotion_cli
+from mlops.serve import cli as serve_cli
 
 app = typer.Typer(
     help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
@@ -58,6 +59,7 @@ def demo() -> None:
 
 
 promotion_cli.register(app)
+serve_cli.register(app)
 
 
 def main() -> None:
