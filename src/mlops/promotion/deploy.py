@@ -70,6 +70,12 @@ def verify_artifacts(root: Path, model: str, env: str, desired: Deployment | Non
                 f"models.yaml at HEAD: {env} pins {pin.version} with {pin.digest}, but "
                 f"{version.tag} is registered with {version.digest}; nothing was deployed"
             )
+        if registry.missing_from_remote(root, [version]):
+            raise DeployError(
+                f"{env}: {version.tag}'s artifact (md5 {version.metadata.get('md5')}) "
+                "is not in the DVC remote, so the server could not fetch it; run `dvc push` at "
+                f"{version.commit[:10]}. Nothing was deployed"
+            )
         registry.fetch_artifact(root, version, cache_dir())
 
 
@@ -117,7 +123,12 @@ def deploy(
     names = _targets(root, state, env)
     configs = {name: environments.load(name, root) for name in names}
     for name in names:
-        verify_artifacts(root, model, name, state.deployment(name, model))
+        try:
+            verify_artifacts(root, model, name, state.deployment(name, model))
+        except DeployError:
+            raise
+        except MlopsError as exc:
+            raise DeployError(f"{name}: {exc}. Nothing was deployed") from exc
         log(f"{name}: artifacts verified ({audit.describe(state.deployment(name, model))})")
     before = {}
     for name in names:
