@@ -11,7 +11,7 @@ import typer
 import yaml
 
 from mlops.cli import app
-from tests.conftest import ROOT, run
+from tests.conftest import ROOT, git, run
 
 COMMANDS = ("register", "versions", "promote", "rollback", "check", "deploy", "status", "audit")
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -54,3 +54,50 @@ def test_workflows_least_privilege_timeouts_and_chain():
     )
     on = deploy[True]  # PyYAML reads the key `on` as True
     assert on["push"]["paths"] == ["models.yaml"] and "workflow_dispatch" in on
+
+
+def _steps(flow: str, job: str) -> dict[str, str]:
+    data = yaml.safe_load((WORKFLOWS / f"{flow}.yml").read_text())
+    return {s["name"]: s["run"] for s in data["jobs"][job]["steps"] if "run" in s and "name" in s}
+
+
+def _bash(script: str, cwd: Path, env: dict) -> None:
+    run(["bash", "-eo", "pipefail", "-c", script], cwd, env=env)
+
+
+def test_promote_workflow_steps_post_the_plan_and_fail_on_a_bad_promotion(promo, tmp_path):
+    from mlops.promotion import promote
+
+    recorded = tmp_path / "cml-comments"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "cml").write_text(
+        f'#!/bin/bash\necho "$@" >> {recorded}.args\ncat "${{@: -1}}" >> {recorded}\n'
+    )
+    (fake / "cml").chmod(0o755)
+    outputs = tmp_path / "outputs"
+    env = {"PATH": f"{fake}:{Path(sys.executable).parent}:/usr/bin:/bin", "BASE_REF": "main"}
+    env["GITHUB_OUTPUT"] = str(outputs)
+    steps = _steps("promote", "check")
+    promote.promote(promo, "staging", "v1.0.0")
+    _bash(steps["Check models.yaml and write the promotion plan"], promo, env)
+    assert outputs.read_text().strip() == "failed=0"
+    _bash(steps["Post the plan on the pull request"], promo, env)
+    assert "comment update --target=pr --publish" in Path(f"{recorded}.args").read_text()
+    assert "staging | promotion | none | v1.0.0" in recorded.read_text()
+
+    (promo / "models.yaml").write_text((promo / "models.yaml").read_text().replace("staging", "qa"))
+    _bash(steps["Check models.yaml and write the promotion plan"], promo, env)
+    assert outputs.read_text().strip().endswith("failed=1")
+    assert "unknown environment 'qa'" in (promo / "reports/pr/promotion-plan.md").read_text()
+
+
+def test_register_workflow_step_is_idempotent(promo, tmp_path):
+    summary = tmp_path / "summary.md"
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    _bash(_steps("register", "register")["Register it if it is new"], promo, env)
+    assert "v1.1.0" in summary.read_text()
+    assert git(promo, "tag", "--list").split() == ["churn-model@v1.0.0", "churn-model@v1.1.0"]
