@@ -172,3 +172,7 @@ def test_deploy_faults_leave_the_live_deployment_unchanged(live, tmp_path):
         "nothing", "Nothing"
     )
     assert _pins(servers["staging"])[0] == "v1.0.0"
+    summary = tmp_path / "summary.md"
+    env = {"MLOPS_SYNC_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(summary)}
+    assert mlops(repo, "deploy", check=False, env=env).returncode == 2
+    assert "## Deploy failed" in summary.read_text() and "production" in summary.read_text()

@@ -116,7 +116,15 @@ def _wait(root: Path, env: str, url: str, commit: str, desired, wait: float) -> 
 def deploy(
     root: str | Path = ".", env: str | None = None, wait: float = 120.0, log=print
 ) -> list[EnvResult]:
-    root = Path(root)
+    """Reconcile ``env`` (default: every environment in models.yaml at HEAD); see the module."""
+    try:
+        return _deploy(Path(root), env, wait, log)
+    except MlopsError as exc:
+        _append_summary(f"## Deploy failed\n\n{exc}\n")
+        raise
+
+
+def _deploy(root: Path, env: str | None, wait: float, log) -> list[EnvResult]:
     commit = tools.git("rev-parse", "HEAD", cwd=root)
     state = models_file.load_at("HEAD", root)
     model = state.default_model()
@@ -189,7 +197,11 @@ def markdown(results: list[EnvResult], commit: str) -> str:
 
 
 def write_summary(results: list[EnvResult], commit: str) -> None:
+    _append_summary(markdown(results, commit))
+
+
+def _append_summary(text: str) -> None:
     path = os.environ.get(SUMMARY_ENV)
     if path:
         with open(path, "a") as handle:
-            handle.write(markdown(results, commit))
+            handle.write(text)
