@@ -16,8 +16,13 @@ def _models(repo):
 
 
 def test_the_loop_promote_merge_canary_rollback_audit(promo):
-    out = mlops(promo, "promote", "staging", "v1.0.0", "--message", "first release")
-    assert "promote staging: none → v1.0.0" in out.stdout and "gh pr create" in out.stdout
+    out = mlops(promo, "promote", "staging", "v1.0.0", "--message", "first release", "--push")
+    assert "promote staging: none → v1.0.0" in out.stdout
+    # no `gh` here: the branch is pushed and the exact next command printed
+    assert (
+        "pushed promote/staging-v1.0.0" in out.stdout and "gh pr create --base main" in out.stdout
+    )
+    assert "refs/heads/promote/staging-v1.0.0" in git(promo, "ls-remote", "origin")
     assert git(promo, "branch", "--show-current") == "promote/staging-v1.0.0"
     text = (promo / "models.yaml").read_text()
     assert text.startswith("# Desired deployed state")  # comments survive the edit
