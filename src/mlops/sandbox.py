@@ -91,9 +91,12 @@ def create(
     where: str | Path = "sandbox",
     rows: int | None = None,
     log: Log = print,
+    gates: dict[str, Any] | None = None,
 ) -> Sandbox:
     """A fresh sandbox: the template committed and pushed to a bare origin, its data in a local
-    DVC remote. ``rows`` regenerates a smaller sample (quicker retrains)."""
+    DVC remote. ``rows`` regenerates a smaller sample (quicker retrains, lower metrics);
+    ``gates`` replaces keys of every environment's ``gates`` (e.g. a latency budget for a busy
+    laptop), said out loud in the story."""
     template, root = Path(template).resolve(), Path(where).resolve()
     shutil.rmtree(root, ignore_errors=True)
     sb = Sandbox(root, log)
@@ -118,6 +121,8 @@ def create(
         sh(sb, "dvc", "commit", "--force", paths.DATA_DVC, show=False)
     sh(sb, "dvc", "push", paths.DATA_DVC)
     _serve_on_free_ports(sb)
+    if gates:
+        _override_gates(sb, gates)
     sh(sb, "git", "add", "-A", show=False)
     sh(sb, "git", "commit", "-qm", "Start from the template", show=False)
     sh(sb, "git", "push", "-q", "-u", "origin", "main")
@@ -132,6 +137,19 @@ def _serve_on_free_ports(sb: Sandbox) -> None:
         path = sb.work / paths.ENVIRONMENTS / f"{env}.yaml"
         url = environments.load(env, sb.work).serving.url
         path.write_text(path.read_text().replace(url, f"http://127.0.0.1:{free_port()}"))
+
+
+def _override_gates(sb: Sandbox, gates: dict[str, Any]) -> None:
+    from ruamel.yaml import YAML
+
+    y = YAML()
+    for env in environments.names(sb.work):
+        path = sb.work / paths.ENVIRONMENTS / f"{env}.yaml"
+        doc = y.load(path.read_text())
+        doc["gates"].update(gates)
+        with open(path, "w") as handle:
+            y.dump(doc, handle)
+    sb.log(f"sandbox: every environment's gates use {gates} (instead of the template's)")
 
 
 def _set_params(work: Path, changes: dict[str, Any]) -> None:
@@ -263,10 +281,11 @@ def story(
     where: str | Path = "sandbox",
     rows: int | None = None,
     log: Log = print,
+    gates: dict[str, Any] | None = None,
 ) -> Sandbox:
     """The whole loop: retrain → merge → register v1.0.0 → retrain → v1.1.0 → promote staging →
     deploy → production canary 10% → deploy → revert → deploy → audit → status."""
-    sb = create(template, where, rows, log)
+    sb = create(template, where, rows, log, gates)
     try:
         retrain(sb, "retrain-1", {"train.learning_rate": 0.1}, "retrain: learning rate 0.1")
         merge(sb, "retrain-1")
