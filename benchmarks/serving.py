@@ -84,7 +84,8 @@ def sandbox(tmp: Path) -> Path:
 def wrk(url: str, body: str, connections: int, duration: int, tmp: Path) -> dict:
     script = tmp / "post.lua"
     script.write_text(LUA % body)
-    out = sh("wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+    threads = f"-t{min(2, connections)}"
+    out = sh("wrk", threads, f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
              url)  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"\s(50|90|99)%\s+([\d.]+\w+)", out)}
@@ -172,9 +173,10 @@ def main() -> None:
         repo = sandbox(tmp)
         ours = json.dumps({"records": [RECORD]})
         for workers in map(int, args.workers.split(",")):
-            with launcher.start(repo, "production", ref="main", workers=workers,
+            with launcher.start(repo, "production", ref="HEAD", workers=workers,
                                 log_sample_rate=0) as server:  # fmt: skip
-                assert server.version()["sync"] == "Synced"
+                state = server.version()
+                assert state["sync"] == "Synced", state
                 rows += measure(f"mlops serve ({workers} workers)", f"{server.url}/predict",
                                 ours, args, tmp)  # fmt: skip
         theirs = json.dumps({"dataframe_records": [RECORD]})

@@ -60,6 +60,9 @@ def demo() -> None:
 
 promotion_cli.register(app)
 serve_cli.register(app)
+from mlops.report.cli import register as _register_report  # noqa: E402
+
+_register_report(app)
 
 
 def main() -> None:

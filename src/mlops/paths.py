@@ -16,5 +16,7 @@ SLICES = "reports/slices.json"
 SERVING = "reports/serving.json"
 PLOTS = "reports/plots"
 FIGURES = "reports/figures"
+# `mlops report` writes the PR comment here, its PNGs next to it (gitignored: CI-generated)
+PR_REPORT = "reports/pr/pr-report.md"
 MODELS_FILE = "models.yaml"
 ENVIRONMENTS = "environments"

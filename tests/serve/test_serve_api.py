@@ -66,7 +66,9 @@ def test_serves_what_models_yaml_says(served_repo, holdout):
         assert client.get("/readyz").status_code == 200
 
         # the holdout, served, equals the evaluate stage's predictions exactly
-        expected = pd.read_csv(served_repo / paths.PREDICTIONS)["proba"].to_numpy()
+        # written with %.17g; pandas' default float parser can be 1 ulp off, round_trip is not
+        predictions = pd.read_csv(served_repo / paths.PREDICTIONS, float_precision="round_trip")
+        expected = predictions["proba"].to_numpy()
         got = []
         for start in range(0, len(holdout), 250):
             body = server.predict(_records(holdout[start : start + 250]))
@@ -145,7 +147,7 @@ def test_canary_split_and_instant_rollback(served_repo, holdout):
 def test_faults_never_go_live(served_repo, holdout):
     deploy(served_repo, "staging", GOOD[0])
     record = _records(holdout[:1])
-    with launcher.start(served_repo, "staging", log_sample_rate=0) as server:
+    with launcher.start(served_repo, "staging", workers=2, log_sample_rate=0) as server:
         good_state = server.version()
         assert good_state["sync"] == "Synced"
         cases = {

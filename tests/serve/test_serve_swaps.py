@@ -55,7 +55,7 @@ def _allowed(t0: float, t1: float, syncs: list, initial: str) -> set[str]:
 
 def test_twenty_swaps_under_load_lose_no_request(served_repo):
     deploy(served_repo, "staging", GOOD[0])
-    with launcher.start(served_repo, "staging", log_sample_rate=0) as server:
+    with launcher.start(served_repo, "staging", workers=2, log_sample_rate=0) as server:
         stop, responses, failures = threading.Event(), [], []
         threads = [
             threading.Thread(target=_traffic, args=(server.url, stop, responses, failures))

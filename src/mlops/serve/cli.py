@@ -33,7 +33,10 @@ def register(app: typer.Typer) -> None:
             50.0, min=0.01, help="Rotate the prediction log when the file exceeds this size."
         ),
         workers: int = typer.Option(
-            min(2, os.cpu_count() or 1), min=1, help="Worker processes (one per core is best)."
+            min(2, os.cpu_count() or 1),
+            min=1,
+            help="Worker processes sharing the port (one per core); each batches its own "
+            "requests and all follow the same commit.",
         ),
         model: str = typer.Option(
             None, help="Model name in models.yaml (default: the first one declared)."

@@ -79,6 +79,7 @@ class Coordinator:
             pid = int(path.stem.split("-", 1)[1])
             if not _alive(pid):
                 path.unlink(missing_ok=True)
+                _forget_metrics(pid)
                 continue
             try:
                 out.append(json.loads(path.read_text()))
@@ -119,6 +120,14 @@ class Coordinator:
         elif len(views) > 1:
             out.update(sync=OUT_OF_SYNC, reason="workers are converging on the new state")
         return out
+
+
+def _forget_metrics(pid: int) -> None:
+    """A dead worker's gauges must not linger in /metrics (uvicorn restarts crashed workers)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
 
 
 def _key(pin: dict | None) -> tuple:

@@ -56,7 +56,8 @@ def prepare(settings: Settings) -> None:
     prom.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
     os.environ[ENV_VAR] = settings.to_env()
-    # one worker per core: keep each worker's predict on one thread instead of fighting
+    # measured (benchmarks/README.md): OpenMP threads inside predict fight the request threads
+    # and any other load on the machine; one thread per predict call is faster
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 

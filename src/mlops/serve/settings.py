@@ -25,7 +25,7 @@ class Settings:
     log_dir: str = "logs/predictions"
     log_sample_rate: float = 1.0
     log_max_bytes: int = 50 * 2**20
-    workers: int = 2
+    workers: int = 1
     keep_warm: int = 2
     max_batch_rows: int = 512
 
