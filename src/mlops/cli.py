@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.promotion import cli as promotion_cli
 from mlops.serve import cli as serve_cli
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ def demo() -> None:
     run()
 
 
+promotion_cli.register(app)
 serve_cli.register(app)
 from mlops.report.cli import register as _register_report  # noqa: E402
 

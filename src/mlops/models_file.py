@@ -93,6 +93,34 @@ def _yaml() -> YAML:
     return y
 
 
+def _inline_refs(node, defs: dict):
+    """The schema with local ``$ref``s replaced by their definitions: same rules, and about
+    3x faster to validate (no reference lookups), which `mlops audit` over history needs."""
+    if isinstance(node, dict):
+        if set(node) == {"$ref"} and node["$ref"].startswith("#/$defs/"):
+            return _inline_refs(defs[node["$ref"].rsplit("/", 1)[1]], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json_schema()
+    return jsonschema.Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
+
+
+def _fast_load(text: str):
+    """libyaml's safe loader: ~25x faster than the round-trip loader, for reading history."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise YAMLError(str(exc)) from exc
+
+
 def _plain(node):
     """ruamel's commented containers -> plain dicts, for jsonschema and dataclasses."""
     return json.loads(json.dumps(node))
@@ -106,6 +134,14 @@ def _schema_error(source: str, error: jsonschema.ValidationError) -> ConfigError
         hint = "versions look like v1.2.0 (see `mlops versions`)"
     elif error.validator == "pattern" and "digest" in key:
         hint = "digests look like sha256:<64 hex>; `mlops promote` fills them in"
+    elif (
+        error.validator == "required"
+        and isinstance(error.instance, dict)
+        and "canary" in error.instance
+    ):
+        hint = (
+            "a canary needs a stable version and digest beside it; promote a stable version first"
+        )
     elif "traffic" in key:
         hint = "traffic is a whole percent from 1 to 99"
     return ConfigError(source, key, error.message, hint=hint, value=value)
@@ -119,9 +155,11 @@ def _deployment(raw: dict) -> Deployment:
     )
 
 
-def parse(text: str, source: str = paths.MODELS_FILE) -> ModelsFile:
+def parse(text: str, source: str = paths.MODELS_FILE, fast: bool = False) -> ModelsFile:
+    """Validate and type models.yaml text. ``fast`` reads with libyaml (for `mlops audit` over
+    many historical versions); the default round-trip reader also refuses duplicate keys."""
     try:
-        raw = _plain(_yaml().load(text))
+        raw = _fast_load(text) if fast else _plain(_yaml().load(text))
     except YAMLError as exc:
         raise ConfigError(
             source,
@@ -132,7 +170,7 @@ def parse(text: str, source: str = paths.MODELS_FILE) -> ModelsFile:
     if raw is None:
         raise ConfigError(source, "", "file is empty", hint="it needs a top-level `models:` key")
     errors = sorted(
-        jsonschema.Draft202012Validator(json_schema()).iter_errors(raw),
+        _validator().iter_errors(raw),
         key=lambda e: list(map(str, e.absolute_path)),
     )
     if errors:

@@ -46,3 +46,21 @@ def dvc(*args: str, cwd: str | Path = ".", check: bool = True, quiet: bool = Tru
 
 def git(*args: str, cwd: str | Path = ".", check: bool = True) -> str:
     return run(["git", *args], cwd=cwd, check=check).stdout.strip()
+
+
+def run_bytes(
+    args: list[str], cwd: str | Path = ".", stdin: str = ""
+) -> subprocess.CompletedProcess:
+    """Run a command that reads ``stdin`` and prints binary output (e.g. `git cat-file --batch`)."""
+    proc = subprocess.run(
+        args,
+        cwd=cwd,
+        env=_env(),
+        input=stdin.encode(),
+        capture_output=True,
+    )
+    if proc.returncode != 0:
+        raise ToolError(
+            f"`{' '.join(args)}` failed (exit {proc.returncode}): {proc.stderr.decode()[-2000:]}"
+        )
+    return proc

@@ -1,0 +1,315 @@
+"""The GitOps loop in a sandbox, for `make demo` and the end-to-end tests.
+
+A sandbox is a folder holding a bare Git repository as ``origin``, a local directory as the DVC
+remote, the developer's clone (``work``), and one clone per environment where ``mlops serve``
+runs. Every step runs the same ``mlops``, ``git`` and ``dvc`` commands a team runs, printed as
+it goes, so the demo reads as a story:
+
+    sb = sandbox.create(".", "sandbox")
+    sandbox.retrain(sb, "retrain-1", {"train.learning_rate": 0.1}, "retrain: faster learning")
+    ...
+or all of it: ``sandbox.story(".", "sandbox")``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlops import environments, paths, tools
+from mlops.promotion.target import TOKEN_ENV
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Sandbox:
+    root: Path
+    log: Log = print
+    servers: dict[str, Any] = field(default_factory=dict)
+    prs: int = 0
+
+    @property
+    def origin(self) -> Path:
+        return self.root / "origin.git"
+
+    @property
+    def dvc_remote(self) -> Path:
+        return self.root / "dvc-remote"
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    def server_clone(self, env: str) -> Path:
+        return self.root / "servers" / env
+
+
+def step(log: Log, text: str) -> None:
+    log(f"\n==> {text}")
+
+
+def sh(sb: Sandbox, *args: str, cwd: Path | None = None, show: bool = True) -> str:
+    """Run a command in the sandbox, print it and what it printed; raise on failure."""
+    cwd = cwd or sb.work
+    if show:
+        sb.log(f"$ {shlex.join(args)}")
+    command = (
+        [sys.executable, "-m", args[0], *args[1:]] if args[0] in ("mlops", "dvc") else list(args)
+    )
+    proc = tools.run(command, cwd=cwd, check=False)
+    output = (proc.stdout + proc.stderr).rstrip()
+    if show and output:
+        sb.log(output)
+    if proc.returncode:
+        raise tools.ToolError(
+            f"`{shlex.join(args)}` failed (exit {proc.returncode}) in {cwd}: {output[-2000:]}"
+        )
+    return proc.stdout.strip()
+
+
+def _copy_template(template: Path, dest: Path) -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=template, capture_output=True, check=True
+    )
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        if (template / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(template / name, dest / name)
+
+
+def create(
+    template: str | Path = ".",
+    where: str | Path = "sandbox",
+    rows: int | None = None,
+    log: Log = print,
+    gates: dict[str, Any] | None = None,
+) -> Sandbox:
+    """A fresh sandbox: the template committed and pushed to a bare origin, its data in a local
+    DVC remote. ``rows`` regenerates a smaller sample (quicker retrains, lower metrics);
+    ``gates`` replaces keys of every environment's ``gates`` (e.g. a latency budget for a busy
+    laptop), said out loud in the story."""
+    template, root = Path(template).resolve(), Path(where).resolve()
+    shutil.rmtree(root, ignore_errors=True)
+    sb = Sandbox(root, log)
+    sb.work.mkdir(parents=True)
+    step(
+        log,
+        f"Sandbox in {root}: origin.git (bare Git remote), "
+        "dvc-remote/ (DVC remote), work/ (your clone)",
+    )
+    _copy_template(template, sb.work)
+    sh(sb, "git", "init", "-q", "--bare", "-b", "main", str(sb.origin), show=False)
+    sh(sb, "git", "init", "-q", "-b", "main", show=False)
+    for key, value in (("user.name", "Dana Developer"), ("user.email", "dana@example.com")):
+        sh(sb, "git", "config", key, value, show=False)
+    sh(sb, "git", "remote", "add", "origin", str(sb.origin), show=False)
+    sh(sb, "dvc", "remote", "modify", "--local", "storage", "url", str(sb.dvc_remote))
+    if rows:
+        sh(sb, "mlops", "data", "generate", "--rows", str(rows))
+        sh(sb, "dvc", "add", paths.DATA_DIR, show=False)
+    else:
+        shutil.copytree(template / paths.DATA_DIR, sb.work / paths.DATA_DIR, dirs_exist_ok=True)
+        sh(sb, "dvc", "commit", "--force", paths.DATA_DVC, show=False)
+    sh(sb, "dvc", "push", paths.DATA_DVC)
+    _serve_on_free_ports(sb)
+    if gates:
+        _override_gates(sb, gates)
+    sh(sb, "git", "add", "-A", show=False)
+    sh(sb, "git", "commit", "-qm", "Start from the template", show=False)
+    sh(sb, "git", "push", "-q", "-u", "origin", "main")
+    return sb
+
+
+def _serve_on_free_ports(sb: Sandbox) -> None:
+    """Point each environment's serving.url at a free local port (comments kept)."""
+    from mlops.serve.launcher import free_port
+
+    for env in environments.names(sb.work):
+        path = sb.work / paths.ENVIRONMENTS / f"{env}.yaml"
+        url = environments.load(env, sb.work).serving.url
+        path.write_text(path.read_text().replace(url, f"http://127.0.0.1:{free_port()}"))
+
+
+def _override_gates(sb: Sandbox, gates: dict[str, Any]) -> None:
+    from ruamel.yaml import YAML
+
+    y = YAML()
+    for env in environments.names(sb.work):
+        path = sb.work / paths.ENVIRONMENTS / f"{env}.yaml"
+        doc = y.load(path.read_text())
+        doc["gates"].update(gates)
+        with open(path, "w") as handle:
+            y.dump(doc, handle)
+    sb.log(f"sandbox: every environment's gates use {gates} (instead of the template's)")
+
+
+def _set_params(work: Path, changes: dict[str, Any]) -> None:
+    from ruamel.yaml import YAML
+
+    y = YAML()
+    doc = y.load((work / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".", 1)
+        doc[section][key] = value
+    with open(work / "params.yaml", "w") as handle:
+        y.dump(doc, handle)
+
+
+def retrain(sb: Sandbox, branch: str, params: dict[str, Any], message: str) -> None:
+    """On a branch: change params, reproduce the pipeline, push artifacts to DVC, commit."""
+    step(sb.log, f"Retrain on branch {branch}: {', '.join(f'{k}={v}' for k, v in params.items())}")
+    sh(sb, "git", "switch", "-q", "-c", branch)
+    _set_params(sb.work, params)
+    sh(sb, "dvc", "repro")
+    sh(sb, "dvc", "push")
+    sh(sb, "git", "add", "-A", show=False)
+    sh(sb, "git", "commit", "-qm", message)
+
+
+def merge(sb: Sandbox, branch: str) -> int:
+    """Merge a branch as GitHub's merge button does ("Merge pull request #N"), push main."""
+    sb.prs += 1
+    step(sb.log, f"Merge pull request #{sb.prs} ({branch}) into main and push")
+    sh(sb, "git", "switch", "-q", "main")
+    sh(
+        sb,
+        "git",
+        "merge",
+        "-q",
+        "--no-ff",
+        branch,
+        "-m",
+        f"Merge pull request #{sb.prs} from sandbox/{branch}",
+    )
+    sh(sb, "git", "push", "-q", "origin", "main")
+    return sb.prs
+
+
+def register(sb: Sandbox) -> str:
+    step(sb.log, "register.yml on main: tag the model if it is new")
+    return sh(sb, "mlops", "register", "--push")
+
+
+def promote(
+    sb: Sandbox, env: str, version: str, canary: int | None = None, message: str | None = None
+) -> str:
+    """`mlops promote` then the PR check; returns the branch."""
+    extra = [
+        *(["--canary", str(canary)] if canary else []),
+        *(["--message", message] if message else []),
+    ]
+    step(sb.log, f"Promote {version} to {env}" + (f" as a {canary}% canary" if canary else ""))
+    sh(sb, "mlops", "promote", env, version, *extra)
+    branch = sh(sb, "git", "branch", "--show-current", show=False)
+    check(sb)
+    return branch
+
+
+def rollback(sb: Sandbox, env: str) -> str:
+    step(sb.log, f"Roll back {env}: revert the latest change of {env}")
+    sh(sb, "mlops", "rollback", env)
+    branch = sh(sb, "git", "branch", "--show-current", show=False)
+    check(sb)
+    return branch
+
+
+def check(sb: Sandbox) -> str:
+    step(sb.log, "promote.yml on the pull request: mlops check posts the promotion plan")
+    return sh(sb, "mlops", "check", "--base", "origin/main")
+
+
+def start_servers(sb: Sandbox, workers: int = 1) -> None:
+    """One `mlops serve` per environment, each in its own clone of origin reading origin/main."""
+    from mlops.serve import launcher
+
+    os.environ.setdefault(TOKEN_ENV, secrets.token_hex(16))
+    for env, config in environments.load_all(sb.work).items():
+        clone = sb.server_clone(env)
+        step(sb.log, f"Start the {env} server ({config.serving.url}) in {clone}")
+        shutil.rmtree(clone, ignore_errors=True)
+        sh(sb, "git", "clone", "-q", str(sb.origin), str(clone), cwd=sb.root)
+        sh(
+            sb,
+            "dvc",
+            "remote",
+            "modify",
+            "--local",
+            "storage",
+            "url",
+            str(sb.dvc_remote),
+            cwd=clone,
+            show=False,
+        )
+        port = int(config.serving.url.rsplit(":", 1)[1])
+        sb.servers[env] = launcher.start(
+            clone, env, port, token=os.environ[TOKEN_ENV], workers=workers, sync_interval=3600
+        )
+
+
+def stop_servers(sb: Sandbox) -> None:
+    for server in sb.servers.values():
+        server.stop()
+    sb.servers.clear()
+
+
+def deploy(sb: Sandbox) -> str:
+    step(sb.log, "deploy.yml on main: reconcile every environment to models.yaml at HEAD")
+    return sh(sb, "mlops", "deploy", "--wait", "180")
+
+
+def audit(sb: Sandbox) -> str:
+    step(sb.log, "The audit trail: every change of models.yaml, from git log")
+    return sh(sb, "mlops", "audit")
+
+
+def status(sb: Sandbox) -> str:
+    step(sb.log, "Desired (Git) against live (each server's /version)")
+    return sh(sb, "mlops", "status")
+
+
+def story(
+    template: str | Path = ".",
+    where: str | Path = "sandbox",
+    rows: int | None = None,
+    log: Log = print,
+    gates: dict[str, Any] | None = None,
+) -> Sandbox:
+    """The whole loop: retrain → merge → register v1.0.0 → retrain → v1.1.0 → promote staging →
+    deploy → production canary 10% → deploy → revert → deploy → audit → status."""
+    sb = create(template, where, rows, log, gates)
+    try:
+        retrain(sb, "retrain-1", {"train.learning_rate": 0.1}, "retrain: learning rate 0.1")
+        merge(sb, "retrain-1")
+        register(sb)
+        retrain(sb, "retrain-2", {"train.max_leaf_nodes": 15}, "retrain: smaller trees")
+        merge(sb, "retrain-2")
+        register(sb)
+        sh(sb, "mlops", "versions")
+        merge(sb, promote(sb, "staging", "v1.0.0", message="first release"))
+        merge(sb, promote(sb, "production", "v1.0.0", message="first release"))
+        start_servers(sb)
+        deploy(sb)
+        merge(sb, promote(sb, "staging", "v1.1.0", message="smaller trees, same quality"))
+        deploy(sb)
+        merge(sb, promote(sb, "production", "v1.1.0", canary=10, message="try v1.1.0 on 10%"))
+        deploy(sb)
+        merge(sb, rollback(sb, "production"))
+        deploy(sb)
+        audit(sb)
+        status(sb)
+    finally:
+        stop_servers(sb)
+    log(
+        f"\nThe sandbox stays in {sb.root}: "
+        f"`cd {sb.work} && git log --oneline --graph` to look around."
+    )
+    return sb

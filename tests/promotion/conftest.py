@@ -1,0 +1,104 @@
+"""Fixtures for the GitOps loop: a repository with a bare origin, a DVC remote and two
+registered versions (v1.0.0, v1.1.0), built once per session and copied per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import dvc, git, mlops, run
+
+
+def retrain(repo: Path, max_iter: int, message: str) -> None:
+    """Change a training param, reproduce, push the artifacts, commit."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    text = (repo / "params.yaml").read_text()
+    text = text.replace(f"max_iter: {params['train']['max_iter']}", f"max_iter: {max_iter}")
+    # the serving-latency budget is timed, not trained: few repeats keep the tests quick
+    text = text.replace(
+        f"latency_repeats: {params['evaluate']['latency_repeats']}", "latency_repeats: 3"
+    )
+    (repo / "params.yaml").write_text(text)
+    dvc(repo, "repro")
+    dvc(repo, "push")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+
+
+def relocate(src: Path, dest: Path) -> Path:
+    """Copy a sandbox (repo, remote, origin.git) and point the copy at its own remotes."""
+    shutil.copytree(src, dest, symlinks=True)
+    repo = dest / "repo"
+    dvc(repo, "remote", "modify", "--local", "storage", "url", str(dest / "remote"))
+    git(repo, "remote", "set-url", "origin", str(dest / "origin.git"))
+    return repo
+
+
+# Gates for tests: 3,000 training rows and a loaded CI machine miss the template's real gates
+# (tests of gate failures tighten them again).
+TEST_GATES = {
+    "min": {"roc_auc": 0.6},
+    "max_regression": {"roc_auc": 0.1},
+    "max_slice_gap": {"roc_auc": 0.5},
+    "max_latency_ms_p95": 100000,
+    "max_model_mb": 50,
+}
+
+
+def relax_gates(repo: Path) -> None:
+    for env in ("staging", "production"):
+        path = repo / "environments" / f"{env}.yaml"
+        config = yaml.safe_load(path.read_text())
+        config["gates"] = TEST_GATES
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+    git(repo, "commit", "-qam", "tests: gates for a small sample")
+
+
+def build_registered(built_repo: Path, base: Path) -> Path:
+    shutil.copytree(built_repo, base / "repo", symlinks=True)
+    shutil.copytree(built_repo.parent / "remote", base / "remote")
+    repo = base / "repo"
+    dvc(repo, "remote", "modify", "--local", "storage", "url", str(base / "remote"))
+    run(["git", "init", "-q", "--bare", str(base / "origin.git")], base)
+    git(repo, "remote", "add", "origin", str(base / "origin.git"))
+    mlops(repo, "register")
+    retrain(repo, 120, "retrain: fewer boosting rounds")
+    mlops(repo, "register")
+    relax_gates(repo)
+    git(repo, "push", "-q", "origin", "main", "--tags")
+    return base
+
+
+@pytest.fixture(scope="session")
+def registered_base(request, tmp_path_factory) -> Path:
+    reuse = os.environ.get("MLOPS_TEST_REGISTERED_BASE")  # developer speedup: a base built before
+    if reuse and Path(reuse, "repo").is_dir():
+        return Path(reuse)
+    built_repo = request.getfixturevalue("built_repo")
+    return build_registered(built_repo, tmp_path_factory.mktemp("registered"))
+
+
+@pytest.fixture
+def promo(registered_base, tmp_path) -> Path:
+    """A private repository with v1.0.0 and v1.1.0 registered and pushed to its bare origin."""
+    return relocate(registered_base, tmp_path / "sandbox")
+
+
+def merge_pr(repo: Path, branch: str, number: int) -> str:
+    """Merge ``branch`` into main the way GitHub's merge button does; push main to origin."""
+    git(repo, "switch", "-q", "main")
+    git(
+        repo,
+        "merge",
+        "-q",
+        "--no-ff",
+        branch,
+        "-m",
+        f"Merge pull request #{number} from team/{branch}",
+    )
+    git(repo, "push", "-q", "origin", "main")
+    return git(repo, "rev-parse", "HEAD")
