@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.monitoring.cli import register as register_monitoring
 
 app = typer.Typer(
     help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
@@ -53,6 +54,9 @@ def demo() -> None:
     from mlops.demo import run
 
     run()
+
+
+register_monitoring(app)  # mlops drift, mlops canary
 
 
 def main() -> None:
