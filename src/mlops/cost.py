@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 MS_PER_HOUR = 3_600_000.0
 
 
@@ -42,4 +44,6 @@ def format_usd(value: float | None) -> str:
     """A cost for humans: enough significant digits for fractions of a cent."""
     if value is None:
         return "n/a"
-    return f"${value:.2g}" if value < 0.01 else f"${value:,.4f}"
+    if value < 0.01:
+        return "$" + np.format_float_positional(value, precision=2, unique=False, fractional=False)
+    return f"${value:,.4f}"
