@@ -64,8 +64,10 @@ def _count_rows(path: Path) -> int:
 
 def _env_policies(root: Path) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     envs = environments.load_all(root)
-    return ({n: e.usd_per_cpu_hour for n, e in envs.items()},
-            {n: e.gates.max_slice_gap for n, e in envs.items()})
+    return (
+        {n: e.usd_per_cpu_hour for n, e in envs.items()},
+        {n: e.gates.max_slice_gap for n, e in envs.items()},
+    )
 
 
 def from_workspace(root: str | Path = ".") -> CardInputs:
@@ -84,10 +86,14 @@ def from_workspace(root: str | Path = ".") -> CardInputs:
         params=params.load(root / params.PARAMS_FILE),
         data_md5=data_md5,
         model_sha256=model_io.sha256(root / paths.MODEL),
-        rows={"data": _count_rows(root / paths.DATA), "train": len(train),
-              "holdout": _count_rows(root / paths.HOLDOUT)},
+        rows={
+            "data": _count_rows(root / paths.DATA),
+            "train": len(train),
+            "holdout": _count_rows(root / paths.HOLDOUT),
+        },
         positive_rate=round(float(train[schema.TARGET].mean()), 4),
-        rates=rates, gaps_allowed=gaps,
+        rates=rates,
+        gaps_allowed=gaps,
     )
 
 
@@ -95,10 +101,14 @@ def from_metadata(metadata: dict[str, Any], root: str | Path | None = None) -> C
     """Card inputs from a version's tag metadata (``registry.workspace_metadata`` format)."""
     rates, gaps = _env_policies(Path(root)) if root is not None else ({}, {})
     return CardInputs(
-        metrics=metadata.get("metrics", {}), slices=metadata.get("slices", {}),
-        serving=metadata.get("serving", {}), params=metadata.get("params", {}),
-        data_md5=metadata.get("data_md5", ""), model_sha256=metadata.get("sha256", ""),
-        rates=rates, gaps_allowed=gaps,
+        metrics=metadata.get("metrics", {}),
+        slices=metadata.get("slices", {}),
+        serving=metadata.get("serving", {}),
+        params=metadata.get("params", {}),
+        data_md5=metadata.get("data_md5", ""),
+        model_sha256=metadata.get("sha256", ""),
+        rates=rates,
+        gaps_allowed=gaps,
     )
 
 
@@ -113,19 +123,27 @@ def _fmt(value: Any) -> str:
 def _features() -> list[str]:
     lines = ["| feature | type | valid values | nulls | meaning |", "|---|---|---|---|---|"]
     for c in schema.COLUMNS:
-        values = (f"{c.low:g} – {c.high:g}" if c.numeric else ", ".join(c.categories))
-        lines.append(f"| `{c.name}` | {c.kind} | {values} | {'allowed' if c.nullable else 'no'} "
-                     f"| {c.description} |")
-    lines.append(f"\nTarget: `{schema.TARGET}` (1 = churned). Segment for slices: "
-                 f"`{schema.SEGMENT}`. Definition: `src/mlops/data/schema.py` (training and "
-                 "serving validate against it).")
+        values = f"{c.low:g} – {c.high:g}" if c.numeric else ", ".join(c.categories)
+        lines.append(
+            f"| `{c.name}` | {c.kind} | {values} | {'allowed' if c.nullable else 'no'} "
+            f"| {c.description} |"
+        )
+    lines.append(
+        f"\nTarget: `{schema.TARGET}` (1 = churned). Segment for slices: "
+        f"`{schema.SEGMENT}`. Definition: `src/mlops/data/schema.py` (training and "
+        "serving validate against it)."
+    )
     return lines
 
 
 def _metrics(inputs: CardInputs) -> list[str]:
     threshold = inputs.params.get("evaluate", {}).get("threshold")
-    lines = [f"Holdout ({inputs.rows.get('holdout', '?')} rows), decision threshold "
-             f"{threshold}:", "", "| metric | value |", "|---|---:|"]
+    lines = [
+        f"Holdout ({inputs.rows.get('holdout', '?')} rows), decision threshold {threshold}:",
+        "",
+        "| metric | value |",
+        "|---|---:|",
+    ]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(inputs.metrics.items())]
     return lines
 
@@ -150,15 +168,30 @@ def _slices(inputs: CardInputs) -> list[str]:
     if not values:
         return ["No slice metrics recorded."]
     segment = inputs.slices.get("segment", schema.SEGMENT)
-    lines = [f"Per `{segment}`:", "", "| " + " | ".join([segment, *SLICE_METRICS]) + " |",
-             "|---" + "|---:" * len(SLICE_METRICS) + "|"]
+    lines = [
+        f"Per `{segment}`:",
+        "",
+        "| " + " | ".join([segment, *SLICE_METRICS]) + " |",
+        "|---" + "|---:" * len(SLICE_METRICS) + "|",
+    ]
     for name, s in sorted(values.items()):
         lines.append("| " + " | ".join([name, *(_fmt(s.get(m, "")) for m in SLICE_METRICS)]) + " |")
-    lines += ["", "### Gaps between segments", "",
-              "| metric | gap (best − worst) | worst | best | allowed |", "|---|---:|---|---|---|"]
+    lines += [
+        "",
+        "### Gaps between segments",
+        "",
+        "| metric | gap (best − worst) | worst | best | allowed |",
+        "|---|---:|---|---|---|",
+    ]
     for metric, (gap, worst, best) in slice_gaps(inputs.slices).items():
-        allowed = ", ".join(f"{env} ≤ {g[metric]:g}" for env, g in sorted(
-            inputs.gaps_allowed.items()) if metric in g) or "no gate"
+        allowed = (
+            ", ".join(
+                f"{env} ≤ {g[metric]:g}"
+                for env, g in sorted(inputs.gaps_allowed.items())
+                if metric in g
+            )
+            or "no gate"
+        )
         lines.append(f"| {metric} | {gap:.4f} | {worst} | {best} | {allowed} |")
     return lines
 
@@ -167,20 +200,29 @@ def _serving(inputs: CardInputs) -> list[str]:
     s = inputs.serving
     if not s:
         return ["No serving budget recorded."]
-    lines = ["In-process `predict_proba`, measured by the evaluate stage:", "",
-             "| measure | value |", "|---|---:|",
-             f"| model size | {s.get('model_mb', '?')} MB |"]
+    lines = [
+        "In-process `predict_proba`, measured by the evaluate stage:",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| model size | {s.get('model_mb', '?')} MB |",
+    ]
     for key, label in (("latency_ms_1_row", "1 row"), ("latency_ms_100_rows", "100 rows")):
         if key in s:
-            lines.append(f"| latency, {label} (p50 / p95) | {s[key].get('p50')} / "
-                         f"{s[key].get('p95')} ms |")
+            lines.append(
+                f"| latency, {label} (p50 / p95) | {s[key].get('p50')} / {s[key].get('p95')} ms |"
+            )
     for batch in (1, 100):
         if f"cpu_ms_per_row_{batch}" in s:
             lines.append(f"| CPU per row, batches of {batch} | {s[f'cpu_ms_per_row_{batch}']} ms |")
     if inputs.rates:
-        lines += ["", "Cost per 1,000 predictions (CPU time × `cost.usd_per_cpu_hour`):", "",
-                  "| environment | $/CPU-hour | single-row requests | batches of 100 |",
-                  "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            "Cost per 1,000 predictions (CPU time × `cost.usd_per_cpu_hour`):",
+            "",
+            "| environment | $/CPU-hour | single-row requests | batches of 100 |",
+            "|---|---:|---:|---:|",
+        ]
         for env, rate in sorted(inputs.rates.items()):
             one = cost.format_usd(cost.from_serving_budget(s, rate, 1))
             hundred = cost.format_usd(cost.from_serving_budget(s, rate, 100))
@@ -189,9 +231,12 @@ def _serving(inputs: CardInputs) -> list[str]:
 
 
 def _lineage(inputs: CardInputs, commit: str | None) -> list[str]:
-    where = (f"`{commit}`" if commit else
-             "the commit that contains this file (`git log -1 -- reports/model_card.md`); the "
-             "card stored with a registered version names it")
+    where = (
+        f"`{commit}`"
+        if commit
+        else "the commit that contains this file (`git log -1 -- reports/model_card.md`); the "
+        "card stored with a registered version names it"
+    )
     lines = [f"- Commit: {where}", f"- Data: `{paths.DATA_DVC}` md5 `{inputs.data_md5}`"]
     if inputs.model_sha256:
         lines.append(f"- Model: `{paths.MODEL}` {inputs.model_sha256}")
@@ -211,38 +256,82 @@ RETRAIN = [
 ]
 
 
-def render_inputs(inputs: CardInputs, *, version: str | None = None,
-                  commit: str | None = None, model: str = MODEL_NAME) -> str:
+def render_inputs(
+    inputs: CardInputs,
+    *,
+    version: str | None = None,
+    commit: str | None = None,
+    model: str = MODEL_NAME,
+) -> str:
     """The card as markdown. The same inputs always give the same bytes."""
     title = f"{model} {version}" if version else f"{model} (workspace build)"
     rows = inputs.rows
     data = [f"- `{paths.DATA}`, pinned by `{paths.DATA_DVC}` (md5 `{inputs.data_md5}`)"]
     if rows:
-        data.append(f"- {rows.get('data', '?')} rows: {rows.get('train', '?')} for training, "
-                    f"{rows.get('holdout', '?')} holdout (stratified by target and "
-                    f"`{schema.SEGMENT}`)")
+        data.append(
+            f"- {rows.get('data', '?')} rows: {rows.get('train', '?')} for training, "
+            f"{rows.get('holdout', '?')} holdout (stratified by target and "
+            f"`{schema.SEGMENT}`)"
+        )
     if inputs.positive_rate is not None:
         data.append(f"- Churn rate in the training split: {inputs.positive_rate}")
     parts = [
-        f"# Model card: {title}", "",
+        f"# Model card: {title}",
+        "",
         "_Generated by the `card` stage of `dvc.yaml` (`src/mlops/card.py`); do not edit by "
-        "hand — change the inputs and run `dvc repro`._", "",
-        "## Purpose", "", PURPOSE, "",
-        "## Intended use", "", INTENDED_USE, "",
-        "## Limits", "", LIMITS, "",
-        "## Training data", "", *data, "",
-        "## Features", "", *_features(), "",
-        "## Metrics", "", *_metrics(inputs), "",
-        "## Slices", "", *_slices(inputs), "",
-        "## Serving budget", "", *_serving(inputs), "",
-        "## Lineage", "", *_lineage(inputs, commit), "",
-        "## How to retrain", "", *RETRAIN,
+        "hand — change the inputs and run `dvc repro`._",
+        "",
+        "## Purpose",
+        "",
+        PURPOSE,
+        "",
+        "## Intended use",
+        "",
+        INTENDED_USE,
+        "",
+        "## Limits",
+        "",
+        LIMITS,
+        "",
+        "## Training data",
+        "",
+        *data,
+        "",
+        "## Features",
+        "",
+        *_features(),
+        "",
+        "## Metrics",
+        "",
+        *_metrics(inputs),
+        "",
+        "## Slices",
+        "",
+        *_slices(inputs),
+        "",
+        "## Serving budget",
+        "",
+        *_serving(inputs),
+        "",
+        "## Lineage",
+        "",
+        *_lineage(inputs, commit),
+        "",
+        "## How to retrain",
+        "",
+        *RETRAIN,
     ]
     return "\n".join(parts) + "\n"
 
 
-def render(root: str | Path = ".", *, version: str | None = None, commit: str | None = None,
-           metadata: dict[str, Any] | None = None, model: str = MODEL_NAME) -> str:
+def render(
+    root: str | Path = ".",
+    *,
+    version: str | None = None,
+    commit: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    model: str = MODEL_NAME,
+) -> str:
     """The model card for the workspace (default) or for a version's tag ``metadata``.
 
     ``mlops register`` calls ``render(root, version="v1.3.0", commit=sha)`` (or with

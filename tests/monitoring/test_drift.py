@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from conftest import git, mlops
+
 from mlops import predlog
 from mlops.monitoring import drift
 from monitoring.conftest import VERSION, write_log
@@ -19,8 +19,17 @@ def test_drifted_traffic_is_detected(deployed_repo, tmp_path):
     logs = tmp_path / "logs"
     write_log(logs, deployed_repo, rows=2000, seed=11, drift=1.0)
     out = tmp_path / "report"
-    proc = mlops(deployed_repo, "drift", "--env", "production", "--log-dir", str(logs),
-                 "--out-dir", str(out), check=False)
+    proc = mlops(
+        deployed_repo,
+        "drift",
+        "--env",
+        "production",
+        "--log-dir",
+        str(logs),
+        "--out-dir",
+        str(out),
+        check=False,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Drift in production: DRIFT" in proc.stdout
     result = json.loads((out / "drift.json").read_text())
@@ -30,7 +39,8 @@ def test_drifted_traffic_is_detected(deployed_repo, tmp_path):
     assert {"contract", "support_tickets", "region"} <= set(result["drifted_columns"])
     assert result["prediction_drift"]["drifted"] is True
     assert result["current"]["rows_used"] == 2000 and result["current"]["sample_rate"] == 1.0
-    assert result["reference"]["commit"] == git(deployed_repo, "rev-list", "-n1", "churn-model@v1.0.0")
+    tagged = git(deployed_repo, "rev-list", "-n1", "churn-model@v1.0.0")
+    assert result["reference"]["commit"] == tagged
     md = (out / "drift.md").read_text()
     assert "| contract | categorical |" in md and "drift_share" in md
     assert (out / "drift.html").stat().st_size > 10_000
@@ -40,8 +50,18 @@ def test_drifted_traffic_is_detected(deployed_repo, tmp_path):
 def test_stable_traffic_is_not_flagged(deployed_repo, tmp_path):
     logs = tmp_path / "logs"
     write_log(logs, deployed_repo, rows=2000, seed=12345, drift=0.0)
-    proc = mlops(deployed_repo, "drift", "--env", "production", "--log-dir", str(logs),
-                 "--out-dir", str(tmp_path / "report"), "--json", check=False)
+    proc = mlops(
+        deployed_repo,
+        "drift",
+        "--env",
+        "production",
+        "--log-dir",
+        str(logs),
+        "--out-dir",
+        str(tmp_path / "report"),
+        "--json",
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
     assert result["drift"] is False
@@ -51,11 +71,18 @@ def test_stable_traffic_is_not_flagged(deployed_repo, tmp_path):
 
 def test_large_logs_are_sampled_and_the_rate_recorded(deployed_repo, tmp_path):
     logs = tmp_path / "logs"
-    write_log(logs, deployed_repo, rows=1500, seed=3, drift=0.0,
-              name=predlog.rotated_name(datetime(2026, 1, 1, tzinfo=UTC)))
+    write_log(
+        logs,
+        deployed_repo,
+        rows=1500,
+        seed=3,
+        drift=0.0,
+        name=predlog.rotated_name(datetime(2026, 1, 1, tzinfo=UTC)),
+    )
     write_log(logs, deployed_repo, rows=1500, seed=4, drift=0.0)
-    result, files = drift.run(deployed_repo, "production", max_rows=1000, log_dir=logs,
-                              out_dir=tmp_path / "r")
+    result, files = drift.run(
+        deployed_repo, "production", max_rows=1000, log_dir=logs, out_dir=tmp_path / "r"
+    )
     assert result.current["rows_matched"] == 3000 and result.current["rows_used"] == 1000
     assert result.current["sample_rate"] == pytest.approx(1 / 3, abs=1e-5)
     assert "sample rate 0.3333" in files["markdown"].read_text()
@@ -65,16 +92,16 @@ def test_only_the_stable_version_and_the_since_window_count(deployed_repo, tmp_p
     logs = tmp_path / "logs"
     write_log(logs, deployed_repo, rows=1000, seed=5, drift=1.0, version="v0.9.0")
     write_log(logs, deployed_repo, rows=1000, seed=6, drift=0.0)
-    result, _ = drift.run(deployed_repo, "production", since="1h", log_dir=logs,
-                          out_dir=tmp_path / "r")
+    result, _ = drift.run(
+        deployed_repo, "production", since="1h", log_dir=logs, out_dir=tmp_path / "r"
+    )
     assert result.current["rows_matched"] == 1000
     assert result.current["records_by_version"] == {"v0.9.0": 1000, VERSION: 1000}
     assert result.drift is False
 
 
 def _error(repo, logs, *args):
-    proc = mlops(repo, "drift", "--env", "production", "--log-dir", str(logs), *args,
-                 check=False)
+    proc = mlops(repo, "drift", "--env", "production", "--log-dir", str(logs), *args, check=False)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     return proc.stderr
@@ -90,9 +117,16 @@ def test_empty_log_is_a_clear_error(deployed_repo, tmp_path):
 def test_logs_of_another_schema_are_a_clear_error(deployed_repo, tmp_path):
     folder = tmp_path / "logs" / "production"
     folder.mkdir(parents=True)
-    rec = predlog.record(request_id="1", env="production", model_version=VERSION,
-                         route="stable", features={"age": 3, "plan": "gold"}, prediction=0,
-                         probability=0.2, latency_ms=1.0)
+    rec = predlog.record(
+        request_id="1",
+        env="production",
+        model_version=VERSION,
+        route="stable",
+        features={"age": 3, "plan": "gold"},
+        prediction=0,
+        probability=0.2,
+        latency_ms=1.0,
+    )
     (folder / predlog.ACTIVE).write_text(json.dumps(rec) + "\n")
     err = _error(deployed_repo, tmp_path / "logs")
     assert "unknown columns ['age', 'plan']" in err and "missing columns" in err
@@ -103,7 +137,7 @@ def test_since_matching_nothing_is_a_clear_error(deployed_repo, tmp_path):
     logs = tmp_path / "logs"
     write_log(logs, deployed_repo, rows=200, seed=7, drift=0.0)
     later = datetime.now(UTC) + timedelta(days=2)
-    with pytest.raises(drift.DriftInputError, match="--since.*matches none of the 200 records"):
+    with pytest.raises(drift.DriftInputError, match=r"--since.*matches none of the 200 records"):
         drift.load_current(logs, "production", VERSION, since=timedelta(hours=1), now=later)
     err = _error(deployed_repo, logs, "--since", "banana")
     assert "not a duration" in err

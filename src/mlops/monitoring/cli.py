@@ -17,14 +17,19 @@ def register(app: typer.Typer) -> None:
 def drift(
     env: str = typer.Option(..., "--env", help="Environment whose stable version is checked."),
     since: str = typer.Option(
-        None, help="Only records logged in this window before now: 30m, 24h, 7d, 2w."),
+        None, help="Only records logged in this window before now: 30m, 24h, 7d, 2w."
+    ),
     max_rows: int = typer.Option(
-        100_000, min=100,
-        help="Sample at most this many logged rows (the rate is recorded in the report)."),
+        100_000,
+        min=100,
+        help="Sample at most this many logged rows (the rate is recorded in the report).",
+    ),
     log_dir: Path = typer.Option(
-        None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."),
+        None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."
+    ),
     out_dir: Path = typer.Option(
-        Path("reports/drift"), help="Where drift.html, drift.json and drift.md are written."),
+        Path("reports/drift"), help="Where drift.html, drift.json and drift.md are written."
+    ),
     model: str = typer.Option(None, help="Model name in models.yaml (default: the first)."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result, not markdown."),
 ) -> None:
@@ -34,11 +39,20 @@ def drift(
     """
     from mlops.monitoring import drift as api
 
-    result, files = api.run(".", env, since=since, max_rows=max_rows, log_dir=log_dir,
-                            out_dir=out_dir, model=model)
+    result, files = api.run(
+        ".", env, since=since, max_rows=max_rows, log_dir=log_dir, out_dir=out_dir, model=model
+    )
     if as_json:
-        typer.echo(json.dumps({**result.to_dict(), "evidently": None,
-                               "files": {k: str(v) for k, v in files.items()}}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    **result.to_dict(),
+                    "evidently": None,
+                    "files": {k: str(v) for k, v in files.items()},
+                },
+                indent=2,
+            )
+        )
     else:
         typer.echo(api.markdown(result) + f"\nwritten: {', '.join(map(str, files.values()))}")
     raise typer.Exit(result.exit_code)
@@ -47,10 +61,13 @@ def drift(
 def canary(
     env: str = typer.Option(..., "--env", help="Environment whose canary is analysed."),
     url: str = typer.Option(
-        None, help="Server URL (default: serving.url in environments/ENV.yaml)."),
+        None, help="Server URL (default: serving.url in environments/ENV.yaml)."
+    ),
     open_pr: bool = typer.Option(
-        False, "--open-pr",
-        help="Make the verdict a Git change: a branch and commit editing models.yaml."),
+        False,
+        "--open-pr",
+        help="Make the verdict a Git change: a branch and commit editing models.yaml.",
+    ),
     model: str = typer.Option(None, help="Model name in models.yaml (default: the first)."),
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
 ) -> None:

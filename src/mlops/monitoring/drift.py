@@ -108,8 +108,9 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None):
         if not isinstance(feats, dict) or not isinstance(score, (int, float)):
             missing = [k for k in predlog.FIELDS if k not in rec]
             raise _schema_error(
-                where, f"record {records} has no `features` object or numeric `{SCORE}`"
-                + (f" (missing: {', '.join(missing)})" if missing else "")
+                where,
+                f"record {records} has no `features` object or numeric `{SCORE}`"
+                + (f" (missing: {', '.join(missing)})" if missing else ""),
             )
         features.append(feats)
         scores.append(float(score))
@@ -124,37 +125,50 @@ def _frame(features: list[dict], where: str) -> pd.DataFrame:
     missing = [c for c in schema.FEATURES if c not in frame.columns]
     if extra or missing:
         parts = ([f"unknown columns {extra}"] if extra else []) + (
-            [f"missing columns {missing}"] if missing else [])
+            [f"missing columns {missing}"] if missing else []
+        )
         raise _schema_error(where, "; ".join(parts))
     frame = frame[list(schema.FEATURES)]
     for col in schema.COLUMNS:
         values = frame[col.name]
         if not col.nullable and values.isna().any():
-            raise _schema_error(where, f"column {col.name!r} is missing or null in "
-                                       f"{int(values.isna().sum())} records")
+            raise _schema_error(
+                where,
+                f"column {col.name!r} is missing or null in {int(values.isna().sum())} records",
+            )
         if col.numeric:
             numbers = pd.to_numeric(values, errors="coerce")
             bad = numbers.isna() & values.notna()
             if bad.any():
-                raise _schema_error(where, f"column {col.name!r} holds non-numbers, e.g. "
-                                           f"{values[bad].iloc[0]!r}")
+                raise _schema_error(
+                    where, f"column {col.name!r} holds non-numbers, e.g. {values[bad].iloc[0]!r}"
+                )
             frame[col.name] = numbers.astype("float64")
         else:
             frame[col.name] = values.astype("str")
     return frame
 
 
-def load_current(log_dir: str | Path, env: str, version: str, *, since: timedelta | None = None,
-                 max_rows: int = DEFAULT_MAX_ROWS, now: datetime | None = None) -> Current:
+def load_current(
+    log_dir: str | Path,
+    env: str,
+    version: str,
+    *,
+    since: timedelta | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    now: datetime | None = None,
+) -> Current:
     """The stable version's logged rows (inside ``since``), sampled to ``max_rows`` at most."""
     log_dir = Path(log_dir)
     where = str(predlog.env_dir(log_dir, env))
     cutoff = None
     if since is not None:
-        cutoff = ((now or datetime.now(UTC)) - since).astimezone(UTC).isoformat(
-            timespec="milliseconds")
+        cutoff = (
+            ((now or datetime.now(UTC)) - since).astimezone(UTC).isoformat(timespec="milliseconds")
+        )
     features, scores, stamps, by_version, records, in_version = _collect(
-        log_dir, env, version, cutoff)
+        log_dir, env, version, cutoff
+    )
     if records == 0:
         found = ", ".join(p.name for p in predlog.files(log_dir, env)) or "no predictions*.jsonl"
         raise DriftInputError(
@@ -180,15 +194,23 @@ def load_current(log_dir: str | Path, env: str, version: str, *, since: timedelt
         scores = [scores[i] for i in keep]
     valid = [s for s in stamps if isinstance(s, str)]
     return Current(
-        features=_frame(features, where), scores=np.asarray(scores, dtype="float64"),
-        log_dir=str(log_dir), records=records, matched=matched, by_version=by_version,
-        first_ts=min(valid, default=""), last_ts=max(valid, default=""),
+        features=_frame(features, where),
+        scores=np.asarray(scores, dtype="float64"),
+        log_dir=str(log_dir),
+        records=records,
+        matched=matched,
+        by_version=by_version,
+        first_ts=min(valid, default=""),
+        last_ts=max(valid, default=""),
     )
 
 
 def _stamps_of(log_dir: Path, env: str, version: str) -> list[str]:
-    out = [r.get("ts", "") for r in predlog.read(log_dir, env)
-           if isinstance(r, dict) and r.get("model_version") == version]
+    out = [
+        r.get("ts", "")
+        for r in predlog.read(log_dir, env)
+        if isinstance(r, dict) and r.get("model_version") == version
+    ]
     return [s for s in out if isinstance(s, str)] or ["(no timestamps)"]
 
 
@@ -213,8 +235,9 @@ def _dvc_read(root: Path, path: str, version: registry.Version) -> str:
         ) from exc
 
 
-def load_reference(root: str | Path, version: registry.Version,
-                   max_rows: int = DEFAULT_MAX_ROWS) -> Reference:
+def load_reference(
+    root: str | Path, version: registry.Version, max_rows: int = DEFAULT_MAX_ROWS
+) -> Reference:
     """The training split and holdout scores at ``version``'s commit, via DVC."""
     root = Path(root)
     train = pd.read_csv(io.StringIO(_dvc_read(root, paths.TRAIN, version)))
@@ -231,8 +254,9 @@ def load_reference(root: str | Path, version: registry.Version,
         train = train.sample(n=max_rows, random_state=SAMPLE_SEED)
     frame = train[list(schema.FEATURES)].copy()
     for col in schema.COLUMNS:
-        frame[col.name] = (frame[col.name].astype("float64") if col.numeric
-                           else frame[col.name].astype("str"))
+        frame[col.name] = (
+            frame[col.name].astype("float64") if col.numeric else frame[col.name].astype("str")
+        )
     return Reference(frame, predictions["proba"].to_numpy(dtype="float64"), version.commit, rows)
 
 
@@ -286,13 +310,19 @@ class DriftResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "env": self.env, "model": self.model, "version": self.version,
-            "drift": self.drift, "dataset_drift": self.dataset_drift,
-            "drifted_share": round(self.share, 6), "drift_share_threshold": self.drift_share,
+            "env": self.env,
+            "model": self.model,
+            "version": self.version,
+            "drift": self.drift,
+            "dataset_drift": self.dataset_drift,
+            "drifted_share": round(self.share, 6),
+            "drift_share_threshold": self.drift_share,
             "drifted_columns": [c.column for c in self.drifted_columns],
             "columns": [asdict(c) for c in self.columns],
             "prediction_drift": asdict(self.prediction),
-            "current": self.current, "reference": self.reference, "seconds": self.seconds,
+            "current": self.current,
+            "reference": self.reference,
+            "seconds": self.seconds,
             "evidently": self.evidently,
         }
 
@@ -310,8 +340,16 @@ def _column_results(snapshot_dict: dict, kinds: dict[str, str]) -> list[ColumnDr
             continue
         column, method = config["column"], config["method"]
         score, threshold = float(metric["value"]), float(config["threshold"])
-        out.append(ColumnDrift(column, kinds.get(column, "numeric"), method, round(score, 6),
-                               threshold, _drifted(method, score, threshold)))
+        out.append(
+            ColumnDrift(
+                column,
+                kinds.get(column, "numeric"),
+                method,
+                round(score, 6),
+                threshold,
+                _drifted(method, score, threshold),
+            )
+        )
     return out
 
 
@@ -328,8 +366,10 @@ def feature_report(current: pd.DataFrame, reference: pd.DataFrame, drift_share: 
 
     definition = _definition(list(schema.NUMERIC), list(schema.CATEGORICAL))
     report = Report([DataDriftPreset(columns=list(schema.FEATURES), drift_share=drift_share)])
-    return report.run(Dataset.from_pandas(current, data_definition=definition),
-                      Dataset.from_pandas(reference, data_definition=definition))
+    return report.run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition),
+    )
 
 
 def score_report(current: np.ndarray, reference: np.ndarray):
@@ -385,18 +425,27 @@ def markdown(result: DriftResult) -> str:
         "|---|---|---|---:|---:|:---:|",
     ]
     for c in [*result.columns, result.prediction]:
-        lines.append(f"| {c.column} | {c.kind} | {c.test} | {c.score:.4g} | {c.threshold:g} | "
-                     f"{'**yes**' if c.drifted else 'no'} |")
-    lines += ["", "Reports: `drift.html` (features), `prediction_drift.html` (score), "
-              "`drift.json` (everything above, machine-readable)."]
+        lines.append(
+            f"| {c.column} | {c.kind} | {c.test} | {c.score:.4g} | {c.threshold:g} | "
+            f"{'**yes**' if c.drifted else 'no'} |"
+        )
+    lines += [
+        "",
+        "Reports: `drift.html` (features), `prediction_drift.html` (score), "
+        "`drift.json` (everything above, machine-readable).",
+    ]
     if result.drift:
-        lines += ["", "What to do: look at the drifted columns in drift.html; if the new traffic "
-                  "is the new normal, retrain on recent data (`dvc add data` with it, open a PR)."]
+        lines += [
+            "",
+            "What to do: look at the drifted columns in drift.html; if the new traffic "
+            "is the new normal, retrain on recent data (`dvc add data` with it, open a PR).",
+        ]
     return "\n".join(lines) + "\n"
 
 
-def write_reports(result: DriftResult, features_snapshot, score_snapshot,
-                  out_dir: str | Path) -> dict[str, Path]:
+def write_reports(
+    result: DriftResult, features_snapshot, score_snapshot, out_dir: str | Path
+) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {
@@ -429,10 +478,17 @@ def stable_version(root: Path, env: str, model: str | None = None) -> registry.V
     return registry.get_version(root, name, deployment.stable.version)
 
 
-def run(root: str | Path = ".", env: str = "production", *, since: str | None = None,
-        max_rows: int = DEFAULT_MAX_ROWS, log_dir: str | Path | None = None,
-        out_dir: str | Path | None = None, model: str | None = None,
-        now: datetime | None = None) -> tuple[DriftResult, dict[str, Path]]:
+def run(
+    root: str | Path = ".",
+    env: str = "production",
+    *,
+    since: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    log_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    model: str | None = None,
+    now: datetime | None = None,
+) -> tuple[DriftResult, dict[str, Path]]:
     """Compare ``env``'s logged traffic with its stable version's reference; write the reports.
 
     Raises ``MlopsError`` (exit 2) for anything that prevents the comparison.
@@ -455,19 +511,30 @@ def run(root: str | Path = ".", env: str = "production", *, since: str | None = 
     columns, prediction, f_snap, s_snap = analyze(current, reference, environment.drift_share)
     timings["evidently"] = round(time.perf_counter() - t0, 3)
     result = DriftResult(
-        env=env, model=version.model, version=version.version, columns=columns,
-        prediction=prediction, drift_share=environment.drift_share,
+        env=env,
+        model=version.model,
+        version=version.version,
+        columns=columns,
+        prediction=prediction,
+        drift_share=environment.drift_share,
         current={
-            "log_dir": current.log_dir, "records": current.records,
-            "rows_matched": current.matched, "rows_used": len(current.features),
-            "sample_rate": round(current.sample_rate, 6), "since": since or "",
-            "first_ts": current.first_ts, "last_ts": current.last_ts,
+            "log_dir": current.log_dir,
+            "records": current.records,
+            "rows_matched": current.matched,
+            "rows_used": len(current.features),
+            "sample_rate": round(current.sample_rate, 6),
+            "since": since or "",
+            "first_ts": current.first_ts,
+            "last_ts": current.last_ts,
             "records_by_version": current.by_version,
         },
         reference={
-            "commit": reference.commit, "rows": reference.rows,
-            "rows_used": len(reference.features), "score_rows": len(reference.scores),
-            "features": paths.TRAIN, "scores": paths.PREDICTIONS,
+            "commit": reference.commit,
+            "rows": reference.rows,
+            "rows_used": len(reference.features),
+            "score_rows": len(reference.scores),
+            "features": paths.TRAIN,
+            "scores": paths.PREDICTIONS,
         },
         seconds=timings,
         evidently={"features": f_snap.dict()["metrics"], "prediction": s_snap.dict()["metrics"]},
