@@ -18,8 +18,9 @@ SMALL_ROWS = 3000  # enough for both classes in every region, quick to train
 
 def run(args: list[str], cwd: Path, check: bool = True, env: dict | None = None):
     """Run a command; on failure show what it printed."""
-    proc = subprocess.run(args, cwd=cwd, text=True, capture_output=True,
-                          env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        args, cwd=cwd, text=True, capture_output=True, env={**os.environ, **(env or {})}
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -45,9 +46,12 @@ def isolated_git(tmp_path_factory):
         "[user]\n\tname = Test Author\n\temail = author@example.com\n"
         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
     )
-    saved = {k: os.environ.get(k) for k in ("HOME", "GIT_CONFIG_NOSYSTEM", "PATH", "MLOPS_DVC_REMOTE")}
-    os.environ.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1",
-                      PATH=BIN + os.pathsep + os.environ["PATH"])
+    saved = {
+        k: os.environ.get(k) for k in ("HOME", "GIT_CONFIG_NOSYSTEM", "PATH", "MLOPS_DVC_REMOTE")
+    }
+    os.environ.update(
+        HOME=str(home), GIT_CONFIG_NOSYSTEM="1", PATH=BIN + os.pathsep + os.environ["PATH"]
+    )
     os.environ.pop("MLOPS_DVC_REMOTE", None)
     yield home
     for key, value in saved.items():
@@ -59,8 +63,11 @@ def isolated_git(tmp_path_factory):
 
 def copy_template(dest: Path) -> Path:
     """Copy the files Git tracks (the template a team clones) into ``dest``."""
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                           check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         src = ROOT / name
         if src.is_file():

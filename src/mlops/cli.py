@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
-from mlops.monitoring.cli import register as register_monitoring
+from mlops.monitoring import cli as monitoring_cli
+from mlops.promotion import cli as promotion_cli
 
 app = typer.Typer(
     help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
@@ -17,8 +18,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Sample data: generate it, or restore what data.dvc pins.",
-                       no_args_is_help=True)
+data_app = typer.Typer(
+    help="Sample data: generate it, or restore what data.dvc pins.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 
@@ -56,7 +58,8 @@ def demo() -> None:
     run()
 
 
-register_monitoring(app)  # mlops drift, mlops canary
+promotion_cli.register(app)
+monitoring_cli.register(app)
 
 
 def main() -> None:

@@ -78,32 +78,45 @@ def parse(raw: Any, name: str, source: str) -> Environment:
     serving = _mapping(raw.get("serving"), source, "serving")
     target = serving.get("target", "local")
     if target not in TARGETS:
-        raise ConfigError(source, "serving.target", f"unknown target; known: {', '.join(TARGETS)}",
-                          value=target)
+        raise ConfigError(
+            source, "serving.target", f"unknown target; known: {', '.join(TARGETS)}", value=target
+        )
     gates = _mapping(raw.get("gates"), source, "gates")
     canary = _mapping(raw.get("canary"), source, "canary")
     max_traffic = canary.get("max_traffic", 50)
     if not isinstance(max_traffic, int) or not 1 <= max_traffic <= 99:
-        raise ConfigError(source, "canary.max_traffic", "must be a whole percent from 1 to 99",
-                          value=max_traffic)
+        raise ConfigError(
+            source, "canary.max_traffic", "must be a whole percent from 1 to 99", value=max_traffic
+        )
     return Environment(
         name=name,
-        serving=Serving(target, str(serving.get("url", Serving.url)),
-                        int(_number(serving.get("keep_warm", 2), source, "serving.keep_warm"))),
+        serving=Serving(
+            target,
+            str(serving.get("url", Serving.url)),
+            int(_number(serving.get("keep_warm", 2), source, "serving.keep_warm")),
+        ),
         gates=Gates(
             min=_number_map(gates.get("min"), source, "gates.min"),
             max_regression=_number_map(gates.get("max_regression"), source, "gates.max_regression"),
             max_slice_gap=_number_map(gates.get("max_slice_gap"), source, "gates.max_slice_gap"),
-            max_latency_ms_p95=_number(gates.get("max_latency_ms_p95"), source,
-                                       "gates.max_latency_ms_p95"),
+            max_latency_ms_p95=_number(
+                gates.get("max_latency_ms_p95"), source, "gates.max_latency_ms_p95"
+            ),
             max_model_mb=_number(gates.get("max_model_mb"), source, "gates.max_model_mb"),
         ),
-        canary=CanaryPolicy(max_traffic, _number_map(canary.get("abort_on"), source,
-                                                     "canary.abort_on")),
-        drift_share=_number(_mapping(raw.get("monitoring"), source, "monitoring")
-                            .get("drift_share", 0.3), source, "monitoring.drift_share"),
-        usd_per_cpu_hour=_number(_mapping(raw.get("cost"), source, "cost")
-                                 .get("usd_per_cpu_hour", 0.05), source, "cost.usd_per_cpu_hour"),
+        canary=CanaryPolicy(
+            max_traffic, _number_map(canary.get("abort_on"), source, "canary.abort_on")
+        ),
+        drift_share=_number(
+            _mapping(raw.get("monitoring"), source, "monitoring").get("drift_share", 0.3),
+            source,
+            "monitoring.drift_share",
+        ),
+        usd_per_cpu_hour=_number(
+            _mapping(raw.get("cost"), source, "cost").get("usd_per_cpu_hour", 0.05),
+            source,
+            "cost.usd_per_cpu_hour",
+        ),
         requires=raw.get("requires"),
         source=source,
     )
@@ -118,16 +131,22 @@ def load(name: str, root: str | Path = ".") -> Environment:
     source = f"{paths.ENVIRONMENTS}/{name}.yaml"
     if not path.is_file():
         known = ", ".join(names(root)) or "none"
-        raise ConfigError(source, "", f"unknown environment {name!r}",
-                          hint=f"known environments: {known}")
+        raise ConfigError(
+            source, "", f"unknown environment {name!r}", hint=f"known environments: {known}"
+        )
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(source, "", f"not valid YAML: {exc}".replace("\n", " ")) from exc
     env = parse(raw, name, source)
     if env.requires and env.requires not in names(root):
-        raise ConfigError(source, "requires", "names an environment that does not exist",
-                          value=env.requires, hint=f"known: {', '.join(names(root))}")
+        raise ConfigError(
+            source,
+            "requires",
+            "names an environment that does not exist",
+            value=env.requires,
+            hint=f"known: {', '.join(names(root))}",
+        )
     return env
 
 

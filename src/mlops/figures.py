@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 # No timestamp or version in the PNG metadata: the same curves give the same bytes.
 _SAVE = {"dpi": 100, "metadata": {"Software": None}}

@@ -28,13 +28,17 @@ class Results:
     @classmethod
     def from_workspace(cls, root: str | Path = ".") -> Results:
         root = Path(root)
-        return cls(read_json(root / paths.METRICS), read_json(root / paths.SLICES),
-                   read_json(root / paths.SERVING))
+        return cls(
+            read_json(root / paths.METRICS),
+            read_json(root / paths.SLICES),
+            read_json(root / paths.SERVING),
+        )
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any]) -> Results:
-        return cls(metadata.get("metrics", {}), metadata.get("slices", {}),
-                   metadata.get("serving", {}))
+        return cls(
+            metadata.get("metrics", {}), metadata.get("slices", {}), metadata.get("serving", {})
+        )
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,11 @@ def _min_gates(env: Environment, r: Results) -> list[GateResult]:
     for metric, low in env.gates.min.items():
         value = r.metrics.get(metric)
         ok = value is not None and (value <= low if metric in LOWER_IS_BETTER else value >= low)
-        out.append(GateResult("min", metric, value, low, ok,
-                              "missing from metrics" if value is None else ""))
+        out.append(
+            GateResult(
+                "min", metric, value, low, ok, "missing from metrics" if value is None else ""
+            )
+        )
     return out
 
 
@@ -68,15 +75,32 @@ def _regression_gates(env: Environment, r: Results, live: Results | None) -> lis
     out = []
     for metric, tolerance in env.gates.max_regression.items():
         if live is None or metric not in live.metrics:
-            out.append(GateResult("max_regression", metric, None, tolerance, True,
-                                  f"nothing live in {env.name} to compare with"))
+            out.append(
+                GateResult(
+                    "max_regression",
+                    metric,
+                    None,
+                    tolerance,
+                    True,
+                    f"nothing live in {env.name} to compare with",
+                )
+            )
             continue
         value, base = r.metrics.get(metric), live.metrics[metric]
-        drop = None if value is None else (
-            value - base if metric in LOWER_IS_BETTER else base - value)
+        drop = (
+            None if value is None else (value - base if metric in LOWER_IS_BETTER else base - value)
+        )
         ok = drop is not None and drop <= tolerance
-        out.append(GateResult("max_regression", metric, None if drop is None else round(drop, 6),
-                              tolerance, ok, f"live {base} -> candidate {value}"))
+        out.append(
+            GateResult(
+                "max_regression",
+                metric,
+                None if drop is None else round(drop, 6),
+                tolerance,
+                ok,
+                f"live {base} -> candidate {value}",
+            )
+        )
     return out
 
 
@@ -89,8 +113,16 @@ def _slice_gates(env: Environment, r: Results) -> list[GateResult]:
             continue
         worst, best = min(values, key=values.get), max(values, key=values.get)
         gap = round(values[best] - values[worst], 6)
-        out.append(GateResult("max_slice_gap", metric, gap, max_gap, gap <= max_gap,
-                              f"worst slice {worst} ({values[worst]}), best {best}"))
+        out.append(
+            GateResult(
+                "max_slice_gap",
+                metric,
+                gap,
+                max_gap,
+                gap <= max_gap,
+                f"worst slice {worst} ({values[worst]}), best {best}",
+            )
+        )
     return out
 
 
@@ -98,13 +130,26 @@ def _budget_gates(env: Environment, r: Results) -> list[GateResult]:
     out = []
     if env.gates.max_latency_ms_p95 is not None:
         p95 = r.serving.get("latency_ms_1_row", {}).get("p95")
-        out.append(GateResult("max_latency_ms_p95", "latency_ms_1_row.p95", p95,
-                              env.gates.max_latency_ms_p95,
-                              p95 is not None and p95 <= env.gates.max_latency_ms_p95))
+        out.append(
+            GateResult(
+                "max_latency_ms_p95",
+                "latency_ms_1_row.p95",
+                p95,
+                env.gates.max_latency_ms_p95,
+                p95 is not None and p95 <= env.gates.max_latency_ms_p95,
+            )
+        )
     if env.gates.max_model_mb is not None:
         size = r.serving.get("model_mb")
-        out.append(GateResult("max_model_mb", "model_mb", size, env.gates.max_model_mb,
-                              size is not None and size <= env.gates.max_model_mb))
+        out.append(
+            GateResult(
+                "max_model_mb",
+                "model_mb",
+                size,
+                env.gates.max_model_mb,
+                size is not None and size <= env.gates.max_model_mb,
+            )
+        )
     return out
 
 

@@ -78,8 +78,11 @@ def _normalise_zip(data: bytes) -> bytes:
     schema = entries.pop("schema.json").decode()
     ids = _stable_ids(schema)
     schema = _ID.sub(
-        lambda m: m.group(0) if m.group(1) == '"' and not m.group(3)
-        else f"{m.group(1)}{ids[m.group(2)]}{m.group(3) or ''}",
+        lambda m: (
+            m.group(0)
+            if m.group(1) == '"' and not m.group(3)
+            else f"{m.group(1)}{ids[m.group(2)]}{m.group(3) or ''}"
+        ),
         schema,
     )
     renamed = {"schema.json": schema.encode()}

@@ -43,8 +43,13 @@ def _check(path: Path, section: str, key: str, value: Any) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok_type = float(value), True
     if not ok_type:
-        raise ConfigError(path, name, f"must be {kind.__name__}, got {type(value).__name__}",
-                          value=value, hint=f"set a {kind.__name__} in {path}")
+        raise ConfigError(
+            path,
+            name,
+            f"must be {kind.__name__}, got {type(value).__name__}",
+            value=value,
+            hint=f"set a {kind.__name__} in {path}",
+        )
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
         raise ConfigError(path, name, f"out of range {bounds}", value=value)
@@ -65,8 +70,12 @@ def parse(raw: Any, path: Path) -> dict[str, dict[str, Any]]:
                 raise ConfigError(path, f"{section}.{key}", "missing key")
         unknown = sorted(set(given) - set(keys))
         if unknown:
-            raise ConfigError(path, f"{section}.{unknown[0]}", "unknown key",
-                              hint=f"known keys: {', '.join(keys)}")
+            raise ConfigError(
+                path,
+                f"{section}.{unknown[0]}",
+                "unknown key",
+                hint=f"known keys: {', '.join(keys)}",
+            )
         out[section] = {key: _check(path, section, key, given[key]) for key in keys}
     return out
 

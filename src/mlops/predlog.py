@@ -19,17 +19,35 @@ import orjson
 
 DEFAULT_DIR = "logs/predictions"
 ACTIVE = "predictions.jsonl"
-FIELDS = ("ts", "request_id", "env", "model_version", "route", "features", "prediction",
-          "probability", "latency_ms")
+FIELDS = (
+    "ts",
+    "request_id",
+    "env",
+    "model_version",
+    "route",
+    "features",
+    "prediction",
+    "probability",
+    "latency_ms",
+)
 
 
 def env_dir(log_dir: str | Path, env: str) -> Path:
     return Path(log_dir) / env
 
 
-def record(*, request_id: str, env: str, model_version: str, route: str,
-           features: dict[str, Any], prediction: int, probability: float, latency_ms: float,
-           ts: datetime | None = None) -> dict[str, Any]:
+def record(
+    *,
+    request_id: str,
+    env: str,
+    model_version: str,
+    route: str,
+    features: dict[str, Any],
+    prediction: int,
+    probability: float,
+    latency_ms: float,
+    ts: datetime | None = None,
+) -> dict[str, Any]:
     """One log record, with every field of the format."""
     return {
         "ts": (ts or datetime.now(UTC)).isoformat(timespec="milliseconds"),

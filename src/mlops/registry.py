@@ -62,8 +62,18 @@ def tag_name(model: str, version: str) -> str:
 
 def list_versions(root: str | Path, model: str) -> list[Version]:
     """Every registered version of ``model``, oldest first."""
-    fmt = _SEP.join(["%(refname:strip=2)", "%(*objectname)", "%(taggername) %(taggeremail)",
-                     "%(taggerdate:iso-strict)", "%(contents)"]) + "\x1e"
+    fmt = (
+        _SEP.join(
+            [
+                "%(refname:strip=2)",
+                "%(*objectname)",
+                "%(taggername) %(taggeremail)",
+                "%(taggerdate:iso-strict)",
+                "%(contents)",
+            ]
+        )
+        + "\x1e"
+    )
     out = tools.git("for-each-ref", f"--format={fmt}", f"refs/tags/{model}@v*", cwd=root)
     versions = []
     for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
@@ -164,3 +174,118 @@ def _sha256_file(path: Path) -> str:
     from mlops.model_io import sha256
 
     return sha256(path)
+
+
+# --- the write side: `mlops register` -------------------------------------------------------
+
+BUMPS = ("major", "minor", "patch")
+FIRST_VERSION = "v1.0.0"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What `mlops register` did: ``created`` is False when the model was already registered."""
+
+    version: Version
+    created: bool
+    pushed: bool = False
+
+
+def bump_version(previous: str | None, bump: str = "minor") -> str:
+    """The version after ``previous``; the first one is v1.0.0 whatever the bump."""
+    if bump not in BUMPS:
+        raise MlopsError(f"--bump {bump!r}: choose one of {', '.join(BUMPS)}")
+    if previous is None:
+        return FIRST_VERSION
+    major, minor, patch = parse_version(previous)
+    if bump == "major":
+        return f"v{major + 1}.0.0"
+    if bump == "minor":
+        return f"v{major}.{minor + 1}.0"
+    return f"v{major}.{minor}.{patch + 1}"
+
+
+def _file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_workspace(root: Path, metadata: dict[str, Any]) -> None:
+    """The tag points at HEAD, so HEAD's dvc.lock must pin exactly the file being registered."""
+    model = root / paths.MODEL
+    if metadata["md5"] is None:
+        raise NotFoundError(f"dvc.lock: no output {paths.MODEL}; run `dvc repro` first")
+    if _file_md5(model) != metadata["md5"]:
+        raise MlopsError(
+            f"{paths.MODEL} is not the file dvc.lock pins (md5 {metadata['md5']}); "
+            "run `dvc checkout` (or `dvc repro`) so the workspace matches dvc.lock"
+        )
+    if tools.run(
+        ["git", "diff", "--quiet", "HEAD", "--", "dvc.lock"], cwd=root, check=False
+    ).returncode:
+        raise MlopsError(
+            "dvc.lock has uncommitted changes: commit it first, so the tag's commit pins this model"
+        )
+
+
+def create_tag(root: str | Path, model: str, version: str, metadata: dict[str, Any]) -> Version:
+    """An annotated tag ``<model>@<version>`` at HEAD whose message is the metadata as JSON."""
+    tag = tag_name(model, version)
+    tools.git("tag", "-a", tag, "-m", json.dumps(metadata), "HEAD", cwd=root)
+    return get_version(root, model, version)
+
+
+def push_tag(root: str | Path, version: Version, remote: str = "origin") -> None:
+    tools.git("push", remote, f"refs/tags/{version.tag}", cwd=root)
+
+
+def register(
+    root: str | Path = ".", model: str | None = None, bump: str | None = None, push: bool = False
+) -> Registration:
+    """Tag the workspace model as a new version unless its sha256 is already the latest's."""
+    from mlops import models_file
+
+    root = Path(root)
+    model = model or models_file.load(root / paths.MODELS_FILE).default_model()
+    if not (root / paths.MODEL).is_file():
+        raise NotFoundError(
+            f"{paths.MODEL}: no model in the workspace; run `dvc pull` or `dvc repro`"
+        )
+    metadata = workspace_metadata(root)
+    previous = latest(root, model)
+    if previous is not None and previous.digest == metadata["sha256"]:
+        return Registration(previous, created=False)
+    _check_workspace(root, metadata)
+    version = create_tag(
+        root, model, bump_version(previous.version if previous else None, bump or "minor"), metadata
+    )
+    if push:
+        push_tag(root, version)
+    return Registration(version, created=True, pushed=push)
+
+
+def missing_from_remote(root: str | Path, versions: list[Version]) -> list[Version]:
+    """The versions whose artifact object is absent from the default DVC remote.
+
+    Checks existence only (one stat or HEAD request per object): nothing is downloaded.
+    """
+    if not versions:
+        return []
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            odb = repo.cloud.get_remote_odb()
+            return [
+                v
+                for v in versions
+                if not v.metadata.get("md5") or not odb.exists(v.metadata["md5"])
+            ]
+    except Exception as exc:  # DVC raises many types; all mean "cannot ask the remote"
+        raise ArtifactError(
+            f"cannot query the DVC remote ({type(exc).__name__}: {str(exc)[:300]}); "
+            "check `dvc remote list` and its credentials"
+        ) from exc

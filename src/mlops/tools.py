@@ -23,10 +23,16 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run(args: list[str], cwd: str | Path = ".", check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], cwd: str | Path = ".", check: bool = True, quiet: bool = True
+) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        args, cwd=cwd, env=_env(), text=True,
-        stdout=subprocess.PIPE if quiet else None, stderr=subprocess.PIPE if quiet else None,
+        args,
+        cwd=cwd,
+        env=_env(),
+        text=True,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.PIPE if quiet else None,
     )
     if check and proc.returncode != 0:
         output = ((proc.stderr or "") + (proc.stdout or "")).strip()
@@ -40,3 +46,21 @@ def dvc(*args: str, cwd: str | Path = ".", check: bool = True, quiet: bool = Tru
 
 def git(*args: str, cwd: str | Path = ".", check: bool = True) -> str:
     return run(["git", *args], cwd=cwd, check=check).stdout.strip()
+
+
+def run_bytes(
+    args: list[str], cwd: str | Path = ".", stdin: str = ""
+) -> subprocess.CompletedProcess:
+    """Run a command that reads ``stdin`` and prints binary output (e.g. `git cat-file --batch`)."""
+    proc = subprocess.run(
+        args,
+        cwd=cwd,
+        env=_env(),
+        input=stdin.encode(),
+        capture_output=True,
+    )
+    if proc.returncode != 0:
+        raise ToolError(
+            f"`{' '.join(args)}` failed (exit {proc.returncode}): {proc.stderr.decode()[-2000:]}"
+        )
+    return proc

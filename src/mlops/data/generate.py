@@ -29,7 +29,9 @@ def _mix(base: list[float], drifted: list[float], drift: float) -> list[float]:
     return [(1 - drift) * b + drift * d for b, d in zip(base, drifted, strict=True)]
 
 
-def generate(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, drift: float = 0.0) -> pd.DataFrame:
+def generate(
+    rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, drift: float = 0.0
+) -> pd.DataFrame:
     """Return ``rows`` customers; the same arguments always give the same table."""
     if rows < 1:
         raise ValueError(f"rows must be at least 1, got {rows}")

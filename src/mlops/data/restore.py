@@ -58,5 +58,8 @@ def restore(root: str | Path = ".", log=print) -> str:
         )
     tools.dvc("commit", "--force", paths.DATA_DVC, cwd=root)
     pushed = tools.dvc("push", paths.DATA_DVC, cwd=root, check=False).returncode == 0
-    log("data: regenerated sample matches data.dvc" + ("; pushed to the DVC remote" if pushed else ""))
+    log(
+        "data: regenerated sample matches data.dvc"
+        + ("; pushed to the DVC remote" if pushed else "")
+    )
     return "regenerated"

@@ -12,8 +12,8 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from mlops import model_io, params, paths
-from mlops.figures import draw_all
 from mlops.data.schema import FEATURES, SEGMENT, TARGET, read_table
+from mlops.figures import draw_all
 from mlops.io_utils import write_json
 
 METRIC_NAMES = ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss")
@@ -50,7 +50,10 @@ def slices(df: pd.DataFrame, proba: np.ndarray, threshold: float) -> dict[str, A
 
 def _percentiles_ms(seconds: list[float]) -> dict[str, float]:
     ms = np.asarray(seconds) * 1000
-    return {"p50": round(float(np.percentile(ms, 50)), 3), "p95": round(float(np.percentile(ms, 95)), 3)}
+    return {
+        "p50": round(float(np.percentile(ms, 50)), 3),
+        "p95": round(float(np.percentile(ms, 95)), 3),
+    }
 
 
 def serving_budget(model, features: pd.DataFrame, model_path: str, repeats: int) -> dict[str, Any]:
@@ -83,7 +86,9 @@ def curves(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str,
             {"recall": round(float(recall[i]), 5), "precision": round(float(precision[i]), 5)}
             for i in keep_pr
         ],
-        "confusion": [{"actual": int(a), "predicted": int(p)} for a, p in zip(y_true, pred, strict=True)],
+        "confusion": [
+            {"actual": int(a), "predicted": int(p)} for a, p in zip(y_true, pred, strict=True)
+        ],
     }
 
 
@@ -106,12 +111,16 @@ def main() -> int:
     result = evaluate(model, holdout, settings["threshold"])
     write_json(paths.METRICS, result["metrics"])
     write_json(paths.SLICES, result["slices"])
-    budget = serving_budget(model, holdout[list(FEATURES)], paths.MODEL, settings["latency_repeats"])
+    budget = serving_budget(
+        model, holdout[list(FEATURES)], paths.MODEL, settings["latency_repeats"]
+    )
     write_json(paths.SERVING, budget)
     for name, records in result["curves"].items():
         write_json(Path(paths.PLOTS) / f"{name}.json", records)
     Path(paths.PREDICTIONS).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"proba": result["proba"]}).to_csv(paths.PREDICTIONS, index=False, float_format="%.17g")
+    pd.DataFrame({"proba": result["proba"]}).to_csv(
+        paths.PREDICTIONS, index=False, float_format="%.17g"
+    )
 
     draw_all(result["curves"], paths.FIGURES)
     m = result["metrics"]

@@ -1,0 +1,325 @@
+"""`mlops check`: is the models.yaml of this change safe to merge? And the promotion plan.
+
+Every check runs and every failure is listed: the schema; each pinned version exists; each digest
+equals the registered sha256; each artifact is in the DVC remote; each environment exists; each
+new version passes the environment's gates (from its registered metrics); promotion order
+(``requires``); the canary within the environment's policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlops import environments, gates, models_file, paths, registry, tools
+from mlops.errors import ConfigError, MlopsError
+from mlops.models_file import Deployment, ModelsFile
+from mlops.promotion import audit
+
+
+class CheckFailed(MlopsError):
+    """models.yaml failed one or more checks; the message lists them all."""
+
+    exit_code = 1
+
+
+@dataclass
+class EnvPlan:
+    model: str
+    env: str
+    before: Deployment | None
+    after: Deployment | None
+    kind: str  # promotion, canary, rollback, removal, unchanged
+    live: registry.Version | None = None
+    candidates: list[registry.Version] = field(default_factory=list)
+    gates: dict[str, list[gates.GateResult]] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    base: str
+    failures: list[str] = field(default_factory=list)
+    plans: list[EnvPlan] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict:
+        return {
+            "base": self.base,
+            "ok": self.ok,
+            "failures": self.failures,
+            "plans": [
+                {
+                    "model": p.model,
+                    "env": p.env,
+                    "kind": p.kind,
+                    "from": audit.describe(p.before),
+                    "to": audit.describe(p.after),
+                    "gates": {v: [g.to_dict() for g in rs] for v, rs in p.gates.items()},
+                }
+                for p in self.plans
+            ],
+        }
+
+
+def default_base(root: str | Path) -> str:
+    for rev in ("origin/main", "main"):
+        proc = tools.run(["git", "rev-parse", "--verify", "--quiet", rev], cwd=root, check=False)
+        if proc.returncode == 0:
+            return rev
+    return "HEAD"
+
+
+def _load_base(root: str | Path, base: str) -> ModelsFile:
+    try:
+        return models_file.load_at(base, root)
+    except ConfigError:
+        return ModelsFile()  # no (valid) models.yaml at base: everything is new
+
+
+def _pins(dep: Deployment) -> list[tuple[str, models_file.Pin]]:
+    return [("", dep.stable)] + ([("canary.", dep.canary)] if dep.canary else [])
+
+
+def _kind(before: Deployment | None, after: Deployment | None, previously_live: set[str]) -> str:
+    if before == after:
+        return "unchanged"
+    if after is None:
+        return "removal"
+    if before and after.stable == before.stable and after.canary:
+        return "canary"
+    if after.stable.version in previously_live and not after.canary:
+        return "rollback"
+    return "promotion"
+
+
+class _Checker:
+    def __init__(self, root: Path, head: ModelsFile, base_rev: str):
+        self.root, self.head, self.base_rev = root, head, base_rev
+        self.base = _load_base(root, base_rev)
+        self.report = Report(base_rev)
+        self.known_envs = environments.names(root)
+        models = dict.fromkeys([*self.base.models, *head.models])
+        self.registered = {
+            m: {v.version: v for v in registry.list_versions(root, m)} for m in models
+        }
+        self._history: list[audit.Change] | None = None
+
+    def fail(self, text: str) -> None:
+        self.report.failures.append(text)
+
+    def history(self) -> list[audit.Change]:
+        if self._history is None:
+            self._history = audit.history(self.root, self.base_rev)
+        return self._history
+
+    def ever_live(self, model: str, env: str) -> set[str]:
+        live = {
+            c.after.stable.version
+            for c in self.history()
+            if c.env == env and c.model == model and c.after
+        }
+        base = self.base.models.get(model, {}).get(env)
+        return live | ({base.stable.version} if base else set())
+
+    def check_pins(self) -> list[registry.Version]:
+        used = {}
+        for model, envs in self.head.models.items():
+            for env, dep in envs.items():
+                where = f"{paths.MODELS_FILE}: models.{model}.{env}"
+                if env not in self.known_envs:
+                    self.fail(
+                        f"{where}: unknown environment {env!r} (known: {', '.join(self.known_envs)})"
+                    )
+                for prefix, pin in _pins(dep):
+                    version = self.registered[model].get(pin.version)
+                    if version is None:
+                        known = ", ".join(self.registered[model]) or "none registered yet"
+                        self.fail(
+                            f"{where}.{prefix}version = {pin.version!r}: no such version (known: {known})"
+                        )
+                        continue
+                    used[version.tag] = version
+                    if pin.digest != version.digest:
+                        self.fail(
+                            f"{where}.{prefix}digest = {pin.digest}: {version.tag} is registered with "
+                            f"{version.digest}; let `mlops promote` fill the digest in"
+                        )
+        return list(used.values())
+
+    def check_remote(self, versions: list[registry.Version]) -> None:
+        try:
+            missing = registry.missing_from_remote(self.root, versions)
+        except registry.ArtifactError as exc:
+            self.fail(str(exc))
+            return
+        for version in missing:
+            self.fail(
+                f"{version.tag}: artifact {version.metadata.get('artifact')} (md5 "
+                f"{version.metadata.get('md5')}) is not in the DVC remote; run `dvc push` at {version.commit[:10]}"
+            )
+
+    def plan(self, model: str, env: str) -> EnvPlan:
+        before = self.base.models.get(model, {}).get(env)
+        after = self.head.models.get(model, {}).get(env)
+        previously = self.ever_live(model, env)
+        plan = EnvPlan(model, env, before, after, _kind(before, after, previously))
+        plan.live = self.registered[model].get(before.stable.version) if before else None
+        if plan.kind in ("unchanged", "removal") or env not in self.known_envs:
+            return plan
+        config = environments.load(env, self.root)
+        self.check_canary(plan, config)
+        for _, pin in _pins(after):
+            version = self.registered[model].get(pin.version)
+            if version is None or (before and pin in [p for _, p in _pins(before)]):
+                continue
+            plan.candidates.append(version)
+            self.check_order(plan, config, version, previously)
+            self.check_gates(plan, config, version, previously)
+        return plan
+
+    def check_canary(self, plan: EnvPlan, config: environments.Environment) -> None:
+        canary = plan.after.canary
+        if canary is None:
+            return
+        where = f"{paths.MODELS_FILE}: models.{plan.model}.{plan.env}.canary"
+        if canary.traffic > config.canary.max_traffic:
+            self.fail(
+                f"{where}.traffic = {canary.traffic}: above {plan.env}'s canary.max_traffic "
+                f"{config.canary.max_traffic} ({config.source})"
+            )
+        if canary.version == plan.after.stable.version:
+            self.fail(
+                f"{where}.version = {canary.version!r}: the canary is the stable version; drop the canary"
+            )
+
+    def check_order(self, plan, config, version: registry.Version, previously: set[str]) -> None:
+        if not config.requires or version.version in previously:
+            return
+        if version.version not in self.ever_live(plan.model, config.requires):
+            self.fail(
+                f"{plan.env}: {version.tag} was never live in {config.requires} "
+                f"({config.source} requires: {config.requires}); promote it to {config.requires} first"
+            )
+
+    def check_gates(self, plan, config, version: registry.Version, previously: set[str]) -> None:
+        live = gates.Results.from_metadata(plan.live.metadata) if plan.live else None
+        results = gates.check(config, gates.Results.from_metadata(version.metadata), live)
+        plan.gates[version.version] = results
+        if version.version in previously:
+            return  # a rollback to a version that served here: gates inform, never block
+        for result in results:
+            if not result.passed:
+                self.fail(
+                    f"{plan.env}: {version.tag} fails gate {result.gate} on {result.metric}: "
+                    f"{result.value} vs {result.threshold}{' (' + result.detail + ')' if result.detail else ''}"
+                )
+
+    def run(self) -> Report:
+        versions = self.check_pins()
+        self.check_remote(versions)
+        for model in dict.fromkeys([*self.base.models, *self.head.models]):
+            envs = [*self.base.models.get(model, {}), *self.head.models.get(model, {})]
+            self.report.plans.extend(self.plan(model, env) for env in dict.fromkeys(envs))
+        return self.report
+
+
+def evaluate(root: str | Path, text: str, base: str, source: str = paths.MODELS_FILE) -> Report:
+    """Check models.yaml ``text`` against the state at ``base``; every failure is collected."""
+    try:
+        head = models_file.parse(text, source)
+    except ConfigError as exc:
+        return Report(base, failures=[str(exc)])
+    return _Checker(Path(root), head, base).run()
+
+
+def check(root: str | Path = ".", base: str | None = None, out: str | Path | None = None) -> Report:
+    """`mlops check`: the working tree's models.yaml against ``base`` (default origin/main)."""
+    root = Path(root)
+    path = root / paths.MODELS_FILE
+    if not path.is_file():
+        raise ConfigError(
+            paths.MODELS_FILE, "", "file not found", hint="run from the repository root"
+        )
+    report = evaluate(root, path.read_text(), base or default_base(root))
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(markdown(report))
+    return report
+
+
+def raise_on_failures(report: Report, what: str = "models.yaml") -> None:
+    if report.failures:
+        listed = "\n".join(f"  - {f}" for f in report.failures)
+        raise CheckFailed(f"{what}: {len(report.failures)} problem(s):\n{listed}")
+
+
+# --- the promotion plan (markdown, posted on the PR by promote.yml) -------------------------
+
+
+def _metric_rows(plan: EnvPlan) -> list[str]:
+    columns = ([plan.live] if plan.live else []) + [c for c in plan.candidates if c != plan.live]
+    if not columns:
+        return []
+    names = sorted({m for v in columns for m in v.metadata.get("metrics", {})})
+    head = (
+        "| metric | "
+        + " | ".join(f"{v.version}{' (live)' if v is plan.live else ''}" for v in columns)
+        + " |"
+    )
+    rows = [head, "|---" * (len(columns) + 1) + "|"]
+    for name in names:
+        cells = [v.metadata.get("metrics", {}).get(name) for v in columns]
+        rows.append(
+            f"| {name} | " + " | ".join("-" if c is None else f"{c:.4f}" for c in cells) + " |"
+        )
+    return rows
+
+
+def _gate_rows(plan: EnvPlan) -> list[str]:
+    rows = []
+    for version, results in plan.gates.items():
+        rows += [
+            f"\nGates for {version} in {plan.env}:\n",
+            "| gate | metric | value | threshold | |",
+            "|---|---|---|---|---|",
+        ]
+        for r in results:
+            mark = "pass" if r.passed else "FAIL"
+            rows.append(
+                f"| {r.gate} | {r.metric} | {r.value} | {r.threshold} | {mark} {r.detail} |"
+            )
+    return rows
+
+
+def markdown(report: Report) -> str:
+    changed = [p for p in report.plans if p.kind != "unchanged"]
+    verdict = "all checks passed" if report.ok else f"{len(report.failures)} problem(s)"
+    lines = [f"## Promotion plan ({verdict})", "", f"models.yaml against `{report.base}`.", ""]
+    if not changed:
+        lines.append("No environment changes.")
+    else:
+        lines += ["| environment | change | from | to |", "|---|---|---|---|"]
+        lines += [
+            f"| {p.env} | {p.kind} | {audit.describe(p.before)} | {audit.describe(p.after)} |"
+            for p in changed
+        ]
+    for plan in changed:
+        lines += [
+            "",
+            f"### {plan.env}: {audit.describe(plan.before)} → {audit.describe(plan.after)}",
+            "",
+        ]
+        lines += _metric_rows(plan)
+        lines += _gate_rows(plan)
+        if plan.kind == "rollback":
+            lines.append(
+                f"\nRollback to a version that served {plan.env} before: gates inform, they do not block."
+            )
+    lines += ["", "### Checks", ""]
+    lines += [f"- FAIL: {f}" for f in report.failures] or [
+        "- schema, versions, digests, DVC remote, gates, order, canary: pass"
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,182 @@
+"""`mlops deploy`: reconcile each environment's server to models.yaml at HEAD.
+
+First everything that can fail without touching a server: resolve each pinned version, check its
+digest against the registry, fetch the artifact from the DVC remote and verify its sha256, and ask
+every target for its `/version`. Only then `POST /-/sync` each target and wait until its
+`/version` reports HEAD's commit (or a later one), the pinned versions, and `Synced`. A target
+that already serves HEAD's state is left alone, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops import environments, models_file, registry, tools
+from mlops.errors import MlopsError
+from mlops.models_file import Deployment
+from mlops.promotion import audit, target
+from mlops.promotion.check import _pins
+
+SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+
+class DeployError(MlopsError):
+    """A deploy could not start or did not finish; the message says where and why."""
+
+
+@dataclass
+class EnvResult:
+    env: str
+    url: str
+    desired: Deployment | None
+    before: str
+    after: str
+    outcome: str  # deployed, unchanged
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "env": self.env,
+            "url": self.url,
+            "desired": audit.describe(self.desired),
+            "before": self.before,
+            "after": self.after,
+            "outcome": self.outcome,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mlops" / "artifacts"
+
+
+def _targets(root: Path, state: models_file.ModelsFile, env: str | None) -> list[str]:
+    if env:
+        environments.load(env, root)  # unknown environment: refused by name
+        return [env]
+    return list(state.models.get(state.default_model(), {}))
+
+
+def verify_artifacts(root: Path, model: str, env: str, desired: Deployment | None) -> None:
+    """Resolve, fetch and verify every pinned artifact of ``env`` (cached by digest)."""
+    for _, pin in _pins(desired) if desired else []:
+        version = registry.get_version(root, model, pin.version)
+        if pin.digest != version.digest:
+            raise DeployError(
+                f"models.yaml at HEAD: {env} pins {pin.version} with {pin.digest}, but "
+                f"{version.tag} is registered with {version.digest}; nothing was deployed"
+            )
+        registry.fetch_artifact(root, version, cache_dir())
+
+
+def _is_ancestor(root: Path, older: str, newer: str | None) -> bool:
+    if not newer:
+        return False
+    proc = tools.run(["git", "merge-base", "--is-ancestor", older, newer], cwd=root, check=False)
+    return proc.returncode == 0
+
+
+def _done(root: Path, live: target.Live, commit: str, desired: Deployment | None) -> bool:
+    at_commit = live.commit == commit or _is_ancestor(root, commit, live.commit)
+    return live.sync == "Synced" and live.serves(desired) and at_commit
+
+
+def _wait(root: Path, env: str, url: str, commit: str, desired, wait: float) -> target.Live:
+    deadline = time.monotonic() + wait
+    live = target.sync(url, timeout=max(wait, 5.0))
+    while not _done(root, live, commit, desired):
+        if live.sync == "Degraded":
+            raise DeployError(
+                f"{env} ({url}) is Degraded: {live.reason}; it keeps serving {live.describe()}"
+            )
+        if time.monotonic() > deadline:
+            raise DeployError(
+                f"{env} ({url}) did not reach commit {commit[:10]} Synced within {wait:.0f}s: it reports "
+                f"commit {(live.commit or '?')[:10]}, {live.sync}, serving {live.describe()}"
+                f"{' (' + live.reason + ')' if live.reason else ''}. Is HEAD pushed to the ref the server "
+                "reads (origin/main)?"
+            )
+        time.sleep(0.2)
+        live = target.live(url)
+    return live
+
+
+def deploy(
+    root: str | Path = ".", env: str | None = None, wait: float = 120.0, log=print
+) -> list[EnvResult]:
+    root = Path(root)
+    commit = tools.git("rev-parse", "HEAD", cwd=root)
+    state = models_file.load_at("HEAD", root)
+    model = state.default_model()
+    names = _targets(root, state, env)
+    configs = {name: environments.load(name, root) for name in names}
+    for name in names:
+        verify_artifacts(root, model, name, state.deployment(name, model))
+        log(f"{name}: artifacts verified ({audit.describe(state.deployment(name, model))})")
+    before = {}
+    for name in names:
+        try:
+            before[name] = target.live(configs[name].serving.url)
+        except target.TargetError as exc:
+            raise DeployError(f"{name}: {exc}; nothing was deployed") from exc
+    results = []
+    for name in names:
+        url, desired, started = (
+            configs[name].serving.url,
+            state.deployment(name, model),
+            time.monotonic(),
+        )
+        if _done(root, before[name], commit, desired):
+            results.append(
+                EnvResult(
+                    name,
+                    url,
+                    desired,
+                    before[name].describe(),
+                    before[name].describe(),
+                    "unchanged",
+                )
+            )
+            log(f"{name}: already serves {before[name].describe()} at {commit[:10]}; nothing to do")
+            continue
+        after = _wait(root, name, url, commit, desired, wait)
+        results.append(
+            EnvResult(
+                name,
+                url,
+                desired,
+                before[name].describe(),
+                after.describe(),
+                "deployed",
+                time.monotonic() - started,
+            )
+        )
+        log(
+            f"{name}: {before[name].describe()} → {after.describe()} (commit {commit[:10]}, Synced)"
+        )
+    write_summary(results, commit)
+    return results
+
+
+def markdown(results: list[EnvResult], commit: str) -> str:
+    lines = [
+        f"## Deploy of `{commit[:10]}`",
+        "",
+        "| environment | before | after | outcome | seconds |",
+    ]
+    lines.append("|---|---|---|---|---|")
+    lines += [
+        f"| {r.env} | {r.before} | {r.after} | {r.outcome} | {r.seconds:.1f} |" for r in results
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(results: list[EnvResult], commit: str) -> None:
+    path = os.environ.get(SUMMARY_ENV)
+    if path:
+        with open(path, "a") as handle:
+            handle.write(markdown(results, commit))
