@@ -117,22 +117,56 @@ def test_no_canary_is_a_clear_error(production):
         canary.analyze(production, models_file.Deployment(DEPLOYMENT.stable), "")
 
 
-def test_open_pr_commits_the_rollback_on_a_branch(repo):
+def _with_canary(repo):
+    """v1.0.0 stable, v1.1.0 (same artifact, tagged again) as a 10 % canary, committed."""
+    from monitoring.conftest import MODEL, register_and_deploy
+
+    digest = register_and_deploy(repo)
+    git(
+        repo,
+        "tag",
+        "-a",
+        f"{MODEL}@{CANARY}",
+        "-m",
+        git(repo, "tag", "-l", "--format=%(contents)", f"{MODEL}@{STABLE}"),
+    )
+    deployment = models_file.Deployment(
+        models_file.Pin(STABLE, digest), models_file.Canary(CANARY, digest, 10)
+    )
     text = (repo / "models.yaml").read_text()
-    (repo / "models.yaml").write_text(models_file.with_deployment(text, "production", DEPLOYMENT))
-    git(repo, "commit", "-qam", "canary v1.1.0 at 10%")
+    (repo / "models.yaml").write_text(models_file.with_deployment(text, "production", deployment))
+    git(repo, "commit", "-qam", "promote production: canary v1.1.0 at 10%")
+    return deployment
+
+
+def test_open_pr_proposes_the_rollback_as_a_commit(repo):
+    deployment = _with_canary(repo)
     head = git(repo, "rev-parse", "HEAD")
     metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
-    analysis, change = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    analysis, proposal = canary.run(
+        repo, "production", open_pr=True, push=False, metrics_text=metrics
+    )
     assert analysis.verdict == "rollback"
-    assert change["branch"] == "canary/production-rollback-v1.1.0"
-    assert git(repo, "rev-parse", "HEAD") == head  # the work tree and branch are untouched
-    assert git(repo, "status", "--porcelain") == ""
-    assert git(repo, "rev-parse", f"{change['branch']}^") == head
-    after = models_file.parse(git(repo, "show", f"{change['branch']}:models.yaml"))
-    assert after.deployment("production") == models_file.Deployment(DEPLOYMENT.stable)
-    assert "Desired deployed state" in git(repo, "show", f"{change['branch']}:models.yaml")
-    assert "error_rate" in git(repo, "log", "-1", "--format=%B", change["branch"])
+    assert proposal.branch == "rollback/production-canary-v1.1.0"
+    assert git(repo, "rev-parse", f"{proposal.branch}^") == head
+    after = models_file.parse(git(repo, "show", f"{proposal.branch}:models.yaml"))
+    assert after.deployment("production") == models_file.Deployment(deployment.stable)
+    assert "Desired deployed state" in git(repo, "show", f"{proposal.branch}:models.yaml")
+    message = git(repo, "log", "-1", "--format=%B", proposal.branch)
+    assert message.startswith("rollback production: drop canary v1.1.0") and "error_rate" in message
+    # a second scheduled run does not propose it again
+    git(repo, "switch", "-q", "main")
+    assert canary.run(repo, "production", open_pr=True, push=False, metrics_text=metrics)[1] is None
+
+
+def test_pr_on_rollback_leaves_a_passing_canary_alone(repo):
+    _with_canary(repo)
+    metrics = metrics_text({"ok": 2000}, {"ok": 300})
+    analysis, proposal = canary.run(
+        repo, "production", open_pr=True, push=False, pr_on="rollback", metrics_text=metrics
+    )
+    assert analysis.verdict == "promote" and proposal is None
+    assert git(repo, "branch", "--list", "promote/*") == ""
 
 
 def test_cli_reports_an_unreachable_server(repo):

@@ -13,15 +13,13 @@ the environment, and checks the canary against ``canary.abort_on`` in environmen
 Verdict: ``rollback`` when the canary breaches a limit the stable keeps (or is worse than a
 stable that breaches it too, by a margin); ``hold`` while the canary has too little traffic or
 the whole environment is unhealthy; ``promote`` when it has enough traffic and breaches nothing.
-The change it leads to is a Git change (a commit editing models.yaml), never a switch on the
-server.
+The change it leads to is a Git change (a branch and a commit editing models.yaml, pushed as a
+pull request by issue 4's promotion code), never a switch on the server.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -334,72 +332,75 @@ def scrape(url: str, timeout: float = 10.0) -> str:
     return response.text
 
 
-def change_for(
-    analysis: Analysis, deployment: models_file.Deployment
-) -> models_file.Deployment | None:
-    """The deployment the verdict asks for; None when nothing should change (hold)."""
-    if analysis.verdict == "rollback":
-        return models_file.Deployment(deployment.stable, None)
-    if analysis.verdict == "promote" and deployment.canary is not None:
-        c = deployment.canary
-        return models_file.Deployment(models_file.Pin(c.version, c.digest), None)
-    return None
+PR_ON = ("rollback", "promote", "both")
 
 
-def _git_env(extra: dict[str, str]) -> dict[str, str]:
-    return {**os.environ, **extra}
+def _already_proposed(root: Path, branch: str) -> bool:
+    """The branch exists here or on origin: a scheduled run must not propose it twice."""
+    local = (
+        tools.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+            cwd=root,
+            check=False,
+        ).returncode
+        == 0
+    )
+    remote = (
+        tools.run(
+            ["git", "ls-remote", "--exit-code", "--heads", "origin", branch], cwd=root, check=False
+        ).returncode
+        == 0
+    )
+    return local or remote
 
 
-def commit_change(
-    root: Path, analysis: Analysis, deployment: models_file.Deployment, model: str | None = None
-) -> dict[str, str] | None:
-    """Commit the models.yaml edit on a new branch off HEAD, without touching the work tree
-    or the current branch (a temporary index). The branch is what a pull request proposes."""
-    wanted = change_for(analysis, deployment)
-    if wanted is None:
+def propose(
+    root: Path,
+    analysis: Analysis,
+    deployment: models_file.Deployment,
+    model: str | None = None,
+    push: bool = True,
+    pr_on: str = "both",
+):
+    """Make the verdict a Git change the way `mlops promote` / `mlops rollback` do (issue 4's
+    ``promotion.promote``): a branch, one commit of models.yaml, the same checks as the PR
+    check, then (``push``) a push and `gh pr create`. Returns the proposal, or None when the
+    verdict asks for no change or the branch was proposed already."""
+    from mlops.promotion import promote
+
+    if analysis.verdict == "hold" or (pr_on != "both" and analysis.verdict != pr_on):
         return None
-    text = tools.git("show", f"HEAD:{paths.MODELS_FILE}", cwd=root) + "\n"
-    new_text = models_file.with_deployment(text, analysis.env, wanted, model)
-    what = (
-        f"roll back the canary {analysis.canary.version}"
-        if analysis.verdict == "rollback"
-        else f"promote the canary {analysis.canary.version} to stable"
+    reasons = "\n".join(f"- {r}" for r in analysis.reasons)
+    canary_version = analysis.canary.version
+    if analysis.verdict == "promote":
+        branch = f"promote/{analysis.env}-{canary_version}"
+        if _already_proposed(root, branch):
+            return None
+        return promote.promote(
+            root,
+            analysis.env,
+            canary_version,
+            push=push,
+            model=model,
+            message=f"mlops canary: the canary passed.\n\n{reasons}",
+        )
+    branch = f"rollback/{analysis.env}-canary-{canary_version}"
+    if _already_proposed(root, branch):
+        return None
+    text = models_file.with_deployment(
+        (root / paths.MODELS_FILE).read_text(),
+        analysis.env,
+        models_file.Deployment(deployment.stable, None),
+        model,
     )
-    title = f"{analysis.env}: {what}"
-    body = "\n".join(
-        [f"mlops canary: verdict {analysis.verdict}.", "", *[f"- {r}" for r in analysis.reasons]]
+    subject = (
+        f"rollback {analysis.env}: drop canary {canary_version} "
+        f"(back to {deployment.stable.version} only)"
     )
-    branch = f"canary/{analysis.env}-{analysis.verdict}-{analysis.canary.version}"
-    index = root / ".git" / f"mlops-canary-index-{os.getpid()}"
-    if not (root / ".git").is_dir():
-        index = Path(tools.git("rev-parse", "--git-path", "index", cwd=root)).parent / index.name
-    env = _git_env({"GIT_INDEX_FILE": str(index)})
-    try:
-
-        def git(*args: str, stdin: str | None = None) -> str:
-            proc = subprocess.run(
-                ["git", *args], cwd=root, env=env, text=True, input=stdin, capture_output=True
-            )
-            if proc.returncode:
-                raise tools.ToolError(f"`git {' '.join(args)}` failed: {proc.stderr.strip()}")
-            return proc.stdout.strip()
-
-        git("read-tree", "HEAD")
-        blob = git("hash-object", "-w", "--stdin", stdin=new_text)
-        git("update-index", "--cacheinfo", f"100644,{blob},{paths.MODELS_FILE}")
-        tree = git("write-tree")
-        commit = git("commit-tree", tree, "-p", "HEAD", "-m", title, "-m", body)
-        git("branch", "--force", branch, commit)
-    finally:
-        index.unlink(missing_ok=True)
-    return {
-        "branch": branch,
-        "commit": commit,
-        "title": title,
-        "body": body,
-        "message": f"committed on branch {branch} ({commit[:10]}): {title}; push it and open "
-        "a pull request (monitor.yml does) — merging deploys it",
-    }
+    body = (
+        f"mlops canary: verdict rollback for {canary_version} at {analysis.traffic} %.\n\n{reasons}"
+    )
+    return promote.propose(root, analysis.env, text, subject, body, branch, push)
 
 
 def run(
@@ -409,9 +410,12 @@ def run(
     url: str | None = None,
     open_pr: bool = False,
     model: str | None = None,
+    push: bool = True,
+    pr_on: str = "both",
     metrics_text: str | None = None,
-) -> tuple[Analysis, dict[str, str] | None]:
-    """Scrape the server, analyse, and with ``open_pr`` commit the change the verdict asks for."""
+):
+    """Scrape the server, analyse, and with ``open_pr`` propose the change the verdict asks for
+    (returns ``(analysis, gitops.Proposal | None)``)."""
     root = Path(root)
     environment = environments.load(env, root)
     models = models_file.load(root / paths.MODELS_FILE)
@@ -420,5 +424,5 @@ def run(
         raise NotFoundError(f"{paths.MODELS_FILE}: nothing is deployed to {env!r}")
     text = metrics_text if metrics_text is not None else scrape(url or environment.serving.url)
     analysis = analyze(environment, deployment, text)
-    change = commit_change(root, analysis, deployment, model) if open_pr else None
-    return analysis, change
+    proposal = propose(root, analysis, deployment, model, push, pr_on) if open_pr else None
+    return analysis, proposal

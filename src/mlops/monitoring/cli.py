@@ -66,7 +66,14 @@ def canary(
     open_pr: bool = typer.Option(
         False,
         "--open-pr",
-        help="Make the verdict a Git change: a branch and commit editing models.yaml.",
+        help="Make the verdict a Git change as `mlops promote`/`mlops rollback` do: a branch, "
+        "one commit of models.yaml, push, pull request (gh).",
+    ),
+    push: bool = typer.Option(
+        True, "--push/--no-push", help="With --open-pr: push and open the PR (default)."
+    ),
+    pr_on: str = typer.Option(
+        "both", help="With --open-pr: which verdicts become a PR: rollback, promote or both."
     ),
     model: str = typer.Option(None, help="Model name in models.yaml (default: the first)."),
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
@@ -76,12 +83,18 @@ def canary(
     Exit 0: promote or hold; 1: rollback; 2: the analysis could not be made.
     """
     from mlops.monitoring import canary as api
+    from mlops.promotion import gitops
 
-    analysis, change = api.run(".", env, url=url, open_pr=open_pr, model=model)
+    if pr_on not in api.PR_ON:
+        raise typer.BadParameter(f"--pr-on must be one of {', '.join(api.PR_ON)}")
+    analysis, proposal = api.run(
+        ".", env, url=url, open_pr=open_pr, model=model, push=push, pr_on=pr_on
+    )
     if as_json:
+        change = None if proposal is None else {**proposal.__dict__}
         typer.echo(json.dumps({**analysis.to_dict(), "change": change}, indent=2))
     else:
         typer.echo(api.markdown(analysis))
-        if change:
-            typer.echo(change.get("message", ""))
+        if proposal is not None:
+            typer.echo(gitops.next_steps(proposal))
     raise typer.Exit(analysis.exit_code)
