@@ -11,6 +11,7 @@ import typer
 from mlops.errors import MlopsError
 from mlops.monitoring import cli as monitoring_cli
 from mlops.promotion import cli as promotion_cli
+from mlops.serve import cli as serve_cli
 
 app = typer.Typer(
     help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
@@ -59,6 +60,7 @@ def demo() -> None:
 
 
 promotion_cli.register(app)
+serve_cli.register(app)
 monitoring_cli.register(app)
 
 

@@ -1,0 +1,202 @@
+"""The ASGI app: prediction, health, readiness, the deploy contract and metrics.
+
+One app runs in each worker process. Startup does the first reconcile in the background; a
+controller thread then reconciles every ``sync_interval`` seconds and whenever any worker got a
+``POST /-/sync``. A request reads the routing snapshot once and uses it to the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import os
+import threading
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from mlops.serve import metrics, validation
+from mlops.serve.controller import Controller
+from mlops.serve.coordination import Coordinator
+from mlops.serve.predlog_writer import PredictionLog
+from mlops.serve.settings import TOKEN_ENV, Settings
+
+POLL_SECONDS = 0.1  # how often a worker looks for sync requests made to other workers
+SYNC_TIMEOUT_S = 600
+
+
+def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+class Server:
+    """Everything one worker process holds: controller, batcher, log, coordination."""
+
+    def __init__(self, settings: Settings):
+        from mlops.serve.batcher import MicroBatcher
+
+        self.settings = settings
+        self.coordinator = Coordinator(settings.run_dir, settings.workers)
+        self.controller = Controller(settings, on_change=self._publish)
+        self.batcher = MicroBatcher(settings.max_batch_rows)
+        self.predlog = PredictionLog(
+            settings.log_path, settings.env, settings.log_sample_rate, settings.log_max_bytes
+        )
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._sync_loop, name="controller", daemon=True)
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self.batcher.start()
+        self.predlog.start()
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        await self.batcher.stop()
+        self.predlog.stop()
+
+    def _sync_loop(self) -> None:
+        last = 0.0
+        while not self._stop.is_set():
+            generation = self.coordinator.generation()
+            due = time.monotonic() - last >= self.settings.sync_interval
+            if due or generation > self.controller.status.generation or last == 0.0:
+                last = time.monotonic()
+                self.controller.reconcile(generation)
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+
+    def _publish(self) -> None:
+        view = self.controller.view()
+        self.coordinator.publish(view)
+        routing = self.controller.routing
+        active = [(m.version, route) for m, route in routing.active()] if routing else []
+        metrics.set_state(view["sync"], active)
+
+    # ---- answers ---------------------------------------------------------------------------
+    def version(self) -> dict[str, Any]:
+        return self.coordinator.aggregate(self.controller.view())
+
+    def sync_now(self) -> dict[str, Any]:
+        generation = self.coordinator.bump()
+        self._wake.set()
+        if not self.coordinator.wait(generation, SYNC_TIMEOUT_S):
+            out = self.version()
+            out["reason"] = (out["reason"] + "; " if out["reason"] else "") + (
+                "timed out waiting for every worker to reconcile"
+            )
+            return out
+        return self.version()
+
+
+def _authorized(request: Request) -> bool:
+    expected = os.environ.get(TOKEN_ENV, "")
+    given = request.headers.get("authorization", "")
+    return bool(expected) and hmac.compare_digest(given.encode(), f"Bearer {expected}".encode())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    server = Server(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        server.start()
+        yield
+        await server.stop()
+
+    app = FastAPI(
+        title="mlops serve",
+        summary=f"The {settings.env} model server: follows models.yaml at {settings.ref}",
+        lifespan=lifespan,
+    )
+    app.state.server = server
+
+    @app.post("/predict", summary="Predict churn for one or many records")
+    async def predict(request: Request) -> Response:
+        t0 = time.perf_counter()
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        headers = {"x-request-id": request_id}
+        routing = server.controller.routing  # the one snapshot this request uses
+        if routing is None:
+            metrics.observe("none", "none", 503, time.perf_counter() - t0)
+            reason = server.controller.deployed_nothing or server.controller.status.reason
+            return _json({"detail": f"no model is loaded: {reason}"}, 503, headers)
+        model, route = routing.choose(request_id)
+        try:
+            rows = validation.records(_parse(await request.body()))
+        except validation.RequestError as exc:
+            metrics.observe(model.version, route, 422, time.perf_counter() - t0)
+            return _json({"detail": exc.errors, "request_id": request_id}, 422, headers)
+        result = await server.batcher.predict(model, rows)
+        proba = result.probabilities.tolist()
+        threshold = model.threshold
+        predictions = [int(p >= threshold) for p in proba]
+        latency = time.perf_counter() - t0
+        metrics.observe(model.version, route, 200, latency)
+        metrics.observe_predictions(model.version, route, proba, result.cpu_seconds)
+        server.predlog.submit(
+            request_id, model.version, route, rows, predictions, proba, latency * 1000
+        )
+        body = {
+            "predictions": predictions,
+            "probabilities": proba,
+            "model_version": model.version,
+            "route": route,
+            "request_id": request_id,
+        }
+        return _json(body, 200, headers)
+
+    @app.get("/healthz", summary="The process is up")
+    async def healthz() -> Response:
+        return _json({"status": "ok", "pid": os.getpid()})
+
+    @app.get("/readyz", summary="A model is loaded and serving")
+    async def readyz() -> Response:
+        routing = server.controller.routing
+        status = server.controller.status
+        if routing is None:
+            reason = server.controller.deployed_nothing or status.reason
+            return _json({"ready": False, "sync": status.sync, "reason": reason}, 503)
+        return _json({"ready": True, "sync": status.sync, "version": routing.stable.version})
+
+    @app.get("/version", summary="The deploy contract: what is live and whether it matches Git")
+    async def version() -> Response:
+        return _json(server.version())
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+
+    @app.post("/-/sync", summary=f"Reconcile now (Authorization: Bearer ${TOKEN_ENV})")
+    async def sync(request: Request) -> Response:
+        if not _authorized(request):
+            detail = "missing or wrong bearer token"
+            if not os.environ.get(TOKEN_ENV):
+                detail = f"sync is disabled: start the server with {TOKEN_ENV} set"
+            return _json({"detail": detail}, 401, {"www-authenticate": "Bearer"})
+        return _json(await asyncio.to_thread(server.sync_now))
+
+    return app
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise validation.RequestError(
+            [{"loc": ["body"], "msg": f"malformed JSON: {exc}", "type": "json_invalid"}]
+        ) from exc

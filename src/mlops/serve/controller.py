@@ -1,0 +1,317 @@
+"""The GitOps controller: reconcile the models this process has loaded to what Git says.
+
+One reconcile: ``git fetch`` -> models.yaml at the ref -> for each pinned version (stable, canary):
+resolve the tag, fetch the artifact through DVC (sha256 verified), load it with the skops
+allow-list, warm it up and check its predictions on a fixed sample -> build a new ``Routing`` and
+swap it in with one reference assignment. Any fault leaves the old routing serving and the state
+``Degraded`` with the reason. Previously live versions stay loaded (``keep_warm``), so rolling
+back is a pointer swap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import subprocess
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlops import model_io, models_file, registry, tools
+from mlops.errors import MlopsError
+from mlops.models_file import Deployment, Pin
+from mlops.serve import validation
+from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED, file_lock
+from mlops.serve.routing import LoadedModel, Routing
+from mlops.serve.settings import Settings
+
+SAMPLE_ROWS = 64
+SAMPLE_SEED = 20261122
+GIT_TIMEOUT_S = 60
+
+
+class ReconcileError(MlopsError):
+    """A desired version cannot be made live; the message is the ``Degraded`` reason."""
+
+
+@dataclass(frozen=True)
+class Status:
+    sync: str
+    reason: str = ""
+    commit: str = ""  # the commit whose models.yaml is applied
+    desired_commit: str = ""  # the commit ``ref`` pointed at when last checked
+    generation: int = 0  # the last sync request this process handled
+    synced_at: float = 0.0
+
+
+def sample_records() -> list[dict[str, Any]]:
+    """A fixed sample every new model must score before it is swapped in."""
+    from mlops.data.generate import generate
+    from mlops.data.schema import FEATURES
+
+    df = generate(SAMPLE_ROWS, SAMPLE_SEED)[list(FEATURES)]
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in df.astype(object).to_dict(orient="records")
+    ]
+
+
+def check_model(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
+    """Warm up (a batch and single rows) and check the predictions are usable probabilities."""
+    proba = np.asarray(loaded.predict_proba(validation.frame(rows)))
+    for row in rows[:3]:
+        loaded.predict_proba(validation.frame([row]))
+    if proba.shape != (len(rows),):
+        raise ReconcileError(f"{loaded.version}: warm-up returned shape {proba.shape}")
+    if not np.all(np.isfinite(proba)) or proba.min() < 0 or proba.max() > 1:
+        raise ReconcileError(f"{loaded.version}: warm-up probabilities are not finite in [0, 1]")
+
+
+class Controller:
+    def __init__(self, settings: Settings, on_change: Callable[[], None] = lambda: None):
+        self.settings = settings
+        self.root = Path(settings.root)
+        self.routing: Routing | None = None  # read by requests; replaced, never mutated
+        self.status = Status(OUT_OF_SYNC, "starting: the first sync has not finished")
+        self.deployed_nothing = ""  # reason, when models.yaml deploys no model to this env
+        self._warm: OrderedDict[str, LoadedModel] = OrderedDict()  # digest -> model, LRU
+        self._lock = threading.Lock()
+        self._sample: list[dict[str, Any]] | None = None
+        self._on_change = on_change
+        self.reconciles = 0  # finished reconciles; 0 until the first one ends
+        self.done_generation = 0  # the last sync request whose reconcile has finished
+
+    # ---- the public face -------------------------------------------------------------
+    def loaded_versions(self) -> list[str]:
+        return [m.version for m in self._warm.values()]
+
+    def view(self) -> dict[str, Any]:
+        """This process's state in the deploy contract's shape (``GET /version``)."""
+        routing = self.routing
+        stable = canary = None
+        if routing is not None:
+            stable = {"version": routing.stable.version, "digest": routing.stable.digest}
+            if routing.canary is not None:
+                canary = {
+                    "version": routing.canary.version,
+                    "digest": routing.canary.digest,
+                    "traffic": routing.traffic,
+                }
+        status = self.status
+        return {
+            "env": self.settings.env,
+            "commit": status.commit,
+            "stable": stable,
+            "canary": canary,
+            "sync": status.sync,
+            "reason": status.reason,
+            "desired_commit": status.desired_commit,
+            "ref": self.settings.ref,
+            "loaded": self.loaded_versions(),
+            "generation": self.done_generation,
+            "reconciles": self.reconciles,
+            "pid": os.getpid(),
+        }
+
+    def reconcile(self, generation: int | None = None) -> Status:
+        """Make the loaded state match Git; never raises, never interrupts serving."""
+        with self._lock, file_lock(self.settings.run_dir / "reconcile.lock"):
+            gen = self.status.generation if generation is None else generation
+            try:
+                self._reconcile(gen)
+            except Exception as exc:  # every fault is a reason, never a crash
+                reason = str(exc) if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+                self._set(DEGRADED, reason, gen)
+            self.reconciles += 1
+            self.done_generation = gen
+            self._on_change()
+            return self.status
+
+    # ---- the steps ---------------------------------------------------------------------
+    def _reconcile(self, gen: int) -> None:
+        fetch_error = self._fetch()
+        commit = self._resolve_ref()
+        deployment = self._desired(commit)
+        self._set_desired(commit, gen)
+        if deployment is None:
+            self._apply_nothing()
+        elif not self._matches(deployment):
+            self._set(OUT_OF_SYNC, f"loading the state of {commit[:10]}", gen, desired=commit)
+            self._apply(deployment, commit)
+        self.deployed_nothing = "" if deployment else self.deployed_nothing
+        if fetch_error:  # what the local ref knows was applied; the remote may hold more
+            self._set(DEGRADED, fetch_error, gen, commit=commit)
+        else:
+            self._set(SYNCED, self.deployed_nothing, gen, commit=commit)
+
+    def _fetch(self) -> str:
+        """``git fetch`` the remote the ref lives on; the error text, or "" when it worked."""
+        remote = self._remote()
+        if remote is None:
+            return ""
+        proc = subprocess.run(
+            ["git", "fetch", "--quiet", "--tags", "--force", remote],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+        if proc.returncode == 0:
+            return ""
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"git fetch {remote} failed: {detail}; still serving the last state applied"
+
+    def _remote(self) -> str | None:
+        remotes = tools.git("remote", cwd=self.root).split()
+        head = self.settings.ref.split("/", 1)[0]
+        if head in remotes:
+            return head
+        return "origin" if "origin" in remotes else None
+
+    def _resolve_ref(self) -> str:
+        proc = tools.run(
+            ["git", "rev-parse", "--verify", f"{self.settings.ref}^{{commit}}"],
+            cwd=self.root,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ReconcileError(
+                f"ref {self.settings.ref!r} does not exist in {self.root}; "
+                "push the branch or pass --ref"
+            )
+        return proc.stdout.strip()
+
+    def _desired(self, commit: str) -> Deployment | None:
+        models = models_file.load_at(commit, self.root)
+        model = self.settings.model or (models.model_names or [None])[0]
+        if model is None or model not in models.models:
+            raise ReconcileError(f"models.yaml at {commit[:10]} declares no model {model or ''}")
+        deployment = models.deployment(self.settings.env, model)
+        if deployment is None:
+            self.deployed_nothing = (
+                f"models.yaml at {commit[:10]} deploys no version of {model} to "
+                f"{self.settings.env}; `mlops promote {self.settings.env} vX.Y.Z` adds one"
+            )
+        self._model = model
+        return deployment
+
+    def _matches(self, deployment: Deployment) -> bool:
+        routing = self.routing
+        if routing is None:
+            return False
+        canary = deployment.canary
+        live_canary = routing.canary
+        same_stable = (routing.stable.version, routing.stable.digest) == (
+            deployment.stable.version,
+            deployment.stable.digest,
+        )
+        if canary is None or live_canary is None:
+            return same_stable and canary is None and live_canary is None
+        return same_stable and (live_canary.version, live_canary.digest, routing.traffic) == (
+            canary.version,
+            canary.digest,
+            canary.traffic,
+        )
+
+    def _apply(self, deployment: Deployment, commit: str) -> None:
+        stable = self._ensure(deployment.stable)
+        canary = self._ensure(deployment.canary) if deployment.canary else None
+        traffic = deployment.canary.traffic if deployment.canary else 0
+        self.routing = Routing(commit, stable, canary, traffic)  # the one atomic swap
+        self._remember(stable, canary)
+
+    def _apply_nothing(self) -> None:
+        if self.routing is not None:
+            self.routing = None  # desired state: nothing served here
+            self._remember()
+
+    def _ensure(self, pin: Pin) -> LoadedModel:
+        """The pinned version, loaded and checked: from the warm set, or fetched now."""
+        warm = self._warm.get(pin.digest)
+        if warm is not None:
+            same = warm.version == pin.version
+            return warm if same else dataclasses.replace(warm, version=pin.version)
+        return self._load(pin)
+
+    def _load(self, pin: Pin) -> LoadedModel:
+        t0 = time.perf_counter()
+        version = registry.get_version(self.root, self._model, pin.version)
+        if version.digest != pin.digest:
+            raise ReconcileError(
+                f"{version.tag}: models.yaml pins {pin.digest} but the tag records "
+                f"{version.digest or 'no digest'}; re-run `mlops promote` to pin the right digest"
+            )
+        path = registry.fetch_artifact(self.root, version, self.settings.cache_dir)
+        try:
+            estimator = model_io.load(path, expected_digest=pin.digest)
+        except MlopsError:
+            raise
+        except Exception as exc:
+            raise ReconcileError(
+                f"{version.tag}: {path.name} does not load ({type(exc).__name__}: {exc})"
+            ) from exc
+        loaded = LoadedModel(
+            self._model,
+            pin.version,
+            pin.digest,
+            estimator,
+            threshold=_threshold(version.metadata),
+        )
+        try:
+            check_model(loaded, self._sample_rows())
+        except ReconcileError:
+            raise
+        except Exception as exc:
+            raise ReconcileError(
+                f"{version.tag}: warm-up failed ({type(exc).__name__}: {exc})"
+            ) from exc
+        return dataclasses.replace(loaded, load_seconds=round(time.perf_counter() - t0, 3))
+
+    def _sample_rows(self) -> list[dict[str, Any]]:
+        if self._sample is None:
+            self._sample = sample_records()
+        return self._sample
+
+    def _remember(self, *active: LoadedModel | None) -> None:
+        """Keep the live versions plus ``keep_warm`` previously live ones, most recent last."""
+        for loaded in active:
+            if loaded is not None:
+                self._warm.pop(loaded.digest, None)
+                self._warm[loaded.digest] = loaded
+        live = {m.digest for m in active if m is not None}
+        previous = [d for d in self._warm if d not in live]
+        for digest in previous[: max(0, len(previous) - self.settings.keep_warm)]:
+            del self._warm[digest]
+
+    # ---- state ---------------------------------------------------------------------------
+    def _set_desired(self, commit: str, gen: int) -> None:
+        self.status = dataclasses.replace(self.status, desired_commit=commit, generation=gen)
+
+    def _set(self, sync: str, reason: str, gen: int, commit: str | None = None, desired=None):
+        current = self.status
+        self.status = Status(
+            sync,
+            reason,
+            current.commit if commit is None else commit,
+            desired or current.desired_commit,
+            gen,
+            time.time(),
+        )
+        if sync == OUT_OF_SYNC:
+            self._on_change()
+
+
+def _threshold(metadata: dict[str, Any]) -> float:
+    """The decision threshold the version was evaluated with (params.yaml ``evaluate``)."""
+    try:
+        return float(metadata["params"]["evaluate"]["threshold"])
+    except (KeyError, TypeError, ValueError):
+        return 0.5

@@ -1,0 +1,103 @@
+"""The prediction-log writer: records in ``mlops.predlog``'s format, written off the request path.
+
+Requests hand their rows to a queue (after the sampling decision); one background thread turns
+them into JSON lines, appends them in batches and rotates the active file by size. Worker
+processes share the folder: a file lock makes append-and-rotate one step.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mlops import predlog
+from mlops.serve.coordination import file_lock
+
+FLUSH_SECONDS = 0.2
+MAX_QUEUE = 100_000  # requests; beyond it records are dropped (and counted), never blocking
+
+
+class PredictionLog:
+    def __init__(self, log_dir: Path, env: str, sample_rate: float, max_bytes: int):
+        self.folder = predlog.env_dir(log_dir, env)
+        self.env = env
+        self.sample_rate = sample_rate
+        self.max_bytes = max_bytes
+        self.dropped = 0
+        self.written = 0
+        self._queue: queue.Queue = queue.Queue(MAX_QUEUE)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="predlog", daemon=True)
+
+    def start(self) -> None:
+        if self.sample_rate > 0:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def submit(self, request_id, version, route, rows, predictions, probabilities, latency_ms):
+        """Queue one request's rows (or skip it, by the sampling rate); never blocks."""
+        if self.sample_rate <= 0 or (self.sample_rate < 1 and random.random() >= self.sample_rate):
+            return
+        item = (datetime.now(UTC), request_id, version, route, rows, predictions, probabilities,
+                latency_ms)  # fmt: skip
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.dropped += 1
+
+    def _run(self) -> None:
+        while not self._stop.is_set() or not self._queue.empty():
+            items = self._drain()
+            if items:
+                self._write(b"".join(self._lines(item) for item in items))
+
+    def _drain(self) -> list[Any]:
+        try:
+            items = [self._queue.get(timeout=FLUSH_SECONDS)]
+        except queue.Empty:
+            return []
+        while len(items) < 10_000:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _lines(self, item) -> bytes:
+        ts, request_id, version, route, rows, predictions, probabilities, latency_ms = item
+        out = []
+        for row, pred, proba in zip(rows, predictions, probabilities, strict=True):
+            rec = predlog.record(
+                request_id=request_id,
+                env=self.env,
+                model_version=version,
+                route=route,
+                features=row,
+                prediction=pred,
+                probability=proba,
+                latency_ms=latency_ms,
+                ts=ts,
+            )
+            out.append(orjson.dumps(rec) + b"\n")
+        self.written += len(out)
+        return b"".join(out)
+
+    def _write(self, data: bytes) -> None:
+        active = self.folder / predlog.ACTIVE
+        with file_lock(self.folder / ".lock"):
+            size = active.stat().st_size if active.exists() else 0
+            if size and size + len(data) > self.max_bytes:
+                active.rename(self.folder / predlog.rotated_name())
+            with open(active, "ab") as fh:
+                fh.write(data)
