@@ -50,23 +50,11 @@ def test_drifted_traffic_is_detected(deployed_repo, tmp_path):
 def test_stable_traffic_is_not_flagged(deployed_repo, tmp_path):
     logs = tmp_path / "logs"
     write_log(logs, deployed_repo, rows=2000, seed=12345, drift=0.0)
-    proc = mlops(
-        deployed_repo,
-        "drift",
-        "--env",
-        "production",
-        "--log-dir",
-        str(logs),
-        "--out-dir",
-        str(tmp_path / "report"),
-        "--json",
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout)
-    assert result["drift"] is False
-    assert result["drifted_share"] < result["drift_share_threshold"]
-    assert result["prediction_drift"]["drifted"] is False
+    result, files = drift.run(deployed_repo, "production", log_dir=logs, out_dir=tmp_path / "r")
+    assert result.drift is False and result.exit_code == 0
+    assert result.share < result.drift_share
+    assert result.prediction.drifted is False
+    assert "Drift in production: no drift" in files["markdown"].read_text()
 
 
 def test_large_logs_are_sampled_and_the_rate_recorded(deployed_repo, tmp_path):
@@ -128,9 +116,11 @@ def test_logs_of_another_schema_are_a_clear_error(deployed_repo, tmp_path):
         latency_ms=1.0,
     )
     (folder / predlog.ACTIVE).write_text(json.dumps(rec) + "\n")
-    err = _error(deployed_repo, tmp_path / "logs")
-    assert "unknown columns ['age', 'plan']" in err and "missing columns" in err
-    assert "schema" in err
+    with pytest.raises(drift.DriftInputError) as info:
+        drift.run(deployed_repo, "production", log_dir=tmp_path / "logs", out_dir=tmp_path / "r")
+    assert "unknown columns ['age', 'plan']" in str(info.value)
+    assert "missing columns" in str(info.value) and "schema" in str(info.value)
+    assert info.value.exit_code == 2
 
 
 def test_since_matching_nothing_is_a_clear_error(deployed_repo, tmp_path):
@@ -139,26 +129,30 @@ def test_since_matching_nothing_is_a_clear_error(deployed_repo, tmp_path):
     later = datetime.now(UTC) + timedelta(days=2)
     with pytest.raises(drift.DriftInputError, match=r"--since.*matches none of the 200 records"):
         drift.load_current(logs, "production", VERSION, since=timedelta(hours=1), now=later)
-    err = _error(deployed_repo, logs, "--since", "banana")
-    assert "not a duration" in err
+    with pytest.raises(drift.DriftInputError, match="not a duration"):
+        drift.run(deployed_repo, "production", since="banana", log_dir=logs)
 
 
 def test_unfetchable_reference_is_a_clear_error(repo, tmp_path):
+    import shutil
+
     from monitoring.conftest import register_and_deploy
 
     register_and_deploy(repo)
     logs = tmp_path / "logs"
     write_log(logs, repo, rows=200, seed=8, drift=0.0)
     # the reference exists nowhere: no cache, an empty remote
-    import shutil
-
     shutil.rmtree(repo / ".dvc" / "cache")
     shutil.rmtree(tmp_path / "remote")
     (tmp_path / "remote").mkdir()
-    err = _error(repo, logs)
-    assert "cannot fetch the reference artifacts/split/train.csv" in err and "dvc push" in err
+    with pytest.raises(drift.DriftInputError) as info:
+        drift.run(repo, "production", log_dir=logs, out_dir=tmp_path / "r")
+    assert "cannot fetch the reference artifacts/split/train.csv" in str(info.value)
+    assert "dvc push" in str(info.value)
 
 
 def test_nothing_deployed_is_a_clear_error(built_repo, tmp_path):
-    err = _error(built_repo, tmp_path)
-    assert "nothing is deployed to 'production'" in err
+    from mlops.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="nothing is deployed to 'production'"):
+        drift.run(built_repo, "production", log_dir=tmp_path)
