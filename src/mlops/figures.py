@@ -40,10 +40,8 @@ def precision_recall(series: dict[str, list[dict]], path: Path) -> None:
     _save(fig, path)
 
 
-def confusion(records: list[dict], path: Path) -> None:
-    counts = [[0, 0], [0, 0]]
-    for r in records:
-        counts[r["actual"]][r["predicted"]] += 1
+def confusion(counts: list[list[int]], path: Path) -> None:
+    """A 2x2 confusion matrix: ``counts[actual][predicted]``."""
     fig, ax = plt.subplots(figsize=(3.5, 3.2))
     ax.imshow(counts, cmap="Blues")
     for a in (0, 1):
@@ -53,8 +51,10 @@ def confusion(records: list[dict], path: Path) -> None:
     _save(fig, path)
 
 
-def draw_all(curves: dict[str, list[dict]], folder: str | Path, label: str = "model") -> None:
+def draw_all(
+    curves: dict[str, list[dict]], counts: list[list[int]], folder: str | Path, label: str = "model"
+) -> None:
     folder = Path(folder)
     roc({label: curves["roc"]}, folder / "roc.png")
     precision_recall({label: curves["precision_recall"]}, folder / "precision_recall.png")
-    confusion(curves["confusion"], folder / "confusion.png")
+    confusion(counts, folder / "confusion.png")

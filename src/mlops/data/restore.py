@@ -3,9 +3,11 @@ sample and prove it is the same bytes that data.dvc pins."""
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 from pathlib import Path
+
+import yaml
 
 from mlops import params, paths, tools
 from mlops.data.generate import generate
@@ -27,10 +29,32 @@ def configure_remote(root: Path) -> None:
         tools.dvc("remote", "modify", "--local", REMOTE_NAME, "url", url, cwd=root)
 
 
+def pinned_md5(root: Path) -> str:
+    """The md5 that data.dvc pins for data/ (a DVC directory hash, ``<md5>.dir``)."""
+    return yaml.safe_load((root / paths.DATA_DVC).read_text())["outs"][0]["md5"]
+
+
+def workspace_md5(root: Path) -> str:
+    """DVC's directory hash of data/ as it is on disk, computed the way DVC computes it."""
+    from dvc_data.hashfile.tree import Tree
+
+    folder = root / paths.DATA_DIR
+    entries = [
+        {
+            "md5": hashlib.md5(p.read_bytes()).hexdigest(),
+            "relpath": p.relative_to(folder).as_posix(),
+        }
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    ]
+    tree = Tree.from_list(entries)
+    tree.digest()
+    return tree.hash_info.value
+
+
 def in_sync(root: Path) -> bool:
-    """True when data/ matches the md5 that data.dvc pins."""
-    out = tools.dvc("status", paths.DATA_DVC, "--json", cwd=root).stdout
-    return json.loads(out or "{}") == {}
+    """True when data/ holds exactly the bytes data.dvc pins."""
+    return (root / paths.DATA_DIR).is_dir() and workspace_md5(root) == pinned_md5(root)
 
 
 def regenerate(root: Path) -> None:
@@ -51,8 +75,9 @@ def restore(root: str | Path = ".", log=print) -> str:
     regenerate(root)
     if not in_sync(root):
         raise DataMismatchError(
-            f"{paths.DATA} was regenerated from params.yaml `data` but does not match the md5 "
-            f"pinned in {paths.DATA_DVC}. data.dvc points at data that only the team's DVC remote "
+            f"{paths.DATA} was regenerated from params.yaml `data` but its md5 "
+            f"{workspace_md5(root)} does not match the md5 pinned in {paths.DATA_DVC} "
+            f"({pinned_md5(root)}). data.dvc points at data that only the team's DVC remote "
             f"holds: set {REMOTE_ENV} or run `dvc remote modify --local {REMOTE_NAME} url <URL>`, "
             "then `make demo` again"
         )

@@ -103,6 +103,7 @@ def _null_share_check(max_null_share: float) -> pa.Check:
         element_wise=False,
         error=f"null share above max_null_share={max_null_share}",
         name="max_null_share",
+        ignore_na=False,
     )
 
 

@@ -16,6 +16,10 @@ from mlops.data.schema import FEATURES, SEGMENT, TARGET, read_table
 from mlops.figures import draw_all
 from mlops.io_utils import write_json
 
+# Row-level records DVC's confusion template needs; beyond this many holdout rows an evenly
+# spaced sample keeps the Git-tracked file small. Metrics and the PNG always use every row.
+MAX_CONFUSION_RECORDS = 5000
+
 METRIC_NAMES = ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss")
 
 
@@ -80,15 +84,16 @@ def curves(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str,
     keep_roc = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))
     keep_pr = np.unique(np.linspace(0, len(recall) - 1, min(len(recall), 400)).astype(int))
     pred = (proba >= threshold).astype(int)
+    rows = np.unique(
+        np.linspace(0, len(pred) - 1, min(len(pred), MAX_CONFUSION_RECORDS)).astype(int)
+    )
     return {
         "roc": [{"fpr": round(float(fpr[i]), 5), "tpr": round(float(tpr[i]), 5)} for i in keep_roc],
         "precision_recall": [
             {"recall": round(float(recall[i]), 5), "precision": round(float(precision[i]), 5)}
             for i in keep_pr
         ],
-        "confusion": [
-            {"actual": int(a), "predicted": int(p)} for a, p in zip(y_true, pred, strict=True)
-        ],
+        "confusion": [{"actual": int(y_true[i]), "predicted": int(pred[i])} for i in rows],
     }
 
 
@@ -101,6 +106,9 @@ def evaluate(model, holdout: pd.DataFrame, threshold: float) -> dict[str, Any]:
         "metrics": score(y, proba, threshold),
         "slices": slices(holdout, proba, threshold),
         "curves": curves(y, proba, threshold),
+        "confusion": skm.confusion_matrix(
+            y, (proba >= threshold).astype(int), labels=[0, 1]
+        ).tolist(),
     }
 
 
@@ -122,7 +130,7 @@ def main() -> int:
         paths.PREDICTIONS, index=False, float_format="%.17g"
     )
 
-    draw_all(result["curves"], paths.FIGURES)
+    draw_all(result["curves"], result["confusion"], paths.FIGURES)
     m = result["metrics"]
     print(f"evaluate: roc_auc={m['roc_auc']} f1={m['f1']} on {len(holdout)} holdout rows")
     return 0

@@ -15,20 +15,30 @@ from mlops.io_utils import write_json
 MAX_EXAMPLES = 5
 
 
+def _examples(values: list) -> list:
+    """A few distinct failing values; booleans (a whole-column check) and follow-on type errors
+    of a column whose dtype already failed say nothing, so they are dropped."""
+    out: list = []
+    for v in values:
+        if v is None or isinstance(v, bool) or str(v).startswith("TypeError("):
+            continue
+        v = v if isinstance(v, (int, float, str)) else str(v)
+        if v not in out:
+            out.append(v)
+    return out[:MAX_EXAMPLES]
+
+
 def _failures(errors: pandera.errors.SchemaErrors) -> list[dict[str, Any]]:
     cases = errors.failure_cases
     out = []
     for (column, check), group in cases.groupby(
         [cases["column"].fillna("<table>"), cases["check"].astype(str)], sort=True
     ):
-        values = [v for v in group["failure_case"].tolist() if v is not None][:MAX_EXAMPLES]
+        values = group["failure_case"].tolist()
+        if all(str(v).startswith("TypeError(") for v in values):
+            continue  # the dtype failure of this column is already reported
         out.append(
-            {
-                "column": column,
-                "check": check,
-                "failing": len(group),
-                "examples": [v if isinstance(v, (int, float, str)) else str(v) for v in values],
-            }
+            {"column": column, "check": check, "failing": len(group), "examples": _examples(values)}
         )
     return out
 
@@ -59,9 +69,11 @@ def describe(report: dict[str, Any]) -> str:
     lines = [f"data failed validation: {len(report['failures'])} check(s) failed"]
     for f in report["failures"]:
         examples = ", ".join(repr(v) for v in f["examples"])
+        measured = report["null_share"].get(f["column"]) if "null" in f["check"] else None
         lines.append(
-            f"  - column {f['column']!r}: check {f['check']} failed for {f['failing']} value(s)"
-            + (f"; e.g. {examples}" if examples else "")
+            f"  - column {f['column']!r}: check {f['check']} failed"
+            + (f" for {f['failing']} value(s); e.g. {examples}" if examples else "")
+            + (f" (measured null share {measured})" if measured is not None else "")
         )
     return "\n".join(lines)
 

@@ -1,0 +1,49 @@
+"""Setup restores the pinned data: from the remote, or regenerated and verified against data.dvc."""
+
+import shutil
+
+import pytest
+
+from mlops import paths
+from tests.conftest import copy_template, dvc, git, mlops
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def clone(tmp_path):
+    repo = copy_template(tmp_path / "repo")
+    git(repo, "init", "-q")
+    dvc(repo, "remote", "modify", "--local", "storage", "url", str(tmp_path / "remote"))
+    return repo
+
+
+def test_empty_remote_regenerates_verifies_and_pushes(clone, tmp_path):
+    out = mlops(clone, "data", "restore").stdout
+    assert "regenerat" in out and out.strip().endswith("data: regenerated")
+    assert dvc(clone, "status", "data.dvc", "--json").stdout.strip() in ("{}", "")
+    assert any((tmp_path / "remote").rglob("*")), "the sample was not pushed to the remote"
+    assert mlops(clone, "data", "restore").stdout.strip() == "data: present"
+
+
+def test_data_in_the_remote_is_pulled(clone):
+    mlops(clone, "data", "restore")
+    shutil.rmtree(clone / "data")
+    shutil.rmtree(clone / ".dvc" / "cache")
+    assert mlops(clone, "data", "restore").stdout.strip().endswith("data: pulled")
+    assert (clone / paths.DATA).is_file()
+
+
+def test_regenerated_data_that_does_not_match_fails_loudly(clone):
+    params = clone / "params.yaml"
+    params.write_text(params.read_text().replace("rows: 20000", "rows: 19999"))
+    proc = mlops(clone, "data", "restore", check=False)
+    assert proc.returncode == 2
+    assert "does not match the md5 pinned in data.dvc" in proc.stderr
+    assert "MLOPS_DVC_REMOTE" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_remote_from_environment_variable(clone, tmp_path):
+    elsewhere = tmp_path / "team-remote"
+    mlops(clone, "data", "restore", env={"MLOPS_DVC_REMOTE": str(elsewhere)})
+    assert any(elsewhere.rglob("*"))

@@ -1,0 +1,72 @@
+"""The template's contracts: dvc.yaml matches the code, and every command has help."""
+
+import re
+from pathlib import Path
+
+import click
+import typer.main
+import yaml
+
+from mlops import params, paths
+from mlops.cli import app
+from tests.conftest import mlops
+
+ROOT = Path(__file__).resolve().parents[1]
+DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def _outputs(stage):
+    for kind in ("outs", "metrics", "plots"):
+        for item in stage.get(kind, []):
+            yield next(iter(item)) if isinstance(item, dict) else item
+
+
+def test_every_stage_lists_its_module_and_exact_params():
+    for name, stage in DVC.items():
+        assert f"src/mlops/stages/{name}.py" in stage["deps"]
+        assert stage["cmd"] == f"python -m mlops.stages.{name}"
+        if name in params.SPEC:
+            assert sorted(stage["params"]) == sorted(f"{name}.{k}" for k in params.SPEC[name])
+
+
+def test_dvc_yaml_paths_match_the_code():
+    declared = {p for s in DVC.values() for p in [*s["deps"], *_outputs(s)]}
+    for const in (
+        "DATA",
+        "TRAIN",
+        "HOLDOUT",
+        "MODEL",
+        "PREDICTIONS",
+        "VALIDATION",
+        "METRICS",
+        "SLICES",
+        "SERVING",
+        "FIGURES",
+    ):
+        assert getattr(paths, const) in declared, const
+
+
+def _walk(command: click.Command, prefix=""):
+    yield prefix or "mlops", command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _walk(sub, f"{prefix or 'mlops'} {name}")
+
+
+def test_every_command_and_option_has_help():
+    for name, command in _walk(typer.main.get_command(app)):
+        assert command.help or command.short_help, f"{name} has no help"
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert param.help, f"{name} {param.opts} has no help"
+
+
+def test_python_dash_m_and_help_work(tmp_path):
+    out = mlops(tmp_path, "--help").stdout
+    assert re.search(r"data\b", out) and "demo" in out
+
+
+def test_user_mistake_is_one_line_not_a_traceback(tmp_path):
+    proc = mlops(tmp_path, "data", "restore", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")

@@ -1,0 +1,69 @@
+"""Model files: skops only, byte-reproducible, refused when untrusted or not what Git pinned."""
+
+import pytest
+import skops.io as sio
+from sklearn.tree import DecisionTreeClassifier
+
+from mlops import model_io
+from mlops.data.generate import generate
+from mlops.data.schema import FEATURES, TARGET
+from mlops.stages.train import train
+
+SETTINGS = dict(
+    seed=1,
+    learning_rate=0.1,
+    max_iter=20,
+    max_leaf_nodes=15,
+    min_samples_leaf=20,
+    l2_regularization=0.0,
+)
+
+
+@pytest.fixture(scope="module")
+def df():
+    return generate(1500, seed=5)
+
+
+@pytest.fixture(scope="module")
+def model(df):
+    return train(df, SETTINGS)
+
+
+def test_saving_the_same_model_twice_gives_the_same_bytes(model, tmp_path):
+    model_io.save(model, tmp_path / "a.skops")
+    model_io.save(train(generate(1500, seed=5), SETTINGS), tmp_path / "b.skops")
+    assert model_io.sha256(tmp_path / "a.skops") == model_io.sha256(tmp_path / "b.skops")
+
+
+def test_round_trip_predicts_the_same(model, df, tmp_path):
+    path = tmp_path / "m.skops"
+    model_io.save(model, path)
+    loaded = model_io.load(path, expected_digest=model_io.sha256(path))
+    x = df[list(FEATURES)].head(50)
+    assert (loaded.predict_proba(x) == model.predict_proba(x)).all()
+
+
+def test_the_allow_list_covers_the_pipeline_and_nothing_is_trusted_from_the_file(model, tmp_path):
+    path = tmp_path / "m.skops"
+    model_io.save(model, path)
+    assert model_io.untrusted_types(path.read_bytes()) == []
+
+
+def test_a_type_outside_the_allow_list_is_refused(df, tmp_path):
+    tree = DecisionTreeClassifier(max_depth=2).fit(df[["tenure_months"]], df[TARGET])
+    path = tmp_path / "tree.skops"
+    sio.dump(tree, path)
+    with pytest.raises(model_io.ModelFileError, match=r"allow-list: .*sklearn.tree"):
+        model_io.load(path)
+
+
+def test_a_digest_mismatch_is_refused_before_loading(model, tmp_path):
+    path = tmp_path / "m.skops"
+    model_io.save(model, path)
+    with pytest.raises(model_io.ModelFileError, match="refusing to load"):
+        model_io.load(path, expected_digest="sha256:" + "0" * 64)
+
+
+def test_a_missing_file_says_how_to_get_it(tmp_path):
+    with pytest.raises(model_io.ModelFileError, match="dvc pull"):
+        model_io.load(tmp_path / "absent.skops")
