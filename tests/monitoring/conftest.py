@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import dvc, git
 
 from mlops import model_io, models_file, paths, predlog, registry
 from mlops.data.generate import generate
 from mlops.data.schema import FEATURES
+from tests.conftest import dvc, git
 
 MODEL = "churn-model"
 VERSION = "v1.0.0"

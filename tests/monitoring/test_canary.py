@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import git, mlops
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from mlops import environments, models_file
 from mlops.monitoring import canary
+from tests.conftest import git, mlops
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0)
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
@@ -63,7 +63,7 @@ def metrics_text(stable: dict, canary_: dict) -> str:
 
 @pytest.fixture(scope="module")
 def production():
-    from conftest import ROOT
+    from tests.conftest import ROOT
 
     return environments.load("production", ROOT)  # abort_on: error_rate 0.01, p99_ms 50
 
@@ -119,7 +119,7 @@ def test_no_canary_is_a_clear_error(production):
 
 def _with_canary(repo):
     """v1.0.0 stable, v1.1.0 (same artifact, tagged again) as a 10 % canary, committed."""
-    from monitoring.conftest import MODEL, register_and_deploy
+    from tests.monitoring.conftest import MODEL, register_and_deploy
 
     digest = register_and_deploy(repo)
     git(

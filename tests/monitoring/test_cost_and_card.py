@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import ROOT, dvc, git
 
 from mlops import card, cost, paths
+from tests.conftest import ROOT, dvc, git
 
 pytestmark = pytest.mark.integration
 

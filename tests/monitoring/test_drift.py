@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import git, mlops
 
 from mlops import predlog
 from mlops.monitoring import drift
-from monitoring.conftest import VERSION, write_log
+from tests.conftest import git, mlops
+from tests.monitoring.conftest import VERSION, write_log
 
 pytestmark = pytest.mark.integration
 
@@ -136,7 +136,7 @@ def test_since_matching_nothing_is_a_clear_error(deployed_repo, tmp_path):
 def test_unfetchable_reference_is_a_clear_error(repo, tmp_path):
     import shutil
 
-    from monitoring.conftest import register_and_deploy
+    from tests.monitoring.conftest import register_and_deploy
 
     register_and_deploy(repo)
     logs = tmp_path / "logs"

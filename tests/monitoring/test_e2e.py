@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import dvc, git, mlops
 
 from mlops import models_file
 from mlops.monitoring import canary, demo
 from mlops.serve import launcher
-from monitoring.conftest import MODEL, VERSION
+from tests.conftest import dvc, git, mlops
+from tests.monitoring.conftest import MODEL, VERSION
 
 pytestmark = pytest.mark.e2e
 CANARY = "v1.1.0"
@@ -89,6 +89,6 @@ def test_canary_analysis_on_the_real_servers_metrics(served):
     psi = next(c for c in analysis["checks"] if c["name"] == "score_psi")
     assert psi["canary"] < psi["limit"]
     assert analysis["verdict"] == "promote", analysis["reasons"]
-    assert min(
-        analysis["canary"]["requests"], analysis["stable"]["requests"]
-    ) >= canary.MIN_REQUESTS
+    assert (
+        min(analysis["canary"]["requests"], analysis["stable"]["requests"]) >= canary.MIN_REQUESTS
+    )

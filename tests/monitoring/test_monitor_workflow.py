@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
+
+from tests.conftest import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "monitor.yml"
 
