@@ -109,3 +109,21 @@ def repo(built_repo, tmp_path) -> Path:
     shutil.copytree(built_repo.parent / "remote", remote)
     dvc(copy, "remote", "modify", "--local", "storage", "url", str(remote))
     return copy
+
+
+def deploy_version(repo: Path, version: str, envs: tuple[str, ...] = ("production",)) -> None:
+    """Register HEAD's model as ``churn-model@<version>`` (an annotated tag whose message is
+    the version's metadata, as `mlops register` writes it) and pin it in models.yaml for
+    ``envs``; commit the models.yaml change."""
+    import json
+
+    from mlops import models_file, registry
+
+    metadata = registry.workspace_metadata(repo)
+    git(repo, "tag", "-a", registry.tag_name("churn-model", version), "-m", json.dumps(metadata))
+    text = (repo / "models.yaml").read_text()
+    pin = models_file.Deployment(models_file.Pin(version, metadata["sha256"]))
+    for env in envs:
+        text = models_file.with_deployment(text, env, pin)
+    (repo / "models.yaml").write_text(text)
+    git(repo, "commit", "-qam", f"promote {version} to {', '.join(envs)}")

@@ -63,6 +63,10 @@ promotion_cli.register(app)
 serve_cli.register(app)
 monitoring_cli.register(app)
 
+from mlops.report.cli import register as _register_report  # noqa: E402
+
+_register_report(app)
+
 
 def main() -> None:
     try:

@@ -165,3 +165,77 @@ def check(env: Environment, candidate: Results, live: Results | None = None) -> 
 
 def passed(results: list[GateResult]) -> bool:
     return all(r.passed for r in results)
+
+
+# --- the version live in an environment, and one environment's verdict -------------------
+
+
+@dataclass(frozen=True)
+class Live:
+    """What ``models.yaml`` says an environment serves, with that version's recorded results.
+
+    ``results`` is None when nothing is deployed or the version's tag cannot be read; ``note``
+    then says why, in words a reviewer can act on.
+    """
+
+    env: str
+    version: str | None = None
+    results: Results | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    env: str
+    live: Live
+    gates: list[GateResult]
+
+    @property
+    def passed(self) -> bool:
+        return passed(self.gates)
+
+    def failures(self) -> list[GateResult]:
+        return [g for g in self.gates if not g.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "passed": self.passed,
+            "live_version": self.live.version,
+            "live_note": self.live.note,
+            "gates": [g.to_dict() for g in self.gates],
+        }
+
+
+def live(root: str | Path, env: str, models=None) -> Live:
+    """The stable version ``env`` serves per models.yaml, with its metadata from the registry."""
+    from mlops import models_file, registry
+    from mlops.errors import NotFoundError
+
+    models = models if models is not None else models_file.load(Path(root) / paths.MODELS_FILE)
+    model = models.default_model()
+    deployment = models.deployment(env, model)
+    if deployment is None:
+        return Live(env, note=f"nothing deployed to {env} yet ({paths.MODELS_FILE})")
+    version = deployment.stable.version
+    try:
+        found = registry.get_version(root, model, version)
+    except NotFoundError:
+        return Live(
+            env,
+            version,
+            note=f"{registry.tag_name(model, version)} is in "
+            f"{paths.MODELS_FILE} but its tag is not here (`git fetch --tags`)",
+        )
+    if not found.metadata.get("metrics"):
+        return Live(env, version, note=f"{found.tag} records no metrics in its tag message")
+    return Live(env, version, Results.from_metadata(found.metadata))
+
+
+def verdict(root: str | Path, env_name: str, candidate: Results, models=None) -> Verdict:
+    """Every gate of ``environments/<env_name>.yaml`` for ``candidate`` against what is live."""
+    from mlops import environments
+
+    env = environments.load(env_name, root)
+    current = live(root, env_name, models)
+    return Verdict(env_name, current, check(env, candidate, current.results))

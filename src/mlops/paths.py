@@ -17,5 +17,7 @@ SERVING = "reports/serving.json"
 MODEL_CARD = "reports/model_card.md"
 PLOTS = "reports/plots"
 FIGURES = "reports/figures"
+# `mlops report` writes the PR comment here, its PNGs next to it (gitignored: CI-generated)
+PR_REPORT = "reports/pr/pr-report.md"
 MODELS_FILE = "models.yaml"
 ENVIRONMENTS = "environments"

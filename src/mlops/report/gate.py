@@ -1,0 +1,41 @@
+"""`mlops gate`: the workspace's results against each environment's gates, as a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlops import environments, gates, paths
+from mlops.errors import ConfigError
+from mlops.report.render import _mark, _num, _threshold
+
+
+def check_workspace(root: str | Path = ".", envs: list[str] | None = None) -> list[gates.Verdict]:
+    root = Path(root)
+    for path in (paths.METRICS, paths.SLICES, paths.SERVING):
+        if not (root / path).is_file():
+            raise ConfigError(path, "", "not in the workspace", hint="run `dvc repro` first")
+    candidate = gates.Results.from_workspace(root)
+    names = envs or environments.names(root)
+    return [gates.verdict(root, name, candidate) for name in names]
+
+
+def render_failures(verdicts: list[gates.Verdict]) -> str:
+    """One line per environment; a table of the failed gates under each that failed."""
+    lines = []
+    for v in verdicts:
+        live = f"live {v.live.version}" if v.live.results else v.live.note
+        if v.passed:
+            lines.append(f"{v.env}: PASS ({len(v.gates)} gates; {live})")
+            continue
+        lines.append(f"{v.env}: FAIL ({len(v.failures())} of {len(v.gates)} gates; {live})")
+        rows = [
+            (g.gate, g.metric, _num(g.value), _threshold(g), _mark(g), g.detail)
+            for g in v.failures()
+        ]
+        header = ("gate", "metric", "value", "threshold", "result", "detail")
+        widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+        for row in (header, *rows):
+            lines.append(
+                "  " + "  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
+            )
+    return "\n".join(lines)

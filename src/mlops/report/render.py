@@ -1,0 +1,325 @@
+"""Markdown for the PR comment, from a collected ``ReportData`` (no I/O here)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlops import paths
+from mlops.gates import LOWER_IS_BETTER, GateResult, Verdict
+
+if TYPE_CHECKING:
+    from mlops.report.collect import ReportData
+
+PASS, FAIL, NOTE = "✅", "❌", "ℹ️"
+
+
+def _num(value: Any, places: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.{places}f}"
+
+
+def _delta(base: Any, new: Any, lower_is_better: bool = False, places: int = 4) -> str:
+    if not isinstance(base, (int, float)) or not isinstance(new, (int, float)):
+        return "—"
+    change = new - base
+    if round(change, places) == 0:
+        return "0"
+    better = change < 0 if lower_is_better else change > 0
+    return f"{change:+.{places}f} {'🟢' if better else '🔴'}"
+
+
+def _table(header: list[str], rows: list[list[str]], align: str = "") -> list[str]:
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = {"l": "---", "r": "---:", "c": ":---:"}
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(marks[a] for a in align) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _threshold(g: GateResult) -> str:
+    t = _num(g.threshold, 4).rstrip("0").rstrip(".")
+    return {
+        "min": f"{'≤' if g.metric in LOWER_IS_BETTER else '≥'} {t}",
+        "max_regression": f"drop ≤ {t} vs live",
+        "max_slice_gap": f"gap ≤ {t}",
+        "max_latency_ms_p95": f"≤ {t} ms",
+        "max_model_mb": f"≤ {t} MB",
+    }.get(g.gate, t)
+
+
+def _mark(g: GateResult) -> str:
+    if g.gate == "max_regression" and g.value is None and g.passed:
+        return "n/a"  # nothing live to regress against
+    return PASS if g.passed else FAIL
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+def verdict_line(verdicts: list[Verdict]) -> str:
+    parts = []
+    for v in verdicts:
+        if v.passed:
+            parts.append(f"{PASS} **{v.env}**: gates pass")
+        else:
+            failed = ", ".join(f"{g.gate} {g.metric}" for g in v.failures())
+            parts.append(f"{FAIL} **{v.env}**: gates fail ({failed})")
+    return "**Verdict:** " + " · ".join(parts) if parts else "**Verdict:** no environments defined"
+
+
+def _metric_gates(verdicts: list[Verdict], metric: str) -> str:
+    cells = []
+    for v in verdicts:
+        mine = [g for g in v.gates if g.metric == metric and g.gate in ("min", "max_regression")]
+        if mine:
+            cells.append(f"{v.env}: " + ", ".join(f"{_threshold(g)} {_mark(g)}" for g in mine))
+    return "<br>".join(cells) or ""
+
+
+def metrics_section(r: ReportData) -> list[str]:
+    base_m, new_m = r.base.get("metrics") or {}, r.new.get("metrics") or {}
+    live = r.live
+    live_m = live.results.metrics if live and live.results else None
+    header = ["metric", r.base.label, r.new.label, "Δ"]
+    if live_m is not None:
+        header.append(f"{live.env} ({live.version})")
+    header.append("gates")
+    rows = []
+    for name in r.metric_names:
+        row = [
+            f"`{name}`",
+            _num(base_m.get(name)),
+            _num(new_m.get(name)),
+            _delta(base_m.get(name), new_m.get(name), name in LOWER_IS_BETTER),
+        ]
+        if live_m is not None:
+            row.append(_num(live_m.get(name)))
+        row.append(_metric_gates(r.verdicts, name))
+        rows.append(row)
+    lines = [
+        "### Metrics (holdout)",
+        "",
+        *_table(header, rows, "lrrr" + "r" * (live_m is not None) + "l"),
+    ]
+    notes = [line for line in r.base.missing if paths.METRICS in line]
+    if live is not None and live.results is None:
+        notes.append(f"{live.env}: {live.note}, so there is no live column")
+    return lines + [""] + [f"> {NOTE} {n}" for n in notes] + ([""] if notes else [])
+
+
+def gates_section(r: ReportData) -> list[str]:
+    rows = []
+    for v in r.verdicts:
+        for g in v.gates:
+            rows.append(
+                [v.env, g.gate, f"`{g.metric}`", _num(g.value), _threshold(g), _mark(g), g.detail]
+            )
+    lines = [
+        "### Gates",
+        "",
+        "Each environment's `environments/<env>.yaml` `gates`, checked by "
+        "`mlops gate --env <env>` (the same code).",
+        "",
+    ]
+    return (
+        lines
+        + _table(
+            ["environment", "gate", "metric", "value", "threshold", "result", "detail"],
+            rows,
+            "lllrrcl",
+        )
+        + [""]
+    )
+
+
+def slices_section(r: ReportData) -> list[str]:
+    new_s = (r.new.get("slices") or {}).get("slices") or {}
+    base_s = (r.base.get("slices") or {}).get("slices") or {}
+    if not new_s:
+        return ["### Slices", "", f"> {NOTE} no slices in the workspace", ""]
+    metric = r.slice_metric
+    segment = (r.new.get("slices") or {}).get("segment", "segment")
+    values = {name: s.get(metric) for name, s in new_s.items() if s.get(metric) is not None}
+    worst = min(values, key=values.get) if values else None
+    rows = []
+    for name in sorted(new_s):
+        s, b = new_s[name], base_s.get(name, {})
+        label = f"**{name}** ⚠️ worst" if name == worst else name
+        rows.append(
+            [
+                label,
+                _num(s.get("rows")),
+                _num(b.get(metric)),
+                _num(s.get(metric)),
+                _delta(b.get(metric), s.get(metric)),
+                _num(b.get("f1")),
+                _num(s.get("f1")),
+                _delta(b.get("f1"), s.get("f1")),
+            ]
+        )
+    header = [
+        segment,
+        "rows",
+        f"{metric} base",
+        f"{metric} change",
+        "Δ",
+        "f1 base",
+        "f1 change",
+        "Δ",
+    ]
+    lines = [f"### Slices by {segment}", "", *_table(header, rows), ""]
+    if not base_s:
+        lines += [f"> {NOTE} the base has no slices to compare with", ""]
+    return lines
+
+
+def params_section(r: ReportData) -> list[str]:
+    lines = ["### Params (changed keys only)", ""]
+    if r.base.params is None:
+        return [*lines, f"> {NOTE} the base has no readable params.yaml", ""]
+    if not r.params:
+        return [*lines, "No params changed.", ""]
+    rows = []
+    for c in r.params:
+        base = "(absent)" if c.added else f"`{c.base}`"
+        new = "(removed)" if c.removed else f"`{c.new}`"
+        rows.append([f"`{c.key}`", base, new])
+    return lines + _table(["key", r.base.label, r.new.label], rows, "lll") + [""]
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.2f}%"
+
+
+def data_section(r: ReportData) -> list[str]:
+    d = r.data
+
+    def short(m):
+        return f"`{m[:12]}`" if m else "—"
+
+    same = " (unchanged)" if not d.changed else ""
+    lines = [
+        "### Data",
+        "",
+        f"- `{paths.DATA_DVC}` md5: {short(d.base_md5)} → {short(d.new_md5)}{same}",
+        f"- rows: {_num(d.base_rows)} → {_num(d.new_rows)}",
+    ]
+    schema = []
+    if d.added_columns:
+        schema.append("added " + ", ".join(f"`{c}`" for c in d.added_columns))
+    if d.removed_columns:
+        schema.append("removed " + ", ".join(f"`{c}`" for c in d.removed_columns))
+    schema += [f"`{c}` {a} → {b}" for c, a, b in d.dtype_changes]
+    lines.append("- schema: " + ("; ".join(schema) if schema else "no change"))
+    if d.null_changes:
+        lines.append(
+            "- null share: "
+            + "; ".join(f"`{c}` {_pct(a)} → {_pct(b)}" for c, a, b in d.null_changes)
+        )
+    else:
+        lines.append("- null share: no change")
+    if d.drift is not None:
+        t = d.drift
+        flag = f"{FAIL} dataset drift" if t.dataset_drift else f"{PASS} no dataset drift"
+        lines += [
+            f"- drift (Evidently, new data against base data): {len(t.drifted)} of "
+            f"{len(t.columns)} columns drifted ({t.share:.0%}; threshold "
+            f"{t.drift_share:.0%}) — {flag}",
+            "",
+        ]
+        rows = [
+            [
+                f"`{c.column}`",
+                c.method,
+                _num(c.score),
+                _num(c.threshold, 2),
+                FAIL if c.drifted else PASS,
+            ]
+            for c in t.top(5)
+        ]
+        lines += _table(["column", "test", "score", "threshold", "drifted"], rows, "llrrc")
+    lines += [""] + [f"> {NOTE} {n}" for n in d.notes] + ([""] if d.notes else [])
+    return lines
+
+
+def budget_section(r: ReportData) -> list[str]:
+    rows = []
+    for b in r.budget:
+        places = 6 if b.unit == "USD" else 3
+        rows.append(
+            [
+                f"{b.name}",
+                f"{_num(b.base, places)} {b.unit}",
+                f"{_num(b.new, places)} {b.unit}",
+                _delta(b.base, b.new, b.lower_is_better, places),
+            ]
+        )
+    lines = [
+        "### Serving budget",
+        "",
+        *_table(["", r.base.label, r.new.label, "Δ"], rows),
+        "",
+        "Cost is CPU time per row of single-row predict calls (`cpu_ms_per_row_1` in "
+        f"`{paths.SERVING}`) at each environment's `cost.usd_per_cpu_hour`.",
+        "",
+    ]
+    return lines
+
+
+def plots_section(r: ReportData) -> list[str]:
+    lines = ["### Plots", ""]
+    lines += [f"![{title}]({name})" for title, name in r.figures.items()]
+    lines += [""] + [f"> {NOTE} {n}" for n in r.notes] + ([""] if r.notes else [])
+    return lines
+
+
+def reproduce_section(r: ReportData) -> list[str]:
+    commit = r.new.commit[:10] if r.new.commit else "<this commit>"
+    return [
+        "### Reproduce",
+        "",
+        "```bash",
+        f"git fetch origin && git checkout {commit}",
+        "make setup              # the locked environment (uv.lock)",
+        ".venv/bin/dvc pull      # data and cached stage outputs from the DVC remote",
+        ".venv/bin/dvc repro     # the pipeline; dvc.lock pins every output",
+        f".venv/bin/dvc metrics diff {r.rev}   # the same numbers, by DVC",
+        f".venv/bin/mlops report --base {r.rev}",
+        ".venv/bin/mlops gate    # exit 1 when a gate fails",
+        "```",
+        "",
+    ]
+
+
+def missing_section(r: ReportData) -> list[str]:
+    lines = [line for line in r.base.missing + r.new.missing if paths.METRICS not in line]
+    return (["### What is missing", ""] + [f"- {line}" for line in lines] + [""]) if lines else []
+
+
+def markdown(r: ReportData) -> str:
+    head = [
+        f"## Model report: `{r.new.commit[:7] if r.new.commit else 'workspace'}` against `{r.rev}`",
+        "",
+        verdict_line(r.verdicts),
+        "",
+    ]
+    body = [
+        *metrics_section(r),
+        *gates_section(r),
+        *slices_section(r),
+        *params_section(r),
+        *data_section(r),
+        *budget_section(r),
+        *plots_section(r),
+        *missing_section(r),
+        *reproduce_section(r),
+    ]
+    foot = [f"<sub>`mlops report --base {r.rev}` in {r.seconds:.1f} s</sub>", ""]
+    return "\n".join(head + body + foot)

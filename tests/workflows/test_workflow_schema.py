@@ -1,0 +1,69 @@
+"""Every workflow validates against GitHub's workflow schema (offline, vendored)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+CHECK = str(Path(sys.executable).parent / "check-jsonschema")
+
+
+def test_workflows_exist():
+    names = {p.name for p in WORKFLOWS}
+    assert {"ci.yml", "train.yml"} <= names
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_github_schema(workflow):
+    proc = subprocess.run(
+        [CHECK, "--builtin-schema", "vendor.github-workflows", str(workflow)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_train_workflow_triggers_permissions_and_concurrency():
+    wf = yaml.safe_load((ROOT / ".github/workflows/train.yml").read_text())
+    on = wf[True]  # YAML 1.1 reads the key `on` as true
+    assert set(on) == {"pull_request"}
+    assert set(on["pull_request"]["paths"]) == {
+        "data.dvc",
+        "params.yaml",
+        "dvc.yaml",
+        "dvc.lock",
+        "src/**",
+    }
+    # least privilege: push the lock back and comment; nothing else
+    assert wf["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert "pull_request.number" in wf["concurrency"]["group"]
+    assert wf["concurrency"]["cancel-in-progress"] is True
+    job = wf["jobs"]["train"]
+    assert 0 < job["timeout-minutes"] <= 120
+    checkout = job["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["fetch-depth"] == 0
+    uses = [s["uses"].split("@")[0] for s in job["steps"] if "uses" in s]
+    assert "iterative/setup-cml" in uses
+    runs = "\n".join(s["run"] for s in job["steps"] if "run" in s)
+    for command in (
+        "dvc pull",
+        "dvc repro",
+        "dvc push",
+        "mlops report --base",
+        "cml comment update --target=pr --publish reports/pr/pr-report.md",
+        "mlops gate",
+    ):
+        assert command in runs
+    # the gate decides the job's status: it is the last step
+    assert job["steps"][-1]["run"].strip().startswith("mlops gate")
+    # credentials come from secrets, never from the file
+    env = job["env"]
+    assert env["AWS_SECRET_ACCESS_KEY"] == "${{ secrets.AWS_SECRET_ACCESS_KEY }}"
+    assert env["AZURE_STORAGE_CONNECTION_STRING"].startswith("${{ secrets.")
