@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mlops import environments, gates, paths
 from mlops.errors import ConfigError
-from mlops.report.render import _mark, _num, _threshold
+from mlops.report.render import fmt_num, gate_mark, gate_threshold
 
 
 def check_workspace(root: str | Path = ".", envs: list[str] | None = None) -> list[gates.Verdict]:
@@ -29,7 +29,7 @@ def render_failures(verdicts: list[gates.Verdict]) -> str:
             continue
         lines.append(f"{v.env}: FAIL ({len(v.failures())} of {len(v.gates)} gates; {live})")
         rows = [
-            (g.gate, g.metric, _num(g.value), _threshold(g), _mark(g), g.detail)
+            (g.gate, g.metric, fmt_num(g.value), gate_threshold(g), gate_mark(g), g.detail)
             for g in v.failures()
         ]
         header = ("gate", "metric", "value", "threshold", "result", "detail")

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 PASS, FAIL, NOTE = "✅", "❌", "ℹ️"
 
 
-def _num(value: Any, places: int = 4) -> str:
+def fmt_num(value: Any, places: int = 4) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -43,8 +43,8 @@ def _table(header: list[str], rows: list[list[str]], align: str = "") -> list[st
     ]
 
 
-def _threshold(g: GateResult) -> str:
-    t = _num(g.threshold, 4).rstrip("0").rstrip(".")
+def gate_threshold(g: GateResult) -> str:
+    t = fmt_num(g.threshold, 4).rstrip("0").rstrip(".")
     return {
         "min": f"{'≤' if g.metric in LOWER_IS_BETTER else '≥'} {t}",
         "max_regression": f"drop ≤ {t} vs live",
@@ -54,7 +54,7 @@ def _threshold(g: GateResult) -> str:
     }.get(g.gate, t)
 
 
-def _mark(g: GateResult) -> str:
+def gate_mark(g: GateResult) -> str:
     if g.gate == "max_regression" and g.value is None and g.passed:
         return "n/a"  # nothing live to regress against
     return PASS if g.passed else FAIL
@@ -79,7 +79,9 @@ def _metric_gates(verdicts: list[Verdict], metric: str) -> str:
     for v in verdicts:
         mine = [g for g in v.gates if g.metric == metric and g.gate in ("min", "max_regression")]
         if mine:
-            cells.append(f"{v.env}: " + ", ".join(f"{_threshold(g)} {_mark(g)}" for g in mine))
+            cells.append(
+                f"{v.env}: " + ", ".join(f"{gate_threshold(g)} {gate_mark(g)}" for g in mine)
+            )
     return "<br>".join(cells) or ""
 
 
@@ -95,12 +97,12 @@ def metrics_section(r: ReportData) -> list[str]:
     for name in r.metric_names:
         row = [
             f"`{name}`",
-            _num(base_m.get(name)),
-            _num(new_m.get(name)),
+            fmt_num(base_m.get(name)),
+            fmt_num(new_m.get(name)),
             _delta(base_m.get(name), new_m.get(name), name in LOWER_IS_BETTER),
         ]
         if live_m is not None:
-            row.append(_num(live_m.get(name)))
+            row.append(fmt_num(live_m.get(name)))
         row.append(_metric_gates(r.verdicts, name))
         rows.append(row)
     lines = [
@@ -119,7 +121,15 @@ def gates_section(r: ReportData) -> list[str]:
     for v in r.verdicts:
         for g in v.gates:
             rows.append(
-                [v.env, g.gate, f"`{g.metric}`", _num(g.value), _threshold(g), _mark(g), g.detail]
+                [
+                    v.env,
+                    g.gate,
+                    f"`{g.metric}`",
+                    fmt_num(g.value),
+                    gate_threshold(g),
+                    gate_mark(g),
+                    g.detail,
+                ]
             )
     lines = [
         "### Gates",
@@ -155,12 +165,12 @@ def slices_section(r: ReportData) -> list[str]:
         rows.append(
             [
                 label,
-                _num(s.get("rows")),
-                _num(b.get(metric)),
-                _num(s.get(metric)),
+                fmt_num(s.get("rows")),
+                fmt_num(b.get(metric)),
+                fmt_num(s.get(metric)),
                 _delta(b.get(metric), s.get(metric)),
-                _num(b.get("f1")),
-                _num(s.get("f1")),
+                fmt_num(b.get("f1")),
+                fmt_num(s.get("f1")),
                 _delta(b.get("f1"), s.get("f1")),
             ]
         )
@@ -209,7 +219,7 @@ def data_section(r: ReportData) -> list[str]:
         "### Data",
         "",
         f"- `{paths.DATA_DVC}` md5: {short(d.base_md5)} → {short(d.new_md5)}{same}",
-        f"- rows: {_num(d.base_rows)} → {_num(d.new_rows)}",
+        f"- rows: {fmt_num(d.base_rows)} → {fmt_num(d.new_rows)}",
     ]
     schema = []
     if d.added_columns:
@@ -238,8 +248,8 @@ def data_section(r: ReportData) -> list[str]:
             [
                 f"`{c.column}`",
                 c.method,
-                _num(c.score),
-                _num(c.threshold, 2),
+                fmt_num(c.score),
+                fmt_num(c.threshold, 2),
                 FAIL if c.drifted else PASS,
             ]
             for c in t.top(5)
@@ -256,8 +266,8 @@ def budget_section(r: ReportData) -> list[str]:
         rows.append(
             [
                 f"{b.name}",
-                f"{_num(b.base, places)} {b.unit}",
-                f"{_num(b.new, places)} {b.unit}",
+                f"{fmt_num(b.base, places)} {b.unit}",
+                f"{fmt_num(b.new, places)} {b.unit}",
                 _delta(b.base, b.new, b.lower_is_better, places),
             ]
         )
