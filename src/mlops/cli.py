@@ -9,7 +9,9 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.monitoring import cli as monitoring_cli
 from mlops.promotion import cli as promotion_cli
+from mlops.report import cli as report_cli
 from mlops.serve import cli as serve_cli
 
 app = typer.Typer(
@@ -60,9 +62,8 @@ def demo() -> None:
 
 promotion_cli.register(app)
 serve_cli.register(app)
-from mlops.report.cli import register as _register_report  # noqa: E402
-
-_register_report(app)
+monitoring_cli.register(app)
+report_cli.register(app)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ VALIDATION = "reports/validation.json"
 METRICS = "reports/metrics.json"
 SLICES = "reports/slices.json"
 SERVING = "reports/serving.json"
+MODEL_CARD = "reports/model_card.md"
 PLOTS = "reports/plots"
 FIGURES = "reports/figures"
 # `mlops report` writes the PR comment here, its PNGs next to it (gitignored: CI-generated)

@@ -10,11 +10,12 @@ Files live in ``<log_dir>/<env>/``: the active file is ``predictions.jsonl``; ro
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 DEFAULT_DIR = "logs/predictions"
 ACTIVE = "predictions.jsonl"
@@ -74,11 +75,14 @@ def files(log_dir: str | Path, env: str) -> list[Path]:
 
 
 def read(log_dir: str | Path, env: str) -> Iterator[dict[str, Any]]:
-    """Every record of ``env``; a line cut short by a crash is skipped, not fatal."""
+    """Every record of ``env``; a line cut short by a crash is skipped, not fatal.
+
+    orjson, not json: drift reads a million lines in a few seconds instead of ten.
+    """
     for path in files(log_dir, env):
-        with path.open() as fh:
+        with path.open("rb") as fh:
             for line in fh:
                 try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
+                    yield orjson.loads(line)
+                except orjson.JSONDecodeError:
                     continue

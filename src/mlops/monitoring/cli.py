@@ -1,0 +1,100 @@
+"""`mlops drift` and `mlops canary`: thin wrappers over ``drift.run`` and ``canary.run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the monitoring commands to the `mlops` app."""
+    app.command("drift")(drift)
+    app.command("canary")(canary)
+
+
+def drift(
+    env: str = typer.Option(..., "--env", help="Environment whose stable version is checked."),
+    since: str = typer.Option(
+        None, help="Only records logged in this window before now: 30m, 24h, 7d, 2w."
+    ),
+    max_rows: int = typer.Option(
+        100_000,
+        min=100,
+        help="Sample at most this many logged rows (the rate is recorded in the report).",
+    ),
+    log_dir: Path = typer.Option(
+        None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."
+    ),
+    out_dir: Path = typer.Option(
+        Path("reports/drift"), help="Where drift.html, drift.json and drift.md are written."
+    ),
+    model: str = typer.Option(None, help="Model name in models.yaml (default: the first)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON result, not markdown."),
+) -> None:
+    """Compare logged traffic with the training data of the version it was served by.
+
+    Exit 0: no drift; 1: drift; 2: the comparison could not be made (the message says why).
+    """
+    from mlops.monitoring import drift as api
+
+    result, files = api.run(
+        ".", env, since=since, max_rows=max_rows, log_dir=log_dir, out_dir=out_dir, model=model
+    )
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    **result.to_dict(),
+                    "evidently": None,
+                    "files": {k: str(v) for k, v in files.items()},
+                },
+                indent=2,
+            )
+        )
+    else:
+        typer.echo(api.markdown(result) + f"\nwritten: {', '.join(map(str, files.values()))}")
+    raise typer.Exit(result.exit_code)
+
+
+def canary(
+    env: str = typer.Option(..., "--env", help="Environment whose canary is analysed."),
+    url: str = typer.Option(
+        None, help="Server URL (default: serving.url in environments/ENV.yaml)."
+    ),
+    open_pr: bool = typer.Option(
+        False,
+        "--open-pr",
+        help="Make the verdict a Git change as `mlops promote`/`mlops rollback` do: a branch, "
+        "one commit of models.yaml, push, pull request (gh).",
+    ),
+    push: bool = typer.Option(
+        True, "--push/--no-push", help="With --open-pr: push and open the PR (default)."
+    ),
+    pr_on: str = typer.Option(
+        "both", help="With --open-pr: which verdicts become a PR: rollback, promote or both."
+    ),
+    model: str = typer.Option(None, help="Model name in models.yaml (default: the first)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
+) -> None:
+    """Compare canary and stable on the live server's /metrics: promote, hold or rollback.
+
+    Exit 0: promote or hold; 1: rollback; 2: the analysis could not be made.
+    """
+    from mlops.monitoring import canary as api
+    from mlops.promotion import gitops
+
+    if pr_on not in api.PR_ON:
+        raise typer.BadParameter(f"--pr-on must be one of {', '.join(api.PR_ON)}")
+    analysis, proposal = api.run(
+        ".", env, url=url, open_pr=open_pr, model=model, push=push, pr_on=pr_on
+    )
+    if as_json:
+        change = None if proposal is None else {**proposal.__dict__}
+        typer.echo(json.dumps({**analysis.to_dict(), "change": change}, indent=2))
+    else:
+        typer.echo(api.markdown(analysis))
+        if proposal is not None:
+            typer.echo(gitops.next_steps(proposal))
+    raise typer.Exit(analysis.exit_code)

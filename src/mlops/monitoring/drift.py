@@ -1,0 +1,545 @@
+"""Drift: the stable version's logged traffic against the data that version was trained on.
+
+Reference: the training split (``paths.TRAIN``) at the version's commit, fetched through DVC, for
+the features; the evaluate stage's holdout predictions (``paths.PREDICTIONS``) at that commit for
+the score. Holdout predictions, not scores on the training split: they are out-of-sample, which is
+what live traffic from an unchanged population looks like (a boosted model's scores on its own
+training rows are sharper than it will ever be in production), and they need no model download.
+
+Evidently 0.7 runs with an explicit ``DataDefinition`` built from ``mlops.data.schema``. It picks
+the test per column by reference size (K-S / chi-square / Z up to 1,000 rows, Wasserstein /
+Jensen-Shannon above); a p-value test drifts below its threshold, a distance at or above it.
+The dataset drifts when the share of drifted feature columns reaches ``monitoring.drift_share``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlops import environments, models_file, paths, predlog, registry
+from mlops.data import schema
+from mlops.errors import MlopsError, NotFoundError
+from mlops.io_utils import write_json
+
+DEFAULT_MAX_ROWS = 100_000
+DEFAULT_OUT_DIR = "reports/drift"
+SCORE = "probability"
+SAMPLE_SEED = 0
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class DriftInputError(MlopsError):
+    """The logs or the reference cannot be compared (empty, wrong schema, not fetchable)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> timedelta."""
+    match = _DURATION.match(text or "")
+    if not match or float(match.group(1)) <= 0:
+        raise DriftInputError(
+            f"--since {text!r}: not a duration; use a number and a unit s, m, h, d or w "
+            "(e.g. 30m, 24h, 7d)"
+        )
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+@dataclass
+class Current:
+    """The logged traffic drift compares: features and scores of the stable version."""
+
+    features: pd.DataFrame
+    scores: np.ndarray
+    log_dir: str
+    records: int  # every readable record in the env's logs
+    matched: int  # records of the version (and inside --since)
+    by_version: dict[str, int] = field(default_factory=dict)
+    first_ts: str = ""
+    last_ts: str = ""
+
+    @property
+    def sample_rate(self) -> float:
+        return len(self.features) / self.matched if self.matched else 0.0
+
+
+def _schema_error(where: str, problem: str) -> DriftInputError:
+    return DriftInputError(
+        f"{where}: {problem}; the log does not match the data schema this code knows "
+        f"(src/mlops/data/schema.py: {', '.join(schema.FEATURES)}). Logs written under another "
+        "schema cannot be compared with this version's reference: rotate them away or pass "
+        "--log-dir with logs of this schema"
+    )
+
+
+def _collect(log_dir: Path, env: str, version: str, cutoff: str | None):
+    """Scan the log once; keep features and score of matching records only."""
+    features: list[dict] = []
+    scores: list[float] = []
+    stamps: list[str] = []
+    by_version: dict[str, int] = {}
+    records = in_version = 0
+    where = str(predlog.env_dir(log_dir, env))
+    for rec in predlog.read(log_dir, env):
+        if not isinstance(rec, dict):
+            raise _schema_error(where, f"record {records + 1} is not a JSON object")
+        records += 1
+        rec_version = rec.get("model_version")
+        by_version[str(rec_version)] = by_version.get(str(rec_version), 0) + 1
+        if rec_version != version:
+            continue
+        in_version += 1
+        ts = rec.get("ts", "")
+        if cutoff is not None and not (isinstance(ts, str) and ts >= cutoff):
+            continue
+        feats, score = rec.get("features"), rec.get(SCORE)
+        if not isinstance(feats, dict) or not isinstance(score, (int, float)):
+            missing = [k for k in predlog.FIELDS if k not in rec]
+            raise _schema_error(
+                where,
+                f"record {records} has no `features` object or numeric `{SCORE}`"
+                + (f" (missing: {', '.join(missing)})" if missing else ""),
+            )
+        features.append(feats)
+        scores.append(float(score))
+        stamps.append(ts)
+    return features, scores, stamps, by_version, records, in_version
+
+
+def _frame(features: list[dict], where: str) -> pd.DataFrame:
+    """Records -> a frame with the schema's dtypes; a foreign schema is an error, not NaNs."""
+    frame = pd.DataFrame.from_records(features)
+    extra = sorted(set(frame.columns) - set(schema.FEATURES))
+    missing = [c for c in schema.FEATURES if c not in frame.columns]
+    if extra or missing:
+        parts = ([f"unknown columns {extra}"] if extra else []) + (
+            [f"missing columns {missing}"] if missing else []
+        )
+        raise _schema_error(where, "; ".join(parts))
+    frame = frame[list(schema.FEATURES)]
+    for col in schema.COLUMNS:
+        values = frame[col.name]
+        if not col.nullable and values.isna().any():
+            raise _schema_error(
+                where,
+                f"column {col.name!r} is missing or null in {int(values.isna().sum())} records",
+            )
+        if col.numeric:
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = numbers.isna() & values.notna()
+            if bad.any():
+                raise _schema_error(
+                    where, f"column {col.name!r} holds non-numbers, e.g. {values[bad].iloc[0]!r}"
+                )
+            frame[col.name] = numbers.astype("float64")
+        else:
+            frame[col.name] = values.astype("str")
+    return frame
+
+
+def load_current(
+    log_dir: str | Path,
+    env: str,
+    version: str,
+    *,
+    since: timedelta | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    now: datetime | None = None,
+) -> Current:
+    """The stable version's logged rows (inside ``since``), sampled to ``max_rows`` at most."""
+    log_dir = Path(log_dir)
+    where = str(predlog.env_dir(log_dir, env))
+    cutoff = None
+    if since is not None:
+        cutoff = (
+            ((now or datetime.now(UTC)) - since).astimezone(UTC).isoformat(timespec="milliseconds")
+        )
+    features, scores, stamps, by_version, records, in_version = _collect(
+        log_dir, env, version, cutoff
+    )
+    if records == 0:
+        found = ", ".join(p.name for p in predlog.files(log_dir, env)) or "no predictions*.jsonl"
+        raise DriftInputError(
+            f"{where}: the prediction log is empty ({found}); nothing to compare. Is the server "
+            f"running with --log-dir {log_dir} and receiving traffic? (`--log-dir` picks another)"
+        )
+    seen = ", ".join(f"{v}: {n}" for v, n in sorted(by_version.items()))
+    if in_version == 0:
+        raise DriftInputError(
+            f"{where}: {records} records, none from {env}'s stable version {version} "
+            f"(records per version: {seen}); was models.yaml changed without a deploy?"
+        )
+    if not features:
+        raise DriftInputError(
+            f"--since {since}: matches none of the {in_version} records of {version} in {where} "
+            f"(cut-off {cutoff}, newest record at {max(_stamps_of(log_dir, env, version))}); "
+            "widen --since or drop it"
+        )
+    matched = len(features)
+    if matched > max_rows:
+        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(matched, max_rows, replace=False))
+        features = [features[i] for i in keep]
+        scores = [scores[i] for i in keep]
+    valid = [s for s in stamps if isinstance(s, str)]
+    return Current(
+        features=_frame(features, where),
+        scores=np.asarray(scores, dtype="float64"),
+        log_dir=str(log_dir),
+        records=records,
+        matched=matched,
+        by_version=by_version,
+        first_ts=min(valid, default=""),
+        last_ts=max(valid, default=""),
+    )
+
+
+def _stamps_of(log_dir: Path, env: str, version: str) -> list[str]:
+    out = [
+        r.get("ts", "")
+        for r in predlog.read(log_dir, env)
+        if isinstance(r, dict) and r.get("model_version") == version
+    ]
+    return [s for s in out if isinstance(s, str)] or ["(no timestamps)"]
+
+
+@dataclass
+class Reference:
+    features: pd.DataFrame
+    scores: np.ndarray
+    commit: str
+    rows: int
+
+
+def _dvc_read(root: Path, path: str, version: registry.Version) -> str:
+    import dvc.api
+
+    try:
+        return dvc.api.read(path, repo=str(root), rev=version.commit)
+    except Exception as exc:  # DVC raises many types; all mean "not fetchable"
+        raise DriftInputError(
+            f"{version.tag}: cannot fetch the reference {path} at commit {version.commit[:10]} "
+            f"through DVC ({type(exc).__name__}: {str(exc)[:300]}); was `dvc push` run after "
+            "training, and is the DVC remote reachable (`dvc remote list`)?"
+        ) from exc
+
+
+def load_reference(
+    root: str | Path, version: registry.Version, max_rows: int = DEFAULT_MAX_ROWS
+) -> Reference:
+    """The training split and holdout scores at ``version``'s commit, via DVC."""
+    root = Path(root)
+    train = pd.read_csv(io.StringIO(_dvc_read(root, paths.TRAIN, version)))
+    missing = [c for c in schema.FEATURES if c not in train.columns]
+    if missing:
+        raise DriftInputError(
+            f"{version.tag}: {paths.TRAIN} at {version.commit[:10]} lacks columns {missing}; "
+            "the data schema changed since that version, so its traffic cannot be compared "
+            "with it. Promote a version trained on the current schema"
+        )
+    predictions = pd.read_csv(io.StringIO(_dvc_read(root, paths.PREDICTIONS, version)))
+    rows = len(train)
+    if rows > max_rows:
+        train = train.sample(n=max_rows, random_state=SAMPLE_SEED)
+    frame = train[list(schema.FEATURES)].copy()
+    for col in schema.COLUMNS:
+        frame[col.name] = (
+            frame[col.name].astype("float64") if col.numeric else frame[col.name].astype("str")
+        )
+    return Reference(frame, predictions["proba"].to_numpy(dtype="float64"), version.commit, rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# analysis
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    column: str
+    kind: str  # numeric | categorical | score
+    test: str
+    score: float
+    threshold: float
+    drifted: bool
+
+
+@dataclass
+class DriftResult:
+    env: str
+    model: str
+    version: str
+    columns: list[ColumnDrift]
+    prediction: ColumnDrift
+    drift_share: float  # the environment's threshold
+    current: dict[str, Any]
+    reference: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+    evidently: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def drifted_columns(self) -> list[ColumnDrift]:
+        return [c for c in self.columns if c.drifted]
+
+    @property
+    def share(self) -> float:
+        return len(self.drifted_columns) / len(self.columns) if self.columns else 0.0
+
+    @property
+    def dataset_drift(self) -> bool:
+        return self.share >= self.drift_share
+
+    @property
+    def drift(self) -> bool:
+        """Drift = enough feature columns drifted, or the score distribution moved."""
+        return self.dataset_drift or self.prediction.drifted
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.drift else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "model": self.model,
+            "version": self.version,
+            "drift": self.drift,
+            "dataset_drift": self.dataset_drift,
+            "drifted_share": round(self.share, 6),
+            "drift_share_threshold": self.drift_share,
+            "drifted_columns": [c.column for c in self.drifted_columns],
+            "columns": [asdict(c) for c in self.columns],
+            "prediction_drift": asdict(self.prediction),
+            "current": self.current,
+            "reference": self.reference,
+            "seconds": self.seconds,
+            "evidently": self.evidently,
+        }
+
+
+def _drifted(method: str, score: float, threshold: float) -> bool:
+    # Evidently's rule: p-value tests drift below the threshold, distances at or above it.
+    return score < threshold if "p_value" in method else score >= threshold
+
+
+def _column_results(snapshot_dict: dict, kinds: dict[str, str]) -> list[ColumnDrift]:
+    out = []
+    for metric in snapshot_dict.get("metrics", []):
+        config = metric.get("config", {})
+        if not config.get("type", "").endswith("ValueDrift"):
+            continue
+        column, method = config["column"], config["method"]
+        score, threshold = float(metric["value"]), float(config["threshold"])
+        out.append(
+            ColumnDrift(
+                column,
+                kinds.get(column, "numeric"),
+                method,
+                round(score, 6),
+                threshold,
+                _drifted(method, score, threshold),
+            )
+        )
+    return out
+
+
+def _definition(numeric: list[str], categorical: list[str]):
+    from evidently import DataDefinition
+
+    return DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+
+
+def feature_report(current: pd.DataFrame, reference: pd.DataFrame, drift_share: float):
+    """Evidently's data drift preset over the schema's features (current first!)."""
+    from evidently import Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = _definition(list(schema.NUMERIC), list(schema.CATEGORICAL))
+    report = Report([DataDriftPreset(columns=list(schema.FEATURES), drift_share=drift_share)])
+    return report.run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition),
+    )
+
+
+def score_report(current: np.ndarray, reference: np.ndarray):
+    """Evidently's value drift on the predicted probability (current first!)."""
+    from evidently import Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    definition = _definition([SCORE], [])
+    return Report([ValueDrift(column=SCORE)]).run(
+        Dataset.from_pandas(pd.DataFrame({SCORE: current}), data_definition=definition),
+        Dataset.from_pandas(pd.DataFrame({SCORE: reference}), data_definition=definition),
+    )
+
+
+def analyze(current: Current, reference: Reference, drift_share: float) -> tuple:
+    """Run both reports; return (column results, prediction result, snapshots)."""
+    kinds = {c.name: "numeric" if c.numeric else "categorical" for c in schema.COLUMNS}
+    features = feature_report(current.features, reference.features, drift_share)
+    scores = score_report(current.scores, reference.scores)
+    columns = _column_results(features.dict(), kinds)
+    prediction = _column_results(scores.dict(), {SCORE: "score"})[0]
+    order = {name: i for i, name in enumerate(schema.FEATURES)}
+    return sorted(columns, key=lambda c: order.get(c.column, 99)), prediction, features, scores
+
+
+# ---------------------------------------------------------------------------------------------
+# reports
+
+
+def markdown(result: DriftResult) -> str:
+    """The summary a human reads first (the monitor workflow posts it to the drift issue)."""
+    verdict = "DRIFT" if result.drift else "no drift"
+    cur, ref = result.current, result.reference
+    lines = [
+        f"## Drift in {result.env}: {verdict}",
+        "",
+        f"Stable version **{result.version}** ({result.model}) — logged traffic vs its training "
+        f"data at commit `{ref['commit'][:10]}`.",
+        "",
+        f"- Feature drift: **{len(result.drifted_columns)} of {len(result.columns)}** columns "
+        f"drifted (share {result.share:.2f}; the environment's `monitoring.drift_share` is "
+        f"{result.drift_share:g}) → {'drift' if result.dataset_drift else 'no dataset drift'}",
+        f"- Prediction drift: {result.prediction.test} = {result.prediction.score:.4g} "
+        f"(threshold {result.prediction.threshold:g}) → "
+        f"{'drift' if result.prediction.drifted else 'no drift'}",
+        f"- Current: {cur['rows_used']:,} rows used of {cur['rows_matched']:,} matching "
+        f"(sample rate {cur['sample_rate']:.4g}), logged {cur['first_ts'] or '?'} .. "
+        f"{cur['last_ts'] or '?'}" + (f", --since {cur['since']}" if cur.get("since") else ""),
+        f"- Reference: {ref['rows_used']:,} of {ref['rows']:,} training rows ({ref['features']}); "
+        f"{ref['score_rows']:,} holdout predictions ({ref['scores']})",
+        "",
+        "| column | kind | test | score | threshold | drifted |",
+        "|---|---|---|---:|---:|:---:|",
+    ]
+    for c in [*result.columns, result.prediction]:
+        lines.append(
+            f"| {c.column} | {c.kind} | {c.test} | {c.score:.4g} | {c.threshold:g} | "
+            f"{'**yes**' if c.drifted else 'no'} |"
+        )
+    lines += [
+        "",
+        "Reports: `drift.html` (features), `prediction_drift.html` (score), "
+        "`drift.json` (everything above, machine-readable).",
+    ]
+    if result.drift:
+        lines += [
+            "",
+            "What to do: look at the drifted columns in drift.html; if the new traffic "
+            "is the new normal, retrain on recent data (`dvc add data` with it, open a PR).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(
+    result: DriftResult, features_snapshot, score_snapshot, out_dir: str | Path
+) -> dict[str, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "html": out / "drift.html",
+        "prediction_html": out / "prediction_drift.html",
+        "json": out / "drift.json",
+        "markdown": out / "drift.md",
+    }
+    features_snapshot.save_html(str(files["html"]))
+    score_snapshot.save_html(str(files["prediction_html"]))
+    write_json(files["json"], result.to_dict())
+    files["markdown"].write_text(markdown(result))
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# the API behind `mlops drift`
+
+
+def stable_version(root: Path, env: str, model: str | None = None) -> registry.Version:
+    """The registered version ``env`` serves as stable, according to models.yaml."""
+    models = models_file.load(root / paths.MODELS_FILE)
+    name = model or models.default_model()
+    deployment = models.deployment(env, name)
+    if deployment is None:
+        raise NotFoundError(
+            f"{paths.MODELS_FILE}: nothing is deployed to {env!r} for {name}; drift compares the "
+            f"version an environment serves (`mlops promote {env} vX.Y.Z` deploys one)"
+        )
+    return registry.get_version(root, name, deployment.stable.version)
+
+
+def run(
+    root: str | Path = ".",
+    env: str = "production",
+    *,
+    since: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    log_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    model: str | None = None,
+    now: datetime | None = None,
+) -> tuple[DriftResult, dict[str, Path]]:
+    """Compare ``env``'s logged traffic with its stable version's reference; write the reports.
+
+    Raises ``MlopsError`` (exit 2) for anything that prevents the comparison.
+    """
+    root = Path(root)
+    if max_rows < 100:
+        raise DriftInputError(f"--max-rows {max_rows}: too few to test distributions; use >= 100")
+    environment = environments.load(env, root)
+    window = parse_duration(since) if since else None
+    version = stable_version(root, env, model)
+    log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    current = load_current(log_dir, env, version.version, since=window, max_rows=max_rows, now=now)
+    timings["read_logs"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    reference = load_reference(root, version, max_rows)
+    timings["fetch_reference"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    columns, prediction, f_snap, s_snap = analyze(current, reference, environment.drift_share)
+    timings["evidently"] = round(time.perf_counter() - t0, 3)
+    result = DriftResult(
+        env=env,
+        model=version.model,
+        version=version.version,
+        columns=columns,
+        prediction=prediction,
+        drift_share=environment.drift_share,
+        current={
+            "log_dir": current.log_dir,
+            "records": current.records,
+            "rows_matched": current.matched,
+            "rows_used": len(current.features),
+            "sample_rate": round(current.sample_rate, 6),
+            "since": since or "",
+            "first_ts": current.first_ts,
+            "last_ts": current.last_ts,
+            "records_by_version": current.by_version,
+        },
+        reference={
+            "commit": reference.commit,
+            "rows": reference.rows,
+            "rows_used": len(reference.features),
+            "score_rows": len(reference.scores),
+            "features": paths.TRAIN,
+            "scores": paths.PREDICTIONS,
+        },
+        seconds=timings,
+        evidently={"features": f_snap.dict()["metrics"], "prediction": s_snap.dict()["metrics"]},
+    )
+    t0 = time.perf_counter()
+    files = write_reports(result, f_snap, s_snap, out_dir or root / DEFAULT_OUT_DIR)
+    timings["write_reports"] = round(time.perf_counter() - t0, 3)
+    return result, files

@@ -1,0 +1,79 @@
+"""Monitoring fixtures: a built repo with a registered version deployed to production, and
+prediction logs in the real format written from the real model's scores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlops import model_io, models_file, paths, predlog, registry
+from mlops.data.generate import generate
+from mlops.data.schema import FEATURES
+from tests.conftest import dvc, git
+
+MODEL = "churn-model"
+VERSION = "v1.0.0"
+
+
+def register_and_deploy(repo: Path, env: str = "production", version: str = VERSION) -> str:
+    """Tag the workspace's model as ``version`` (as `mlops register` will) and pin it in
+    models.yaml for ``env``; return its digest."""
+    metadata = registry.workspace_metadata(repo)
+    git(repo, "tag", "-a", registry.tag_name(MODEL, version), "-m", json.dumps(metadata))
+    pin = models_file.Pin(version, metadata["sha256"])
+    text = models_file.with_deployment(
+        (repo / paths.MODELS_FILE).read_text(), env, models_file.Deployment(pin)
+    )
+    (repo / paths.MODELS_FILE).write_text(text)
+    git(repo, "commit", "-qam", f"deploy {version} to {env}")
+    return metadata["sha256"]
+
+
+@pytest.fixture(scope="session")
+def deployed_repo(built_repo, tmp_path_factory) -> Path:
+    """A copy of built_repo (own remote) with churn-model@v1.0.0 serving production.
+    Shared by the read-only monitoring tests."""
+    base = tmp_path_factory.mktemp("deployed")
+    repo = base / "repo"
+    shutil.copytree(built_repo, repo, symlinks=True)
+    shutil.copytree(built_repo.parent / "remote", base / "remote")
+    dvc(repo, "remote", "modify", "--local", "storage", "url", str(base / "remote"))
+    register_and_deploy(repo)
+    return repo
+
+
+def write_log(
+    log_dir: Path,
+    repo: Path,
+    *,
+    rows: int,
+    seed: int,
+    drift: float,
+    env: str = "production",
+    version: str = VERSION,
+    name: str = predlog.ACTIVE,
+) -> Path:
+    """Score generated traffic with the repo's model and log it in the server's format."""
+    frame = generate(rows, seed, drift)[list(FEATURES)]
+    proba = model_io.load(repo / paths.MODEL).predict_proba(frame)[:, 1]
+    folder = predlog.env_dir(log_dir, env)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with path.open("a") as fh:
+        for i, (features, p) in enumerate(zip(frame.to_dict("records"), proba, strict=True)):
+            features = {k: (None if v != v else v) for k, v in features.items()}  # NaN -> null
+            rec = predlog.record(
+                request_id=f"{seed}-{i}",
+                env=env,
+                model_version=version,
+                route="stable",
+                features=features,
+                prediction=int(p >= 0.5),
+                probability=float(p),
+                latency_ms=1.0,
+            )
+            fh.write(json.dumps(rec) + "\n")
+    return path

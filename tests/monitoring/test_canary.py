@@ -1,0 +1,179 @@
+"""Canary analysis on metric text produced by real prometheus_client registries."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from mlops import environments, models_file
+from mlops.monitoring import canary
+from tests.conftest import git, mlops
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0)
+SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+STABLE, CANARY = "v1.0.0", "v1.1.0"
+DIGEST_A, DIGEST_B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+DEPLOYMENT = models_file.Deployment(
+    models_file.Pin(STABLE, DIGEST_A), models_file.Canary(CANARY, DIGEST_B, 10)
+)
+
+
+def traffic(registry, version, route, *, ok, errors=0, latency_ms=5.0, score_mean=0.3, seed=0):
+    """Record what the server records per request, with the label names it uses."""
+    rng = np.random.default_rng(seed)
+    requests, latency, score = registry
+    requests.labels(version, route, "200").inc(ok)
+    if errors:
+        requests.labels(version, route, "500").inc(errors)
+    requests.labels(version, route, "422").inc(3)  # client mistakes never count as errors
+    for value in rng.gamma(4.0, latency_ms / 4000.0, ok + errors):
+        latency.labels(version, route).observe(float(value))
+    for value in np.clip(rng.normal(score_mean, 0.15, ok), 0, 1):
+        score.labels(version, route).observe(float(value))
+
+
+def metrics_text(stable: dict, canary_: dict) -> str:
+    reg = CollectorRegistry()
+    families = (
+        Counter("mlops_requests_total", "requests", ["version", "route", "status"], registry=reg),
+        Histogram(
+            "mlops_request_latency_seconds",
+            "latency",
+            ["version", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        ),
+        Histogram(
+            "mlops_prediction_score",
+            "scores",
+            ["version", "route"],
+            buckets=SCORE_BUCKETS,
+            registry=reg,
+        ),
+    )
+    traffic(families, STABLE, "stable", seed=1, **stable)
+    traffic(families, CANARY, "canary", seed=2, **canary_)
+    # an old canary's series must not be mistaken for the current one
+    traffic(families, "v0.9.0", "canary", ok=50, errors=40, latency_ms=900, seed=3)
+    return generate_latest(reg).decode()
+
+
+@pytest.fixture(scope="module")
+def production():
+    from tests.conftest import ROOT
+
+    return environments.load("production", ROOT)  # abort_on: error_rate 0.01, p99_ms 50
+
+
+def test_quantile_interpolates_like_prometheus():
+    cumulative = [(0.1, 10.0), (0.2, 20.0), (float("inf"), 20.0)]
+    assert canary.quantile(0.5, cumulative) == pytest.approx(0.1)
+    assert canary.quantile(0.75, cumulative) == pytest.approx(0.15)
+    assert canary.quantile(0.99, [(0.1, 1.0), (float("inf"), 2.0)]) == pytest.approx(0.1)
+
+
+def test_healthy_canary_with_enough_traffic_is_promoted(production):
+    text = metrics_text({"ok": 2000}, {"ok": 300})
+    result = canary.analyze(production, DEPLOYMENT, text)
+    assert result.verdict == "promote", result.reasons
+    assert result.canary.requests == 303 and result.canary.errors == 0
+    assert result.canary.p99_ms < 50
+    psi = next(c for c in result.checks if c.name == "score_psi")
+    assert psi.canary < 0.1
+
+
+def test_failing_canary_is_rolled_back(production):
+    text = metrics_text({"ok": 2000, "errors": 2}, {"ok": 300, "errors": 30})
+    result = canary.analyze(production, DEPLOYMENT, text)
+    assert result.verdict == "rollback"
+    assert any(r.startswith("error_rate") for r in result.reasons)
+    assert result.exit_code == 1
+
+
+def test_slow_canary_and_shifted_scores_are_rolled_back(production):
+    text = metrics_text({"ok": 2000}, {"ok": 400, "latency_ms": 200, "score_mean": 0.7})
+    result = canary.analyze(production, DEPLOYMENT, text)
+    assert result.verdict == "rollback"
+    breached = {c.name for c in result.checks if c.breached}
+    assert breached == {"p99_ms", "score_psi"}
+
+
+def test_too_little_canary_traffic_holds(production):
+    result = canary.analyze(production, DEPLOYMENT, metrics_text({"ok": 2000}, {"ok": 20}))
+    assert result.verdict == "hold" and "not enough traffic" in result.reasons[0]
+
+
+def test_an_environment_wide_slowdown_does_not_blame_the_canary(production):
+    text = metrics_text({"ok": 2000, "latency_ms": 300}, {"ok": 300, "latency_ms": 300})
+    result = canary.analyze(production, DEPLOYMENT, text)
+    assert result.verdict == "hold" and "stable breaches too" in result.reasons[0]
+
+
+def test_no_canary_is_a_clear_error(production):
+    with pytest.raises(canary.CanaryError, match="no canary to analyse"):
+        canary.analyze(production, models_file.Deployment(DEPLOYMENT.stable), "")
+
+
+def _with_canary(repo):
+    """v1.0.0 stable, v1.1.0 (same artifact, tagged again) as a 10 % canary, committed."""
+    from tests.monitoring.conftest import MODEL, register_and_deploy
+
+    digest = register_and_deploy(repo)
+    git(
+        repo,
+        "tag",
+        "-a",
+        f"{MODEL}@{CANARY}",
+        "-m",
+        git(repo, "tag", "-l", "--format=%(contents)", f"{MODEL}@{STABLE}"),
+    )
+    deployment = models_file.Deployment(
+        models_file.Pin(STABLE, digest), models_file.Canary(CANARY, digest, 10)
+    )
+    text = (repo / "models.yaml").read_text()
+    (repo / "models.yaml").write_text(models_file.with_deployment(text, "production", deployment))
+    git(repo, "commit", "-qam", "promote production: canary v1.1.0 at 10%")
+    return deployment
+
+
+def test_open_pr_proposes_the_rollback_as_a_commit(repo):
+    deployment = _with_canary(repo)
+    head = git(repo, "rev-parse", "HEAD")
+    metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
+    analysis, proposal = canary.run(
+        repo, "production", open_pr=True, push=False, metrics_text=metrics
+    )
+    assert analysis.verdict == "rollback"
+    assert proposal.branch == "rollback/production-canary-v1.1.0"
+    assert git(repo, "rev-parse", f"{proposal.branch}^") == head
+    after = models_file.parse(git(repo, "show", f"{proposal.branch}:models.yaml"))
+    assert after.deployment("production") == models_file.Deployment(deployment.stable)
+    assert "Desired deployed state" in git(repo, "show", f"{proposal.branch}:models.yaml")
+    message = git(repo, "log", "-1", "--format=%B", proposal.branch)
+    assert message.startswith("rollback production: drop canary v1.1.0") and "error_rate" in message
+    # a second scheduled run does not propose it again
+    git(repo, "switch", "-q", "main")
+    assert canary.run(repo, "production", open_pr=True, push=False, metrics_text=metrics)[1] is None
+
+
+def test_pr_on_rollback_leaves_a_passing_canary_alone(repo):
+    _with_canary(repo)
+    metrics = metrics_text({"ok": 2000}, {"ok": 300})
+    analysis, proposal = canary.run(
+        repo, "production", open_pr=True, push=False, pr_on="rollback", metrics_text=metrics
+    )
+    assert analysis.verdict == "promote" and proposal is None
+    assert git(repo, "branch", "--list", "promote/*") == ""
+
+
+def test_cli_reports_an_unreachable_server(repo):
+    text = (repo / "models.yaml").read_text()
+    (repo / "models.yaml").write_text(models_file.with_deployment(text, "production", DEPLOYMENT))
+    proc = mlops(
+        repo, "canary", "--env", "production", "--url", "http://127.0.0.1:9", "--json", check=False
+    )
+    assert proc.returncode == 2 and "cannot read http://127.0.0.1:9/metrics" in proc.stderr
+    assert json.dumps  # the JSON form is exercised end to end in test_e2e

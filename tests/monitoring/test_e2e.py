@@ -1,0 +1,94 @@
+"""The monitoring loop against a real `mlops serve`: its prediction log feeds `mlops drift`,
+its /metrics feed `mlops canary`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops import models_file
+from mlops.monitoring import canary, demo
+from mlops.serve import launcher
+from tests.conftest import dvc, git, mlops
+from tests.monitoring.conftest import MODEL, VERSION
+
+pytestmark = pytest.mark.e2e
+CANARY = "v1.1.0"
+
+
+@pytest.fixture
+def served(deployed_repo, tmp_path) -> Path:
+    """deployed_repo with a bare origin (the server follows origin/main) and a relaxed latency
+    limit: this machine's p99 under parallel tests says nothing about the model."""
+    repo = tmp_path / "repo"
+    shutil.copytree(deployed_repo, repo, symlinks=True)
+    shutil.copytree(deployed_repo.parent / "remote", tmp_path / "remote")
+    dvc(repo, "remote", "modify", "--local", "storage", "url", str(tmp_path / "remote"))
+    env_file = repo / "environments" / "production.yaml"
+    env = yaml.safe_load(env_file.read_text())
+    env["canary"]["abort_on"]["p99_ms"] = 60_000
+    env_file.write_text(yaml.safe_dump(env, sort_keys=False))
+    git(repo, "commit", "-qam", "test: relaxed p99 limit")
+    git(tmp_path, "clone", "-q", "--bare", str(repo), "origin.git")
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(repo, "fetch", "-q", "origin")
+    return repo
+
+
+def test_drift_on_the_real_servers_log(served, tmp_path):
+    logs = tmp_path / "served-logs"
+    with launcher.start(served, "production", log_dir=str(logs)) as server:
+        assert server.sync()["sync"] == "Synced"
+        # training-like traffic first: no drift
+        demo.send_traffic(server.url, 1000, seed=99, drift=0.0)
+        demo.wait_for_log(logs, "production", VERSION, 1000)
+        stable = mlops(served, "drift", "--env", "production", "--log-dir", str(logs),
+                       "--out-dir", str(tmp_path / "stable"), "--json", check=False)  # fmt: skip
+        assert stable.returncode == 0, stable.stdout + stable.stderr
+        assert json.loads(stable.stdout)["current"]["rows_used"] == 1000
+        # then the demo's ending: a lot of drifted traffic, and the report says so
+        shown: list[str] = []
+        result = demo.demo_drift(served, server.url, rows=4000, log_dir=logs,
+                                 out_dir=tmp_path / "drifted", echo=shown.append)  # fmt: skip
+    assert result.exit_code == 1 and result.dataset_drift
+    assert result.current["rows_used"] == 5000
+    assert "Drift in production: DRIFT" in shown[-2]
+    assert (tmp_path / "drifted" / "drift.html").is_file()
+
+
+def test_canary_analysis_on_the_real_servers_metrics(served):
+    git(served, "tag", "-a", f"{MODEL}@{CANARY}", "-m",
+        git(served, "tag", "-l", "--format=%(contents)", f"{MODEL}@{VERSION}"))  # fmt: skip
+    current = models_file.load(served / "models.yaml").deployment("production")
+    with_canary = models_file.Deployment(
+        current.stable, models_file.Canary(CANARY, current.stable.digest, 50)
+    )
+    text = models_file.with_deployment((served / "models.yaml").read_text(), "production",
+                                       with_canary)  # fmt: skip
+    (served / "models.yaml").write_text(text)
+    git(served, "commit", "-qam", "promote production: canary v1.1.0 at 50%")
+    git(served, "push", "-q", "origin", "HEAD:main")
+    with launcher.start(served, "production") as server:
+        state = server.sync()
+        assert state["canary"]["version"] == CANARY, state
+        records = demo._records(600, seed=5, drift=0.0)
+        for start in range(0, len(records), 2):
+            server.predict(records[start : start + 2])
+        proc = mlops(served, "canary", "--env", "production", "--url", server.url, "--json",
+                     check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    analysis = json.loads(proc.stdout)
+    assert analysis["canary"]["version"] == CANARY and analysis["stable"]["version"] == VERSION
+    assert analysis["canary"]["requests"] + analysis["stable"]["requests"] == 300
+    assert analysis["canary"]["error_rate"] == 0
+    # the same model on both routes: the score histograms agree
+    psi = next(c for c in analysis["checks"] if c["name"] == "score_psi")
+    assert psi["canary"] < psi["limit"]
+    assert analysis["verdict"] == "promote", analysis["reasons"]
+    assert (
+        min(analysis["canary"]["requests"], analysis["stable"]["requests"]) >= canary.MIN_REQUESTS
+    )
