@@ -44,8 +44,8 @@ test: setup ## run the whole test suite
 lint: setup ## ruff and the pre-commit hooks
 	@$(VENV)/bin/pre-commit run --all-files
 
-bench: setup data ## run the benchmarks (see benchmarks/README.md)
-	@$(VENV)/bin/python benchmarks/run.py
+bench: setup data ## pipeline benchmark; the others are listed in benchmarks/README.md
+	@$(VENV)/bin/python benchmarks/pipeline.py
 
 clean: ## remove the environments and outputs made here (keeps the DVC cache)
 	rm -rf $(TOOLS) $(VENV) artifacts .pytest_cache .ruff_cache

@@ -54,7 +54,8 @@ def data_restore() -> None:
 
 @app.command()
 def demo() -> None:
-    """Run the main job: restore the data, reproduce the pipeline, print the metrics."""
+    """Run the whole GitOps loop in a sandbox: retrain, register, promote, deploy, canary,
+    roll back, audit, and detect drift on live traffic."""
     from mlops.demo import run
 
     run()

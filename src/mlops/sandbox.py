@@ -8,7 +8,7 @@ it goes, so the demo reads as a story:
     sb = sandbox.create(".", "sandbox")
     sandbox.retrain(sb, "retrain-1", {"train.learning_rate": 0.1}, "retrain: faster learning")
     ...
-or all of it: ``sandbox.story(".", "sandbox")``.
+``mlops.demo`` tells the whole loop with these steps.
 """
 
 from __future__ import annotations
@@ -274,42 +274,3 @@ def audit(sb: Sandbox) -> str:
 def status(sb: Sandbox) -> str:
     step(sb.log, "Desired (Git) against live (each server's /version)")
     return sh(sb, "mlops", "status")
-
-
-def story(
-    template: str | Path = ".",
-    where: str | Path = "sandbox",
-    rows: int | None = None,
-    log: Log = print,
-    gates: dict[str, Any] | None = None,
-) -> Sandbox:
-    """The whole loop: retrain → merge → register v1.0.0 → retrain → v1.1.0 → promote staging →
-    deploy → production canary 10% → deploy → revert → deploy → audit → status."""
-    sb = create(template, where, rows, log, gates)
-    try:
-        retrain(sb, "retrain-1", {"train.learning_rate": 0.1}, "retrain: learning rate 0.1")
-        merge(sb, "retrain-1")
-        register(sb)
-        retrain(sb, "retrain-2", {"train.max_leaf_nodes": 15}, "retrain: smaller trees")
-        merge(sb, "retrain-2")
-        register(sb)
-        sh(sb, "mlops", "versions")
-        merge(sb, promote(sb, "staging", "v1.0.0", message="first release"))
-        merge(sb, promote(sb, "production", "v1.0.0", message="first release"))
-        start_servers(sb)
-        deploy(sb)
-        merge(sb, promote(sb, "staging", "v1.1.0", message="smaller trees, same quality"))
-        deploy(sb)
-        merge(sb, promote(sb, "production", "v1.1.0", canary=10, message="try v1.1.0 on 10%"))
-        deploy(sb)
-        merge(sb, rollback(sb, "production"))
-        deploy(sb)
-        audit(sb)
-        status(sb)
-    finally:
-        stop_servers(sb)
-    log(
-        f"\nThe sandbox stays in {sb.root}: "
-        f"`cd {sb.work} && git log --oneline --graph` to look around."
-    )
-    return sb

@@ -75,7 +75,7 @@ def test_canary_analysis_on_the_real_servers_metrics(served):
     with launcher.start(served, "production") as server:
         state = server.sync()
         assert state["canary"]["version"] == CANARY, state
-        records = demo._records(600, seed=5, drift=0.0)
+        records = demo.records(600, seed=5, drift=0.0)
         for start in range(0, len(records), 2):
             server.predict(records[start : start + 2])
         proc = mlops(served, "canary", "--env", "production", "--url", server.url, "--json",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from mlops.evidently_drift import ColumnDrift
 from mlops.report import budget, params_diff
-from mlops.report.drift import ColumnDrift, DriftResult
+from mlops.report.drift import DriftResult
 
 
 def test_params_diff_lists_changed_added_and_removed_keys_only():
@@ -21,8 +22,8 @@ def test_cost_per_1000_predictions_from_cpu_ms_and_rate():
 
 
 def test_drift_p_values_and_distances_read_the_right_way():
-    ks = ColumnDrift("a", "K-S p_value", 0.01, 0.05)
-    wasserstein = ColumnDrift("b", "Wasserstein distance (normed)", 0.05, 0.1)
+    ks = ColumnDrift("a", "numeric", "K-S p_value", 0.01, 0.05, True)
+    wasserstein = ColumnDrift("b", "numeric", "Wasserstein distance (normed)", 0.05, 0.1, False)
     result = DriftResult(0.5, [ks, wasserstein])
     assert ks.drifted and not wasserstein.drifted
     assert result.share == 0.5 and result.dataset_drift

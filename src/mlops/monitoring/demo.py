@@ -15,7 +15,7 @@ from mlops.data.schema import FEATURES
 from mlops.errors import MlopsError
 
 
-def _records(rows: int, seed: int, drift: float) -> list[dict]:
+def records(rows: int, seed: int, drift: float) -> list[dict]:
     frame = generate(rows, seed, drift)[list(FEATURES)]
     return [
         {k: (None if v != v else v) for k, v in rec.items()}  # NaN -> null, as a client sends it
@@ -29,11 +29,11 @@ def send_traffic(
     """POST generated customers to ``/predict`` in batches; return the rows predicted."""
     import httpx
 
-    records = _records(rows, seed, drift)
+    customers = records(rows, seed, drift)
     done = 0
     with httpx.Client(base_url=server_url.rstrip("/"), timeout=30) as client:
-        for start in range(0, len(records), batch):
-            chunk = records[start : start + batch]
+        for start in range(0, len(customers), batch):
+            chunk = customers[start : start + batch]
             response = client.post("/predict", json={"records": chunk})
             if response.status_code != 200:
                 raise MlopsError(

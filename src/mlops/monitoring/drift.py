@@ -28,6 +28,7 @@ import pandas as pd
 from mlops import environments, models_file, paths, predlog, registry
 from mlops.data import schema
 from mlops.errors import MlopsError, NotFoundError
+from mlops.evidently_drift import ColumnDrift, column_results, feature_report, score_report
 from mlops.io_utils import write_json
 
 DEFAULT_MAX_ROWS = 100_000
@@ -264,16 +265,6 @@ def load_reference(
 # analysis
 
 
-@dataclass(frozen=True)
-class ColumnDrift:
-    column: str
-    kind: str  # numeric | categorical | score
-    test: str
-    score: float
-    threshold: float
-    drifted: bool
-
-
 @dataclass
 class DriftResult:
     env: str
@@ -327,70 +318,12 @@ class DriftResult:
         }
 
 
-def _drifted(method: str, score: float, threshold: float) -> bool:
-    # Evidently's rule: p-value tests drift below the threshold, distances at or above it.
-    return score < threshold if "p_value" in method else score >= threshold
-
-
-def _column_results(snapshot_dict: dict, kinds: dict[str, str]) -> list[ColumnDrift]:
-    out = []
-    for metric in snapshot_dict.get("metrics", []):
-        config = metric.get("config", {})
-        if not config.get("type", "").endswith("ValueDrift"):
-            continue
-        column, method = config["column"], config["method"]
-        score, threshold = float(metric["value"]), float(config["threshold"])
-        out.append(
-            ColumnDrift(
-                column,
-                kinds.get(column, "numeric"),
-                method,
-                round(score, 6),
-                threshold,
-                _drifted(method, score, threshold),
-            )
-        )
-    return out
-
-
-def _definition(numeric: list[str], categorical: list[str]):
-    from evidently import DataDefinition
-
-    return DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
-
-
-def feature_report(current: pd.DataFrame, reference: pd.DataFrame, drift_share: float):
-    """Evidently's data drift preset over the schema's features (current first!)."""
-    from evidently import Dataset, Report
-    from evidently.presets import DataDriftPreset
-
-    definition = _definition(list(schema.NUMERIC), list(schema.CATEGORICAL))
-    report = Report([DataDriftPreset(columns=list(schema.FEATURES), drift_share=drift_share)])
-    return report.run(
-        Dataset.from_pandas(current, data_definition=definition),
-        Dataset.from_pandas(reference, data_definition=definition),
-    )
-
-
-def score_report(current: np.ndarray, reference: np.ndarray):
-    """Evidently's value drift on the predicted probability (current first!)."""
-    from evidently import Dataset, Report
-    from evidently.metrics import ValueDrift
-
-    definition = _definition([SCORE], [])
-    return Report([ValueDrift(column=SCORE)]).run(
-        Dataset.from_pandas(pd.DataFrame({SCORE: current}), data_definition=definition),
-        Dataset.from_pandas(pd.DataFrame({SCORE: reference}), data_definition=definition),
-    )
-
-
 def analyze(current: Current, reference: Reference, drift_share: float) -> tuple:
     """Run both reports; return (column results, prediction result, snapshots)."""
-    kinds = {c.name: "numeric" if c.numeric else "categorical" for c in schema.COLUMNS}
     features = feature_report(current.features, reference.features, drift_share)
-    scores = score_report(current.scores, reference.scores)
-    columns = _column_results(features.dict(), kinds)
-    prediction = _column_results(scores.dict(), {SCORE: "score"})[0]
+    scores = score_report(current.scores, reference.scores, SCORE)
+    columns = column_results(features.dict())
+    prediction = column_results(scores.dict(), {SCORE: "score"})[0]
     order = {name: i for i, name in enumerate(schema.FEATURES)}
     return sorted(columns, key=lambda c: order.get(c.column, 99)), prediction, features, scores
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MS_PER_HOUR = 3_600_000
+from mlops import cost
 
 
 @dataclass(frozen=True)
@@ -18,14 +18,9 @@ class BudgetRow:
 
 
 def cost_per_1000(serving: dict[str, Any] | None, usd_per_cpu_hour: float) -> float | None:
-    """USD for 1,000 single-row predictions: CPU ms per row (1-row calls) x the hourly rate.
-
-    Single-row calls are the worst case (per-call overhead dominates); batching is cheaper.
-    """
-    cpu_ms = (serving or {}).get("cpu_ms_per_row_1")
-    if cpu_ms is None:
-        return None
-    return round(cpu_ms * 1000 / MS_PER_HOUR * usd_per_cpu_hour, 8)
+    """USD for 1,000 single-row predictions (the worst case: per-call overhead dominates)."""
+    value = cost.from_serving_budget(serving or {}, usd_per_cpu_hour, batch=1)
+    return None if value is None else round(value, 8)
 
 
 def _p95(serving: dict[str, Any] | None, key: str) -> float | None:

@@ -7,38 +7,11 @@ size (K-S / chi-square up to 1,000 rows, Wasserstein / Jensen-Shannon above).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from mlops.data.schema import CATEGORICAL, NUMERIC
-
-_NAME = re.compile(r"ValueDrift\(column=(?P<column>[^,]+),method=(?P<method>.+),threshold=")
-
-
-@dataclass(frozen=True)
-class ColumnDrift:
-    column: str
-    method: str
-    score: float
-    threshold: float
-
-    @property
-    def p_value(self) -> bool:
-        return "p_value" in self.method
-
-    @property
-    def drifted(self) -> bool:
-        # p-value tests drift when the p-value falls below the threshold; distances above it.
-        return self.score < self.threshold if self.p_value else self.score >= self.threshold
-
-    @property
-    def strength(self) -> float:
-        """Comparable across tests: how far past (or short of) its threshold the column is."""
-        if self.p_value:
-            return 1 - self.score
-        return self.score / self.threshold if self.threshold else self.score
+from mlops.evidently_drift import ColumnDrift, column_results, feature_report
 
 
 @dataclass(frozen=True)
@@ -63,34 +36,6 @@ class DriftResult:
 
 
 def measure(current: pd.DataFrame, reference: pd.DataFrame, drift_share: float) -> DriftResult:
-    """Evidently's per-column drift of ``current`` against ``reference`` (current first)."""
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
-
-    numeric = [c for c in NUMERIC if c in current and c in reference]
-    categorical = [c for c in CATEGORICAL if c in current and c in reference]
-    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
-    columns = numeric + categorical
-    snapshot = Report([DataDriftPreset(columns=columns, drift_share=drift_share)]).run(
-        Dataset.from_pandas(current[columns], data_definition=definition),
-        Dataset.from_pandas(reference[columns], data_definition=definition),
-    )
-    return DriftResult(drift_share, _columns(snapshot.dict()))
-
-
-def _columns(snapshot: dict) -> list[ColumnDrift]:
-    out = []
-    for metric in snapshot.get("metrics", []):
-        match = _NAME.match(metric.get("metric_name", ""))
-        if not match:
-            continue
-        config = metric.get("config", {})
-        out.append(
-            ColumnDrift(
-                match["column"],
-                config.get("method", match["method"]),
-                round(float(metric["value"]), 6),
-                float(config["threshold"]),
-            )
-        )
-    return out
+    """Evidently's per-column drift of ``current`` against ``reference``."""
+    snapshot = feature_report(current, reference, drift_share)
+    return DriftResult(drift_share, column_results(snapshot.dict()))

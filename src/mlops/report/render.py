@@ -247,7 +247,7 @@ def data_section(r: ReportData) -> list[str]:
         rows = [
             [
                 f"`{c.column}`",
-                c.method,
+                c.test,
                 fmt_num(c.score),
                 fmt_num(c.threshold, 2),
                 FAIL if c.drifted else PASS,
