@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from mlops.sandbox import copy_template
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
 
@@ -36,12 +38,7 @@ def dvc(cwd: Path, *args: str) -> float:
 
 
 def template(dest: Path, rows: int) -> Path:
-    files = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in files:
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        (dest / name).write_bytes((ROOT / name).read_bytes())
+    copy_template(ROOT, dest)
     sh(["git", "init", "-q"], dest)
     sh([sys.executable, "-m", "mlops", "data", "generate", "--rows", str(rows)], dest)
     dvc(dest, "add", "data")

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mlops.sandbox import copy_template
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,12 +40,7 @@ def mlops(cwd: Path, *args: str) -> float:
 
 def template(dest: Path) -> Path:
     """The template with the 20,000-row sample restored and pushed to a local remote."""
-    files = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in files:
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        (dest / name).write_bytes((ROOT / name).read_bytes())
+    copy_template(ROOT, dest)
     sh(["git", "init", "-q"], dest)
     sh(
         [

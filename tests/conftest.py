@@ -63,17 +63,9 @@ def isolated_git(tmp_path_factory):
 
 def copy_template(dest: Path) -> Path:
     """Copy the files Git tracks (the template a team clones) into ``dest``."""
-    files = (
-        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, files):
-        src = ROOT / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    return dest
+    from mlops.sandbox import copy_template as copy
+
+    return copy(ROOT, dest)
 
 
 def init_repo(dest: Path, remote: Path, rows: int = SMALL_ROWS) -> Path:

@@ -76,7 +76,9 @@ def sh(sb: Sandbox, *args: str, cwd: Path | None = None, show: bool = True) -> s
     return proc.stdout.strip()
 
 
-def _copy_template(template: Path, dest: Path) -> None:
+def copy_template(template: str | Path, dest: str | Path) -> Path:
+    """Copy the files Git tracks in ``template`` (what a team clones) into ``dest``."""
+    template, dest = Path(template), Path(dest)
     listed = subprocess.run(
         ["git", "ls-files", "-z"], cwd=template, capture_output=True, check=True
     )
@@ -84,6 +86,7 @@ def _copy_template(template: Path, dest: Path) -> None:
         if (template / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(template / name, dest / name)
+    return dest
 
 
 def create(
@@ -106,7 +109,7 @@ def create(
         f"Sandbox in {root}: origin.git (bare Git remote), "
         "dvc-remote/ (DVC remote), work/ (your clone)",
     )
-    _copy_template(template, sb.work)
+    copy_template(template, sb.work)
     sh(sb, "git", "init", "-q", "--bare", "-b", "main", str(sb.origin), show=False)
     sh(sb, "git", "init", "-q", "-b", "main", show=False)
     for key, value in (("user.name", "Dana Developer"), ("user.email", "dana@example.com")):
