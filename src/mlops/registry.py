@@ -246,7 +246,7 @@ def register(
     root: str | Path = ".", model: str | None = None, bump: str | None = None, push: bool = False
 ) -> Registration:
     """Tag the workspace model as a new version unless its sha256 is already the latest's."""
-    from mlops import models_file
+    from mlops import card, models_file
 
     root = Path(root)
     model = model or models_file.load(root / paths.MODELS_FILE).default_model()
@@ -259,9 +259,9 @@ def register(
     if previous is not None and previous.digest == metadata["sha256"]:
         return Registration(previous, created=False)
     _check_workspace(root, metadata)
-    version = create_tag(
-        root, model, bump_version(previous.version if previous else None, bump or "minor"), metadata
-    )
+    number = bump_version(previous.version if previous else None, bump or "minor")
+    metadata["model_card"] = card.render(root, version=number, metadata=metadata, model=model)
+    version = create_tag(root, model, number, metadata)
     if push:
         push_tag(root, version)
     return Registration(version, created=True, pushed=push)

@@ -15,6 +15,7 @@ def test_register_tags_v1_then_minor_bumps_and_skips_unchanged(promo):
     message = json.loads(git(promo, "tag", "-l", "--format=%(contents)", "churn-model@v1.1.0"))
     assert message["sha256"].startswith("sha256:") and message["params"]["train"]["max_iter"] == 120
     assert set(message) >= {"artifact", "md5", "data_md5", "metrics", "slices", "commit"}
+    assert "churn-model v1.1.0" in message["model_card"]  # the card is stored with the version
     again = mlops(promo, "register")
     assert "already holds this model" in again.stdout
     assert git(promo, "tag", "--list").split() == tags
