@@ -1,5 +1,6 @@
 """Setup restores the pinned data: from the remote, or regenerated and verified against data.dvc."""
 
+import json
 import shutil
 
 import pytest
@@ -47,3 +48,23 @@ def test_remote_from_environment_variable(clone, tmp_path):
     elsewhere = tmp_path / "team-remote"
     mlops(clone, "data", "restore", env={"MLOPS_DVC_REMOTE": str(elsewhere)})
     assert any(elsewhere.rglob("*"))
+
+
+def test_committed_dvc_lock_matches_the_committed_code_and_params(clone):
+    """A stale dvc.lock (code or params changed, no `dvc repro`) retrains on every new clone."""
+    mlops(clone, "data", "restore")
+    status = json.loads(dvc(clone, "status", "--json").stdout or "{}")
+    stale = {
+        stage: change
+        for stage, changes in status.items()
+        for change in changes
+        if isinstance(change, dict) and ("changed deps" in change or "changed command" in change)
+    }
+    for stage, change in stale.items():
+        # outputs of upstream stages are absent in a fresh clone; only sources may not differ
+        deps = {
+            k: v
+            for k, v in change.get("changed deps", {}).items()
+            if not k.startswith(("artifacts/", "reports/"))
+        }
+        assert not deps and "changed command" not in change, f"{stage}: {change}"
