@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlops import environments, registry
+from mlops.monitoring.demo import records
 from mlops.promotion import promote, rollback
 from mlops.serve import launcher
 from tests.conftest import dvc, git, mlops
@@ -103,6 +104,9 @@ def test_branch_check_merge_deploy_revert_deploy(live):
 
     status = {r["env"]: r for r in json.loads(mlops(repo, "status", "--json").stdout)}
     assert {(s["sync"], s["health"]) for s in status.values()} == {("Synced", "Healthy")}
+    servers["production"].predict(records(5, seed=3, drift=0.0))
+    cost = json.loads(mlops(repo, "status", "--json").stdout)
+    assert next(r for r in cost if r["env"] == "production")["usd_per_1000"] > 0
     rows = json.loads(mlops(repo, "audit", "--json").stdout)
     assert [(r["env"], r["to"], r["pr"], r["kind"]) for r in rows] == [
         ("staging", "v1.0.0", 1, "promotion"),

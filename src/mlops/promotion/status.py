@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import environments, models_file
+from mlops import cost, environments, models_file
 from mlops.errors import ConfigError
 from mlops.promotion import audit, target
 
@@ -16,13 +16,32 @@ def _desired(root: Path) -> models_file.ModelsFile:
         return models_file.load(root / "models.yaml")
 
 
-def env_status(name: str, url: str, desired) -> dict:
+def live_cost(url: str, usd_per_cpu_hour: float) -> float | None:
+    """Dollars per 1,000 predictions from the server's CPU and row counters (None before the
+    first prediction, or when /metrics cannot be read)."""
+    from mlops.monitoring.canary import CanaryError, parse_metrics, scrape
+
+    try:
+        samples = parse_metrics(scrape(url, timeout=2.0))
+    except CanaryError:
+        return None
+    total = {
+        name: sum(s.value for s in samples if s.name == name)
+        for name in ("mlops_cpu_seconds_total", "mlops_predictions_total")
+    }
+    return cost.from_counters(
+        total["mlops_cpu_seconds_total"], total["mlops_predictions_total"], usd_per_cpu_hour
+    )
+
+
+def env_status(name: str, url: str, desired, usd_per_cpu_hour: float = 0.0) -> dict:
     row = {
         "env": name,
         "url": url,
         "desired": audit.describe(desired),
         "live": None,
         "commit": None,
+        "usd_per_1000": None,
     }
     try:
         live = target.live(url, timeout=2.0)
@@ -35,6 +54,7 @@ def env_status(name: str, url: str, desired) -> dict:
         "sync": "Synced" if live.serves(desired) else "OutOfSync",
         "health": "Degraded" if live.sync == "Degraded" else "Healthy",
         "reason": live.reason,
+        "usd_per_1000": live_cost(url, usd_per_cpu_hour),
     }
 
 
@@ -43,14 +63,16 @@ def status(root: str | Path = ".") -> list[dict]:
     state = _desired(root)
     model = state.default_model()
     names = dict.fromkeys([*environments.names(root), *state.models.get(model, {})])
+    envs = {name: environments.load(name, root) for name in names}
     return [
-        env_status(name, environments.load(name, root).serving.url, state.deployment(name, model))
-        for name in names
+        env_status(name, env.serving.url, state.deployment(name, model), env.usd_per_cpu_hour)
+        for name, env in envs.items()
     ]
 
 
 def table(rows: list[dict]) -> str:
-    header = ["env", "desired", "live", "sync", "health", "commit", "reason"]
+    header = ["env", "desired", "live", "sync", "health", "commit", "cost/1k", "reason"]
+    rows = [{**r, "cost/1k": cost.format_usd(r.get("usd_per_1000"))} for r in rows]
     body = [[str(r[k] if r[k] is not None else "-") for k in header] for r in rows]
     for row in body:
         row[5] = row[5][:10]
