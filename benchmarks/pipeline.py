@@ -12,13 +12,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
+from timing import dvc, mlops, sh
 
 from mlops.sandbox import copy_template
 
@@ -26,21 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
 
 
-def sh(args: list[str], cwd: Path) -> float:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
-def dvc(cwd: Path, *args: str) -> float:
-    return sh([sys.executable, "-m", "dvc", *args], cwd)
-
-
 def template(dest: Path, rows: int) -> Path:
     copy_template(ROOT, dest)
     sh(["git", "init", "-q"], dest)
-    sh([sys.executable, "-m", "mlops", "data", "generate", "--rows", str(rows)], dest)
+    mlops(dest, "data", "generate", "--rows", str(rows))
     dvc(dest, "add", "data")
     return dest
 

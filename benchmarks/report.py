@@ -16,46 +16,21 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import dvc, mlops, sh
 
 from mlops.sandbox import copy_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def sh(args: list[str], cwd: Path) -> float:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
-def mlops(cwd: Path, *args: str) -> float:
-    return sh([sys.executable, "-m", "mlops", *args], cwd)
-
-
 def template(dest: Path) -> Path:
     """The template with the 20,000-row sample restored and pushed to a local remote."""
     copy_template(ROOT, dest)
     sh(["git", "init", "-q"], dest)
-    sh(
-        [
-            sys.executable,
-            "-m",
-            "dvc",
-            "remote",
-            "modify",
-            "--local",
-            "storage",
-            "url",
-            str(dest.parent / "remote"),
-        ],
-        dest,
-    )
+    dvc(dest, "remote", "modify", "--local", "storage", "url", str(dest.parent / "remote"))
     mlops(dest, "data", "restore")  # regenerates the sample, verifies its md5, pushes it
     sh(["git", "add", "-A"], dest)
     sh(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "base"], dest)
@@ -79,7 +54,7 @@ def main() -> None:
         repo = template(Path(tmp) / "repo")
         results["params"] = timed(repo, args.repeats)
         mlops(repo, "data", "generate", "--rows", "20000", "--seed", "7", "--drift", "0.3")
-        sh([sys.executable, "-m", "dvc", "add", "data"], repo)
+        dvc(repo, "add", "data")
         results["data"] = timed(repo, args.repeats)
     print("| case | median | min |\n|---|---:|---:|")
     for case in ("params", "data"):

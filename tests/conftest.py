@@ -68,11 +68,23 @@ def copy_template(dest: Path) -> Path:
     return copy(ROOT, dest)
 
 
-def init_repo(dest: Path, remote: Path, rows: int = SMALL_ROWS) -> Path:
-    """A template repo with ``rows`` of sample data pinned in data.dvc and one commit."""
+def new_clone(dest: Path, remote: Path) -> Path:
+    """The template as a new Git repository whose DVC remote is ``remote`` (no data yet)."""
     copy_template(dest)
     git(dest, "init", "-q")
     dvc(dest, "remote", "modify", "--local", "storage", "url", str(remote))
+    return dest
+
+
+@pytest.fixture
+def template_clone(tmp_path) -> Path:
+    """The template with no data and no pipeline run yet, and an empty DVC remote."""
+    return new_clone(tmp_path / "repo", tmp_path / "remote")
+
+
+def init_repo(dest: Path, remote: Path, rows: int = SMALL_ROWS) -> Path:
+    """A template repo with ``rows`` of sample data pinned in data.dvc and one commit."""
+    new_clone(dest, remote)
     run([sys.executable, "-m", "mlops", "data", "generate", "--rows", str(rows)], dest)
     dvc(dest, "add", "data")
     git(dest, "add", "-A")

@@ -12,7 +12,7 @@ from mlops import paths
 from mlops.data.generate import generate
 from mlops.data.schema import BY_NAME, write_table
 from mlops.stages.evaluate import METRIC_NAMES
-from tests.conftest import copy_template, dvc, git
+from tests.conftest import dvc, git
 
 pytestmark = pytest.mark.integration
 
@@ -68,15 +68,6 @@ def test_a_param_change_reruns_only_what_depends_on_it(repo):
     assert "Running stage 'train'" not in out and "Running stage 'split'" not in out
 
 
-@pytest.fixture
-def fresh(tmp_path):
-    """The template with no pipeline run yet (no model anywhere)."""
-    repo = copy_template(tmp_path / "repo")
-    git(repo, "init", "-q")
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(tmp_path / "remote"))
-    return repo
-
-
 def _tenure_as_text(df):
     df["tenure_months"] = df["tenure_months"].astype(str) + "m"
 
@@ -106,17 +97,17 @@ BAD_DATA = {
 
 
 @pytest.mark.parametrize("case", list(BAD_DATA))
-def test_bad_data_stops_the_pipeline_with_a_clear_message(fresh, case):
+def test_bad_data_stops_the_pipeline_with_a_clear_message(template_clone, case):
     mutate, expected = BAD_DATA[case]
     df = generate(3000, seed=9)
     mutate(df)
-    write_table(df, fresh / paths.DATA)
-    dvc(fresh, "add", "data")
-    proc = dvc(fresh, "repro", check=False)
+    write_table(df, template_clone / paths.DATA)
+    dvc(template_clone, "add", "data")
+    proc = dvc(template_clone, "repro", check=False)
     assert proc.returncode != 0
     for text in expected:
         assert text in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
-    assert not (fresh / paths.MODEL).exists()
-    assert not (fresh / paths.TRAIN).exists()
-    assert json.loads((fresh / paths.VALIDATION).read_text())["valid"] is False
+    assert not (template_clone / paths.MODEL).exists()
+    assert not (template_clone / paths.TRAIN).exists()
+    assert json.loads((template_clone / paths.VALIDATION).read_text())["valid"] is False
