@@ -212,6 +212,17 @@ class _Runner:
         return self.steps(action["runs"]["steps"], {**context, **inputs}, prefix=f"{name} / ")
 
 
+def _runner(cwd: Path, context: dict[str, str], env: dict[str, str], *envs: dict | None):
+    files = cwd.parent / f"runner-{cwd.name}"
+    files.mkdir(exist_ok=True)
+    for name in ("path", "env", "summary"):
+        (files / name).touch()
+    base_env = {**os.environ, **env, "CI": "true", "GITHUB_ACTIONS": "true"}
+    for mapping in envs:
+        base_env.update(_expand_map(mapping, context))
+    return _Runner(cwd, context, base_env, files)
+
+
 def run_job(
     workflow: Path,
     job_id: str,
@@ -223,16 +234,23 @@ def run_job(
     flow = yaml.safe_load(workflow.read_text())
     job_def = flow["jobs"][job_id]
     _refuse_unsupported(job_def)
-    files = cwd.parent / f"runner-{cwd.name}"
-    files.mkdir(exist_ok=True)
-    for name in ("path", "env", "summary"):
-        (files / name).touch()
-    base_env = {**os.environ, **(env or {}), "CI": "true", "GITHUB_ACTIONS": "true"}
-    base_env.update(_expand_map(flow.get("env"), context))
-    base_env.update(_expand_map(job_def.get("env"), context))
-    runner = _Runner(cwd, context, base_env, files)
+    runner = _runner(cwd, context, env or {}, flow.get("env"), job_def.get("env"))
     steps = runner.steps(job_def["steps"], context)
-    return Job(steps, (files / "summary").read_text())
+    return Job(steps, runner.file("summary").read_text())
+
+
+def run_action(
+    uses: str,
+    inputs: dict[str, str],
+    cwd: Path,
+    context: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Job:
+    """Run one of the repository's own composite actions in ``cwd`` (a clone holding it), as
+    the only step of a job, with ``inputs`` as its `with:`."""
+    runner = _runner(cwd, context or {}, env or {})
+    steps = runner.steps([{"uses": uses, "with": inputs}], context or {})
+    return Job(steps, runner.file("summary").read_text())
 
 
 CML_STAND_IN = """#!{python}
