@@ -45,9 +45,8 @@ def drift(
             ".", env, since=since, max_rows=max_rows, log_dir=log_dir, out_dir=out_dir, model=model
         )
     except api.NothingToCompare as exc:
-        reason = str(exc)
-        typer.echo(json.dumps({"env": env, "drift": None, "reason": reason}) if as_json else
-                   f"## Drift in {env}: nothing to compare yet\n\n{reason}")  # fmt: skip
+        payload = json.dumps({"env": env, "drift": None, "reason": str(exc)})
+        typer.echo(payload if as_json else f"## Drift in {env}: nothing to compare yet\n\n{exc}")
         raise typer.Exit(0) from None
     if as_json:
         typer.echo(
