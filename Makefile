@@ -41,7 +41,7 @@ demo: setup data ## run the main job (the whole GitOps loop in a sandbox)
 test: setup ## run the whole test suite
 	@$(VENV)/bin/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-lint: setup ## ruff and the pre-commit hooks
+lint: setup ## the pre-commit hooks: ruff, schemas, zizmor (workflow security)
 	@$(VENV)/bin/pre-commit run --all-files
 
 bench: setup data ## pipeline benchmark; the others are listed in benchmarks/README.md

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -177,3 +178,92 @@ def test_cli_reports_an_unreachable_server(repo):
     )
     assert proc.returncode == 2 and "cannot read http://127.0.0.1:9/metrics" in proc.stderr
     assert json.dumps  # the JSON form is exercised end to end in test_e2e
+
+
+FAKE_GH = """#!/usr/bin/env python3
+# gh for one repository: `pr create` fails while GH_FAILURES > 0 (one per call), `pr list`
+# answers from the PRs it created; every call is recorded.
+import json, os, sys
+state_file = os.environ["GH_STATE"]
+state = json.load(open(state_file)) if os.path.exists(state_file) else {"calls": [], "prs": []}
+args = sys.argv[1:]
+state["calls"].append(args)
+code, out = 0, ""
+if args[:2] == ["pr", "create"]:
+    if state.setdefault("failures", int(os.environ.get("GH_FAILURES", "0"))) > 0:
+        state["failures"] -= 1
+        code = 1
+        sys.stderr.write("HTTP 502: Bad Gateway\\n")
+    else:
+        head = args[args.index("--head") + 1]
+        state["prs"].append(head)
+        out = f"https://github.com/team/churn/pull/{len(state['prs'])}"
+elif args[:2] == ["pr", "list"]:
+    head = args[args.index("--head") + 1]
+    out = str(state["prs"].count(head))
+json.dump(state, open(state_file, "w"))
+print(out)
+sys.exit(code)
+"""
+
+
+@pytest.fixture
+def gh(tmp_path, monkeypatch):
+    """A fake `gh` on PATH; returns a function reading its state (calls, PRs)."""
+    bindir = tmp_path / "gh-bin"
+    bindir.mkdir()
+    (bindir / "gh").write_text(FAKE_GH)
+    (bindir / "gh").chmod(0o755)
+    state = tmp_path / "gh.json"
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("GH_STATE", str(state))
+    monkeypatch.setattr(canary, "PR_RETRY_SECONDS", 0.0)
+    return lambda: json.loads(state.read_text())
+
+
+def _with_origin(repo, tmp_path):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    return origin
+
+
+def _creates(state):
+    return [c for c in state["calls"] if c[:2] == ["pr", "create"]]
+
+
+def test_a_pushed_rollback_whose_pr_failed_gets_it_on_the_next_run(repo, tmp_path, gh, monkeypatch):
+    _with_canary(repo)
+    origin = _with_origin(repo, tmp_path)
+    metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
+    branch = "rollback/production-canary-v1.1.0"
+    monkeypatch.setenv("GH_FAILURES", str(canary.PR_ATTEMPTS))
+    with pytest.raises(canary.CanaryError, match=r"failed 3 times.*next `mlops canary --open-pr`"):
+        canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    assert git(origin, "branch", "--list", branch).strip() == branch  # pushed, PR not opened
+    assert len(_creates(gh())) == canary.PR_ATTEMPTS and gh()["prs"] == []
+
+    # the next scheduled run (a fresh checkout of main) opens the missing pull request
+    git(repo, "switch", "-q", "main")
+    git(repo, "branch", "-q", "-D", branch)
+    _, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    assert proposal.pr_url == "https://github.com/team/churn/pull/1"
+    create = _creates(gh())[-1]
+    assert create[create.index("--head") + 1] == branch
+    assert create[create.index("--base") + 1] == "main"
+    assert create[create.index("--title") + 1].startswith("rollback production: drop canary")
+    assert "error_rate" in create[create.index("--body") + 1]
+
+    # and the one after that does nothing: the pull request exists
+    assert canary.run(repo, "production", open_pr=True, metrics_text=metrics)[1] is None
+    assert len(_creates(gh())) == canary.PR_ATTEMPTS + 1
+
+
+def test_a_failing_pr_create_is_retried_in_the_same_run(repo, tmp_path, gh, monkeypatch):
+    _with_canary(repo)
+    _with_origin(repo, tmp_path)
+    monkeypatch.setenv("GH_FAILURES", "1")
+    metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
+    _, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    assert proposal.pushed and proposal.pr_url.endswith("/pull/1")
+    assert len(_creates(gh())) == 2

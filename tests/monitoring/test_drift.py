@@ -88,18 +88,17 @@ def test_only_the_stable_version_and_the_since_window_count(deployed_repo, tmp_p
     assert result.drift is False
 
 
-def _error(repo, logs, *args):
-    proc = mlops(repo, "drift", "--env", "production", "--log-dir", str(logs), *args, check=False)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    return proc.stderr
-
-
-def test_empty_log_is_a_clear_error(deployed_repo, tmp_path):
+def test_empty_log_is_nothing_to_compare_yet_and_exits_0(deployed_repo, tmp_path):
+    # a deployed version that has served nothing yet: a scheduled monitor stays green, says so
     (tmp_path / "logs" / "production").mkdir(parents=True)
     (tmp_path / "logs" / "production" / predlog.ACTIVE).write_text("")
-    err = _error(deployed_repo, tmp_path / "logs")
-    assert "prediction log is empty" in err and "--log-dir" in err
+    args = ("drift", "--env", "production", "--log-dir", str(tmp_path / "logs"))
+    proc = mlops(deployed_repo, *args, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "## Drift in production: nothing to compare yet" in proc.stdout
+    assert "prediction log is empty" in proc.stdout and "--log-dir" in proc.stdout
+    as_json = json.loads(mlops(deployed_repo, *args, "--json").stdout)
+    assert as_json["drift"] is None and "prediction log is empty" in as_json["reason"]
 
 
 def test_logs_of_another_schema_are_a_clear_error(deployed_repo, tmp_path):
@@ -151,8 +150,9 @@ def test_unfetchable_reference_is_a_clear_error(repo, tmp_path):
     assert "dvc push" in str(info.value)
 
 
-def test_nothing_deployed_is_a_clear_error(built_repo, tmp_path):
-    from mlops.errors import NotFoundError
-
-    with pytest.raises(NotFoundError, match="nothing is deployed to 'production'"):
+def test_nothing_deployed_is_nothing_to_compare_yet(built_repo, tmp_path):
+    with pytest.raises(drift.NothingToCompare, match="nothing is deployed to 'production'") as e:
         drift.run(built_repo, "production", log_dir=tmp_path)
+    assert e.value.exit_code == 0
+    proc = mlops(built_repo, "drift", "--env", "production", "--log-dir", str(tmp_path))
+    assert "nothing to compare yet" in proc.stdout and "mlops promote production" in proc.stdout

@@ -1,4 +1,5 @@
-"""monitor.yml: valid for GitHub, least privilege, and its issue step opens ONE drift issue."""
+"""monitor.yml: valid for GitHub, least privilege, green on a fresh clone, and its issue step
+keeps ONE drift issue up to date."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, git
+from tests.workflows.workflow_harness import link_locked_env, run_job
 
 WORKFLOW = ROOT / ".github" / "workflows" / "monitor.yml"
 
@@ -62,26 +65,58 @@ def _issue_step() -> str:
     return next(s["run"] for s in steps if s.get("name") == "Open or update the drift issue")
 
 
-def test_drift_opens_one_issue_then_comments_on_it(tmp_path):
+def test_drift_opens_one_issue_then_updates_it(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     gh = bindir / "gh"
     gh.write_text(FAKE_GH)
     gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
     (tmp_path / "reports" / "drift").mkdir(parents=True)
-    (tmp_path / "reports" / "drift" / "drift.md").write_text("## Drift in production: DRIFT\n")
     env = {
         **os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
         "GH_STATE": str(tmp_path / "gh.json"), "RUNNER_TEMP": str(tmp_path),
         "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "team/churn",
-        "GITHUB_RUN_ID": "7", "ENV_NAME": "production", "DRIFT_LABEL": "drift",
+        "ENV_NAME": "production", "DRIFT_LABEL": "drift",
     }  # fmt: skip
-    for _ in range(2):
-        subprocess.run(["bash", "-e", "-c", _issue_step()], cwd=tmp_path, env=env, check=True)
+    bodies = []
+    for run_id, share in (("7", "0.4"), ("8", "0.6")):
+        report = f"## Drift in production: DRIFT (share {share})\n"
+        (tmp_path / "reports" / "drift" / "drift.md").write_text(report)
+        run = {**env, "GITHUB_RUN_ID": run_id}
+        subprocess.run(["bash", "-e", "-c", _issue_step()], cwd=tmp_path, env=run, check=True)
+        bodies.append((tmp_path / "drift-issue.md").read_text())
     calls = json.loads((tmp_path / "gh.json").read_text())
     creates = [c for c in calls if c[:2] == ["issue", "create"]]
-    comments = [c for c in calls if c[:2] == ["issue", "comment"]]
+    edits = [c for c in calls if c[:2] == ["issue", "edit"]]
     assert len(creates) == 1 and "--label" in creates[0]
-    assert len(comments) == 1 and comments[0][2] == "42"
-    body = Path(comments[0][comments[0].index("--body-file") + 1]).read_text()
-    assert "Drift in production: DRIFT" in body and "actions/runs/7" in body
+    assert [c for c in calls if c[:2] == ["issue", "comment"]] == []  # no comment per hour
+    assert len(edits) == 1 and edits[0][2] == "42" and "--body-file" in edits[0]
+    assert "share 0.4" in bodies[0] and "actions/runs/7" in bodies[0]
+    assert "share 0.6" in bodies[1] and "actions/runs/8" in bodies[1]  # the latest report
+
+
+@pytest.mark.integration
+def test_both_jobs_succeed_and_say_so_on_a_fresh_clone(template_clone):
+    """Day one: nothing deployed, nothing logged. The hourly run is green and says why."""
+    git(template_clone, "add", "-A")
+    git(template_clone, "commit", "-qm", "the template, as cloned")
+    link_locked_env(template_clone, ROOT / ".venv")
+    context = {
+        "inputs.since || '24h'": "24h",
+        "vars.MLOPS_LOG_DIR || 'logs/predictions'": "logs/predictions",
+        "github.token": "test-token",
+        "secrets.MLOPS_BOT_TOKEN || github.token": "test-token",
+    }
+    drift = run_job(WORKFLOW, "drift", template_clone, context)
+    assert drift.succeeded, drift.log()
+    assert "## Drift in production: nothing to compare yet" in drift.summary
+    assert "nothing is deployed to 'production'" in drift.summary
+    assert not drift.step("Open or update the drift issue").ran
+    assert not drift.step("Fetch the prediction logs").ran  # MLOPS_FETCH_LOGS unset
+
+    canary = run_job(WORKFLOW, "canary", template_clone, context)
+    assert canary.succeeded, canary.log()
+    assert "No canary in production" in canary.summary
+    assert not canary.step(
+        "mlops canary (exit 0 promote or hold, 1 rollback proposed, 2 could not analyse)"
+    ).ran

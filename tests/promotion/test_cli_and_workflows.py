@@ -39,19 +39,22 @@ def test_workflows_least_privilege_timeouts_and_chain():
         for n in ("register", "promote", "deploy")
     }
     for name, flow in flows.items():
-        assert "write-all" not in str(flow.get("permissions")), name
+        assert flow["permissions"] == {}, name  # each job asks for its own
         for job in flow["jobs"].values():
             assert job["timeout-minutes"] <= 30, name
-    assert flows["promote"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+            assert "write-all" not in str(job["permissions"]), name
+    check = flows["promote"]["jobs"]["check"]
+    assert check["permissions"] == {"contents": "read", "pull-requests": "write"}
     deploy = flows["deploy"]
-    assert deploy["permissions"] == {"contents": "read"}
+    assert deploy["jobs"]["deploy"]["permissions"] == {"contents": "read"}
     assert deploy["jobs"]["deploy"]["concurrency"]["group"] == "deploy-${{ matrix.env }}"
-    # the deploy registers itself: a tag pushed by register.yml with GITHUB_TOKEN starts nothing
-    assert "mlops register" in str(deploy["jobs"]["register"]["steps"])
-    assert (
-        deploy["jobs"]["register"]["concurrency"]["group"]
-        == flows["register"]["concurrency"]["group"]
-    )
+    # the deploy registers itself (a tag pushed by register.yml with GITHUB_TOKEN starts
+    # nothing), with the same action as register.yml, in no concurrency group: a group shared
+    # with register.yml would let a later push cancel it while pending, and skip the deploy
+    register_action = "$/.github/actions/register"
+    assert register_action in str(deploy["jobs"]["register"]["steps"])
+    assert register_action in str(flows["register"]["jobs"]["register"]["steps"])
+    assert "concurrency" not in deploy["jobs"]["register"] and "concurrency" not in deploy
     on = deploy[True]  # PyYAML reads the key `on` as True
     assert on["push"]["paths"] == ["models.yaml"] and "workflow_dispatch" in on
 
@@ -93,11 +96,15 @@ def test_promote_workflow_steps_post_the_plan_and_fail_on_a_bad_promotion(promo,
 
 
 def test_register_workflow_step_is_idempotent(promo, tmp_path):
+    from tests.workflows.workflow_harness import run_action
+
     summary = tmp_path / "summary.md"
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    _bash(_steps("register", "register")["Register it if it is new"], promo, env)
+    job = run_action("$/.github/actions/register", {}, promo, {"github.token": ""}, env)
+    assert job.succeeded and "nothing to register" in job.steps[0].output, job.log()
+    _bash(_steps("register", "register")["Versions"], promo, env)
     assert "v1.1.0" in summary.read_text()
     assert git(promo, "tag", "--list").split() == ["churn-model@v1.0.0", "churn-model@v1.1.0"]

@@ -56,7 +56,7 @@ def _sandbox(repo: Path, tmp: Path, train_params: dict) -> tuple[Path, dict, Pat
         "github.base_ref": "main",
         "github.head_ref": BRANCH,
         "github.event.pull_request.number": "7",
-        "secrets.GITHUB_TOKEN": "test-token",
+        "github.token": "test-token",
         "vars.MLOPS_DVC_REMOTE": str(repo.parent / "remote"),
     }
     record = tmp / "cml.jsonl"

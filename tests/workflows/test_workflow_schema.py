@@ -40,17 +40,19 @@ def test_train_workflow_triggers_permissions_and_concurrency():
         "dvc.lock",
         "src/**",
     }
-    # least privilege: push the lock back and comment; nothing else
-    assert wf["permissions"] == {"contents": "write", "pull-requests": "write"}
+    # least privilege: nothing for the workflow; the job pushes the lock back and comments
+    assert wf["permissions"] == {}
+    job = wf["jobs"]["train"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert "pull_request.number" in wf["concurrency"]["group"]
     assert wf["concurrency"]["cancel-in-progress"] is True
-    job = wf["jobs"]["train"]
     assert 0 < job["timeout-minutes"] <= 120
     checkout = job["steps"][0]
     assert checkout["uses"].startswith("actions/checkout@")
     assert checkout["with"]["fetch-depth"] == 0
+    assert checkout["with"]["persist-credentials"] is False
     uses = [s["uses"].split("@")[0] for s in job["steps"] if "uses" in s]
-    assert "iterative/setup-cml" in uses
+    assert "$/.github/actions/setup-cml" in uses
     runs = "\n".join(s["run"] for s in job["steps"] if "run" in s)
     for command in (
         "dvc pull",
@@ -63,7 +65,8 @@ def test_train_workflow_triggers_permissions_and_concurrency():
         assert command in runs
     # the gate decides the job's status: it is the last step
     assert job["steps"][-1]["run"].strip().startswith("mlops gate")
-    # credentials come from secrets, never from the file
-    env = job["env"]
-    assert env["AWS_SECRET_ACCESS_KEY"] == "${{ secrets.AWS_SECRET_ACCESS_KEY }}"
-    assert env["AZURE_STORAGE_CONNECTION_STRING"].startswith("${{ secrets.")
+    # credentials come from secrets, never from the file, through the one DVC-remote action
+    (remote,) = [s for s in job["steps"] if s.get("uses") == "$/.github/actions/dvc-remote"]
+    assert remote["with"]["aws-secret-access-key"] == "${{ secrets.AWS_SECRET_ACCESS_KEY }}"
+    assert remote["with"]["azure-connection-string"].startswith("${{ secrets.")
+    assert remote["with"]["gcp-credentials-json"].startswith("${{ secrets.")

@@ -1,17 +1,23 @@
 """Run the `run:` steps of a GitHub Actions job in order, on this machine, the way a runner would.
 
 What it does, explicitly:
-- `uses:` steps are never run (they need GitHub); each is recorded as skipped, with what stands
-  in for it: checkout = the sandbox clone the caller made, setup-python = this interpreter's
-  locked environment linked in (so `make setup` finds it synced, as a cache hit would),
-  cache = nothing, setup-cml = a recording `cml` script on PATH.
+- Actions from elsewhere are never run (they need GitHub); each is recorded as skipped, with
+  what stands in for it: checkout = the sandbox clone the caller made, setup-python = this
+  interpreter's locked environment linked in (so `make setup` finds it synced, as a cache hit
+  would), cache and upload-artifact = nothing, our setup-cml action = a recording `cml` script
+  on PATH.
+- The repository's own composite actions (`uses: $/.github/actions/NAME`) are run: their `run:`
+  steps in order, with `inputs.*` from the step's `with:` and the action's defaults.
 - `run:` steps run with `bash --noprofile --norc -eo pipefail`, like GitHub's default shell, in
-  the job's working directory, with the job's and step's `env:` after `${{ }}` expansion from a
-  context the caller gives (unknown expressions are an error; `secrets.*`/`vars.*` not given
-  are empty strings, as on GitHub). `$GITHUB_PATH`, `$GITHUB_ENV`, `$RUNNER_TEMP` work.
-- A failing step stops the job (later steps are recorded as not run); the job fails.
-- Features it does not implement (`if:`, `shell:`, `continue-on-error:`, matrices) make it
-  refuse the workflow rather than run it differently from GitHub.
+  the job's working directory, with the workflow's, job's and step's `env:` after `${{ }}`
+  expansion from a context the caller gives (unknown expressions are an error;
+  `secrets.*`/`vars.*` not given are empty strings, as on GitHub). `$GITHUB_PATH`,
+  `$GITHUB_ENV`, `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` and `$RUNNER_TEMP` work.
+- `if:` is evaluated for the forms the workflows use: `always()`, and `X == 'v'` / `X != 'v'`
+  where X is `env.NAME`, `steps.ID.outputs.KEY` or a context key. Without `if:` a step runs
+  only while no earlier step failed, as on GitHub; a failing step fails the job.
+- Features it does not implement (`shell:` other than bash, `continue-on-error:`, matrices, other
+  `if:` forms) make it refuse the workflow rather than run it differently from GitHub.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from pathlib import Path
 import yaml
 
 EXPR = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
-UNSUPPORTED = ("if", "shell", "continue-on-error", "working-directory", "timeout-minutes")
+CONDITION = re.compile(r"^(\S+)\s*(==|!=)\s*'([^']*)'$")
+UNSUPPORTED = ("continue-on-error", "working-directory", "timeout-minutes")
+LOCAL_ACTION = "$/"
 STAND_INS = {
-    "actions/checkout": "the sandbox clone on the PR branch (full history) made by the test",
+    "actions/checkout": "the sandbox clone (full history) made by the test",
     "actions/setup-python": "this interpreter, with the locked .venv linked into the clone",
     "actions/cache": "nothing to cache on this machine",
-    "iterative/setup-cml": "a recording `cml` script on PATH",
+    "actions/upload-artifact": "nothing to upload; the files stay in the clone",
+    "$/.github/actions/setup-cml": "a recording `cml` script on PATH",
 }
 
 
@@ -48,10 +57,11 @@ class Step:
 @dataclass
 class Job:
     steps: list[Step] = field(default_factory=list)
+    summary: str = ""  # what the steps wrote to $GITHUB_STEP_SUMMARY
 
     @property
     def succeeded(self) -> bool:
-        return all(s.returncode == 0 for s in self.steps if s.kind == "run")
+        return all(s.returncode == 0 for s in self.steps if s.ran)
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
@@ -84,6 +94,8 @@ def _refuse_unsupported(job: dict) -> None:
         raise NotImplementedError("the harness runs plain jobs only (no matrix/container)")
     for step in job["steps"]:
         used = [k for k in UNSUPPORTED if k in step and "run" in step]
+        if step.get("shell", "bash") != "bash":
+            used.append(f"shell: {step['shell']}")
         if used:
             raise NotImplementedError(f"step {_step_name(step)!r} uses {used}: not emulated")
 
@@ -97,6 +109,120 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return out
 
 
+def _expand_map(mapping: dict | None, context: dict[str, str]) -> dict[str, str]:
+    return {k: expand(v, context) for k, v in (mapping or {}).items()}
+
+
+@dataclass
+class _Runner:
+    """One job's runner: its files, environment and the outputs of the steps so far."""
+
+    cwd: Path
+    context: dict[str, str]
+    base_env: dict[str, str]
+    files: Path
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    failed: bool = False
+
+    def file(self, name: str) -> Path:
+        return self.files / name
+
+    def condition(self, expr: str | None, env: dict[str, str]) -> bool:
+        if expr is None:
+            return not self.failed
+        expr = EXPR.sub(lambda m: m.group(1), str(expr)).strip()
+        if expr == "always()":
+            return True
+        match = CONDITION.match(expr)
+        if not match:
+            raise NotImplementedError(f"if: {expr!r} is not a form the harness evaluates")
+        lhs, op, rhs = match.groups()
+        if lhs.startswith("env."):
+            value = env.get(lhs[4:], "")
+        elif lhs.startswith("steps."):
+            step_id, _, key = lhs[6:].partition(".outputs.")
+            value = self.outputs.get(step_id, {}).get(key, "")
+        else:
+            value = expand("${{ " + lhs + " }}", self.context)
+        return not self.failed and ((value == rhs) == (op == "=="))
+
+    def env_for(self, step: dict, context: dict[str, str]) -> dict[str, str]:
+        env = {**self.base_env, **_read_env_file(self.file("env"))}
+        env.update(_expand_map(step.get("env"), context))
+        extra = [line for line in self.file("path").read_text().splitlines() if line]
+        env["PATH"] = os.pathsep.join([*reversed(extra), env["PATH"]])
+        env.update(
+            GITHUB_PATH=str(self.file("path")),
+            GITHUB_ENV=str(self.file("env")),
+            GITHUB_STEP_SUMMARY=str(self.file("summary")),
+            RUNNER_TEMP=str(self.files),
+        )
+        return env
+
+    def run_step(self, step: dict, context: dict[str, str], name: str) -> Step:
+        env = self.env_for(step, context)
+        output = self.file("output")
+        output.write_text("")
+        env["GITHUB_OUTPUT"] = str(output)
+        script = self.file("step.sh")
+        script.write_text(expand(step["run"], context))
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=self.cwd,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        if "id" in step:
+            self.outputs[step["id"]] = _read_env_file(output)
+        self.failed = self.failed or proc.returncode != 0
+        return Step(name, "run", True, proc.returncode, proc.stdout)
+
+    def steps(self, steps: list[dict], context: dict[str, str], prefix: str = "") -> list[Step]:
+        done = []
+        for step in steps:
+            name = prefix + _step_name(step)
+            if not self.condition(step.get("if"), self.env_for(step, context)):
+                why = "an earlier step failed" if self.failed else "its `if:` is false"
+                kind = "run" if "run" in step else "uses"
+                done.append(Step(name, kind, False, note=f"not run: {why}"))
+            elif "run" in step:
+                done.append(self.run_step(step, context, name))
+            elif step["uses"].startswith(LOCAL_ACTION) and step["uses"] not in STAND_INS:
+                done += self.composite(step, context, name)
+            else:
+                action = step["uses"].split("@")[0]
+                done.append(Step(name, "uses", False, note=f"stand-in: {STAND_INS[action]}"))
+        return done
+
+    def composite(self, step: dict, context: dict[str, str], name: str) -> list[Step]:
+        """Run one of the repository's own composite actions, as GitHub does."""
+        path = self.cwd / step["uses"][len(LOCAL_ACTION) :] / "action.yml"
+        action = yaml.safe_load(path.read_text())
+        assert action["runs"]["using"] == "composite", f"{path}: not a composite action"
+        _refuse_unsupported(action["runs"])
+        given = _expand_map(step.get("with"), context)
+        inputs = {}
+        for key, spec in (action.get("inputs") or {}).items():
+            default = expand(spec.get("default", ""), context)
+            inputs[f"inputs.{key}"] = given.get(key, default)
+        unknown = set(given) - {k.removeprefix("inputs.") for k in inputs}
+        assert not unknown, f"{step['uses']}: no input(s) {sorted(unknown)} in {path}"
+        return self.steps(action["runs"]["steps"], {**context, **inputs}, prefix=f"{name} / ")
+
+
+def _runner(cwd: Path, context: dict[str, str], env: dict[str, str], *envs: dict | None):
+    files = cwd.parent / f"runner-{cwd.name}"
+    files.mkdir(exist_ok=True)
+    for name in ("path", "env", "summary"):
+        (files / name).touch()
+    base_env = {**os.environ, **env, "CI": "true", "GITHUB_ACTIONS": "true"}
+    for mapping in envs:
+        base_env.update(_expand_map(mapping, context))
+    return _Runner(cwd, context, base_env, files)
+
+
 def run_job(
     workflow: Path,
     job_id: str,
@@ -105,45 +231,26 @@ def run_job(
     env: dict[str, str] | None = None,
 ) -> Job:
     """Run ``job_id`` of ``workflow`` in ``cwd``; return every step's outcome."""
-    job_def = yaml.safe_load(workflow.read_text())["jobs"][job_id]
+    flow = yaml.safe_load(workflow.read_text())
+    job_def = flow["jobs"][job_id]
     _refuse_unsupported(job_def)
-    runner = cwd.parent / f"runner-{cwd.name}"
-    runner.mkdir(exist_ok=True)
-    github_path, github_env = runner / "path", runner / "env"
-    github_path.touch()
-    github_env.touch()
-    base_env = {**os.environ, **(env or {}), "CI": "true", "GITHUB_ACTIONS": "true"}
-    base_env.update({k: expand(v, context) for k, v in (job_def.get("env") or {}).items()})
-    job, failed = Job(), False
-    for step in job_def["steps"]:
-        name = _step_name(step)
-        if "uses" in step:
-            action = step["uses"].split("@")[0]
-            job.steps.append(Step(name, "uses", False, note=f"stand-in: {STAND_INS[action]}"))
-            continue
-        if failed:
-            job.steps.append(Step(name, "run", False, note="not run: an earlier step failed"))
-            continue
-        step_env = {**base_env, **_read_env_file(github_env)}
-        step_env.update({k: expand(v, context) for k, v in (step.get("env") or {}).items()})
-        extra = [line for line in github_path.read_text().splitlines() if line]
-        step_env["PATH"] = os.pathsep.join([*reversed(extra), step_env["PATH"]])
-        step_env.update(
-            GITHUB_PATH=str(github_path), GITHUB_ENV=str(github_env), RUNNER_TEMP=str(runner)
-        )
-        script = runner / "step.sh"
-        script.write_text(expand(step["run"], context))
-        proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=cwd,
-            env=step_env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        job.steps.append(Step(name, "run", True, proc.returncode, proc.stdout))
-        failed = proc.returncode != 0
-    return job
+    runner = _runner(cwd, context, env or {}, flow.get("env"), job_def.get("env"))
+    steps = runner.steps(job_def["steps"], context)
+    return Job(steps, runner.file("summary").read_text())
+
+
+def run_action(
+    uses: str,
+    inputs: dict[str, str],
+    cwd: Path,
+    context: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Job:
+    """Run one of the repository's own composite actions in ``cwd`` (a clone holding it), as
+    the only step of a job, with ``inputs`` as its `with:`."""
+    runner = _runner(cwd, context or {}, env or {})
+    steps = runner.steps([{"uses": uses, "with": inputs}], context or {})
+    return Job(steps, runner.file("summary").read_text())
 
 
 CML_STAND_IN = """#!{python}

@@ -19,7 +19,10 @@ pull request by issue 4's promotion code), never a switch on the server.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import shlex
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -335,23 +338,76 @@ def scrape(url: str, timeout: float = 10.0) -> str:
 PR_ON = ("rollback", "promote", "both")
 
 
-def _already_proposed(root: Path, branch: str) -> bool:
-    """The branch exists here or on origin: a scheduled run must not propose it twice."""
-    local = (
-        tools.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-            cwd=root,
-            check=False,
-        ).returncode
-        == 0
+PR_ATTEMPTS = 3
+PR_RETRY_SECONDS = 5.0
+
+
+def _local_branch(root: Path, branch: str) -> bool:
+    proc = tools.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=root, check=False
     )
-    remote = (
-        tools.run(
-            ["git", "ls-remote", "--exit-code", "--heads", "origin", branch], cwd=root, check=False
-        ).returncode
-        == 0
+    return proc.returncode == 0
+
+
+def _on_origin(root: Path, branch: str) -> bool:
+    proc = tools.run(
+        ["git", "ls-remote", "--exit-code", "--heads", "origin", branch], cwd=root, check=False
     )
-    return local or remote
+    return proc.returncode == 0
+
+
+def _has_pull_request(root: Path, branch: str) -> bool:
+    """A pull request from ``branch`` exists in any state: open, merged, or closed by a human
+    (who must not see it reopened every hour)."""
+    listing = ["gh", "pr", "list", "--head", branch, "--state", "all", "--json", "number"]
+    return tools.run([*listing, "--jq", "length"], cwd=root).stdout.strip() not in ("", "0")
+
+
+def _open_pr(root: Path, proposal, attempts: int = PR_ATTEMPTS, wait: float = PR_RETRY_SECONDS):
+    """`gh pr create` for a pushed branch, retried: a transient API error must not leave a
+    pushed rollback branch without its pull request."""
+    from mlops.promotion import gitops
+
+    command = gitops.pr_command(proposal)
+    for attempt in range(1, attempts + 1):
+        proc = tools.run(command, cwd=root, check=False)
+        if proc.returncode == 0:
+            return dataclasses.replace(proposal, pushed=True, pr_url=proc.stdout.strip())
+        if attempt < attempts:
+            time.sleep(wait * attempt)
+    raise CanaryError(
+        f"pushed {proposal.branch}, but `gh pr create` failed {attempts} times "
+        f"({(proc.stderr or proc.stdout).strip()}); the next `mlops canary --open-pr` opens it, "
+        f"or run: {shlex.join(command)}"
+    )
+
+
+def _push_and_open(root: Path, proposal):
+    """Push the proposal's branch and open its pull request (retried, see ``_open_pr``)."""
+    from mlops.promotion import gitops
+
+    tools.git("push", "-q", "-u", "origin", proposal.branch, cwd=root)
+    pushed = dataclasses.replace(proposal, pushed=True)
+    if not gitops.gh_ready():
+        return dataclasses.replace(pushed, next_command=shlex.join(gitops.pr_command(pushed)))
+    return _open_pr(root, pushed)
+
+
+def _finish_earlier(root: Path, branch: str):
+    """An earlier run made ``branch``. If it reached origin but its pull request never opened
+    (`gh pr create` failed after the push), open it now; otherwise there is nothing to do."""
+    from mlops.promotion import gitops
+
+    if not (_on_origin(root, branch) and gitops.gh_ready()) or _has_pull_request(root, branch):
+        return None
+    tools.git("fetch", "-q", "origin", f"refs/heads/{branch}", cwd=root)
+    subject, _, body = tools.git(
+        "log", "-1", "--format=%s%x00%b", "FETCH_HEAD", cwd=root
+    ).partition("\0")
+    commit = tools.git("rev-parse", "FETCH_HEAD", cwd=root)
+    base = gitops.current_branch(root)
+    proposal = gitops.Proposal(branch, base, commit, subject, body.strip(), pushed=True)
+    return _open_pr(root, proposal)
 
 
 def propose(
@@ -364,8 +420,9 @@ def propose(
 ):
     """Make the verdict a Git change the way `mlops promote` / `mlops rollback` do (issue 4's
     ``promotion.promote``): a branch, one commit of models.yaml, the same checks as the PR
-    check, then (``push``) a push and `gh pr create`. Returns the proposal, or None when the
-    verdict asks for no change or the branch was proposed already."""
+    check, then (``push``) a push and `gh pr create` (retried). Returns the proposal, or None
+    when the verdict asks for no change or the change was proposed already. Idempotent: a
+    branch an earlier run pushed without its pull request gets the pull request."""
     from mlops.promotion import promote
 
     if analysis.verdict == "hold" or (pr_on != "both" and analysis.verdict != pr_on):
@@ -374,33 +431,36 @@ def propose(
     canary_version = analysis.canary.version
     if analysis.verdict == "promote":
         branch = f"promote/{analysis.env}-{canary_version}"
-        if _already_proposed(root, branch):
-            return None
-        return promote.promote(
+    else:
+        branch = f"rollback/{analysis.env}-canary-{canary_version}"
+    if _local_branch(root, branch) or _on_origin(root, branch):
+        return _finish_earlier(root, branch) if push else None
+    if analysis.verdict == "promote":
+        proposal = promote.promote(
             root,
             analysis.env,
             canary_version,
-            push=push,
+            push=False,
             model=model,
             message=f"mlops canary: the canary passed.\n\n{reasons}",
         )
-    branch = f"rollback/{analysis.env}-canary-{canary_version}"
-    if _already_proposed(root, branch):
-        return None
-    text = models_file.with_deployment(
-        (root / paths.MODELS_FILE).read_text(),
-        analysis.env,
-        models_file.Deployment(deployment.stable, None),
-        model,
-    )
-    subject = (
-        f"rollback {analysis.env}: drop canary {canary_version} "
-        f"(back to {deployment.stable.version} only)"
-    )
-    body = (
-        f"mlops canary: verdict rollback for {canary_version} at {analysis.traffic} %.\n\n{reasons}"
-    )
-    return promote.propose(root, analysis.env, text, subject, body, branch, push)
+    else:
+        text = models_file.with_deployment(
+            (root / paths.MODELS_FILE).read_text(),
+            analysis.env,
+            models_file.Deployment(deployment.stable, None),
+            model,
+        )
+        subject = (
+            f"rollback {analysis.env}: drop canary {canary_version} "
+            f"(back to {deployment.stable.version} only)"
+        )
+        body = (
+            f"mlops canary: verdict rollback for {canary_version} at {analysis.traffic} %."
+            f"\n\n{reasons}"
+        )
+        proposal = promote.propose(root, analysis.env, text, subject, body, branch, False)
+    return _push_and_open(root, proposal) if push else proposal
 
 
 def run(

@@ -35,13 +35,19 @@ def drift(
 ) -> None:
     """Compare logged traffic with the training data of the version it was served by.
 
-    Exit 0: no drift; 1: drift; 2: the comparison could not be made (the message says why).
+    Exit 0: no drift, or nothing to compare yet (nothing deployed or logged: said on stdout);
+    1: drift; 2: the comparison could not be made (the message says why).
     """
     from mlops.monitoring import drift as api
 
-    result, files = api.run(
-        ".", env, since=since, max_rows=max_rows, log_dir=log_dir, out_dir=out_dir, model=model
-    )
+    try:
+        result, files = api.run(
+            ".", env, since=since, max_rows=max_rows, log_dir=log_dir, out_dir=out_dir, model=model
+        )
+    except api.NothingToCompare as exc:
+        payload = json.dumps({"env": env, "drift": None, "reason": str(exc)})
+        typer.echo(payload if as_json else f"## Drift in {env}: nothing to compare yet\n\n{exc}")
+        raise typer.Exit(0) from None
     if as_json:
         typer.echo(
             json.dumps(

@@ -27,7 +27,7 @@ import pandas as pd
 
 from mlops import environments, models_file, paths, predlog, registry
 from mlops.data import schema
-from mlops.errors import MlopsError, NotFoundError
+from mlops.errors import MlopsError
 from mlops.evidently_drift import ColumnDrift, column_results, feature_report, score_report
 from mlops.io_utils import write_json
 
@@ -40,7 +40,14 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 
 class DriftInputError(MlopsError):
-    """The logs or the reference cannot be compared (empty, wrong schema, not fetchable)."""
+    """The logs or the reference cannot be compared (wrong schema, not fetchable, ...)."""
+
+
+class NothingToCompare(MlopsError):
+    """Nothing is deployed to the environment, or it has logged no prediction yet: the state of
+    a new repository, not a failure (exit 0, so a scheduled monitor is green from day one)."""
+
+    exit_code = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,9 +179,10 @@ def load_current(
     )
     if records == 0:
         found = ", ".join(p.name for p in predlog.files(log_dir, env)) or "no predictions*.jsonl"
-        raise DriftInputError(
-            f"{where}: the prediction log is empty ({found}); nothing to compare. Is the server "
-            f"running with --log-dir {log_dir} and receiving traffic? (`--log-dir` picks another)"
+        raise NothingToCompare(
+            f"{where}: the prediction log is empty ({found}); nothing to compare yet. Is the "
+            f"server running with --log-dir {log_dir} and receiving traffic? (`--log-dir` picks "
+            "another)"
         )
     seen = ", ".join(f"{v}: {n}" for v, n in sorted(by_version.items()))
     if in_version == 0:
@@ -404,9 +412,9 @@ def stable_version(root: Path, env: str, model: str | None = None) -> registry.V
     name = model or models.default_model()
     deployment = models.deployment(env, name)
     if deployment is None:
-        raise NotFoundError(
-            f"{paths.MODELS_FILE}: nothing is deployed to {env!r} for {name}; drift compares the "
-            f"version an environment serves (`mlops promote {env} vX.Y.Z` deploys one)"
+        raise NothingToCompare(
+            f"{paths.MODELS_FILE}: nothing is deployed to {env!r} for {name} yet; drift compares "
+            f"the version an environment serves (`mlops promote {env} vX.Y.Z` deploys one)"
         )
     return registry.get_version(root, name, deployment.stable.version)
 
