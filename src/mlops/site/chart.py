@@ -1,0 +1,143 @@
+"""Inline SVG charts, generated here: no JavaScript, no library, nothing loaded from a network.
+
+``metric_chart`` draws one metric across versions (oldest left), marks the versions live in an
+environment, and draws a gate threshold as a dashed line. The page shows one per main metric
+(small multiples: each metric keeps its own scale, so a 0.01 change in roc_auc stays visible).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+
+WIDTH, HEIGHT = 360, 180
+LEFT, RIGHT, TOP, BOTTOM = 48, 14, 14, 30
+PAD = 10
+# Okabe-Ito colours: distinguishable with colour-blindness, each >= 3:1 against white
+MARKS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
+LINE = "#444444"
+
+
+@dataclass
+class Series:
+    metric: str
+    versions: list[str]
+    values: list[float | None]
+    marks: dict[str, list[int]] = field(default_factory=dict)  # label -> indexes of versions
+    threshold: tuple[str, float] | None = None  # ("production ≥", 0.8)
+
+
+def _ticks(low: float, high: float, count: int = 4) -> list[float]:
+    if high <= low:
+        return [low]
+    raw = (high - low) / count
+    step = 10 ** math.floor(math.log10(raw))
+    step = next(s * step for s in (1, 2, 2.5, 5, 10) if s * step >= raw)
+    first = math.ceil(low / step) * step
+    return [first + k * step for k in range(int((high - first) / step) + 1)]
+
+
+def _bounds(values: list[float]) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.1 or abs(high) * 0.01 or 0.01
+    return low - pad, high + pad
+
+
+def _x_labels(n: int, limit: int = 4) -> list[int]:
+    if n <= limit:
+        return list(range(n))
+    return sorted({round(k * (n - 1) / (limit - 1)) for k in range(limit)})
+
+
+def metric_chart(series: Series) -> str:
+    """One ``<svg>`` (role img, with a title and a text summary) for ``series``."""
+    points = [(i, v) for i, v in enumerate(series.values) if v is not None]
+    if not points:
+        return ""
+    values = [v for _, v in points]
+    if series.threshold:
+        values.append(series.threshold[1])
+    low, high = _bounds(values)
+    n = len(series.values)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(i: int) -> float:  # a margin inside the axes keeps end points clear of the labels
+        inner = plot_w - 2 * PAD
+        return LEFT + PAD + (inner * i / (n - 1) if n > 1 else inner / 2)
+
+    def y(v: float) -> float:
+        return TOP + plot_h * (high - v) / (high - low)
+
+    name = html.escape(series.metric)
+    first, last = series.values[0], series.values[-1]
+    summary = (
+        f"{name} across {n} versions, from {_fmt(first)} ({html.escape(series.versions[0])}) "
+        f"to {_fmt(last)} ({html.escape(series.versions[-1])}); "
+        f"lowest {_fmt(min(v for _, v in points))}, highest {_fmt(max(v for _, v in points))}"
+    )
+    parts = [
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-{name}-t" '
+        f'class="chart" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="chart-{name}-t">{summary}</title>',
+    ]
+    for tick in _ticks(low, high):
+        ty = y(tick)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" class="grid"/>'
+            f'<text x="{LEFT - 6}" y="{ty + 4:.1f}" text-anchor="end">{tick:.3g}</text>'
+        )
+    for i in _x_labels(n):
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="{_anchor(i, n)}">'
+            f"{html.escape(series.versions[i])}</text>"
+        )
+    if series.threshold:
+        label, value = series.threshold
+        ty = y(value)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" class="gate"/>'
+            f'<text x="{WIDTH - RIGHT}" y="{ty - 4:.1f}" text-anchor="end" class="gate-label">'
+            f"{html.escape(label)} {value:g}</text>"
+        )
+    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
+    parts.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="1.5"/>')
+    if n <= 60:
+        parts += [
+            f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.2" fill="{LINE}"/>' for i, v in points
+        ]
+    count = len(series.marks)
+    for k, (label, indexes) in enumerate(series.marks.items()):
+        colour, radius = MARKS[k % len(MARKS)], 3 + 3 * (count - 1 - k)
+        for i in indexes:
+            if series.values[i] is None:
+                continue
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(series.values[i]):.1f}" r="{radius}" '
+                f'fill="none" stroke="{colour}" stroke-width="2">'
+                f"<title>{html.escape(label)}: {html.escape(series.versions[i])} "
+                f"{_fmt(series.values[i])}</title></circle>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def legend(labels: list[str]) -> str:
+    """The key of the environment marks, as an HTML list (readable by screen readers)."""
+    items = "".join(
+        f'<li><svg viewBox="0 0 14 14" width="14" height="14" aria-hidden="true">'
+        f'<circle cx="7" cy="7" r="5" fill="none" stroke="{MARKS[k % len(MARKS)]}" '
+        f'stroke-width="2.5"/></svg> {html.escape(label)}</li>'
+        for k, label in enumerate(labels)
+    )
+    return f'<ul class="legend">{items}</ul>'
+
+
+def _anchor(i: int, n: int) -> str:
+    if n > 1 and i == 0:
+        return "start"
+    return "end" if n > 1 and i == n - 1 else "middle"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
