@@ -9,8 +9,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import pytest
+from typing import ClassVar
 
 from mlops.site import markdown
 from mlops.site.build import build
@@ -64,18 +63,18 @@ def test_since_restarts_when_a_rollback_restores_an_older_stable():
         {"before": None, "after": {"version": "v1"}, "n": 1},
         {"before": {"version": "v1"}, "after": {"version": "v2"}, "n": 2},
         {"before": {"version": "v2"}, "after": {"version": "v1"}, "n": 3},  # the revert
-        {"before": {"version": "v1"}, "after": {"version": "v1", "canary": {"version": "v3",
-                                                                             "traffic": 5}}, "n": 4},
-    ]  # fmt: skip
+    ]
+    canary = {"version": "v3", "traffic": 5}
+    rows.append({"before": {"version": "v1"}, "after": {"version": "v1", "canary": canary}, "n": 4})
     stable, canary = since_changes(rows)
     assert (stable["n"], canary["n"]) == (3, 4)
     assert since_changes(rows[:3])[1] is None
 
 
 class _Version(BaseHTTPRequestHandler):
-    answer: dict = {}
+    answer: ClassVar[dict] = {}
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         body = json.dumps(self.answer).encode()
         self.send_response(200 if self.path == "/version" else 404)
         self.send_header("Content-Type", "application/json")
