@@ -40,5 +40,7 @@ def build(
     """Write the registry page for the repository at ``root`` into ``out``."""
     started = time.perf_counter()
     data = collect(root, drift_dir=drift_dir, live_timeout=live_timeout)
+    mark = time.perf_counter()
     index = write(data, Path(out))
+    data.seconds["render"] = time.perf_counter() - mark
     return Built(index, data, time.perf_counter() - started)
