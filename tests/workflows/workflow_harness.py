@@ -32,6 +32,7 @@ STAND_INS = {
     "actions/setup-python": "this interpreter, with the locked .venv linked into the clone",
     "actions/cache": "nothing to cache on this machine",
     "iterative/setup-cml": "a recording `cml` script on PATH",
+    "actions/upload-pages-artifact": "nothing uploaded: the test reads the folder it names",
 }
 
 
