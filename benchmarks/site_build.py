@@ -88,7 +88,8 @@ def main() -> None:
     print(
         f"site of {len(built.data.versions)} versions and {len(built.data.changes)} changes "
         f"({args.promotions} promotions): build {in_process:.2f} s wall ({cpu:.2f} s CPU incl. "
-        f"git; {parts}), `mlops site` {command:.2f} s wall ({command_cpu:.2f} s CPU); index.html {size / 1e6:.1f} MB"
+        f"git; {parts}), `mlops site` {command:.2f} s wall ({command_cpu:.2f} s CPU); "
+        f"index.html {size / 1e6:.1f} MB"
     )
 
 
