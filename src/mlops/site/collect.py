@@ -326,8 +326,9 @@ def as_json(data: SiteData) -> dict[str, Any]:
     """The page's data, machine-readable (written next to index.html as registry.json)."""
     from dataclasses import asdict
 
-    out = asdict(data)
+    out = {**vars(data), "environments": [asdict(e) for e in data.environments]}
+    out["versions"] = [
+        {k: v for k, v in vars(view).items() if k != "card"} for view in data.versions
+    ]
     out["drift_files"] = [p.name for p in data.drift_files]
-    for v in out["versions"]:
-        v.pop("card")
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 _INLINE = re.compile(
     r"`(?P<code>[^`]+)`"
@@ -23,6 +24,7 @@ _BULLET = re.compile(r"^[-*]\s+")
 _SAFE_HREF = re.compile(r"^(https?://|#|[\w./-]+$)")
 
 
+@lru_cache(maxsize=1 << 16)  # cards repeat most of their lines from one version to the next
 def inline(text: str) -> str:
     """One line of Markdown as escaped HTML with code, bold, italics and links."""
     out, pos = [], 0
