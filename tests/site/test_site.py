@@ -162,3 +162,16 @@ def test_markdown_of_a_tag_cannot_inject_markup():
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert "<h4>" in out and '<td class="num">' in out
     assert 'href="javascript' not in out
+
+
+def test_the_command_and_each_option_have_help():
+    import click
+    import typer
+
+    from mlops.cli import app
+
+    command = typer.main.get_command(app).commands["site"]
+    assert command.help
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    assert {o.name for o in options} >= {"out", "drift_dir", "live", "live_timeout"}
+    assert all(o.help for o in options)
