@@ -187,7 +187,7 @@ def check_live(root: Path, views: list[EnvView], model: str, timeout: float) -> 
     deadline = time.monotonic() + timeout
     for thread in threads:
         thread.join(max(deadline - time.monotonic(), 0))
-    for view in views:
+    for view in (v for v in views if v.url):
         view.live = answers.get(view.name) or {
             "sync": "Unknown",
             "health": "Unknown",

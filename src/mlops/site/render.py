@@ -7,6 +7,7 @@ pull requests) are plain links the reader may follow.
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 from importlib import resources
 
 from mlops.site import chart, markdown
@@ -24,9 +25,13 @@ def _css() -> str:
 
 
 def _when(iso: str | None) -> str:
+    """A Git timestamp, shown in UTC to the minute (authors' offsets differ)."""
     if not iso:
         return "—"
-    shown = iso[:16].replace("T", " ")
+    try:
+        shown = datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        shown = iso[:16].replace("T", " ")
     return f'<time datetime="{_e(iso)}">{_e(shown)}</time>'
 
 
@@ -366,7 +371,7 @@ def page(data: SiteData) -> str:
         "style-src 'unsafe-inline'; img-src data:\">"
         f"<title>{_e(title)}</title><style>{_css()}</style></head><body>"
         f'<header><h1>{_e(title)}</h1><p class="muted">Built from Git at commit '
-        f"{Links(data.repo_url).commit(data.head)} on {_when(data.built_at)} UTC by "
+        f"{links.commit(data.head)} on {_when(data.built_at)} (times in UTC) by "
         "<code>mlops site</code>: version tags, <code>models.yaml</code>'s history, "
         f'reports.</p><nav aria-label="Sections"><ul>{nav}</ul></nav></header>'
         f"<main>{body}</main>"
