@@ -41,6 +41,7 @@ KEY = {
     "chart": "svg.chart",
     "card": "#version-v1\\.2\\.0 summary",
     "rollback": "table.timeline tr.rollback",
+    "timeline chart": "svg.timeline-chart",
     "drift": "#drift h2",
 }
 

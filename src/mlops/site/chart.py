@@ -141,3 +141,87 @@ def _anchor(i: int, n: int) -> str:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+@dataclass
+class Lane:
+    """One environment's stable (and canary) version after each change, in change order."""
+
+    env: str
+    stable: list[int | None]  # version index per change (None: nothing deployed)
+    canary: list[int | None]
+    rollbacks: list[int] = field(default_factory=list)  # change indexes that were rollbacks
+
+
+def _steps(values: list[int | None], x, y) -> list[str]:
+    """Polyline point lists of a step function (a gap where nothing is deployed)."""
+    runs, current = [], []
+    for i, value in enumerate(values):
+        if value is None:
+            if current:  # the last version held until this change removed it
+                runs.append([*current, f"{x(i):.1f},{y(values[i - 1]):.1f}"])
+            current = []
+            continue
+        if current:
+            current.append(f"{x(i):.1f},{y(values[i - 1]):.1f}")
+        current.append(f"{x(i):.1f},{y(value):.1f}")
+    if current:
+        current.append(f"{x(len(values)):.1f},{y(values[-1]):.1f}")
+        runs.append(current)
+    return [" ".join(run) for run in runs]
+
+
+def timeline_chart(lanes: list[Lane], versions: list[str], changes: int) -> str:
+    """Which version each environment served after each change (steps; canaries dashed),
+    rollbacks marked with a red triangle."""
+    if not lanes or not versions or not changes:
+        return ""
+    width, height, left = 720, 220, 64
+    plot_w, plot_h = width - left - RIGHT, height - TOP - BOTTOM
+
+    def x(i: int) -> float:
+        return left + plot_w * i / changes
+
+    def level(v: int) -> float:
+        return TOP + plot_h * (1 - (v / (len(versions) - 1) if len(versions) > 1 else 0.5))
+
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-labelledby="timeline-t" '
+        f'class="chart timeline-chart" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="timeline-t">Version live in each environment after each of {changes} '
+        f"changes of models.yaml; {sum(len(lane.rollbacks) for lane in lanes)} rollbacks</title>",
+    ]
+    for v in _x_labels(len(versions), 5):
+        parts.append(
+            f'<line x1="{left}" x2="{width - RIGHT}" y1="{level(v):.1f}" y2="{level(v):.1f}" '
+            f'class="grid"/><text x="{left - 6}" y="{level(v) + 4:.1f}" text-anchor="end">'
+            f"{html.escape(versions[v])}</text>"
+        )
+    parts.append(
+        f'<text x="{left}" y="{height - 8}">first change</text>'
+        f'<text x="{width - RIGHT}" y="{height - 8}" text-anchor="end">latest</text>'
+    )
+    for k, lane in enumerate(lanes):
+        colour, shift = MARKS[k % len(MARKS)], 4 * (k - (len(lanes) - 1) / 2)
+
+        def y(v: int, shift: float = shift) -> float:  # lanes apart: equal versions both show
+            return level(v) + shift
+
+        for points in _steps(lane.stable, x, y):
+            parts.append(
+                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
+            )
+        for points in _steps(lane.canary, x, y):
+            parts.append(
+                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2" '
+                'stroke-dasharray="4 3"/>'
+            )
+        for i in lane.rollbacks:
+            value = lane.stable[i] if lane.stable[i] is not None else 0
+            cx, cy = x(i), y(value)
+            parts.append(
+                f'<path d="M{cx:.1f},{cy - 9:.1f} l6,10 h-12 z" fill="#a4161a">'
+                f"<title>rollback in {html.escape(lane.env)}</title></path>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -10,6 +10,8 @@ import html
 from datetime import UTC, datetime
 from importlib import resources
 
+from mlops import registry
+from mlops.errors import MlopsError
 from mlops.site import chart, markdown
 from mlops.site.collect import EnvView, Pinned, SiteData, VersionView
 
@@ -267,6 +269,51 @@ def versions_section(data: SiteData, links: Links) -> str:
 # --- the timeline ---------------------------------------------------------------------------
 
 
+def _version_key(name: str) -> tuple:
+    try:
+        return (0, *registry.parse_version(name))
+    except MlopsError:
+        return (1, name)
+
+
+def lanes(data: SiteData) -> tuple[list[chart.Lane], list[str]]:
+    """Per environment, the version live after each change (for the timeline chart)."""
+    names = {v.version for v in data.versions}
+    for c in data.changes:
+        after = c.get("after") or {}
+        names.update(
+            n for n in (after.get("version"), (after.get("canary") or {}).get("version")) if n
+        )
+    order = sorted(names, key=_version_key)
+    index = {n: i for i, n in enumerate(order)}
+    envs = [e.name for e in data.environments] or sorted({c["env"] for c in data.changes})
+    out = []
+    for env in envs:
+        lane, state = chart.Lane(env, [], []), {}
+        for i, c in enumerate(data.changes):
+            if c["env"] == env:
+                state = c.get("after") or {}
+                if c["kind"] == "rollback":
+                    lane.rollbacks.append(i)
+            lane.stable.append(index.get(state.get("version")))
+            lane.canary.append(index.get((state.get("canary") or {}).get("version")))
+        out.append(lane)
+    return out, order
+
+
+def _timeline_chart(data: SiteData) -> str:
+    env_lanes, order = lanes(data)
+    svg = chart.timeline_chart(env_lanes, order, len(data.changes))
+    if not svg:
+        return ""
+    return (
+        f'<figure class="wide"><figcaption>Which version each environment served</figcaption>'
+        f"{chart.legend([lane.env for lane in env_lanes])}{svg}"
+        '<p class="muted">Solid: stable; dashed: canary; red triangle: a rollback. One step per '
+        "change of <code>models.yaml</code>, oldest on the left.</p></figure>"
+    )
+
+
 def timeline_section(data: SiteData, links: Links) -> str:
     if not data.changes:
         return (
@@ -290,7 +337,8 @@ def timeline_section(data: SiteData, links: Links) -> str:
     return (
         f"<p>{len(data.changes)} changes of <code>models.yaml</code>, {rollbacks} of them "
         "rollbacks (reverts), from <code>git log</code> (<code>mlops audit</code>).</p>"
-        '<div class="scroll" role="region" aria-labelledby="timeline-caption" tabindex="0">'
+        + _timeline_chart(data)
+        + '<div class="scroll" role="region" aria-labelledby="timeline-caption" tabindex="0">'
         '<table class="timeline"><caption id="timeline-caption">Promotions and rollbacks, newest '
         'first</caption><thead><tr><th scope="col">time</th><th scope="col">kind</th>'
         '<th scope="col">environment</th><th scope="col">from</th><th scope="col">to</th>'
