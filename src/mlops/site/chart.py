@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 WIDTH, HEIGHT = 360, 180
 LEFT, RIGHT, TOP, BOTTOM = 48, 14, 14, 30
 PAD = 10
-# Okabe-Ito colours: distinguishable with colour-blindness, each >= 3:1 against white
-MARKS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
+# Okabe-Ito colours (the last two darkened): told apart with colour-blindness, >= 3:1 on white
+MARKS = ("#0072B2", "#D55E00", "#009E73", "#AA3377", "#8A6D00")
 LINE = "#444444"
 
 
