@@ -24,7 +24,7 @@ def test_triggers_and_least_privilege_per_job():
     wf = _workflow()
     on = wf[True]  # YAML 1.1 reads the key `on` as true
     assert on["push"] == {"branches": ["main"], "tags": ["*@v*"]}
-    assert set(on["workflow_run"]["workflows"]) == {"register", "deploy"}
+    assert "workflow_run" not in on and on["schedule"]  # catch-up for tags CI pushed
     assert wf["permissions"] == {}
     jobs = wf["jobs"]
     assert jobs["build"]["permissions"] == {"contents": "read", "actions": "read"}
