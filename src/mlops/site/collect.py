@@ -263,6 +263,7 @@ def latest_drift(drift_dir: Path) -> tuple[dict | None, list[Path]]:
         data = json.loads(newest.read_text())
     except (OSError, ValueError):
         return None, []
+    data.pop("evidently", None)  # the raw Evidently result: in drift.html, not on the page
     data["written_at"] = datetime.fromtimestamp(newest.stat().st_mtime, UTC).isoformat(
         timespec="seconds"
     )
