@@ -206,7 +206,9 @@ def _deployed_badges(view: VersionView) -> str:
 
 
 def _versions_table(data: SiteData, links: Links) -> str:
-    head = "".join(f'<th scope="col" class="num">{_e(m)}</th>' for m in data.metrics)
+    head = "".join(
+        f'<th scope="col" class="num">{_e(m).replace("_", "_<wbr>")}</th>' for m in data.metrics
+    )
     rows = []
     for v in reversed(data.versions):
         cells = "".join(
@@ -240,7 +242,7 @@ def _version_details(data: SiteData, links: Links) -> str:
         ]
         dl = "".join(f"<dt>{k}</dt><dd>{val}</dd>" for k, val in facts)
         card = (
-            f'<div class="card">{markdown.to_html(v.card, shift=3)}</div>'
+            f'<div class="card">{markdown.to_html(v.card, shift=2)}</div>'
             if v.card
             else "<p>No model card in this version's tag.</p>"
         )
@@ -383,7 +385,7 @@ def drift_section(data: SiteData) -> str:
         f"{_version_link(drift.get('version'))}: {len(drift.get('drifted_columns', []))} of "
         f"{len(drift.get('columns', []))} columns drifted (share "
         f"{drift.get('drifted_share', 0):.2f}; threshold {drift.get('drift_share_threshold')})."
-        f" Traffic logged {_e(current.get('first_ts'))} .. {_e(current.get('last_ts'))}, "
+        f" Traffic logged {_when(current.get('first_ts'))} .. {_when(current.get('last_ts'))}, "
         f"{current.get('rows_used', 0):,} rows compared; report written "
         f"{_when(drift.get('written_at'))}.</p>"
         '<div class="scroll"><table><caption>Drift per column (Evidently)</caption><thead><tr>'
