@@ -106,9 +106,9 @@ def audit_rows(root: Path, model: str) -> list[dict]:
 
 
 def _same(a: dict | None, b: dict | None) -> bool:
-    return (a or {}).get("version") == (b or {}).get("version") and (a or {}).get("traffic") == (
-        b or {}
-    ).get("traffic")
+    """The same canary: version and traffic (a digest alone cannot change for a version)."""
+    a, b = a or {}, b or {}
+    return (a.get("version"), a.get("traffic")) == (b.get("version"), b.get("traffic"))
 
 
 def _pinned(pin, change: dict | None, traffic: int | None = None) -> Pinned:
