@@ -38,7 +38,20 @@ data: data/churn.csv ## restore the data pinned by data.dvc (dvc pull, or regene
 demo: setup data ## run the main job (the whole GitOps loop in a sandbox)
 	@$(VENV)/bin/mlops demo
 
-test: setup ## run the whole test suite
+# The browser test of `mlops site` needs Chromium: installed once with apt-get where it can be
+# (root, or passwordless sudo: CI); elsewhere that one test is skipped and says why.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if command -v chromium google-chrome >/dev/null; then exit 0; \
+	elif command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+	  echo "setup: installing chromium with apt-get (once), for the browser test of mlops site"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo -n); \
+	  $$sudo apt-get install -y -qq chromium >/dev/null 2>&1 \
+	  || { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "setup: chromium could not be installed; the browser test will be skipped"; \
+	else echo "setup: no chromium and no apt-get as root; the browser test will be skipped"; fi
+
+test: setup $(CHROMIUM) ## run the whole test suite
 	@$(VENV)/bin/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup ## the pre-commit hooks: ruff, schemas, zizmor (workflow security)

@@ -13,6 +13,7 @@ from mlops.monitoring import cli as monitoring_cli
 from mlops.promotion import cli as promotion_cli
 from mlops.report import cli as report_cli
 from mlops.serve import cli as serve_cli
+from mlops.site import cli as site_cli
 
 app = typer.Typer(
     help="GitOps for ML: data, pipeline, versions, promotion, serving and monitoring from Git.",
@@ -65,6 +66,7 @@ promotion_cli.register(app)
 serve_cli.register(app)
 monitoring_cli.register(app)
 report_cli.register(app)
+site_cli.register(app)
 
 
 def main() -> None:

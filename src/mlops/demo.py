@@ -42,13 +42,19 @@ def drift_ending(sb: sandbox.Sandbox) -> None:
         sb.work,
         sb.servers["production"].url,
         log_dir=clone / predlog.DEFAULT_DIR,
-        out_dir=sb.root / "drift",
+        out_dir=sb.work / "reports" / "drift",  # where `mlops site` finds it (gitignored)
         echo=sb.log,
     )
     verdict = (
         "drift detected: monitor.yml would open an issue" if result.exit_code == 1 else ("no drift")
     )
     sb.log(f"   {verdict}")
+
+
+def write_site(sb: sandbox.Sandbox) -> Path:
+    sandbox.step(sb.log, "The registry page: one static page from Git (mlops site)")
+    sandbox.sh(sb, "mlops", "site", "--out", str(sb.root / "site"))
+    return sb.root / "site" / "index.html"
 
 
 def run(where: str | Path = SANDBOX) -> None:
@@ -76,9 +82,11 @@ def run(where: str | Path = SANDBOX) -> None:
         sandbox.audit(sb)
         sandbox.status(sb)
         drift_ending(sb)
+        page = write_site(sb)  # while the servers run: the page shows that they agree with Git
     finally:
         sandbox.stop_servers(sb)
     sb.log(
         f"\nThe sandbox stays in {sb.root}: `cd {sb.work} && git log --oneline --graph` to look "
         "around; `make demo` again starts it afresh."
+        f"\nThe registry page: open file://{page}"
     )

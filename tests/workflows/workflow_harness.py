@@ -41,6 +41,7 @@ STAND_INS = {
     "actions/cache": "nothing to cache on this machine",
     "actions/upload-artifact": "nothing to upload; the files stay in the clone",
     "$/.github/actions/setup-cml": "a recording `cml` script on PATH",
+    "actions/upload-pages-artifact": "nothing uploaded: the test reads the folder it names",
 }
 
 
