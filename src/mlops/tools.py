@@ -31,6 +31,7 @@ def run(
         cwd=cwd,
         env=_env(),
         text=True,
+        errors="replace",  # a byte that is not UTF-8 (e.g. in a commit message) never raises
         stdout=subprocess.PIPE if quiet else None,
         stderr=subprocess.PIPE if quiet else None,
     )
