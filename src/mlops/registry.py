@@ -278,8 +278,9 @@ def _check_workspace(root: Path, metadata: dict[str, Any]) -> None:
         want, file = pinned.get(path), root / path
         if want and file.is_file() and _file_md5(file) != want:
             raise MlopsError(
-                f"{path} is not the file dvc.lock pins (md5 {want}); run `dvc checkout {path}` "
-                "(or `dvc repro`) so the workspace matches dvc.lock (`dvc status` shows it)"
+                f"{path} is not the file dvc.lock pins (md5 {want}): it changed after the "
+                "pipeline ran (`dvc status` shows it); run `dvc repro` (or `dvc checkout`, "
+                "`git checkout` for Git-tracked reports) so the workspace matches dvc.lock"
             )
     if changed:
         raise MlopsError(

@@ -22,8 +22,8 @@ def test_register_tags_v1_then_minor_bumps_and_skips_unchanged(promo):
 
 
 def _first_model_back(repo):
-    """Put v1.0.0's dvc.lock and model back in the workspace (uncommitted)."""
-    git(repo, "checkout", "churn-model@v1.0.0", "--", "dvc.lock")
+    """Put v1.0.0's dvc.lock, reports and model back in the workspace (uncommitted)."""
+    git(repo, "checkout", "churn-model@v1.0.0", "--", "dvc.lock", "reports")
     run([sys.executable, "-m", "dvc", "checkout", "artifacts/model.skops"], repo)
 
 
