@@ -41,6 +41,15 @@ def run(
     return proc
 
 
+def first_line(stderr: str) -> str:
+    """The first meaningful line of git's message (what follows is often generic advice)."""
+    for line in stderr.splitlines():
+        text = line.strip().removeprefix("fatal:").removeprefix("error:").strip()
+        if text:
+            return text
+    return "no output"
+
+
 def dvc(*args: str, cwd: str | Path = ".", check: bool = True, quiet: bool = True):
     return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check, quiet=quiet)
 
