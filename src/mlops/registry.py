@@ -315,8 +315,8 @@ def remote_tags(root: Path, model: str, remote: str = "origin") -> set[str]:
     )
     if proc.returncode != 0:
         raise MlopsError(
-            f"cannot fetch {model}'s tags from {remote} ({tools.first_line(proc.stderr)}); register "
-            "compares with the remote's tags so two registrations never claim one version"
+            f"cannot fetch {model}'s tags from {remote} ({tools.first_line(proc.stderr)}); "
+            "register compares with the remote's tags so two registrations never claim one version"
         )
     listed = tools.git("ls-remote", "--tags", "--refs", remote, pattern, cwd=root)
     return {line.split("refs/tags/", 1)[1] for line in listed.splitlines() if "refs/tags/" in line}
