@@ -168,7 +168,7 @@ class Controller:
             return ""
         url = tools.git("remote", "get-url", remote, cwd=self.root, check=False)
         return (
-            f"git fetch {remote} ({url}) failed: {tools.first_line(proc.stderr)}; "
+            f"git fetch {remote} failed: {tools.first_line(proc.stderr)} ({remote} is {url}); "
             "still serving the last state applied"
         )
 
