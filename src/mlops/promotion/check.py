@@ -111,9 +111,9 @@ class _Checker:
         self.report = Report(base_rev, policy_changes=policy.changes(root, base_rev))
         self.known_envs = environments.names(root)
         models = dict.fromkeys([*self.base.models, *head.models])
-        self.registered = {
-            m: {v.version: v for v in registry.list_versions(root, m)} for m in models
-        }
+        tags = {m: registry.read_tags(root, m) for m in models}
+        self.registered = {m: {v.version: v for v in tags[m][0]} for m in models}
+        self.tag_problems = [p for m in models for p in tags[m][1]]
         self._history: list[audit.Change] | None = None
 
     def fail(self, text: str) -> None:
@@ -147,11 +147,8 @@ class _Checker:
                 for prefix, pin in _pins(dep):
                     version = self.registered[model].get(pin.version)
                     if version is None:
-                        known = ", ".join(self.registered[model]) or "none registered yet"
-                        self.fail(
-                            f"{where}.{prefix}version = {pin.version!r}: "
-                            f"no such version (known: {known})"
-                        )
+                        unknown = self._unknown(model, pin.version)
+                        self.fail(f"{where}.{prefix}version = {pin.version!r}: {unknown}")
                         continue
                     used[version.tag] = version
                     if pin.digest != version.digest:
@@ -161,6 +158,12 @@ class _Checker:
                             f"{version.digest}; let `mlops promote` fill the digest in"
                         )
         return list(used.values())
+
+    def _unknown(self, model: str, version: str) -> str:
+        tag = registry.tag_name(model, version)
+        problem = next((p for p in self.tag_problems if p.startswith(f"tag {tag}:")), None)
+        known = ", ".join(self.registered[model]) or "none registered yet"
+        return problem or f"no such version (known: {known})"
 
     def check_remote(self, versions: list[registry.Version]) -> None:
         try:
