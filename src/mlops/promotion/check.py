@@ -283,13 +283,15 @@ def check(
 ) -> Report:
     """`mlops check`: the working tree's models.yaml against ``base`` (default origin/main)."""
     root = Path(root)
-    path = root / paths.MODELS_FILE
-    if not path.is_file():
-        raise ConfigError(
-            paths.MODELS_FILE, "", "file not found", hint="run from the repository root"
-        )
-    text = path.read_text(errors="replace")
-    report = evaluate(root, text, base or default_base(root), allow_removal=allow_removal)
+    base = base or default_base(root)
+    try:
+        text = models_file.read_text(root / paths.MODELS_FILE)
+    except ConfigError as exc:
+        if "file not found" in str(exc):
+            raise
+        report = Report(base, failures=[str(exc)])
+    else:
+        report = evaluate(root, text, base, allow_removal=allow_removal)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(markdown(report))
