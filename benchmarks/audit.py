@@ -133,6 +133,13 @@ def prepare_check(repo: Path, promotions: int) -> None:
     (repo / "models.yaml").write_text(models_yaml(staging, staging, None))
 
 
+def timed_command(repo: Path, *args: str) -> tuple[float, float, bytes]:
+    """Wall and CPU seconds (interpreter start-up included) of `mlops ARGS`, and its stdout."""
+    started, cpu = time.perf_counter(), _children_cpu()
+    proc = subprocess.run([sys.executable, "-m", "mlops", *args], cwd=repo, capture_output=True)
+    return time.perf_counter() - started, _children_cpu() - cpu, proc.stdout
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -150,38 +157,25 @@ def main() -> None:
         in_process = time.perf_counter() - started
         # CPU seconds of this process plus its git children: what a loaded machine cannot inflate
         cpu = time.process_time() + _children_cpu() - cpu
-        started = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "mlops", "audit", "--json"],
-            cwd=repo,
-            capture_output=True,
-            check=True,
-        )
-        command = time.perf_counter() - started
-        rows = json.loads(proc.stdout)
+        command, command_cpu, out = timed_command(repo, "audit", "--json")
+        rows = json.loads(out)
         prepare_check(repo, args.promotions)
         started, check_cpu = time.perf_counter(), time.process_time() + _children_cpu()
         report = check.check(repo, base="main")
         check_in_process = time.perf_counter() - started
         check_cpu = time.process_time() + _children_cpu() - check_cpu
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "mlops", "check", "--base", "main", "--json"],
-            cwd=repo,
-            capture_output=True,
-        )
-        check_command = time.perf_counter() - started
+        check_command, check_command_cpu, _ = timed_command(repo, "check", "--base", "main")
     with_pr = sum(1 for c in changes if c.pr)
     print(
         f"audit of {args.promotions} promotions ({2 * args.promotions + 1} commits): "
         f"{len(changes)} changes, {with_pr} with a PR number; "
         f"audit.history {in_process:.3f} s wall ({cpu:.3f} s CPU incl. git), "
-        f"`mlops audit --json` {command:.3f} s wall ({len(rows)} rows)"
+        f"`mlops audit --json` {command:.3f} s wall ({command_cpu:.3f} s CPU, {len(rows)} rows)"
     )
     print(
         f"check of one promotion against that history: check.check {check_in_process:.3f} s wall "
         f"({check_cpu:.3f} s CPU incl. git), "
-        f"`mlops check --json` {check_command:.3f} s wall "
+        f"`mlops check` {check_command:.3f} s wall ({check_command_cpu:.3f} s CPU) "
         f"({len(report.plans)} plans, {len(report.failures)} failure(s): "
         f"{'; '.join(f[:80] for f in report.failures)})"
     )

@@ -296,10 +296,6 @@ def create_tag(root: str | Path, model: str, version: str, metadata: dict[str, A
     return get_version(root, model, version)
 
 
-def push_tag(root: str | Path, version: Version, remote: str = "origin") -> None:
-    tools.git("push", remote, f"refs/tags/{version.tag}", cwd=root)
-
-
 def _has_remote(root: Path, remote: str = "origin") -> bool:
     return remote in tools.git("remote", cwd=root).split()
 
