@@ -6,7 +6,9 @@
 #
 # The container clones the repository (or uses one mounted at /repo), follows models.yaml on
 # origin/main and fetches artifacts from the DVC remote (give it the remote's credentials, e.g.
-# AWS_* for S3). Extra arguments go to `mlops serve` (e.g. `--sync-interval 10`).
+# AWS_* for S3; MLOPS_DVC_REMOTE=s3://... sets the remote's URL). Extra arguments go to
+# `mlops serve` (e.g. `--sync-interval 10`). A mounted clone owned by another uid is marked a git
+# safe.directory by the entrypoint; it must be writable (run with --user "$(id -u):$(id -g)").
 FROM python:3.11-slim AS build
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/app/.venv
 RUN pip install --no-cache-dir uv==0.13.9

@@ -1,8 +1,11 @@
-"""Benchmark: `mlops audit` over 1,000 promotions (goal: under 1 s).
+"""Benchmark: `mlops audit` over 1,000 promotions (goal: under 1 s) and `mlops check` of a
+promotion against that history (goal: under 2 s).
 
 Builds a repository whose history holds N promotion commits, each merged by a
-"Merge pull request #N" commit (2N commits, as GitHub's merge button makes them), with
-`git fast-import`, then times the audit in-process and as the `mlops audit --json` command.
+"Merge pull request #N" commit (2N commits, as GitHub's merge button makes them), and one
+registered tag per version, with `git fast-import`; then times the audit in-process and as the
+`mlops audit --json` command, and `mlops check --base main` of one more promotion (which reads
+the first-parent history, the tags, the base's policy and asks the DVC remote).
 
     .venv/bin/python benchmarks/audit.py [--promotions 1000]
 """
@@ -18,8 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlops.promotion import audit
+import yaml
 
+from mlops.promotion import audit, check
+
+ROOT = Path(__file__).resolve().parents[1]
 HEADER = "# Desired deployed state.\nmodels:\n  churn-model:\n"
 
 
@@ -59,17 +65,44 @@ def _commit(
     out.append("\n")
 
 
+def _tag(out: list[str], version: int, mark: int, t: int) -> None:
+    metadata = {
+        "artifact": "artifacts/model.skops",
+        "md5": f"{version:032x}",
+        "sha256": f"sha256:{version:064x}",
+        "metrics": {"roc_auc": 0.9, "f1": 0.7},
+    }
+    data = json.dumps(metadata).encode()
+    out.append(f"tag churn-model@v1.{version}.0\nfrom :{mark}\n")
+    out.append(f"tagger Bot <bot@example.com> {t} +0000\ndata {len(data)}\n{data.decode()}\n")
+
+
+def _policy_files(out: list[str]) -> None:
+    """The template's environments, gates reduced to the metrics the fake tags record."""
+    for path in sorted((ROOT / "environments").glob("*.yaml")):
+        config = yaml.safe_load(path.read_text())
+        config["gates"] = {"min": {"roc_auc": 0.8}}
+        text = yaml.safe_dump(config, sort_keys=False)
+        out.append(f"M 100644 inline environments/{path.name}\ndata {len(text.encode())}\n")
+        out.append(f"{text}\n")
+
+
 def build(repo: Path, promotions: int) -> None:
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     stream: list[str] = []
     t, mark = 1_700_000_000, 1
     state = [0, 0, None]
     _commit(stream, mark, None, None, "initial", models_yaml(0, 0, None), t)
+    policy: list[str] = []
+    _policy_files(policy)
+    stream.insert(-1, "".join(policy))
+    _tag(stream, 0, mark, t)
     main = mark
     for n in range(1, promotions + 1):
         env = n % 3
         if env == 0:
             state[0] += 1
+            _tag(stream, state[0], main, t)
         elif env == 1:
             state[2] = state[0]
         else:
@@ -86,6 +119,25 @@ def build(repo: Path, promotions: int) -> None:
         ["git", "fast-import", "--quiet"], cwd=repo, input="".join(stream).encode(), check=True
     )
     subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=repo, check=True)
+
+
+def prepare_check(repo: Path, promotions: int) -> None:
+    """A DVC remote (empty: every artifact is reported missing, after one query each) and one
+    more promotion in the working tree: production to staging's version."""
+    remote = repo.parent / "dvc-remote"
+    remote.mkdir()
+    for args in (["init", "-q"], ["remote", "add", "-d", "storage", str(remote)]):
+        dvc = [sys.executable, "-m", "dvc", *args]
+        subprocess.run(dvc, cwd=repo, check=True, capture_output=True)
+    staging = promotions // 3
+    (repo / "models.yaml").write_text(models_yaml(staging, staging, None))
+
+
+def timed_command(repo: Path, *args: str) -> tuple[float, float, bytes]:
+    """Wall and CPU seconds (interpreter start-up included) of `mlops ARGS`, and its stdout."""
+    started, cpu = time.perf_counter(), _children_cpu()
+    proc = subprocess.run([sys.executable, "-m", "mlops", *args], cwd=repo, capture_output=True)
+    return time.perf_counter() - started, _children_cpu() - cpu, proc.stdout
 
 
 def _children_cpu() -> float:
@@ -105,21 +157,27 @@ def main() -> None:
         in_process = time.perf_counter() - started
         # CPU seconds of this process plus its git children: what a loaded machine cannot inflate
         cpu = time.process_time() + _children_cpu() - cpu
-        started = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "mlops", "audit", "--json"],
-            cwd=repo,
-            capture_output=True,
-            check=True,
-        )
-        command = time.perf_counter() - started
-        rows = json.loads(proc.stdout)
+        command, command_cpu, out = timed_command(repo, "audit", "--json")
+        rows = json.loads(out)
+        prepare_check(repo, args.promotions)
+        started, check_cpu = time.perf_counter(), time.process_time() + _children_cpu()
+        report = check.check(repo, base="main")
+        check_in_process = time.perf_counter() - started
+        check_cpu = time.process_time() + _children_cpu() - check_cpu
+        check_command, check_command_cpu, _ = timed_command(repo, "check", "--base", "main")
     with_pr = sum(1 for c in changes if c.pr)
     print(
         f"audit of {args.promotions} promotions ({2 * args.promotions + 1} commits): "
         f"{len(changes)} changes, {with_pr} with a PR number; "
         f"audit.history {in_process:.3f} s wall ({cpu:.3f} s CPU incl. git), "
-        f"`mlops audit --json` {command:.3f} s wall ({len(rows)} rows)"
+        f"`mlops audit --json` {command:.3f} s wall ({command_cpu:.3f} s CPU, {len(rows)} rows)"
+    )
+    print(
+        f"check of one promotion against that history: check.check {check_in_process:.3f} s wall "
+        f"({check_cpu:.3f} s CPU incl. git), "
+        f"`mlops check` {check_command:.3f} s wall ({check_command_cpu:.3f} s CPU) "
+        f"({len(report.plans)} plans, {len(report.failures)} failure(s): "
+        f"{'; '.join(f[:80] for f in report.failures)})"
     )
 
 

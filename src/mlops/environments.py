@@ -152,3 +152,32 @@ def load(name: str, root: str | Path = ".") -> Environment:
 
 def load_all(root: str | Path = ".") -> dict[str, Environment]:
     return {name: load(name, root) for name in names(root)}
+
+
+def read_raw_at(name: str, rev: str, root: str | Path = ".") -> dict | None:
+    """``environments/<name>.yaml`` as committed at ``rev``, unparsed (None: absent there)."""
+    from mlops import tools
+
+    source = f"{rev}:{paths.ENVIRONMENTS}/{name}.yaml"
+    proc = tools.run(["git", "show", source], cwd=root, check=False)
+    if proc.returncode != 0:
+        return None
+    try:
+        return yaml.safe_load(proc.stdout) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, "", f"not valid YAML: {exc}".replace("\n", " ")) from exc
+
+
+def names_at(rev: str, root: str | Path = ".") -> list[str]:
+    """The environments that exist at ``rev``."""
+    from mlops import tools
+
+    out = tools.git("ls-tree", "--name-only", f"{rev}:{paths.ENVIRONMENTS}", cwd=root, check=False)
+    return sorted(n[: -len(".yaml")] for n in out.splitlines() if n.endswith(".yaml"))
+
+
+def load_at(name: str, rev: str, root: str | Path = ".") -> Environment | None:
+    """The environment as committed at ``rev`` (None: it did not exist there)."""
+    raw = read_raw_at(name, rev, root)
+    source = f"{rev}:{paths.ENVIRONMENTS}/{name}.yaml"
+    return None if raw is None else parse(raw, name, source)

@@ -182,11 +182,25 @@ def parse(text: str, source: str = paths.MODELS_FILE, fast: bool = False) -> Mod
     return ModelsFile(models=models, source=source)
 
 
-def load(path: str | Path = paths.MODELS_FILE) -> ModelsFile:
+def read_text(path: str | Path) -> str:
+    """The file's text; bytes that are not UTF-8 are one clear error, not a traceback."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(path, "", "file not found", hint="run from the repository root")
-    return parse(path.read_text(), str(path))
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            path,
+            "",
+            f"byte {data[exc.start]:#04x} at offset {exc.start} is not UTF-8",
+            hint="save the file as UTF-8",
+        ) from exc
+
+
+def load(path: str | Path = paths.MODELS_FILE) -> ModelsFile:
+    return parse(read_text(path), str(path))
 
 
 def load_at(rev: str, root: str | Path = ".") -> ModelsFile:

@@ -20,7 +20,14 @@ from mlops import paths, tools
 from mlops.errors import MlopsError, NotFoundError
 
 VERSION_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
-_SEP = "\x1f"
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_TAG_FIELDS = [
+    "%(refname:strip=2)",
+    "%(*objectname)",
+    "%(taggername) %(taggeremail)",
+    "%(taggerdate:iso-strict)",
+    "%(contents)",
+]
 
 
 class ArtifactError(MlopsError):
@@ -60,33 +67,55 @@ def tag_name(model: str, version: str) -> str:
     return f"{model}@{version}"
 
 
-def list_versions(root: str | Path, model: str) -> list[Version]:
-    """Every registered version of ``model``, oldest first."""
-    fmt = (
-        _SEP.join(
-            [
-                "%(refname:strip=2)",
-                "%(*objectname)",
-                "%(taggername) %(taggeremail)",
-                "%(taggerdate:iso-strict)",
-                "%(contents)",
-            ]
-        )
-        + "\x1e"
-    )
-    out = tools.git("for-each-ref", f"--format={fmt}", f"refs/tags/{model}@v*", cwd=root)
-    versions = []
-    for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
-        name, commit, tagger, when, message = record.split(_SEP, 4)
+def _tag_records(root: str | Path, model: str) -> list[list[str]]:
+    """One record per tag ``<model>@v*``: NUL-separated fields (a tag message cannot hold a NUL,
+    so no text in one can forge a field)."""
+    fmt = "%00".join(_TAG_FIELDS) + "%00"
+    out = tools.run(
+        ["git", "for-each-ref", f"--format={fmt}", f"refs/tags/{model}@v*"], cwd=root
+    ).stdout
+    tokens = out.split("\0")[:-1]
+    width = len(_TAG_FIELDS)
+    records = [tokens[i : i + width] for i in range(0, len(tokens) - width + 1, width)]
+    return [[r[0].lstrip("\n"), *r[1:]] for r in records]
+
+
+def _metadata(tag: str, message: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A tag message's metadata, or the one problem that makes the tag unusable."""
+    text = message.strip().split("\n-----BEGIN", 1)[0]
+    try:
+        data = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        return None, f"tag {tag}: its message is not JSON ({exc})"
+    if not isinstance(data, dict):
+        return None, f"tag {tag}: its message is JSON {type(data).__name__}, not an object"
+    if not DIGEST_RE.match(str(data.get("sha256", ""))):
+        return None, f"tag {tag}: its message holds no sha256:<64 hex> under 'sha256'"
+    for key in ("metrics", "params", "slices", "serving"):
+        if not isinstance(data.get(key, {}), dict):
+            return None, f"tag {tag}: '{key}' in its message is not a mapping"
+    return data, None
+
+
+def read_tags(root: str | Path, model: str) -> tuple[list[Version], list[str]]:
+    """Every registered version of ``model`` (oldest first), and one problem line per tag of
+    ours that cannot be used (a malformed message): reported, never an exception."""
+    versions, problems = [], []
+    for name, commit, tagger, when, message in _tag_records(root, model):
         version = name.split("@", 1)[1]
         if not VERSION_RE.match(version) or not commit:
             continue  # a lightweight or foreign tag: not one of ours
-        try:
-            metadata = json.loads(message.strip().split("\n-----BEGIN", 1)[0] or "{}")
-        except json.JSONDecodeError:
-            metadata = {}
+        metadata, problem = _metadata(name, message)
+        if problem:
+            problems.append(f"{problem}; this version cannot be used (re-register the model)")
+            continue
         versions.append(Version(model, version, commit, metadata, tagger, when))
-    return sorted(versions, key=lambda v: v.key)
+    return sorted(versions, key=lambda v: v.key), problems
+
+
+def list_versions(root: str | Path, model: str) -> list[Version]:
+    """Every usable registered version of ``model``, oldest first."""
+    return read_tags(root, model)[0]
 
 
 def latest(root: str | Path, model: str) -> Version | None:
@@ -96,10 +125,15 @@ def latest(root: str | Path, model: str) -> Version | None:
 
 def get_version(root: str | Path, model: str, version: str) -> Version:
     parse_version(version)
-    for v in list_versions(root, model):
+    versions, problems = read_tags(root, model)
+    for v in versions:
         if v.version == version:
             return v
-    known = ", ".join(v.version for v in list_versions(root, model)) or "none registered yet"
+    tag = tag_name(model, version)
+    for problem in problems:
+        if problem.startswith(f"tag {tag}:"):
+            raise NotFoundError(problem)
+    known = ", ".join(v.version for v in versions) or "none registered yet"
     raise NotFoundError(
         f"{tag_name(model, version)}: no such version (known: {known}); "
         "`mlops versions` lists them, `git fetch --tags` brings new ones"
@@ -213,21 +247,45 @@ def _file_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+# what a version's metadata is read from: each must be the file dvc.lock pins, committed
+REGISTERED_FILES = (paths.MODEL, paths.METRICS, paths.SLICES, paths.SERVING)
+
+
+def _lock_outs(root: Path) -> dict[str, str]:
+    lock = yaml.safe_load((root / "dvc.lock").read_text()) or {}
+    return {
+        out["path"]: out.get("md5")
+        for stage in lock.get("stages", {}).values()
+        for out in stage.get("outs", [])
+    }
+
+
 def _check_workspace(root: Path, metadata: dict[str, Any]) -> None:
-    """The tag points at HEAD, so HEAD's dvc.lock must pin exactly the file being registered."""
-    model = root / paths.MODEL
+    """The tag points at HEAD, so the files its metadata is read from must be exactly what
+    HEAD's dvc.lock pins and Git holds (an edited reports/metrics.json would become the
+    version's metrics, and gates would later read them)."""
     if metadata["md5"] is None:
         raise NotFoundError(f"dvc.lock: no output {paths.MODEL}; run `dvc repro` first")
-    if _file_md5(model) != metadata["md5"]:
-        raise MlopsError(
-            f"{paths.MODEL} is not the file dvc.lock pins (md5 {metadata['md5']}); "
-            "run `dvc checkout` (or `dvc repro`) so the workspace matches dvc.lock"
-        )
-    if tools.run(
-        ["git", "diff", "--quiet", "HEAD", "--", "dvc.lock"], cwd=root, check=False
-    ).returncode:
+    changed = tools.git(
+        "diff", "--name-only", "HEAD", "--", "dvc.lock", *REGISTERED_FILES, cwd=root
+    )
+    if "dvc.lock" in changed.split():
         raise MlopsError(
             "dvc.lock has uncommitted changes: commit it first, so the tag's commit pins this model"
+        )
+    pinned = _lock_outs(root)
+    for path in REGISTERED_FILES:
+        want, file = pinned.get(path), root / path
+        if want and file.is_file() and _file_md5(file) != want:
+            raise MlopsError(
+                f"{path} is not the file dvc.lock pins (md5 {want}): it changed after the "
+                "pipeline ran (`dvc status` shows it); run `dvc repro` (or `dvc checkout`, "
+                "`git checkout` for Git-tracked reports) so the workspace matches dvc.lock"
+            )
+    if changed:
+        raise MlopsError(
+            f"{', '.join(changed.split())}: uncommitted changes; commit them first, so the tag's "
+            "commit holds the metrics it records"
         )
 
 
@@ -238,15 +296,72 @@ def create_tag(root: str | Path, model: str, version: str, metadata: dict[str, A
     return get_version(root, model, version)
 
 
-def push_tag(root: str | Path, version: Version, remote: str = "origin") -> None:
-    tools.git("push", remote, f"refs/tags/{version.tag}", cwd=root)
+def _has_remote(root: Path, remote: str = "origin") -> bool:
+    return remote in tools.git("remote", cwd=root).split()
+
+
+def remote_tags(root: Path, model: str, remote: str = "origin") -> set[str]:
+    """Fetch ``model``'s tags from ``remote`` (origin's win over a local tag of the same name)
+    and return their names: what is registered for everyone, not just in this clone."""
+    pattern = f"refs/tags/{model}@v*"
+    proc = tools.run(
+        ["git", "fetch", "--quiet", "--no-tags", remote, f"+{pattern}:{pattern}"],
+        cwd=root,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise MlopsError(
+            f"cannot fetch {model}'s tags from {remote} ({tools.first_line(proc.stderr)}); "
+            "register compares with the remote's tags so two registrations never claim one version"
+        )
+    listed = tools.git("ls-remote", "--tags", "--refs", remote, pattern, cwd=root)
+    return {line.split("refs/tags/", 1)[1] for line in listed.splitlines() if "refs/tags/" in line}
+
+
+def _local_only(root: Path, model: str, on_remote: set[str]) -> list[Version]:
+    return [v for v in list_versions(root, model) if v.tag not in on_remote]
+
+
+def _push_or_withdraw(root: Path, version: Version) -> bool:
+    """Push the tag; when the remote refuses it (another registration took the number), delete
+    the local tag so no local-only tag is left behind. True when pushed."""
+    refspec = f"refs/tags/{version.tag}"
+    proc = tools.run(["git", "push", "--quiet", "origin", refspec], cwd=root, check=False)
+    if proc.returncode == 0:
+        return True
+    tools.git("tag", "-d", version.tag, cwd=root)
+    return False
+
+
+def _registered(root: Path, model: str, sha256: str, push: bool) -> Registration | None:
+    """The registration that already holds this model, pushing it if it was only local."""
+    on_remote = remote_tags(root, model) if _has_remote(root) else None
+    local_only = [] if on_remote is None else _local_only(root, model, on_remote)
+    previous = latest(root, model)
+    if previous is None or previous.digest != sha256:
+        if push and local_only:
+            names = " ".join(v.tag for v in local_only)
+            raise MlopsError(
+                f"local tags not on origin: {names}; push them (`git push origin {names}`) or "
+                f"delete them (`git tag -d {names}`) before `mlops register --push`"
+            )
+        return None
+    if push and previous in local_only:  # `register` then `register --push`: push it now
+        if not _push_or_withdraw(root, previous):
+            return None
+        return Registration(previous, created=False, pushed=True)
+    return Registration(previous, created=False)
 
 
 def register(
     root: str | Path = ".", model: str | None = None, bump: str | None = None, push: bool = False
 ) -> Registration:
-    """Tag the workspace model as a new version unless its sha256 is already the latest's."""
-    from mlops import card, models_file
+    """Tag the workspace model as a new version unless its sha256 is already the latest's.
+
+    With ``push``: compares with origin's tags first, pushes the new tag, and when origin
+    refuses it (a concurrent registration took the number) deletes it and tries the next one.
+    """
+    from mlops import models_file
 
     root = Path(root)
     model = model or models_file.load(root / paths.MODELS_FILE).default_model()
@@ -255,16 +370,28 @@ def register(
             f"{paths.MODEL}: no model in the workspace; run `dvc pull` or `dvc repro`"
         )
     metadata = workspace_metadata(root)
+    for _ in range(3):
+        done = _registered(root, model, metadata["sha256"], push)
+        if done is not None:
+            return done
+        _check_workspace(root, metadata)
+        version = _tag_new(root, model, bump, metadata)
+        if not push or _push_or_withdraw(root, version):
+            return Registration(version, created=True, pushed=push)
+    raise MlopsError(
+        f"origin refused {model}'s new tag three times (other registrations keep taking the "
+        "number); run `mlops register --push` again"
+    )
+
+
+def _tag_new(root: Path, model: str, bump: str | None, metadata: dict[str, Any]) -> Version:
+    from mlops import card
+
     previous = latest(root, model)
-    if previous is not None and previous.digest == metadata["sha256"]:
-        return Registration(previous, created=False)
-    _check_workspace(root, metadata)
     number = bump_version(previous.version if previous else None, bump or "minor")
-    metadata["model_card"] = card.render(root, version=number, metadata=metadata, model=model)
-    version = create_tag(root, model, number, metadata)
-    if push:
-        push_tag(root, version)
-    return Registration(version, created=True, pushed=push)
+    text = card.render(root, version=number, metadata=metadata, model=model)
+    metadata = {**metadata, "model_card": text}
+    return create_tag(root, model, number, metadata)
 
 
 def missing_from_remote(root: str | Path, versions: list[Version]) -> list[Version]:

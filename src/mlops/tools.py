@@ -31,6 +31,7 @@ def run(
         cwd=cwd,
         env=_env(),
         text=True,
+        errors="replace",  # a byte that is not UTF-8 (e.g. in a commit message) never raises
         stdout=subprocess.PIPE if quiet else None,
         stderr=subprocess.PIPE if quiet else None,
     )
@@ -38,6 +39,15 @@ def run(
         output = ((proc.stderr or "") + (proc.stdout or "")).strip()
         raise ToolError(f"`{' '.join(args)}` failed (exit {proc.returncode}): {output[-2000:]}")
     return proc
+
+
+def first_line(stderr: str) -> str:
+    """The first meaningful line of git's message (what follows is often generic advice)."""
+    for line in stderr.splitlines():
+        text = line.strip().removeprefix("fatal:").removeprefix("error:").strip()
+        if text:
+            return text
+    return "no output"
 
 
 def dvc(*args: str, cwd: str | Path = ".", check: bool = True, quiet: bool = True):

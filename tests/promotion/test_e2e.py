@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops import environments, registry
+from mlops import environments, models_file, registry
 from mlops.monitoring.demo import records
 from mlops.promotion import promote, rollback
 from mlops.serve import launcher
@@ -180,3 +180,37 @@ def test_deploy_faults_leave_the_live_deployment_unchanged(live, tmp_path):
     env = {"MLOPS_SYNC_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(summary)}
     assert mlops(repo, "deploy", check=False, env=env).returncode == 2
     assert "## Deploy failed" in summary.read_text() and "production" in summary.read_text()
+
+
+def test_deploy_refuses_what_check_refuses_and_accepts_a_descendant(live, tmp_path):
+    repo, servers = live
+    _deploy(repo)
+    # a direct push to main that a pull request could not merge: v1.1.0 never live in staging
+    v110 = registry.get_version(repo, "churn-model", "v1.1.0")
+    pin = models_file.Deployment(models_file.Pin(v110.version, v110.digest))
+    text = models_file.with_deployment((repo / "models.yaml").read_text(), "production", pin)
+    _push_models_yaml(repo, text, "direct push: production v1.1.0")
+    message = _refused(repo, servers, "fails `mlops check` against the deployed state")
+    assert "churn-model@v1.1.0 was never live in staging" in message
+    _undo(repo)
+
+    # someone pushes to main after this clone's checkout, and the servers follow it
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo.parent / "origin.git"), str(other))
+    (other / "NOTES.md").write_text("a change that is not a promotion\n")
+    git(other, "add", "NOTES.md")
+    git(other, "commit", "-qm", "notes")
+    git(other, "push", "-q", "origin", "main")
+    newer = git(other, "rev-parse", "HEAD")
+    for server in servers.values():
+        assert server.sync()["commit"] == newer
+    out = _deploy(repo)  # this clone has not fetched `newer`: it does now
+    assert f"commit {newer[:10]}, a descendant of" in out.stdout
+    assert out.stdout.count("nothing to do") == 2
+
+    git(repo, "pull", "-q", "--ff-only", "origin", "main")
+    promote.promote(repo, "staging", "v1.1.0")
+    merge_pr(repo, "promote/staging-v1.1.0", 3)
+    out = _deploy(repo)
+    assert "staging: v1.0.0 → v1.1.0" in out.stdout
+    assert "production: v1.0.0 unchanged (commit" in out.stdout

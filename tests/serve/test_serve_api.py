@@ -176,6 +176,9 @@ def test_faults_never_go_live(served_repo, holdout):
         shutil.move(origin, origin.with_name("away.git"))
         state = server.sync()
         assert state["sync"] == "Degraded" and "git fetch origin failed" in state["reason"]
+        # the first meaningful line of git's message and the remote's URL, not its last advice
+        assert "does not appear to be a git repository" in state["reason"], state["reason"]
+        assert f"(origin is {origin})" in state["reason"]
         assert server.predict(record)["model_version"] == GOOD[0]
         shutil.move(origin.with_name("away.git"), origin)
         assert server.sync()["sync"] == "Synced"

@@ -1,46 +1,36 @@
-"""The audit trail: every change of models.yaml in Git history, one row per environment changed.
+"""The audit trail: every change of models.yaml on the first-parent line of the branch, one row
+per environment changed.
 
-One ``git log`` call lists commits with the blobs of models.yaml before and after; one
-``git cat-file --batch`` call reads those blobs; each distinct blob is parsed once with the one
-loader (``models_file.parse``). PR numbers come from merge commits ("Merge pull request #12 ...")
-or squash subjects ("... (#12)"); reverts are rows of kind ``rollback`` naming what they revert.
+The first-parent line is what the branch was, one state after another: a pull request merged
+with `--no-ff` is one step (what its branch did on the way, e.g. a pin later reverted, never was
+the branch's state), as `git log --first-parent` shows it. One NUL-separated ``git log``, one
+``git cat-file --batch-check`` (models.yaml's blob in each commit of the line) and one
+``git cat-file --batch`` read everything; each distinct blob is parsed once with the one loader
+(``models_file.parse``). PR numbers come from merge commits ("Merge pull request #12 ...") or
+squash subjects ("... (#12)"); reverts are rows of kind ``rollback`` naming what they revert.
+A revision that does not parse is reported as a problem naming its commit, never an exception.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mlops import models_file, paths, tools
+from mlops import models_file, paths
 from mlops.errors import ConfigError
 from mlops.models_file import Deployment, ModelsFile
+from mlops.promotion import gitlog
+from mlops.promotion.gitlog import Commit
 
-_RS, _US = "\x1e", "\x1f"
-_FORMAT = _RS + _US.join(["%H", "%P", "%aI", "%an <%ae>", "%cI", "%cn <%ce>", "%s", "%b"]) + _US
-_NULL = "0" * 40
 _MERGE_PR = re.compile(r"^Merge pull request #(\d+)")
 _SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
 _REVERTS = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 
 
 @dataclass(frozen=True)
-class Commit:
-    sha: str
-    parents: tuple[str, ...]
-    time: str
-    author: str
-    committed: str
-    committer: str
-    subject: str
-    body: str
-    old_blob: str | None = None  # models.yaml before this commit (None: absent or unchanged)
-    new_blob: str | None = None
-
-
-@dataclass(frozen=True)
 class Change:
-    """One environment changed by one commit."""
+    """One environment changed by one commit of the base branch's first-parent line."""
 
     time: str
     author: str
@@ -73,6 +63,14 @@ class Change:
         return out
 
 
+@dataclass
+class Trail:
+    """The audit trail of a branch, and the history it could not read (one line each)."""
+
+    changes: list[Change] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
 def describe(dep: Deployment | None) -> str:
     if dep is None:
         return "none"
@@ -81,158 +79,171 @@ def describe(dep: Deployment | None) -> str:
     return f"{dep.stable.version} + canary {dep.canary.version} at {dep.canary.traffic}%"
 
 
-# --- reading history ------------------------------------------------------------------------
+# --- the first-parent line and what each of its commits brought in --------------------------
 
 
-def _raw_blobs(raw: str) -> tuple[str | None, str | None]:
-    for line in raw.splitlines():
-        meta, _, path = line.partition("\t")
-        if path == paths.MODELS_FILE and meta.startswith(":"):
-            _, _, old, new, _ = meta[1:].split(" ", 4)
-            return (None if old == _NULL else old), (None if new == _NULL else new)
-    return None, None
-
-
-def read_log(root: str | Path, rev: str = "HEAD") -> list[Commit]:
-    """Every commit reachable from ``rev``, newest first, with models.yaml's blobs where changed."""
-    # not tools.git: it strips the output, and str.strip() counts \x1e and \x1f as whitespace
-    args = ["git", "log", f"--format={_FORMAT}", "--raw", "--no-abbrev", "--no-renames", rev]
-    out = tools.run(args, cwd=root).stdout
-    commits = []
-    for record in out.split(_RS)[1:]:
-        sha, parents, time, author, committed, committer, subject, body, raw = record.split(_US, 8)
-        old, new = _raw_blobs(raw) if " " not in parents else (None, None)
-        commits.append(
-            Commit(
-                sha,
-                tuple(parents.split()),
-                time,
-                author,
-                committed,
-                committer,
-                subject,
-                body.strip(),
-                old,
-                new,
-            )
-        )
-    return commits
-
-
-def read_blobs(root: str | Path, blobs: set[str]) -> dict[str, str]:
-    """The text of each blob, read by one `git cat-file --batch`."""
-    if not blobs:
-        return {}
-    order = sorted(blobs)
-    proc = tools.run_bytes(["git", "cat-file", "--batch"], cwd=root, stdin="\n".join(order) + "\n")
-    texts, data, pos = {}, proc.stdout, 0
-    for blob in order:
-        header_end = data.index(b"\n", pos)
-        size = int(data[pos:header_end].split()[2])
-        texts[blob] = data[header_end + 1 : header_end + 1 + size].decode()
-        pos = header_end + 1 + size + 1
-    return texts
-
-
-def _parse_blob(text: str, source: str) -> ModelsFile | None:
-    try:
-        return models_file.parse(text, source, fast=True)
-    except ConfigError:
-        return None  # an invalid file in history: shown as "none" on that side
-
-
-# --- PR numbers -----------------------------------------------------------------------------
+def brought_in(line: list[Commit], by_sha: dict[str, Commit]) -> dict[str, str]:
+    """side commit -> the commit of ``line`` (a merge) that brought it into the branch."""
+    on_line, owner = {c.sha for c in line}, {}
+    for merge in reversed(line):  # oldest first, so a merge claims only its own commits
+        stack = list(merge.parents[1:])
+        while stack:
+            sha = stack.pop()
+            if sha in owner or sha in on_line or sha not in by_sha:
+                continue
+            owner[sha] = merge.sha
+            stack.extend(by_sha[sha].parents)
+    return owner
 
 
 def pull_requests(commits: list[Commit]) -> dict[str, int]:
-    """commit -> PR number: squash subjects "(#N)", and every commit a "Merge pull request #N"
-    merge brought into the first-parent line."""
-    by_sha = {c.sha: c for c in commits}
-    mainline, sha = [], commits[0].sha if commits else None
-    while sha in by_sha:
-        mainline.append(sha)
-        parents = by_sha[sha].parents
-        sha = parents[0] if parents else None
-    on_mainline, prs = set(mainline), {}
-    for sha in reversed(mainline):  # oldest first, so a PR claims only its own commits
-        commit = by_sha[sha]
-        squash = _SQUASH_PR.search(commit.subject)
-        if squash and len(commit.parents) == 1:
-            prs[sha] = int(squash.group(1))
-        merge = _MERGE_PR.match(commit.subject)
-        if not merge or len(commit.parents) < 2:
-            continue
-        prs[sha] = int(merge.group(1))
-        stack = list(commit.parents[1:])
-        while stack:
-            current = stack.pop()
-            if current in prs or current in on_mainline or current not in by_sha:
-                continue
-            prs[current] = int(merge.group(1))
-            stack.extend(by_sha[current].parents)
+    """commit of the first-parent line -> PR number: "Merge pull request #N" merges and squash
+    subjects "(#N)"."""
+    prs = {}
+    for commit in gitlog.first_parent_line(commits):
+        merge = _MERGE_PR.match(commit.subject) if len(commit.parents) > 1 else None
+        squash = _SQUASH_PR.search(commit.subject) if len(commit.parents) == 1 else None
+        if merge or squash:
+            prs[commit.sha] = int((merge or squash).group(1))
     return prs
+
+
+class _Attribution:
+    """Who made a change of the line and what it was: for a merge, the pull request's head
+    commit; a revert is a rollback when it reverts an earlier commit of the line (a revert of
+    a commit of the same pull request is not)."""
+
+    def __init__(self, line: list[Commit], commits: list[Commit]):
+        self.by_sha = {c.sha: c for c in commits}
+        self.on_line = {c.sha for c in line}
+        self.owner = brought_in(line, self.by_sha)
+        self.side: dict[str, list[Commit]] = {}
+        for sha, merge in self.owner.items():
+            self.side.setdefault(merge, []).append(self.by_sha[sha])
+
+    def head(self, commit: Commit) -> Commit:
+        if len(commit.parents) > 1 and commit.parents[1] in self.by_sha:
+            return self.by_sha[commit.parents[1]]
+        return commit
+
+    def _line_commit(self, prefix: str) -> str | None:
+        sha = prefix if prefix in self.by_sha else None
+        if sha is None:
+            sha = next((s for s in self.by_sha if s.startswith(prefix)), None)
+        if sha is None:
+            return None
+        return sha if sha in self.on_line else self.owner.get(sha)
+
+    def reverts(self, commit: Commit) -> tuple[str, Commit | None] | None:
+        """(reverted sha or prefix, the reverted commit of the line) when ``commit`` is a
+        rollback of an earlier change of the line."""
+        for candidate in [commit, *self.side.get(commit.sha, [])]:
+            for prefix in _REVERTS.findall(candidate.body):
+                target = self._line_commit(prefix)
+                if target is None:
+                    return prefix, None  # reverts a commit this history does not hold
+                if target != commit.sha:
+                    return target, self.by_sha[target]
+        return None
+
+
+# --- the states of models.yaml along the line -----------------------------------------------
+
+
+def _parse(data: bytes, where: str) -> tuple[ModelsFile | None, str | None]:
+    text = gitlog.decode(data)
+    try:
+        return models_file.parse(text, where, fast=True), None
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+def states(root: str | Path, line: list[Commit]) -> tuple[dict[str, ModelsFile], list[str]]:
+    """commit of the line -> models.yaml in it. A revision that does not parse is one problem
+    naming its commit, and the state before it is carried over (a server keeps serving the
+    last state it could read)."""
+    ids = gitlog.blob_ids(root, [c.sha for c in line], paths.MODELS_FILE)
+    blobs = gitlog.read_blobs(root, {b for b in ids.values() if b})
+    parsed, problems, out = {}, [], {}
+    current = ModelsFile()
+    for commit in reversed(line):
+        blob = ids[commit.sha]
+        if blob is None:
+            current = ModelsFile()
+        elif blob in parsed:
+            current = parsed[blob] or current
+        else:
+            where = f"{commit.sha[:10]}:{paths.MODELS_FILE}"
+            parsed[blob], error = _parse(blobs[blob], where)
+            if error:
+                problems.append(
+                    f"commit {commit.sha[:10]} ({commit.subject[:60]!r}): {error}; "
+                    "read as the state before it"
+                )
+            current = parsed[blob] or current
+        out[commit.sha] = current
+    return out, problems
 
 
 # --- the trail ------------------------------------------------------------------------------
 
 
-def _find(by_sha: dict[str, Commit], prefix: str) -> Commit | None:
-    if prefix in by_sha:
-        return by_sha[prefix]
-    return next((c for sha, c in by_sha.items() if sha.startswith(prefix)), None)
-
-
-def _changes(commit: Commit, before: ModelsFile | None, after: ModelsFile | None, pr, by_sha):
-    reverted = _REVERTS.search(commit.body)
-    target = _find(by_sha, reverted.group(1)) if reverted else None
-    models = dict.fromkeys([*(before.models if before else {}), *(after.models if after else {})])
-    for model in models:
-        old_envs = before.models.get(model, {}) if before else {}
-        new_envs = after.models.get(model, {}) if after else {}
+def _diff(before: ModelsFile, after: ModelsFile):
+    for model in dict.fromkeys([*before.models, *after.models]):
+        old_envs, new_envs = before.models.get(model, {}), after.models.get(model, {})
         for env in dict.fromkeys([*old_envs, *new_envs]):
-            if old_envs.get(env) == new_envs.get(env):
-                continue
-            yield Change(
-                time=commit.time,
-                author=commit.author,
-                committer=commit.committer,
-                pr=pr,
-                model=model,
-                env=env,
-                before=old_envs.get(env),
-                after=new_envs.get(env),
-                commit=commit.sha,
-                subject=commit.subject,
-                message=commit.body,
-                kind="rollback" if reverted else "promotion",
-                reverts=(target.sha if target else reverted.group(1)) if reverted else None,
-                reverts_subject=target.subject if target else None,
-            )
+            if old_envs.get(env) != new_envs.get(env):
+                yield model, env, old_envs.get(env), new_envs.get(env)
+
+
+def _changes(commit: Commit, before: ModelsFile, after: ModelsFile, pr, who: _Attribution):
+    head = who.head(commit)
+    reverted = who.reverts(commit)
+    target = reverted[1] if reverted else None
+    for model, env, old, new in _diff(before, after):
+        yield Change(
+            time=commit.time,
+            author=head.author,
+            committer=commit.committer,
+            pr=pr,
+            model=model,
+            env=env,
+            before=old,
+            after=new,
+            commit=commit.sha,
+            subject=head.subject,
+            message=head.body,
+            kind="rollback" if reverted else "promotion",
+            reverts=reverted[0] if reverted else None,
+            reverts_subject=who.head(target).subject if target else None,
+        )
+
+
+def read(root: str | Path = ".", rev: str = "HEAD") -> Trail:
+    """The changes of models.yaml along the first-parent line of ``rev``, oldest first: what
+    was live, one state after another. A shallow clone is refused (its line is cut short)."""
+    gitlog.require_full_history(root)
+    commits = gitlog.read_commits(root, rev)
+    line = gitlog.first_parent_line(commits)
+    by_commit, problems = states(root, line)
+    who, prs = _Attribution(line, commits), pull_requests(commits)
+    trail, before = Trail(problems=problems), ModelsFile()
+    for commit in reversed(line):
+        after = by_commit[commit.sha]
+        if after is not before:
+            trail.changes.extend(_changes(commit, before, after, prs.get(commit.sha), who))
+        before = after
+    return trail
 
 
 def history(root: str | Path = ".", rev: str = "HEAD", env: str | None = None) -> list[Change]:
-    """Every change of models.yaml reachable from ``rev``, oldest first."""
-    commits = read_log(root, rev)
-    by_sha = {c.sha: c for c in commits}
-    prs = pull_requests(commits)
-    touched = [c for c in commits if c.old_blob or c.new_blob]
-    texts = read_blobs(root, {b for c in touched for b in (c.old_blob, c.new_blob) if b})
-    parsed = {
-        blob: _parse_blob(text, f"{blob[:10]}:{paths.MODELS_FILE}") for blob, text in texts.items()
-    }
-    out = []
-    for commit in reversed(touched):
-        before = parsed.get(commit.old_blob) if commit.old_blob else None
-        after = parsed.get(commit.new_blob) if commit.new_blob else None
-        pr = prs.get(commit.sha)
-        out.extend(_changes(commit, before, after, pr, by_sha))
-    return [c for c in out if env is None or c.env == env]
+    """Every change of models.yaml along the first-parent line of ``rev``, oldest first."""
+    return [c for c in read(root, rev).changes if env is None or c.env == env]
 
 
 def ever_live(root: str | Path, env: str, rev: str = "HEAD") -> set[str]:
-    """Versions that were ever the stable version of ``env`` in models.yaml up to ``rev``."""
-    live = {c.after.stable.version for c in history(root, rev, env) if c.after}
-    return live
+    """Versions that were ever the stable version of ``env`` on the first-parent line."""
+    return {c.after.stable.version for c in history(root, rev, env) if c.after}
 
 
 def latest_change(root: str | Path, env: str, rev: str = "HEAD") -> Change | None:

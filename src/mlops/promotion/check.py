@@ -3,7 +3,11 @@
 Every check runs and every failure is listed: the schema; each pinned version exists; each digest
 equals the registered sha256; each artifact is in the DVC remote; each environment exists; each
 new version passes the environment's gates (from its registered metrics); promotion order
-(``requires``); the canary within the environment's policy.
+(``requires``); the canary within the environment's policy; no environment silently removed.
+
+What was live comes from the first-parent line of the base (``audit.read``), and the policy
+(gates, ``requires``, canary limits) from the base's environment files: a change is never
+judged by rules it brings itself, and any policy change it makes is listed in the plan.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 from mlops import environments, gates, models_file, paths, registry, tools
 from mlops.errors import ConfigError, MlopsError
 from mlops.models_file import Deployment, ModelsFile
-from mlops.promotion import audit
+from mlops.promotion import audit, policy
 
 
 class CheckFailed(MlopsError):
@@ -40,6 +44,8 @@ class Report:
     base: str
     failures: list[str] = field(default_factory=list)
     plans: list[EnvPlan] = field(default_factory=list)
+    policy_changes: list[str] = field(default_factory=list)
+    history_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -50,6 +56,8 @@ class Report:
             "base": self.base,
             "ok": self.ok,
             "failures": self.failures,
+            "policy_changes": self.policy_changes,
+            "history_problems": self.history_problems,
             "plans": [
                 {
                     "model": p.model,
@@ -96,15 +104,16 @@ def _kind(before: Deployment | None, after: Deployment | None, previously_live: 
 
 
 class _Checker:
-    def __init__(self, root: Path, head: ModelsFile, base_rev: str):
+    def __init__(self, root: Path, head: ModelsFile, base_rev: str, allow_removal: bool = False):
         self.root, self.head, self.base_rev = root, head, base_rev
+        self.allow_removal = allow_removal
         self.base = _load_base(root, base_rev)
-        self.report = Report(base_rev)
+        self.report = Report(base_rev, policy_changes=policy.changes(root, base_rev))
         self.known_envs = environments.names(root)
         models = dict.fromkeys([*self.base.models, *head.models])
-        self.registered = {
-            m: {v.version: v for v in registry.list_versions(root, m)} for m in models
-        }
+        tags = {m: registry.read_tags(root, m) for m in models}
+        self.registered = {m: {v.version: v for v in tags[m][0]} for m in models}
+        self.tag_problems = [p for m in models for p in tags[m][1]]
         self._history: list[audit.Change] | None = None
 
     def fail(self, text: str) -> None:
@@ -112,7 +121,8 @@ class _Checker:
 
     def history(self) -> list[audit.Change]:
         if self._history is None:
-            self._history = audit.history(self.root, self.base_rev)
+            trail = audit.read(self.root, self.base_rev)
+            self._history, self.report.history_problems = trail.changes, trail.problems
         return self._history
 
     def ever_live(self, model: str, env: str) -> set[str]:
@@ -137,11 +147,8 @@ class _Checker:
                 for prefix, pin in _pins(dep):
                     version = self.registered[model].get(pin.version)
                     if version is None:
-                        known = ", ".join(self.registered[model]) or "none registered yet"
-                        self.fail(
-                            f"{where}.{prefix}version = {pin.version!r}: "
-                            f"no such version (known: {known})"
-                        )
+                        unknown = self._unknown(model, pin.version)
+                        self.fail(f"{where}.{prefix}version = {pin.version!r}: {unknown}")
                         continue
                     used[version.tag] = version
                     if pin.digest != version.digest:
@@ -151,6 +158,12 @@ class _Checker:
                             f"{version.digest}; let `mlops promote` fill the digest in"
                         )
         return list(used.values())
+
+    def _unknown(self, model: str, version: str) -> str:
+        tag = registry.tag_name(model, version)
+        problem = next((p for p in self.tag_problems if p.startswith(f"tag {tag}:")), None)
+        known = ", ".join(self.registered[model]) or "none registered yet"
+        return problem or f"no such version (known: {known})"
 
     def check_remote(self, versions: list[registry.Version]) -> None:
         try:
@@ -171,9 +184,11 @@ class _Checker:
         previously = self.ever_live(model, env)
         plan = EnvPlan(model, env, before, after, _kind(before, after, previously))
         plan.live = self.registered[model].get(before.stable.version) if before else None
+        if plan.kind == "removal":
+            self.check_removal(plan)
         if plan.kind in ("unchanged", "removal") or env not in self.known_envs:
             return plan
-        config = environments.load(env, self.root)
+        config = policy.config(self.root, env, self.base_rev)
         self.check_canary(plan, config)
         for _, pin in _pins(after):
             version = self.registered[model].get(pin.version)
@@ -183,6 +198,18 @@ class _Checker:
             self.check_order(plan, config, version, previously)
             self.check_gates(plan, config, version, previously)
         return plan
+
+    def check_removal(self, plan: EnvPlan) -> None:
+        """A server whose environment is dropped from models.yaml answers 503 to everything."""
+        retired = plan.env not in self.known_envs  # its environment file goes in the same change
+        if self.allow_removal or retired:
+            return
+        self.fail(
+            f"{paths.MODELS_FILE}: models.{plan.model}.{plan.env} is removed "
+            f"({audit.describe(plan.before)} → none), so {plan.env}'s server would have nothing "
+            f"to serve; to retire {plan.env} on purpose, delete {paths.ENVIRONMENTS}/{plan.env}"
+            ".yaml in the same change (a policy change, reviewed as one) or pass --allow-removal"
+        )
 
     def check_canary(self, plan: EnvPlan, config: environments.Environment) -> None:
         canary = plan.after.canary
@@ -233,24 +260,38 @@ class _Checker:
         return self.report
 
 
-def evaluate(root: str | Path, text: str, base: str, source: str = paths.MODELS_FILE) -> Report:
+def evaluate(
+    root: str | Path,
+    text: str,
+    base: str,
+    source: str = paths.MODELS_FILE,
+    allow_removal: bool = False,
+) -> Report:
     """Check models.yaml ``text`` against the state at ``base``; every failure is collected."""
     try:
         head = models_file.parse(text, source)
     except ConfigError as exc:
         return Report(base, failures=[str(exc)])
-    return _Checker(Path(root), head, base).run()
+    return _Checker(Path(root), head, base, allow_removal).run()
 
 
-def check(root: str | Path = ".", base: str | None = None, out: str | Path | None = None) -> Report:
+def check(
+    root: str | Path = ".",
+    base: str | None = None,
+    out: str | Path | None = None,
+    allow_removal: bool = False,
+) -> Report:
     """`mlops check`: the working tree's models.yaml against ``base`` (default origin/main)."""
     root = Path(root)
-    path = root / paths.MODELS_FILE
-    if not path.is_file():
-        raise ConfigError(
-            paths.MODELS_FILE, "", "file not found", hint="run from the repository root"
-        )
-    report = evaluate(root, path.read_text(), base or default_base(root))
+    base = base or default_base(root)
+    try:
+        text = models_file.read_text(root / paths.MODELS_FILE)
+    except ConfigError as exc:
+        if "file not found" in str(exc):
+            raise
+        report = Report(base, failures=[str(exc)])
+    else:
+        report = evaluate(root, text, base, allow_removal=allow_removal)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(markdown(report))
@@ -301,6 +342,25 @@ def _gate_rows(plan: EnvPlan) -> list[str]:
     return rows
 
 
+def _policy_rows(report: Report) -> list[str]:
+    rows = []
+    if report.policy_changes:
+        rows += [
+            "",
+            "### Policy change: needs its own review",
+            "",
+            f"This change edits promotion policy. It is judged by the policy at `{report.base}`; "
+            "the new policy applies from the next change after it is merged "
+            "(CODEOWNERS review `environments/`).",
+            "",
+        ]
+        rows += [f"- {line}" for line in report.policy_changes]
+    if report.history_problems:
+        rows += ["", "### History that could not be read (not blocking)", ""]
+        rows += [f"- {line}" for line in report.history_problems]
+    return rows
+
+
 def markdown(report: Report) -> str:
     changed = [p for p in report.plans if p.kind != "unchanged"]
     verdict = "all checks passed" if report.ok else f"{len(report.failures)} problem(s)"
@@ -326,6 +386,7 @@ def markdown(report: Report) -> str:
                 f"\nRollback to a version that served {plan.env} before: "
                 "gates inform, they do not block."
             )
+    lines += _policy_rows(report)
     lines += ["", "### Checks", ""]
     lines += [f"- FAIL: {f}" for f in report.failures] or [
         "- schema, versions, digests, DVC remote, gates, order, canary: pass"

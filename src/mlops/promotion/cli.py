@@ -33,11 +33,12 @@ def register(app: typer.Typer) -> None:
         done = registry.register(".", bump=bump, push=push)
         v = done.version
         if not done.created:
-            typer.echo(f"{v.tag} already holds this model ({v.digest[:19]}…); nothing to register")
+            pushed = "; pushed it to origin" if done.pushed else "; nothing to register"
+            typer.echo(f"{v.tag} already holds this model ({v.digest[:19]}…){pushed}")
             return
         typer.echo(
             f"registered {v.tag} at {v.commit[:10]} ({v.digest[:19]}…)"
-            + (", pushed" if done.pushed else "")
+            + (", pushed" if done.pushed else " (local; `mlops register --push` pushes it)")
         )
 
     @app.command("versions")
@@ -47,6 +48,8 @@ def register(app: typer.Typer) -> None:
 
         rows = versions.list_versions(".")
         _json(rows) if as_json else typer.echo(versions.table(rows))
+        for problem in versions.problems("."):
+            typer.echo(f"versions: {problem}", err=True)
 
     @app.command("promote")
     def promote_cmd(
@@ -81,11 +84,14 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(None, help="Write the markdown promotion plan to this file."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        allow_removal: bool = typer.Option(
+            False, help="Accept removing an environment from models.yaml (its server stops)."
+        ),
     ) -> None:
         """Check models.yaml (schema, versions, digests, DVC remote, gates, order, canary)."""
         from mlops.promotion import check
 
-        report = check.check(".", base=base, out=out)
+        report = check.check(".", base=base, out=out, allow_removal=allow_removal)
         _json(report.to_dict()) if as_json else typer.echo(check.markdown(report))
         check.raise_on_failures(report)
 
@@ -124,5 +130,8 @@ def register(app: typer.Typer) -> None:
         """Every change of models.yaml in history: who, when, PR, environment, from → to."""
         from mlops.promotion import audit
 
-        changes = audit.history(".", env=env)
+        trail = audit.read(".")
+        changes = [c for c in trail.changes if env is None or c.env == env]
         _json([c.to_dict() for c in changes]) if as_json else typer.echo(audit.table(changes))
+        for problem in trail.problems:
+            typer.echo(f"audit: {problem}", err=True)

@@ -5,6 +5,11 @@ digest against the registry, fetch the artifact from the DVC remote and verify i
 every target for its `/version`. Only then `POST /-/sync` each target and wait until its
 `/version` reports HEAD's commit (or a later one), the pinned versions, and `Synced`. A target
 that already serves HEAD's state is left alone, so a second run changes nothing.
+
+A target may report a commit this clone has not fetched yet (someone pushed to main meanwhile):
+it is fetched, and a descendant of HEAD counts as deployed. And the desired state must pass
+`mlops check` against the state the targets were at before, so a direct push to main cannot
+deploy what a pull request could not merge.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops import environments, models_file, registry, tools
+from mlops import environments, models_file, paths, registry, tools
 from mlops.errors import MlopsError
 from mlops.models_file import Deployment
-from mlops.promotion import audit, target
+from mlops.promotion import audit, check, gitlog, target
 from mlops.promotion.check import _pins
 
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -79,16 +84,68 @@ def verify_artifacts(root: Path, model: str, env: str, desired: Deployment | Non
         registry.fetch_artifact(root, version, cache_dir())
 
 
-def _is_ancestor(root: Path, older: str, newer: str | None) -> bool:
-    if not newer:
-        return False
-    proc = tools.run(["git", "merge-base", "--is-ancestor", older, newer], cwd=root, check=False)
+def _known(root: Path, commit: str) -> bool:
+    proc = tools.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=root, check=False)
     return proc.returncode == 0
+
+
+def _fetch_commit(root: Path, commit: str) -> bool:
+    """Make ``commit`` (reported by a target) known here: fetch origin when it is not."""
+    if _known(root, commit):
+        return True
+    tools.run(["git", "fetch", "--quiet", "origin"], cwd=root, check=False)
+    return _known(root, commit)
+
+
+def _is_ancestor(root: Path, older: str, newer: str | None) -> bool:
+    if not newer or not _fetch_commit(root, newer):
+        return False
+    return gitlog.is_ancestor(root, older, newer)
 
 
 def _done(root: Path, live: target.Live, commit: str, desired: Deployment | None) -> bool:
     at_commit = live.commit == commit or _is_ancestor(root, commit, live.commit)
     return live.sync == "Synced" and live.serves(desired) and at_commit
+
+
+def _where(live: target.Live, commit: str) -> str:
+    if live.commit and live.commit != commit:
+        return f"commit {live.commit[:10]}, a descendant of {commit[:10]}"
+    return f"commit {commit[:10]}"
+
+
+def _transition(name: str, before: target.Live, after: target.Live, commit: str) -> str:
+    if before.describe() == after.describe():
+        return f"{name}: {after.describe()} unchanged ({_where(after, commit)}, Synced)"
+    return f"{name}: {before.describe()} → {after.describe()} ({_where(after, commit)}, Synced)"
+
+
+def previous_states(root: Path, commit: str, lives: dict[str, target.Live]) -> set[str]:
+    """The commits the targets were deployed at, as far as they precede ``commit`` (the first
+    parent of ``commit`` when a target reports none this clone can place)."""
+    bases = set()
+    for live in lives.values():
+        if live.commit == commit or _is_ancestor(root, commit, live.commit):
+            continue
+        if live.commit and _is_ancestor(root, live.commit, commit):
+            bases.add(live.commit)
+        elif _known(root, f"{commit}^1"):
+            bases.add(tools.git("rev-parse", f"{commit}^1", cwd=root))
+    return bases
+
+
+def require_checked(root: Path, commit: str, lives: dict[str, target.Live]) -> None:
+    """Refuse a desired state `mlops check` refuses against the state deployed before it."""
+    text = tools.git("show", f"{commit}:{paths.MODELS_FILE}", cwd=root)
+    for base in sorted(previous_states(root, commit, lives)):
+        report = check.evaluate(root, text, base, source=f"{commit[:10]}:models.yaml")
+        if report.failures:
+            listed = "\n".join(f"  - {f}" for f in report.failures)
+            raise DeployError(
+                f"models.yaml at {commit[:10]} fails `mlops check` against the deployed state "
+                f"({base[:10]}), so a pull request could not have merged it; nothing was "
+                f"deployed. Revert it on main or fix it in a pull request:\n{listed}"
+            )
 
 
 def _wait(root: Path, env: str, url: str, commit: str, desired, wait: float) -> target.Live:
@@ -144,6 +201,7 @@ def _deploy(root: Path, env: str | None, wait: float, log) -> list[EnvResult]:
             before[name] = target.live(configs[name].serving.url)
         except target.TargetError as exc:
             raise DeployError(f"{name}: {exc}; nothing was deployed") from exc
+    require_checked(root, commit, before)
     results = []
     for name in names:
         url, desired, started = (
@@ -162,7 +220,8 @@ def _deploy(root: Path, env: str | None, wait: float, log) -> list[EnvResult]:
                     "unchanged",
                 )
             )
-            log(f"{name}: already serves {before[name].describe()} at {commit[:10]}; nothing to do")
+            where = _where(before[name], commit)
+            log(f"{name}: already serves {before[name].describe()} at {where}; nothing to do")
             continue
         after = _wait(root, name, url, commit, desired, wait)
         results.append(
@@ -176,9 +235,7 @@ def _deploy(root: Path, env: str | None, wait: float, log) -> list[EnvResult]:
                 time.monotonic() - started,
             )
         )
-        log(
-            f"{name}: {before[name].describe()} → {after.describe()} (commit {commit[:10]}, Synced)"
-        )
+        log(_transition(name, before[name], after, commit))
     write_summary(results, commit)
     return results
 

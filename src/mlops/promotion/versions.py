@@ -43,6 +43,12 @@ def list_versions(root: str | Path = ".", model: str | None = None) -> list[dict
     ]
 
 
+def problems(root: str | Path = ".", model: str | None = None) -> list[str]:
+    """One line per tag of ``model`` that cannot be used (a malformed message)."""
+    model = model or models_file.load_at("HEAD", root).default_model()
+    return registry.read_tags(root, model)[1]
+
+
 def table(rows: list[dict]) -> str:
     if not rows:
         return "no versions registered yet (`mlops register` after a merge to main makes one)"

@@ -20,7 +20,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from mlops.serve import metrics, validation
+from mlops.serve import limits, metrics, validation
 from mlops.serve.controller import Controller
 from mlops.serve.coordination import Coordinator
 from mlops.serve.predlog_writer import PredictionLog
@@ -57,6 +57,11 @@ class Server:
         self._thread = threading.Thread(target=self._sync_loop, name="controller", daemon=True)
 
     # ---- lifecycle -----------------------------------------------------------------------
+    def first_sync(self) -> None:
+        """The first reconcile, before this worker accepts a connection: a worker that cannot
+        serve yet never takes a request (uvicorn listens only after the lifespan started)."""
+        self.controller.reconcile(self.coordinator.generation())
+
     def start(self) -> None:
         self.batcher.start()
         self.predlog.start()
@@ -69,7 +74,7 @@ class Server:
         self.predlog.stop()
 
     def _sync_loop(self) -> None:
-        last = 0.0
+        last = time.monotonic() if self.controller.reconciles else 0.0
         while not self._stop.is_set():
             generation = self.coordinator.generation()
             due = time.monotonic() - last >= self.settings.sync_interval
@@ -89,6 +94,16 @@ class Server:
     # ---- answers ---------------------------------------------------------------------------
     def version(self) -> dict[str, Any]:
         return self.coordinator.aggregate(self.controller.view())
+
+    def readiness(self) -> tuple[bool, str]:
+        """Ready only when every worker has a model to serve (any worker may get a request)."""
+        states = self.coordinator.states()
+        serving = sum(1 for s in states if s.get("stable"))
+        if serving >= self.settings.workers:
+            return True, ""
+        reason = self.controller.deployed_nothing or self.controller.status.reason
+        waiting = f"{serving} of {self.settings.workers} workers can serve"
+        return False, f"{waiting}: {reason}" if reason else waiting
 
     def sync_now(self) -> dict[str, Any]:
         generation = self.coordinator.bump()
@@ -114,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await asyncio.to_thread(server.first_sync)
         server.start()
         yield
         await server.stop()
@@ -137,7 +153,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _json({"detail": f"no model is loaded: {reason}"}, 503, headers)
         model, route = routing.choose(request_id)
         try:
-            rows = validation.records(_parse(await request.body()))
+            body = await limits.read_body(request, settings.max_body_bytes)
+        except limits.BodyTooLarge as exc:
+            metrics.observe(model.version, route, 413, time.perf_counter() - t0)
+            return _json({"detail": str(exc), "request_id": request_id}, 413, headers)
+        try:
+            rows = validation.records(_parse(body))
         except validation.RequestError as exc:
             metrics.observe(model.version, route, 422, time.perf_counter() - t0)
             return _json({"detail": exc.errors, "request_id": request_id}, 422, headers)
@@ -164,12 +185,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> Response:
         return _json({"status": "ok", "pid": os.getpid()})
 
-    @app.get("/readyz", summary="A model is loaded and serving")
+    @app.get("/readyz", summary="Every worker has a model loaded and can serve")
     async def readyz() -> Response:
         routing = server.controller.routing
         status = server.controller.status
-        if routing is None:
-            reason = server.controller.deployed_nothing or status.reason
+        ready, reason = server.readiness()
+        if not ready or routing is None:
             return _json({"ready": False, "sync": status.sync, "reason": reason}, 503)
         return _json({"ready": True, "sync": status.sync, "version": routing.stable.version})
 

@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(
             None, help="Model name in models.yaml (default: the first one declared)."
         ),
+        max_body_mb: float = typer.Option(
+            16.0, min=0.001, help="Refuse request bodies above this size with 413, unread."
+        ),
     ) -> None:
         """Serve ENV's models: follow models.yaml in Git, predict fast, report the deploy state.
 
@@ -62,5 +65,6 @@ def register(app: typer.Typer) -> None:
             log_max_bytes=int(log_max_mb * 2**20),
             workers=workers,
             model=model,
+            max_body_bytes=int(max_body_mb * 2**20),
         )
         server.run(settings)

@@ -166,8 +166,11 @@ class Controller:
         )
         if proc.returncode == 0:
             return ""
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return f"git fetch {remote} failed: {detail}; still serving the last state applied"
+        url = tools.git("remote", "get-url", remote, cwd=self.root, check=False)
+        return (
+            f"git fetch {remote} failed: {tools.first_line(proc.stderr)} ({remote} is {url}); "
+            "still serving the last state applied"
+        )
 
     def _remote(self) -> str | None:
         remotes = tools.git("remote", cwd=self.root).split()
@@ -234,21 +237,27 @@ class Controller:
             self._remember()
 
     def _ensure(self, pin: Pin) -> LoadedModel:
-        """The pinned version, loaded and checked: from the warm set, or fetched now."""
+        """The pinned version, loaded and checked: from the warm set, or fetched now. Every
+        label is resolved to its registered tag first: a warm model with the same digest is
+        never served under a label that is not registered with that digest."""
+        version = self._registered(pin)
         warm = self._warm.get(pin.digest)
         if warm is not None:
             same = warm.version == pin.version
             return warm if same else dataclasses.replace(warm, version=pin.version)
-        return self._load(pin)
+        return self._load(pin, version)
 
-    def _load(self, pin: Pin) -> LoadedModel:
-        t0 = time.perf_counter()
+    def _registered(self, pin: Pin) -> registry.Version:
         version = registry.get_version(self.root, self._model, pin.version)
         if version.digest != pin.digest:
             raise ReconcileError(
                 f"{version.tag}: models.yaml pins {pin.digest} but the tag records "
                 f"{version.digest or 'no digest'}; re-run `mlops promote` to pin the right digest"
             )
+        return version
+
+    def _load(self, pin: Pin, version: registry.Version) -> LoadedModel:
+        t0 = time.perf_counter()
         path = registry.fetch_artifact(self.root, version, self.settings.cache_dir)
         try:
             estimator = model_io.load(path, expected_digest=pin.digest)

@@ -64,6 +64,9 @@ def prepare(settings: Settings) -> None:
 def run(settings: Settings) -> None:
     import uvicorn
 
+    from mlops.data.restore import configure_remote
+
+    configure_remote(Path(settings.root))  # $MLOPS_DVC_REMOTE, when set, as everywhere else
     prepare(settings)
     if not os.environ.get(TOKEN_ENV):
         print(f"serve: {TOKEN_ENV} is not set, so POST /-/sync is disabled", file=sys.stderr)

@@ -28,6 +28,7 @@ class Settings:
     workers: int = 1
     keep_warm: int = 2
     max_batch_rows: int = 512
+    max_body_bytes: int = 16 * 2**20  # larger bodies get 413 before they are read whole
 
     @property
     def cache_dir(self) -> Path:
