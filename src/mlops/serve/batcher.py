@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from mlops.serve import validation
 from mlops.serve.routing import LoadedModel
 
 
@@ -100,7 +99,7 @@ class MicroBatcher:
 def _predict(batch: list[_Item]) -> list[BatchResult]:
     rows = [row for item in batch for row in item.rows]
     c0 = time.thread_time()
-    proba = batch[0].model.predict_proba(validation.frame(rows))
+    proba = batch[0].model.predict_proba(rows)
     cpu_per_row = (time.thread_time() - c0) / len(rows)
     out, start = [], 0
     for item in batch:
