@@ -65,8 +65,13 @@ def test_serves_what_models_yaml_says(served_repo, holdout):
         assert state["canary"] is None
         assert {"env", "commit", "stable", "canary", "sync", "reason"} <= state.keys()
         assert client.get("/readyz").status_code == 200
+        # the compiled path passed its parity gate at load; /version and the log say so
+        served = state["inference"]["stable"]
+        assert served["path"] == "compiled" and served["reason"] == "", served
+        assert served["parity_max_abs_diff"] <= PARITY_TOLERANCE
+        assert f"churn-model@{GOOD[0]}: inference compiled (arrays + treelite" in server.log()
 
-        # the holdout, served, equals the evaluate stage's predictions exactly
+        # the holdout, served, equals the evaluate stage's predictions
         # written with %.17g; pandas' default float parser can be 1 ulp off, round_trip is not
         predictions = pd.read_csv(served_repo / paths.PREDICTIONS, float_precision="round_trip")
         expected = predictions["proba"].to_numpy()
