@@ -32,6 +32,11 @@ class LoadedModel:
         return self.predictor.outputs(rows)[:, 1]
 
     @property
+    def fast(self) -> bool:
+        """Predicts in well under a millisecond: a compiled or array path, not the pipeline."""
+        return self.predictor is not None and self.predictor.info.path != "pipeline"
+
+    @property
     def inference(self) -> dict[str, Any] | None:
         return self.predictor.info.as_dict() if self.predictor is not None else None
 
