@@ -29,7 +29,10 @@ from serving import RECORD, sandbox, wrk
 from mlops.serve import launcher
 from mlops.serve.settings import TOKEN_ENV
 
-REQUEST_PATH = r"mlops/serve|mlops/inference|starlette|fastapi|uvicorn|prometheus|asyncio|orjson|numpy|treelite|\{"
+REQUEST_PATH = (
+    r"mlops/serve|mlops/inference|starlette|fastapi|uvicorn|prometheus|asyncio|orjson|numpy|"
+    r"treelite|\{"
+)
 
 
 def profile(repo: Path, tmp: Path, connections: int, duration: int, top: int) -> str:

@@ -207,12 +207,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="concurrent clients")
     parser.add_argument("--workers", default="2", help="workers of ours and the floor, e.g. 1,2")
     parser.add_argument(
-        "--mlflow-workers", default=None, help="mlflow workers, e.g. 1,2 (default: --workers; "
-        "'none' skips MLflow)"
+        "--mlflow-workers",
+        default=None,
+        help="mlflow workers, e.g. 1,2 (default: --workers; 'none' skips MLflow)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="side-by-side runs per setting")
-    parser.add_argument("--log-sample-rate", type=float, default=1.0,
-                        help="our prediction log (1: every request, as production runs)")
+    parser.add_argument(
+        "--log-sample-rate",
+        type=float,
+        default=1.0,
+        help="our prediction log (1: every request, as production runs)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -301,8 +306,12 @@ def report(rows: list[dict], connections: int, workers_list: list[int]) -> list[
 def _ratios(rows: list[dict], connections: int, workers: int) -> dict:
     """Paired ratios: each repeat's floor and ours were measured back to back; the median."""
     ours, floor = f"mlops serve ({workers} workers)", f"http floor ({workers} workers)"
-    rps = [o["rps"] / f["rps"] for o, f in
-           zip(_pick(rows, ours, connections), _pick(rows, floor, connections), strict=True)]
+    rps = [
+        o["rps"] / f["rps"]
+        for o, f in zip(
+            _pick(rows, ours, connections), _pick(rows, floor, connections), strict=True
+        )
+    ]
     p50 = [o["p50_ms"] / f["p50_ms"] for o, f in
            zip(_pick(rows, ours, 1), _pick(rows, floor, 1), strict=True)]  # fmt: skip
     out = {"workers": workers, "rps_vs_floor": round(_median(rps), 3),

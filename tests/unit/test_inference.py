@@ -98,7 +98,7 @@ def fit(estimator, task: str, features: ColumnTransformer | None = None) -> Pipe
 
 SAMPLE = records(64, seed=2)
 # fresh rows the gate never saw, with an unknown category and missing values
-UNSEEN = records(40, seed=3) + [{"age": None, "spend": None, "plan": "gold", "city": "rome"}]
+UNSEEN = [*records(40, seed=3), {"age": None, "spend": None, "plan": "gold", "city": "rome"}]
 
 COMPILED = [
     pytest.param(HistGradientBoostingClassifier(max_iter=60, random_state=0), "binary",

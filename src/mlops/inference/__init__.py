@@ -55,7 +55,8 @@ class Inference:
     def describe(self) -> str:
         text = f"{self.path} ({self.engine})"
         if self.parity_max_abs_diff is not None:
-            text += f", parity max abs diff {self.parity_max_abs_diff:.3g} on {self.parity_rows} rows"
+            diff, rows = self.parity_max_abs_diff, self.parity_rows
+            text += f", parity max abs diff {diff:.3g} on {rows} rows"
         return text + (f"; {self.reason}" if self.reason else "")
 
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from mlops.serve.routing import LoadedModel
 
-
 # Up to this many rows a compiled predict (about 0.05 ms + 0.02 ms a row, treelite GTIL) runs on
 # the event loop: the hand-off to the predict thread and back cost more than the call itself
 # (profiled: benchmarks/profile_serving.py). Bigger batches, and the pipeline, go to the thread.
