@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops import paths, predlog
+from mlops import inference, paths, predlog
 from mlops.data.schema import FEATURES, read_table
 from mlops.inference import PARITY_TOLERANCE
 from mlops.serve import launcher
@@ -113,6 +113,21 @@ def test_serves_what_models_yaml_says(served_repo, holdout):
     assert {r["model_version"] for r in logged} == {GOOD[0]}
     assert "logs/" in git(served_repo, "check-ignore", "logs/predictions/staging/predictions.jsonl")
     assert git(served_repo, "status", "--porcelain") == ""
+
+
+def test_the_pipeline_serves_when_faster_paths_are_off(served_repo, holdout, monkeypatch):
+    monkeypatch.setenv(inference.SWITCH, inference.PIPELINE)
+    deploy(served_repo, "staging", GOOD[0])
+    with launcher.start(served_repo, "staging") as server:
+        served = server.version()["inference"]["stable"]
+        assert served["path"] == "pipeline"
+        assert served["reason"] == "MLOPS_INFERENCE=pipeline: faster paths are switched off"
+        assert f"churn-model@{GOOD[0]}: inference pipeline (sklearn Pipeline" in server.log()
+        assert "MLOPS_INFERENCE=pipeline" in server.log()
+        predictions = pd.read_csv(served_repo / paths.PREDICTIONS, float_precision="round_trip")
+        body = server.predict(_records(holdout[:50]))
+        # the pipeline itself: the evaluate stage's predictions to the last bit
+        np.testing.assert_array_equal(body["probabilities"], predictions["proba"][:50])
 
 
 def test_canary_split_and_instant_rollback(served_repo, holdout):

@@ -11,13 +11,15 @@ estimator. At load, ``load`` builds the fastest path this module can reproduce i
 
 **Parity is a gate**: a faster path serves only when it reproduces the pipeline's outputs on the
 sample it is given (max absolute difference at most ``PARITY_TOLERANCE``, batch and single rows);
-otherwise the pipeline serves and ``Inference.reason`` says why.
+otherwise the pipeline serves and ``Inference.reason`` says why. ``MLOPS_INFERENCE=pipeline``
+in the environment switches the faster paths off.
 Outputs are ``predict_proba`` (n, classes) for classifiers and ``predict`` (n,) for regressors.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,6 +31,9 @@ from sklearn.pipeline import Pipeline
 from mlops.inference.features import ArrayFeatures, Unsupported
 
 PARITY_TOLERANCE = 1e-9
+# MLOPS_INFERENCE=pipeline serves every model through its pipeline (e.g. to rule the compiled
+# path out while chasing a bug); read at each load, by the server and the evaluate stage alike
+SWITCH = "MLOPS_INFERENCE"
 SINGLE_ROW_CHECKS = 8  # the sample's first rows are also predicted one at a time
 
 COMPILED = "compiled"
@@ -141,6 +146,8 @@ def parity(fast: Predictor, reference: Predictor, rows: Rows) -> float:
 def load(pipeline: Any, sample: Rows, to_frame: ToFrame) -> Predictor:
     """The path a fitted pipeline is served by: the fastest one that passes the parity gate."""
     reference = PipelinePredictor(pipeline, to_frame)
+    if os.environ.get(SWITCH) == PIPELINE:
+        return _with(reference, reason=f"{SWITCH}={PIPELINE}: faster paths are switched off")
     if not sample:
         return _with(reference, reason="no parity sample to check a faster path against")
     try:
