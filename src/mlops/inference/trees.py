@@ -55,11 +55,24 @@ class TreeliteEnsemble:
         if not self.float32:
             loss = estimator._loss
             self._link = loss.predict_proba if self.classifier else loss.link.inverse
+        self._run = self._gtil_runner(margin=self._link is not None)
+
+    def _gtil_runner(self, margin: bool):
+        """``gtil.predict`` with its configuration parsed once, not per call (a third of a
+        single-row call's time); the public function when this treelite has no such hook."""
+        gtil = self._gtil
+        predict_type = "raw" if margin else "default"
+        impl = getattr(gtil.gtil, "_predict_impl", None)
+        config = getattr(gtil.gtil, "GTILConfig", None)
+        if impl is None or config is None:
+            return lambda x: gtil.predict(self.model, x, nthread=1, pred_margin=margin)
+        parsed = config(nthread=1, predict_type=predict_type)
+        return lambda x: impl(self.model, x, config=parsed)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.float32:
             x = x.astype(np.float32).astype(np.float64)
-        out = self._gtil.predict(self.model, x, nthread=1, pred_margin=self._link is not None)
+        out = self._run(x)
         out = out.reshape(len(x), -1)
         if self._link is not None:
             out = self._link(out)
