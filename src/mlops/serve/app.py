@@ -8,6 +8,7 @@ controller thread then reconciles every ``sync_interval`` seconds and whenever a
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import os
 import threading
@@ -76,6 +77,10 @@ class Server:
             if due or generation > self.controller.status.generation or last == 0.0:
                 last = time.monotonic()
                 self.controller.reconcile(generation)
+                # what is loaded now lives as long as it serves: keep it out of the collector's
+                # full passes, which otherwise walk every object of sklearn, pandas and the
+                # models on the request path's thread (long pauses under load)
+                gc.freeze()
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
 

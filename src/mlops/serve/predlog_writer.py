@@ -7,9 +7,9 @@ processes share the folder: a file lock makes append-and-rotate one step.
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
-from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ class PredictionLog:
         self.max_bytes = max_bytes
         self.dropped = 0
         self.written = 0
-        self._queue: deque = deque()
+        self._queue: queue.Queue = queue.Queue(MAX_QUEUE)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="predlog", daemon=True)
 
@@ -49,29 +49,29 @@ class PredictionLog:
         """Queue one request's rows (or skip it, by the sampling rate); never blocks."""
         if self.sample_rate <= 0 or (self.sample_rate < 1 and random.random() >= self.sample_rate):
             return
-        if len(self._queue) >= MAX_QUEUE:
+        item = (datetime.now(UTC), request_id, version, route, rows, predictions, probabilities,
+                latency_ms)  # fmt: skip
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
             self.dropped += 1
-            return
-        self._queue.append((datetime.now(UTC), request_id, version, route, rows, predictions,
-                            probabilities, latency_ms))  # fmt: skip
 
     def _run(self) -> None:
-        # On a timer, not woken per request: a background thread that wakes for every request
-        # competes with the event loop for the GIL and the CPU (profiled with
-        # benchmarks/profile_serving.py); five writes a second cost next to nothing.
-        while not self._stop.wait(FLUSH_SECONDS):
-            self._flush()
-        self._flush()
-
-    def _flush(self) -> None:
-        while self._queue:
+        while not self._stop.is_set() or not self._queue.empty():
             items = self._drain()
-            self._write(b"".join(self._lines(item) for item in items))
+            if items:
+                self._write(b"".join(self._lines(item) for item in items))
 
     def _drain(self) -> list[Any]:
-        items = []
-        while self._queue and len(items) < 10_000:
-            items.append(self._queue.popleft())  # deque: thread-safe, no lock per request
+        try:
+            items = [self._queue.get(timeout=FLUSH_SECONDS)]
+        except queue.Empty:
+            return []
+        while len(items) < 10_000:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
         return items
 
     def _lines(self, item) -> bytes:
