@@ -76,11 +76,14 @@ class Server:
             due = time.monotonic() - last >= self.settings.sync_interval
             if due or generation > self.controller.status.generation or last == 0.0:
                 last = time.monotonic()
+                before = self.controller.routing
                 self.controller.reconcile(generation)
-                # what is loaded now lives as long as it serves: keep it out of the collector's
-                # full passes, which otherwise walk every object of sklearn, pandas and the
-                # models on the request path's thread (long pauses under load)
-                gc.freeze()
+                if self.controller.routing is not before:
+                    # what was just loaded lives as long as it serves: keep it out of the
+                    # collector's full passes, which otherwise walk every object of sklearn,
+                    # pandas and the models on the request path's thread (p99 at 32 clients
+                    # 573-1,350 ms -> 57-123 ms under load; benchmarks/README.md)
+                    gc.freeze()
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
 

@@ -51,8 +51,6 @@ ACTIVE = Gauge(
 )
 
 _active: set[tuple[str, str]] = set()
-
-
 _children: dict[tuple, Any] = {}
 
 
