@@ -1,11 +1,15 @@
-"""Single-row serving throughput and latency: `mlops serve` against `mlflow models serve` on the
-same model, side by side with `wrk` on loopback.
+"""Single-row serving throughput and latency: `mlops serve` against the HTTP floor of its own
+stack and against `mlflow models serve`, on the same model, with `wrk` on loopback.
 
-    python benchmarks/serving.py [--duration 15] [--connections 32] [--workers 2]
+    python benchmarks/serving.py [--duration 10] [--repeats 3] [--workers 2] [--mlflow-workers 2]
 
-Needs `wrk` (apt-get install -y wrk) and the model of the workspace (`dvc repro` or `dvc pull`).
-MLflow lives only in benchmarks/.venv-mlflow (created on first run with uv); it is never a
-dependency of the template. Prints one table and the throughput ratio.
+The floor (benchmarks/floor_app.py: FastAPI + uvicorn + orjson, parse the body, constant answer)
+and `mlops serve` (prediction log on) run at the same time with the same worker count and are
+measured in turn, repeat after repeat, so load from elsewhere on the machine hits both alike; the
+ratios are medians of those back-to-back pairs. MLflow runs afterwards with the same worker count
+unless told otherwise. Needs `wrk` (apt-get install -y wrk) and the model of the workspace
+(`dvc repro` or `dvc pull`). MLflow lives only in benchmarks/.venv-mlflow (created on first run
+with uv); it is never a dependency of the template.
 """
 
 from __future__ import annotations
@@ -116,6 +120,46 @@ def measure(name: str, url: str, body: str, args, tmp: Path) -> list[dict]:
     return rows
 
 
+def side_by_side(servers: dict[str, tuple[str, str]], args, tmp: Path) -> list[dict]:
+    """Each server in turn, per client count, ``repeats`` times: a change of load on the
+    machine hits both alike, and each repeat gives a pair measured seconds apart."""
+    for url, body in servers.values():
+        wrk(url, body, args.connections, 3, tmp)  # warm-up
+    rows = []
+    for repeat in range(args.repeats):
+        order = list(servers.items())
+        if repeat % 2:
+            order.reverse()
+        for connections in (args.connections, 1):
+            for name, (url, body) in order:
+                result = wrk(url, body, connections, args.duration, tmp)
+                rows.append({"server": name, "connections": connections, "repeat": repeat,
+                             "load_avg": round(os.getloadavg()[0], 2), **result})  # fmt: skip
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def start_floor(workers: int, tmp: Path) -> tuple[subprocess.Popen, str]:
+    port = launcher.free_port()
+    log = open(tmp / f"floor-{workers}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "floor_app:app", "--app-dir", str(ROOT / "benchmarks"),
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning", "--no-access-log"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/predict"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.post(url, json={"records": [RECORD]}, timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    stop(proc)
+    sys.exit(f"the floor server did not start: {(tmp / f'floor-{workers}.log').read_text()}")
+
+
 def ensure_mlflow_venv() -> Path:
     python = MLFLOW_VENV / "bin" / "python"
     if not python.exists():
@@ -159,28 +203,52 @@ def stop(proc: subprocess.Popen) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32, help="concurrent clients")
-    parser.add_argument("--workers", default="2", help="mlops serve workers, e.g. 1,2")
-    parser.add_argument("--mlflow-workers", default="1", help="mlflow workers, e.g. 1,2")
+    parser.add_argument("--workers", default="2", help="workers of ours and the floor, e.g. 1,2")
+    parser.add_argument(
+        "--mlflow-workers",
+        default=None,
+        help="mlflow workers, e.g. 1,2 (default: --workers; 'none' skips MLflow)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="side-by-side runs per setting")
+    parser.add_argument(
+        "--log-sample-rate",
+        type=float,
+        default=1.0,
+        help="our prediction log (1: every request, as production runs)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
+    workers_list = [int(w) for w in args.workers.split(",")]
+    mlflow_arg = args.mlflow_workers or args.workers
+    mlflow_list = [] if mlflow_arg == "none" else [int(w) for w in mlflow_arg.split(",")]
+    load_before = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp_name:
         tmp = Path(tmp_name)
         repo = sandbox(tmp)
         ours = json.dumps({"records": [RECORD]})
-        for workers in map(int, args.workers.split(",")):
-            with launcher.start(repo, "production", ref="HEAD", workers=workers,
-                                log_sample_rate=0) as server:  # fmt: skip
-                state = server.version()
-                assert state["sync"] == "Synced", state
-                rows += measure(f"mlops serve ({workers} workers)", f"{server.url}/predict",
-                                ours, args, tmp)  # fmt: skip
+        for workers in workers_list:
+            floor, floor_url = start_floor(workers, tmp)
+            try:
+                with launcher.start(repo, "production", ref="HEAD", workers=workers,
+                                    log_dir=str(tmp / "predlog"),
+                                    log_sample_rate=args.log_sample_rate) as server:  # fmt: skip
+                    state = server.version()
+                    assert state["sync"] == "Synced", state
+                    print(f"mlops serve inference: {json.dumps(state.get('inference'))}")
+                    servers = {
+                        f"http floor ({workers} workers)": (floor_url, ours),
+                        f"mlops serve ({workers} workers)": (f"{server.url}/predict", ours),
+                    }
+                    rows += side_by_side(servers, args, tmp)
+            finally:
+                stop(floor)
         theirs = json.dumps({"dataframe_records": [RECORD]})
-        for workers in map(int, args.mlflow_workers.split(",")):
+        for workers in mlflow_list:
             port = launcher.free_port()
             proc = serve_mlflow(tmp, port, workers)
             try:
@@ -189,26 +257,79 @@ def main() -> None:
                 rows += measure(name, url, theirs, args, tmp)
             finally:
                 stop(proc)
-    report(rows, args.connections)
+    load_after = os.getloadavg()
+    summary = report(rows, args.connections, workers_list)
+    print(f"\nload average (1, 5, 15 min): before {_load(load_before)}, after {_load(load_after)} "
+          f"on {os.cpu_count()} cores")  # fmt: skip
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        out = {"rows": rows, "ratios": summary, "load_before": load_before,
+               "load_after": load_after}  # fmt: skip
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
 
 
-def report(rows: list[dict], connections: int) -> None:
+def _load(values) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _pick(rows: list[dict], server: str, connections: int) -> list[dict]:
+    return [r for r in rows if r["server"] == server and r["connections"] == connections]
+
+
+def report(rows: list[dict], connections: int, workers_list: list[int]) -> list[dict]:
+    """The table (medians over repeats) and, per worker count, the three ratios."""
     print(
-        "\n| server | clients | req/s | p50 ms | p90 ms | p99 ms | errors |\n"
-        "|---|---|---|---|---|---|---|"
+        "\n| server | clients | runs | req/s | p50 ms | p90 ms | p99 ms | errors |\n"
+        "|---|---|---|---|---|---|---|---|"
     )
+    seen = []
     for r in rows:
-        errors = r["non_2xx"] + (1 if r["socket_errors"] else 0)
-        print(f"| {r['server']} | {r['connections']} | {r['rps']:.0f} | {r['p50_ms']} | "
-              f"{r['p90_ms']} | {r['p99_ms']} | {errors} |")  # fmt: skip
-    at = [r for r in rows if r["connections"] == connections]
-    ours = max((r for r in at if r["server"].startswith("mlops")), key=lambda r: r["rps"])
-    base = next(r for r in at if r["server"] == "mlflow models serve (1 workers)")
-    print(f"\nthroughput ratio at {connections} clients: {ours['rps'] / base['rps']:.1f}x "
-          f"({ours['server']} vs {base['server']}); p99 {ours['p99_ms']} ms vs "
-          f"{base['p99_ms']} ms")  # fmt: skip
+        if (r["server"], r["connections"]) not in seen:
+            seen.append((r["server"], r["connections"]))
+    for server, clients in seen:
+        runs = _pick(rows, server, clients)
+        errors = sum(r["non_2xx"] + (1 if r["socket_errors"] else 0) for r in runs)
+        med = {k: _median([r[k] for r in runs]) for k in ("rps", "p50_ms", "p90_ms", "p99_ms")}
+        print(f"| {server} | {clients} | {len(runs)} | {med['rps']:.0f} | {med['p50_ms']:.3f} | "
+              f"{med['p90_ms']:.3f} | {med['p99_ms']:.3f} | {errors} |")  # fmt: skip
+    summary = []
+    for workers in workers_list:
+        summary.append(_ratios(rows, connections, workers))
+    return summary
+
+
+def _ratios(rows: list[dict], connections: int, workers: int) -> dict:
+    """Paired ratios: each repeat's floor and ours were measured back to back; the median."""
+    ours, floor = f"mlops serve ({workers} workers)", f"http floor ({workers} workers)"
+    rps = [
+        o["rps"] / f["rps"]
+        for o, f in zip(
+            _pick(rows, ours, connections), _pick(rows, floor, connections), strict=True
+        )
+    ]
+    p50 = [o["p50_ms"] / f["p50_ms"] for o, f in
+           zip(_pick(rows, ours, 1), _pick(rows, floor, 1), strict=True)]  # fmt: skip
+    out = {"workers": workers, "rps_vs_floor": round(_median(rps), 3),
+           "p50_vs_floor": round(_median(p50), 2)}  # fmt: skip
+    print(f"\n{workers} workers each:")
+    print(f"  req/s at {connections} clients, ours / floor: {out['rps_vs_floor']:.2f} "
+          f"(goal >= 0.33; per repeat {', '.join(f'{v:.2f}' for v in rps)})")  # fmt: skip
+    print(f"  p50 at 1 client, ours / floor: {out['p50_vs_floor']:.1f}x "
+          f"(goal <= 6x; per repeat {', '.join(f'{v:.1f}' for v in p50)})")  # fmt: skip
+    mlflow = _pick(rows, f"mlflow models serve ({workers} workers)", connections)
+    if mlflow:
+        ours_rps = _median([r["rps"] for r in _pick(rows, ours, connections)])
+        out["rps_vs_mlflow"] = round(ours_rps / mlflow[0]["rps"], 1)
+        print(f"  req/s at {connections} clients, ours / MLflow: {out['rps_vs_mlflow']:.1f}x "
+              f"({ours_rps:.0f} vs {mlflow[0]['rps']:.0f}; p99 "
+              f"{_median([r['p99_ms'] for r in _pick(rows, ours, connections)]):.1f} ms vs "
+              f"{mlflow[0]['p99_ms']} ms)")  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":

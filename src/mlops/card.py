@@ -201,7 +201,8 @@ def _serving(inputs: CardInputs) -> list[str]:
     if not s:
         return ["No serving budget recorded."]
     lines = [
-        "In-process `predict_proba`, measured by the evaluate stage:",
+        f"In-process prediction on the served path ({s.get('inference', 'pipeline')}, "
+        "`mlops.inference`), measured by the evaluate stage:",
         "",
         "| measure | value |",
         "|---|---:|",

@@ -39,6 +39,7 @@ def test_repro_writes_every_report(built_repo):
     assert serving["model_mb"] > 0
     assert serving["latency_ms_1_row"]["p50"] <= serving["latency_ms_1_row"]["p95"]
     assert set(serving["latency_ms_100_rows"]) == {"p50", "p95"}
+    assert serving["inference"] == "compiled"  # the budget times the path the server serves
     for plot in ("roc", "precision_recall", "confusion"):
         assert json.loads((built_repo / paths.PLOTS / f"{plot}.json").read_text())
         assert (built_repo / paths.FIGURES / f"{plot}.png").read_bytes()[:4] == b"\x89PNG"

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops import paths, predlog
+from mlops import inference, paths, predlog
 from mlops.data.schema import FEATURES, read_table
+from mlops.inference import PARITY_TOLERANCE
 from mlops.serve import launcher
 from mlops.serve.routing import bucket
 from tests.conftest import git
@@ -64,8 +65,13 @@ def test_serves_what_models_yaml_says(served_repo, holdout):
         assert state["canary"] is None
         assert {"env", "commit", "stable", "canary", "sync", "reason"} <= state.keys()
         assert client.get("/readyz").status_code == 200
+        # the compiled path passed its parity gate at load; /version and the log say so
+        served = state["inference"]["stable"]
+        assert served["path"] == "compiled" and served["reason"] == "", served
+        assert served["parity_max_abs_diff"] <= PARITY_TOLERANCE
+        assert f"churn-model@{GOOD[0]}: inference compiled (arrays + treelite" in server.log()
 
-        # the holdout, served, equals the evaluate stage's predictions exactly
+        # the holdout, served, equals the evaluate stage's predictions
         # written with %.17g; pandas' default float parser can be 1 ulp off, round_trip is not
         predictions = pd.read_csv(served_repo / paths.PREDICTIONS, float_precision="round_trip")
         expected = predictions["proba"].to_numpy()
@@ -75,7 +81,8 @@ def test_serves_what_models_yaml_says(served_repo, holdout):
             assert body["model_version"] == GOOD[0] and body["route"] == "stable"
             assert body["predictions"] == [int(p >= 0.5) for p in body["probabilities"]]
             got += body["probabilities"]
-        np.testing.assert_array_equal(np.asarray(got), expected)
+        # served by the path chosen at load: the pipeline's outputs within the parity gate
+        np.testing.assert_allclose(np.asarray(got), expected, rtol=0, atol=PARITY_TOLERANCE)
 
         # bad requests get field-level 422s, and the server keeps serving
         good = _records(holdout[:1])[0]
@@ -106,6 +113,21 @@ def test_serves_what_models_yaml_says(served_repo, holdout):
     assert {r["model_version"] for r in logged} == {GOOD[0]}
     assert "logs/" in git(served_repo, "check-ignore", "logs/predictions/staging/predictions.jsonl")
     assert git(served_repo, "status", "--porcelain") == ""
+
+
+def test_the_pipeline_serves_when_faster_paths_are_off(served_repo, holdout, monkeypatch):
+    monkeypatch.setenv(inference.SWITCH, inference.PIPELINE)
+    deploy(served_repo, "staging", GOOD[0])
+    with launcher.start(served_repo, "staging") as server:
+        served = server.version()["inference"]["stable"]
+        assert served["path"] == "pipeline"
+        assert served["reason"] == "MLOPS_INFERENCE=pipeline: faster paths are switched off"
+        assert f"churn-model@{GOOD[0]}: inference pipeline (sklearn Pipeline" in server.log()
+        assert "MLOPS_INFERENCE=pipeline" in server.log()
+        predictions = pd.read_csv(served_repo / paths.PREDICTIONS, float_precision="round_trip")
+        body = server.predict(_records(holdout[:50]))
+        # the pipeline itself: the evaluate stage's predictions to the last bit
+        np.testing.assert_array_equal(body["probabilities"], predictions["proba"][:50])
 
 
 def test_canary_split_and_instant_rollback(served_repo, holdout):

@@ -14,6 +14,7 @@ import dataclasses
 import math
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from mlops import model_io, models_file, registry, tools
+from mlops import inference, model_io, models_file, registry, tools
 from mlops.errors import MlopsError
 from mlops.models_file import Deployment, Pin
 from mlops.serve import validation
@@ -34,6 +35,7 @@ from mlops.serve.settings import Settings
 
 SAMPLE_ROWS = 64
 SAMPLE_SEED = 20261122
+MISSING_EVERY = 8
 GIT_TIMEOUT_S = 60
 
 
@@ -54,20 +56,25 @@ class Status:
 def sample_records() -> list[dict[str, Any]]:
     """A fixed sample every new model must score before it is swapped in."""
     from mlops.data.generate import generate
-    from mlops.data.schema import FEATURES
+    from mlops.data.schema import COLUMNS, FEATURES
 
     df = generate(SAMPLE_ROWS, SAMPLE_SEED)[list(FEATURES)]
-    return [
+    rows = [
         {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
         for row in df.astype(object).to_dict(orient="records")
     ]
+    # every nullable column missing in some rows, so the parity gate covers imputation too
+    nullable = [c.name for c in COLUMNS if c.nullable]
+    for row in rows[::MISSING_EVERY]:
+        row.update(dict.fromkeys(nullable))
+    return rows
 
 
 def check_model(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
     """Warm up (a batch and single rows) and check the predictions are usable probabilities."""
-    proba = np.asarray(loaded.predict_proba(validation.frame(rows)))
+    proba = np.asarray(loaded.predict_proba(rows))
     for row in rows[:3]:
-        loaded.predict_proba(validation.frame([row]))
+        loaded.predict_proba([row])
     if proba.shape != (len(rows),):
         raise ReconcileError(f"{loaded.version}: warm-up returned shape {proba.shape}")
     if not np.all(np.isfinite(proba)) or proba.min() < 0 or proba.max() > 1:
@@ -115,6 +122,7 @@ class Controller:
             "desired_commit": status.desired_commit,
             "ref": self.settings.ref,
             "loaded": self.loaded_versions(),
+            "inference": _inference(routing),
             "generation": self.done_generation,
             "reconciles": self.reconciles,
             "pid": os.getpid(),
@@ -267,12 +275,16 @@ class Controller:
             raise ReconcileError(
                 f"{version.tag}: {path.name} does not load ({type(exc).__name__}: {exc})"
             ) from exc
+        predictor = inference.load(estimator, self._sample_rows(), validation.frame)
+        print(f"serve: {version.tag}: inference {predictor.info.describe()}",
+              file=sys.stderr, flush=True)  # fmt: skip
         loaded = LoadedModel(
             self._model,
             pin.version,
             pin.digest,
             estimator,
             threshold=_threshold(version.metadata),
+            predictor=predictor,
         )
         try:
             check_model(loaded, self._sample_rows())
@@ -316,6 +328,13 @@ class Controller:
         )
         if sync == OUT_OF_SYNC:
             self._on_change()
+
+
+def _inference(routing: Routing | None) -> dict[str, Any]:
+    """The inference path of each routed model (``mlops.inference``): which one, and why."""
+    if routing is None:
+        return {}
+    return {route: loaded.inference for loaded, route in routing.active()}
 
 
 def _threshold(metadata: dict[str, Any]) -> float:

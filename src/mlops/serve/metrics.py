@@ -5,6 +5,7 @@ multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` is set before any worker imports
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401
 from prometheus_client import (
@@ -50,19 +51,29 @@ ACTIVE = Gauge(
 )
 
 _active: set[tuple[str, str]] = set()
+_children: dict[tuple, Any] = {}
+
+
+def _child(metric, *labels: str):
+    """``metric.labels(*labels)``, looked up once: ``labels()`` was a hot spot per request."""
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 def observe(version: str, route: str, status: int, latency_s: float) -> None:
-    REQUESTS.labels(version, route, str(status)).inc()
-    LATENCY.labels(version, route).observe(latency_s)
+    _child(REQUESTS, version, route, str(status)).inc()
+    _child(LATENCY, version, route).observe(latency_s)
 
 
 def observe_predictions(version: str, route: str, probabilities, cpu_seconds: float) -> None:
-    score = SCORE.labels(version, route)
+    score = _child(SCORE, version, route)
     for p in probabilities:
         score.observe(p)
-    PREDICTIONS.labels(version, route).inc(len(probabilities))
-    CPU.labels(version, route).inc(cpu_seconds)
+    _child(PREDICTIONS, version, route).inc(len(probabilities))
+    _child(CPU, version, route).inc(cpu_seconds)
 
 
 def set_state(sync: str, active: list[tuple[str, str]]) -> None:

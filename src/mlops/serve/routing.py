@@ -25,9 +25,20 @@ class LoadedModel:
     estimator: Any
     threshold: float = 0.5  # probability at or above which the prediction is 1
     load_seconds: float = 0.0
+    predictor: Any = None  # mlops.inference.Predictor: the path chosen (and checked) at load
 
-    def predict_proba(self, frame) -> Any:
-        return self.estimator.predict_proba(frame)[:, 1]
+    def predict_proba(self, rows: list[dict[str, Any]]) -> Any:
+        """Positive-class probabilities of validated records, by the path chosen at load."""
+        return self.predictor.outputs(rows)[:, 1]
+
+    @property
+    def fast(self) -> bool:
+        """Predicts in well under a millisecond: a compiled or array path, not the pipeline."""
+        return self.predictor is not None and self.predictor.info.path != "pipeline"
+
+    @property
+    def inference(self) -> dict[str, Any] | None:
+        return self.predictor.info.as_dict() if self.predictor is not None else None
 
 
 @dataclass(frozen=True)

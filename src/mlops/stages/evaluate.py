@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn import metrics as skm
 from threadpoolctl import threadpool_limits
 
-from mlops import model_io, params, paths
+from mlops import inference, model_io, params, paths
 from mlops.data.schema import FEATURES, SEGMENT, TARGET, read_table
 from mlops.figures import draw_all
 from mlops.io_utils import write_json
@@ -62,24 +62,36 @@ def _percentiles_ms(seconds: list[float]) -> dict[str, float]:
 
 
 def serving_budget(model, features: pd.DataFrame, model_path: str, repeats: int) -> dict[str, Any]:
-    """Model size and in-process predict latency for 1 and 100 rows (CPU time per row too).
+    """Model size and in-process latency for 1 and 100 rows (CPU time per row too), on the path
+    the server serves: records in, the inference path ``mlops.inference`` picks at load out.
 
     Measured on one thread, as a server worker predicts: OpenMP threads spin while they wait,
     which on a busy machine turns a millisecond predict into a second of CPU.
     """
+    from mlops.serve.controller import sample_records
+    from mlops.serve.validation import frame
+
+    predictor = inference.load(model, sample_records(), frame)
     with threadpool_limits(1):
-        return _budget(model, features, model_path, repeats)
+        budget = _budget(predictor, _records(features.iloc[:100]), model_path, repeats)
+    return {**budget, "inference": predictor.info.path}
 
 
-def _budget(model, features: pd.DataFrame, model_path: str, repeats: int) -> dict[str, Any]:
+def _records(features: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as a request carries them: JSON values, None for a missing one."""
+    rows = features.astype(object).to_dict(orient="records")
+    return [{k: (None if v is None or v != v else v) for k, v in row.items()} for row in rows]
+
+
+def _budget(predictor, records: list[dict], model_path: str, repeats: int) -> dict[str, Any]:
     budget: dict[str, Any] = {"model_mb": round(os.path.getsize(model_path) / 2**20, 4)}
     for rows in (1, 100):
-        batch = features.iloc[:rows]
-        model.predict_proba(batch)  # warm-up
+        batch = records[:rows]
+        predictor.outputs(batch)  # warm-up
         wall, cpu = [], []
         for _ in range(repeats):
             t0, c0 = time.perf_counter(), time.process_time()
-            model.predict_proba(batch)
+            predictor.outputs(batch)
             wall.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
         budget[f"latency_ms_{rows}_row{'s' if rows > 1 else ''}"] = _percentiles_ms(wall)
