@@ -59,8 +59,10 @@ class S3Store:
         )
 
     def keys(self, prefix: str) -> list[str]:
-        pages = self.client().get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=prefix
+        pages = (
+            self.client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.bucket, Prefix=prefix)
         )
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
 

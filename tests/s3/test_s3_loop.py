@@ -29,7 +29,9 @@ def test_data_restore_pushes_to_and_pulls_from_s3(s3, prefix, tmp_path, monkeypa
     assert s3.keys(prefix), "nothing arrived in the bucket"
     second = new_clone(tmp_path / "second", tmp_path / "unused")
     assert "pulled data/ from the DVC remote" in mlops(second, "data", "restore").stdout
-    assert (second / "data" / "churn.csv").read_bytes() == (first / "data" / "churn.csv").read_bytes()
+    assert (second / "data" / "churn.csv").read_bytes() == (
+        first / "data" / "churn.csv"
+    ).read_bytes()
 
 
 def _retrain_train_stage(repo: Path) -> None:
