@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mlops import environments, gates, models_file, paths, registry, tools
 from mlops.errors import ConfigError, MlopsError
+from mlops.kube import render
 from mlops.models_file import Deployment, ModelsFile
 from mlops.promotion import audit
 
@@ -40,6 +41,7 @@ class Report:
     base: str
     failures: list[str] = field(default_factory=list)
     plans: list[EnvPlan] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)  # extra markdown for the plan (deploy/)
 
     @property
     def ok(self) -> bool:
@@ -251,6 +253,7 @@ def check(root: str | Path = ".", base: str | None = None, out: str | Path | Non
             paths.MODELS_FILE, "", "file not found", hint="run from the repository root"
         )
     report = evaluate(root, path.read_text(), base or default_base(root))
+    render.add_to_check(report, root)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(markdown(report))
@@ -326,6 +329,7 @@ def markdown(report: Report) -> str:
                 f"\nRollback to a version that served {plan.env} before: "
                 "gates inform, they do not block."
             )
+    lines += report.sections
     lines += ["", "### Checks", ""]
     lines += [f"- FAIL: {f}" for f in report.failures] or [
         "- schema, versions, digests, DVC remote, gates, order, canary: pass"
