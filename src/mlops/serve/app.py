@@ -20,7 +20,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from mlops.serve import metrics, v2, validation
+from mlops.serve import metrics, pinned, v2, validation
 from mlops.serve.controller import Controller
 from mlops.serve.coordination import Coordinator
 from mlops.serve.predlog_writer import PredictionLog
@@ -48,7 +48,7 @@ class Server:
 
         self.settings = settings
         self.coordinator = Coordinator(settings.run_dir, settings.workers)
-        self.controller = Controller(settings, on_change=self._publish)
+        self.controller = pinned.controller_for(settings, Controller, self._publish)
         self.batcher = MicroBatcher(settings.max_batch_rows)
         self.predlog = PredictionLog(
             settings.log_path, settings.env, settings.log_sample_rate, settings.log_max_bytes

@@ -28,6 +28,11 @@ class Settings:
     workers: int = 1
     keep_warm: int = 2
     max_batch_rows: int = 512
+    # pinned mode (`mlops serve-pinned`, the image in KServe): one verified file, no Git
+    pinned_file: str | None = None
+    pinned_version: str | None = None
+    pinned_digest: str | None = None
+    pinned_threshold: float = 0.5
 
     @property
     def cache_dir(self) -> Path:
