@@ -4,6 +4,8 @@ Argo CD schemas, for promotion, canary, full promotion and rollback by revert.""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from mlops import models_file, registry
 from mlops.errors import ConfigError
 from mlops.kube import render, schemas
 from mlops.models_file import Canary, Deployment, Pin
-from tests.conftest import copy_template, git, mlops
+from tests.conftest import BIN, copy_template, git, mlops
 
 MODEL = "churn-model"
 BUCKET = "s3://team-bucket/dvc"
@@ -163,3 +165,40 @@ def test_switching_back_to_local_removes_the_manifests(kube_repo):
     assert set(render.write(repo)) == {ISVC, "deploy/production/desired-state.yaml",
                                        "deploy/argocd/production.yaml"}  # fmt: skip
     assert render.stale(repo) == []
+
+
+def _status(repo: Path, path: str) -> dict:
+    rows = json.loads(mlops(repo, "status", "--json", env={"PATH": path}).stdout)
+    return next(r for r in rows if r["env"] == "production")
+
+
+def test_status_reads_kubectl_and_says_when_it_is_missing(kube_repo, tmp_path):
+    repo = kube_repo
+    _set(repo, Deployment(V1), "v1.0.0")
+    only_git = tmp_path / "git-only"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git"))
+    no_kubectl = os.pathsep.join([BIN, str(only_git)])
+    row = _status(repo, no_kubectl)
+    assert row["sync"] == "Unknown" and row["reason"].startswith("kubectl is not installed here")
+
+    applied = _isvc(repo)  # what Argo CD applied, as the cluster reports it
+    applied["metadata"]["generation"] = 2
+    applied["status"] = {
+        "observedGeneration": 2,
+        "conditions": [{"type": "Ready", "status": "True"}],
+    }
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "applied.json").write_text(json.dumps(applied))
+    (fake / "kubectl").write_text(
+        f'#!/bin/sh\n[ "$3" = churn-model ] && /bin/cat {fake}/applied.json\n'
+    )
+    (fake / "kubectl").chmod(0o755)
+    with_kubectl = os.pathsep.join([str(fake), no_kubectl])
+    row = _status(repo, with_kubectl)
+    assert (row["live"], row["sync"], row["health"]) == ("v1.0.0", "Synced", "Healthy")
+
+    _set(repo, Deployment(V1, Canary(V2.version, V2.digest, 10)), "canary, not applied yet")
+    row = _status(repo, with_kubectl)
+    assert row["sync"] == "OutOfSync" and row["desired"] == "v1.0.0 + canary v1.1.0 at 10%"
