@@ -243,14 +243,15 @@ def manifests(root: Path, config: environments.Environment,
 def expected(root: str | Path, env: str | None = None) -> dict[str, str | None]:
     """path -> text every owned file should have (None: it should not exist)."""
     root = Path(root)
-    state = models_file.load(root / paths.MODELS_FILE)
     names = [env] if env else environments.names(root)
     files: dict[str, str | None] = {}
+    state = None  # read only when some environment is a kserve target
     for name in names:
         config = environments.load(name, root)
         owned = [*(root / env_dir(name)).glob("*.yaml"), root / app_path(name)]
         files.update({str(p.relative_to(root)): None for p in owned if p.is_file()})
         if config.serving.target == "kserve":
+            state = state or models_file.load(root / paths.MODELS_FILE)
             files.update({m.path: m.text() for m in manifests(root, config, state)})
     return files
 
