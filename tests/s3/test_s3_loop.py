@@ -14,6 +14,7 @@ from mlops import environments
 from mlops.serve import launcher
 from tests.conftest import dvc, git, mlops, new_clone, run
 from tests.promotion.conftest import merge_pr, relax_gates
+from tests.serve.conftest import _retrain
 from tests.serve.conftest import deploy as pin_on_main
 from tests.serve.test_serve_swaps import RECORD
 
@@ -32,17 +33,6 @@ def test_data_restore_pushes_to_and_pulls_from_s3(s3, prefix, tmp_path, monkeypa
     assert (second / "data" / "churn.csv").read_bytes() == (
         first / "data" / "churn.csv"
     ).read_bytes()
-
-
-def _retrain_train_stage(repo: Path) -> None:
-    """A second, different model: only `train` re-runs; `dvc push` sends it to the bucket."""
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["train"]["learning_rate"] = 0.15
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    dvc(repo, "repro", "train")
-    dvc(repo, "push")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "retrain: learning_rate 0.15")
 
 
 @pytest.fixture
@@ -95,7 +85,7 @@ def test_register_check_deploy_serve_from_s3_and_its_faults(s3_repo, s3, prefix)
         assert _serves(server) == "v1.0.0" and server.version()["sync"] == "Synced"
         assert "nothing to do" in _deploy(repo).stdout
 
-        _retrain_train_stage(repo)
+        _retrain(repo)  # only `train` re-runs; `dvc push` sends it to the bucket
         assert "registered churn-model@v1.1.0" in mlops(repo, "register").stdout
         git(repo, "push", "-q", "origin", "main", "--tags")
         md5 = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["train"]["outs"][0]["md5"]

@@ -75,7 +75,9 @@ class PinnedController:
                 self.routing = Routing(PINNED_REF, self._load())
                 self.status = Status(SYNCED, "", generation=gen, synced_at=time.time())
             except Exception as exc:  # every fault is a reason, never a crash
-                reason = str(exc) if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+                reason = str(exc)
+                if not isinstance(exc, MlopsError):
+                    reason = f"{self.settings.pinned_file}: {type(exc).__name__}: {exc}"
                 self.status = Status(DEGRADED, reason, generation=gen, synced_at=time.time())
         else:
             self.status = dataclasses.replace(self.status, generation=gen)
@@ -96,14 +98,7 @@ class PinnedController:
         estimator = model_io.load(path, expected_digest=s.pinned_digest)
         loaded = LoadedModel(s.model or "model", s.pinned_version, s.pinned_digest, estimator,
                              threshold=s.pinned_threshold)  # fmt: skip
-        try:
-            check_model(loaded, sample_records())
-        except ReconcileError:
-            raise
-        except Exception as exc:
-            raise ReconcileError(
-                f"{path.name}: warm-up failed ({type(exc).__name__}: {exc})"
-            ) from exc
+        check_model(loaded, sample_records())  # warm-up; a failure is the Degraded reason
         return dataclasses.replace(loaded, load_seconds=round(time.perf_counter() - t0, 3))
 
 
