@@ -3,9 +3,11 @@ on PATH and no repository, with the same validation, metrics, prediction log and
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,7 @@ from tests.serve.test_serve_v2 import tensors
 pytestmark = pytest.mark.e2e
 
 
-def _start(tmp: Path, model_file: Path, version: str, digest: str) -> launcher.ServerHandle:
+def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str = "logs"):
     port = launcher.free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     env = {
@@ -34,6 +36,7 @@ def _start(tmp: Path, model_file: Path, version: str, digest: str) -> launcher.S
         "MLOPS_MODEL_THRESHOLD": "0.5",
         "MLOPS_ENV": "production",
         "MLOPS_STATE_DIR": str(tmp / "state"),
+        "MLOPS_LOG_DIR": log_dir,
     }
     log = tmp / "server.log"
     with open(log, "wb") as out:
@@ -56,7 +59,7 @@ def test_pinned_mode_serves_the_verified_file_without_git(versions_repo, tmp_pat
     records = _records(holdout[:20])
     expected = model_io.load(mounted).predict_proba(validation.frame(records))[:, 1].tolist()
 
-    with _start(tmp_path / "good", mounted, version.version, version.digest) as server:
+    with _start(tmp_path / "good", mounted, version.version, version.digest, "-") as server:
         client = httpx.Client(base_url=server.url, timeout=60)
         view = server.version()
         assert view["sync"] == "Synced" and view["ref"] == "pinned" and view["commit"] is None
@@ -72,8 +75,13 @@ def test_pinned_mode_serves_the_verified_file_without_git(versions_repo, tmp_pat
             f'mlops_predictions_total{{route="stable",version="{GOOD[1]}"}}'
             in client.get("/metrics").text
         )
-    logged = predlog.env_dir(tmp_path / "good" / "state" / predlog.DEFAULT_DIR, "production")
-    assert sum(1 for _ in logged.glob("*.jsonl")) == 1
+        # the prediction log on stdout (`MLOPS_LOG_DIR=-`), for the cluster's log collector
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and '"request_id"' not in server.log():
+            time.sleep(0.2)
+    logged = [json.loads(line) for line in server.log().splitlines() if '"request_id"' in line]
+    assert len(logged) >= len(records) and set(predlog.FIELDS) <= logged[0].keys()
+    assert logged[0]["model_version"] == GOOD[1]
 
     # another digest than the file's: never loaded, the server stays unready and says why
     other = registry.get_version(versions_repo, MODEL, GOOD[0]).digest

@@ -23,7 +23,6 @@ from fastapi.responses import Response
 from mlops.serve import metrics, pinned, v2, validation
 from mlops.serve.controller import Controller
 from mlops.serve.coordination import Coordinator
-from mlops.serve.predlog_writer import PredictionLog
 from mlops.serve.scoring import NotReady, score
 from mlops.serve.settings import TOKEN_ENV, Settings
 
@@ -50,9 +49,7 @@ class Server:
         self.coordinator = Coordinator(settings.run_dir, settings.workers)
         self.controller = pinned.controller_for(settings, Controller, self._publish)
         self.batcher = MicroBatcher(settings.max_batch_rows)
-        self.predlog = PredictionLog(
-            settings.log_path, settings.env, settings.log_sample_rate, settings.log_max_bytes
-        )
+        self.predlog = pinned.prediction_log(settings)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._sync_loop, name="controller", daemon=True)

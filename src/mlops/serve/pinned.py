@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,10 +26,12 @@ from mlops import model_io, predlog
 from mlops.errors import MlopsError
 from mlops.serve.controller import ReconcileError, Status, check_model, sample_records
 from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED
+from mlops.serve.predlog_writer import PredictionLog
 from mlops.serve.routing import LoadedModel, Routing
 from mlops.serve.settings import Settings
 
 PINNED_REF = "pinned"
+STDOUT = "-"
 
 
 class PinnedController:
@@ -102,6 +105,30 @@ class PinnedController:
         return dataclasses.replace(loaded, load_seconds=round(time.perf_counter() - t0, 3))
 
 
+class StdoutPredictionLog(PredictionLog):
+    """The prediction log as JSON lines on stdout (``--log-dir -``), for the cluster's log
+    collector; same records, same sampling, no files."""
+
+    def __init__(self, env: str, sample_rate: float):
+        super().__init__(Path(os.devnull), env, sample_rate, max_bytes=0)
+
+    def start(self) -> None:
+        if self.sample_rate > 0:
+            self._thread.start()
+
+    def _write(self, data: bytes) -> None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def prediction_log(settings: Settings) -> PredictionLog:
+    if settings.log_dir == STDOUT:
+        return StdoutPredictionLog(settings.env, settings.log_sample_rate)
+    return PredictionLog(
+        settings.log_path, settings.env, settings.log_sample_rate, settings.log_max_bytes
+    )
+
+
 def controller_for(settings: Settings, git_controller: type, on_change: Callable[[], None]):
     """The GitOps controller, or the pinned one when the settings pin a file."""
     cls = PinnedController if settings.pinned_file else git_controller
@@ -129,7 +156,8 @@ def register(app: typer.Typer) -> None:
         log_dir: str = typer.Option(
             predlog.DEFAULT_DIR,
             envvar="MLOPS_LOG_DIR",
-            help="Prediction log folder (relative to --state-dir, or a mounted volume).",
+            help="Prediction log folder (relative to --state-dir, or a mounted volume); "
+            "'-' writes the JSON lines to stdout.",
         ),
         log_sample_rate: float = typer.Option(1.0, min=0.0, max=1.0, help="Share logged."),
         workers: int = typer.Option(1, min=1, help="Worker processes sharing the port."),
