@@ -23,8 +23,9 @@
 #          churn-serve mlops serve-pinned
 #
 #    Same request validation, batching, /metrics, /predict and Open Inference Protocol (V2)
-#    endpoints; the prediction log goes to MLOPS_STATE_DIR/logs/predictions (mount a volume
-#    there, or set MLOPS_LOG_DIR to an absolute path on one). Not ready (503 on
+#    endpoints; the prediction log goes to stdout with MLOPS_LOG_DIR=- (what `mlops render`
+#    sets, for the cluster's log collector), else to MLOPS_STATE_DIR/logs/predictions (mount a
+#    volume there, or set MLOPS_LOG_DIR to an absolute path on one). Not ready (503 on
 #    /v2/health/ready) until the file is verified and warmed up, so KServe keeps the previous
 #    revision serving when a file is missing or wrong.
 FROM python:3.11-slim AS build

@@ -131,6 +131,7 @@ def _container(model: str, env: str, pin: Pin, version: registry.Version, base: 
         "MLOPS_MODEL_DIGEST": pin.digest,
         "MLOPS_MODEL_FILE": f"{MODEL_DIR}/{md5[2:]}",
         "MLOPS_MODEL_THRESHOLD": str(threshold),
+        "MLOPS_LOG_DIR": "-",  # the prediction log on stdout, for the cluster's log collector
     }
     return {
         "name": "kserve-container",
