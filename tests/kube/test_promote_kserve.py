@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from mlops.promotion import check, promote, rollback
 from tests.conftest import git, mlops
 from tests.promotion.conftest import merge_pr, promo, registered_base  # noqa: F401
 
@@ -39,20 +40,20 @@ def test_promote_canary_and_rollback_commit_the_manifests(promo):  # noqa: F811
 
     for number, (env, version) in enumerate([("staging", "v1.0.0"), ("production", "v1.0.0"),
                                              ("staging", "v1.1.0")], start=1):  # fmt: skip
-        mlops(repo, "promote", env, version)
+        promote.promote(repo, env, version)  # refuses what `mlops check` would refuse
         if env == "production":
             assert _changed(repo) == {"models.yaml", ISVC, "deploy/production/desired-state.yaml"}
-            mlops(repo, "check", "--base", "main")
         merge_pr(repo, f"promote/{env}-{version}", number)
     assert _version(repo) == "v1.0.0" and "canaryTrafficPercent" not in _predictor(repo)
 
-    mlops(repo, "promote", "production", "v1.1.0", "--canary", "10")
-    plan = mlops(repo, "check", "--base", "main").stdout
+    promote.promote(repo, "production", "v1.1.0", canary=10)
+    plan = mlops(repo, "check", "--base", "main").stdout  # the PR check, stale files included
     assert "+    canaryTrafficPercent: 10" in plan
     merge_pr(repo, "promote/production-v1.1.0-canary10", 4)
     assert _predictor(repo)["canaryTrafficPercent"] == 10 and _version(repo) == "v1.1.0"
 
-    mlops(repo, "rollback", "production")
+    rollback.rollback(repo, "production")
     assert ISVC in _changed(repo)
-    mlops(repo, "check", "--base", "main")
+    report = check.check(repo, base="main")
+    assert report.ok, report.failures
     assert _version(repo) == "v1.0.0" and "canaryTrafficPercent" not in _predictor(repo)
