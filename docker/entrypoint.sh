@@ -10,7 +10,11 @@
 #
 # MLOPS_DVC_REMOTE (e.g. s3://bucket/dvc) points DVC's default remote at that URL (local
 # config of the clone); `mlops serve` applies it before the first sync.
+# Pinned mode (KServe): the command is given (`mlops serve-pinned`); run it as it is.
 set -e
+if [ "$1" = "mlops" ]; then
+    exec "$@"
+fi
 REPO="${MLOPS_REPO:-/repo}"
 if [ ! -d "$REPO/.git" ]; then
     if [ -z "$MLOPS_GIT_URL" ]; then

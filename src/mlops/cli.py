@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.kube import cli as kube_cli
 from mlops.monitoring import cli as monitoring_cli
 from mlops.promotion import cli as promotion_cli
 from mlops.report import cli as report_cli
@@ -67,6 +68,8 @@ serve_cli.register(app)
 monitoring_cli.register(app)
 report_cli.register(app)
 site_cli.register(app)
+
+kube_cli.register(app)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,31 @@ import yaml
 from mlops import paths
 from mlops.errors import ConfigError
 
-TARGETS = ("local",)
+TARGETS = ("local", "kserve")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class KServe:
+    """``serving.kserve``: what `mlops render` needs for a KServe InferenceService and an Argo CD
+    Application (see ``mlops.kube``). Defaults fit a first try on a small cluster."""
+
+    namespace: str
+    image: str = "ghcr.io/your-org/mlops-template:latest"
+    replicas: int = 1  # minReplicas; 0 lets Knative scale to zero
+    max_replicas: int = 1
+    resources: dict = field(
+        default_factory=lambda: {
+            "requests": {"cpu": "500m", "memory": "512Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        }
+    )
+    service_account: str = "mlops-storage"  # holds the DVC remote's credentials
+    storage_uri: str | None = None  # the DVC remote as the cluster reads it; default .dvc/config
+    repo_url: str = "https://github.com/your-org/your-repo.git"  # what Argo CD syncs from
+    revision: str = "main"
+    argocd_namespace: str = "argocd"
+    project: str = "default"
 
 
 @dataclass(frozen=True)
@@ -19,6 +44,7 @@ class Serving:
     target: str = "local"
     url: str = "http://127.0.0.1:8100"
     keep_warm: int = 2
+    kserve: KServe | None = None  # set when target is kserve
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,56 @@ def _number(raw: Any, source: str, key: str, low: float = 0) -> float | None:
     return float(raw)
 
 
+def _text(raw: dict, key: str, default: str | None, source: str, where: str) -> str | None:
+    value = raw.get(key, default)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ConfigError(source, f"{where}.{key}", "must be a non-empty string", value=value)
+    return value
+
+
+def _kserve(raw: Any, env: str, source: str) -> KServe:
+    where = "serving.kserve"
+    raw = _mapping(raw, source, where)
+    known = set(KServe.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            raise ConfigError(
+                source, f"{where}.{key}", "unknown key", hint=f"known: {', '.join(sorted(known))}"
+            )
+    namespace = _text(raw, "namespace", f"mlops-{env}", source, where)
+    if not _DNS_LABEL.match(namespace):
+        raise ConfigError(
+            source, f"{where}.namespace", "must be a Kubernetes name (a-z, 0-9, -)", value=namespace
+        )
+    replicas = raw.get("replicas", 1)
+    max_replicas = raw.get("max_replicas", max(replicas, 1) if isinstance(replicas, int) else 1)
+    for key, value in (("replicas", replicas), ("max_replicas", max_replicas)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(source, f"{where}.{key}", "must be a whole number >= 0", value=value)
+    if max_replicas < max(replicas, 1):
+        raise ConfigError(
+            source, f"{where}.max_replicas", f"must be at least replicas ({replicas}) and 1",
+            value=max_replicas,
+        )  # fmt: skip
+    resources = _mapping(raw.get("resources"), source, f"{where}.resources") or None
+    for part, amounts in (resources or {}).items():
+        if part not in ("requests", "limits"):
+            raise ConfigError(source, f"{where}.resources.{part}", "use requests and limits")
+        for unit, amount in _mapping(amounts, source, f"{where}.resources.{part}").items():
+            if isinstance(amount, bool) or not isinstance(amount, (str, int, float)):
+                raise ConfigError(
+                    source, f"{where}.resources.{part}.{unit}", "must be a quantity (500m, 1Gi)",
+                    value=amount,
+                )  # fmt: skip
+    given = {
+        key: _text(raw, key, getattr(KServe, key, None), source, where)
+        for key in ("image", "service_account", "storage_uri", "repo_url", "revision",
+                    "argocd_namespace", "project")
+    }  # fmt: skip
+    extra = {"resources": resources} if resources else {}
+    return KServe(namespace, replicas=replicas, max_replicas=max_replicas, **given, **extra)
+
+
 def parse(raw: Any, name: str, source: str) -> Environment:
     raw = _mapping(raw, source, "")
     serving = _mapping(raw.get("serving"), source, "serving")
@@ -94,6 +170,7 @@ def parse(raw: Any, name: str, source: str) -> Environment:
             target,
             str(serving.get("url", Serving.url)),
             int(_number(serving.get("keep_warm", 2), source, "serving.keep_warm")),
+            _kserve(serving.get("kserve"), name, source) if target == "kserve" else None,
         ),
         gates=Gates(
             min=_number_map(gates.get("min"), source, "gates.min"),

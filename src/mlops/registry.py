@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from mlops import paths, tools
+from mlops import paths, remote, tools
 from mlops.errors import MlopsError, NotFoundError
 
 VERSION_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
@@ -188,8 +188,8 @@ def fetch_artifact(root: str | Path, version: Version, dest_dir: str | Path) -> 
         blob = dvc.api.read(artifact, repo=str(root), rev=version.commit, mode="rb")
     except Exception as exc:  # DVC raises many types; all mean "not fetchable"
         raise ArtifactError(
-            f"{version.tag}: cannot fetch {artifact} at {version.commit[:10]} from the DVC remote "
-            f"({type(exc).__name__}: {str(exc)[:300]}); was `dvc push` run after training?"
+            f"{version.tag}: cannot fetch {artifact} at {version.commit[:10]} from the DVC remote: "
+            + remote.reason(exc)
         ) from exc
     actual = "sha256:" + hashlib.sha256(blob).hexdigest()
     if actual != expected:
@@ -409,10 +409,10 @@ def missing_from_remote(root: str | Path, versions: list[Version]) -> list[Versi
             return [
                 v
                 for v in versions
-                if not v.metadata.get("md5") or not odb.exists(v.metadata["md5"])
+                if not v.metadata.get("md5") or not remote.object_exists(odb, v.metadata["md5"])
             ]
     except Exception as exc:  # DVC raises many types; all mean "cannot ask the remote"
         raise ArtifactError(
-            f"cannot query the DVC remote ({type(exc).__name__}: {str(exc)[:300]}); "
-            "check `dvc remote list` and its credentials"
+            "cannot query the DVC remote: "
+            + remote.reason(exc, "check `dvc remote list` and its credentials")
         ) from exc

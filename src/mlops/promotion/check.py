@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mlops import environments, gates, models_file, paths, registry, tools
 from mlops.errors import ConfigError, MlopsError
+from mlops.kube import render
 from mlops.models_file import Deployment, ModelsFile
 from mlops.promotion import audit, policy
 
@@ -46,6 +47,7 @@ class Report:
     plans: list[EnvPlan] = field(default_factory=list)
     policy_changes: list[str] = field(default_factory=list)
     history_problems: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)  # extra markdown for the plan (deploy/)
 
     @property
     def ok(self) -> bool:
@@ -292,6 +294,7 @@ def check(
         report = Report(base, failures=[str(exc)])
     else:
         report = evaluate(root, text, base, allow_removal=allow_removal)
+        render.add_to_check(report, root)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(markdown(report))
@@ -387,6 +390,7 @@ def markdown(report: Report) -> str:
                 "gates inform, they do not block."
             )
     lines += _policy_rows(report)
+    lines += report.sections
     lines += ["", "### Checks", ""]
     lines += [f"- FAIL: {f}" for f in report.failures] or [
         "- schema, versions, digests, DVC remote, gates, order, canary: pass"

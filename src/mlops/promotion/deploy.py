@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mlops import environments, models_file, paths, registry, tools
 from mlops.errors import MlopsError
+from mlops.kube import status as kube_status
 from mlops.models_file import Deployment
 from mlops.promotion import audit, check, gitlog, target
 from mlops.promotion.check import _pins
@@ -195,6 +196,7 @@ def _deploy(root: Path, env: str | None, wait: float, log) -> list[EnvResult]:
         except MlopsError as exc:
             raise DeployError(f"{name}: {exc}. Nothing was deployed") from exc
         log(f"{name}: artifacts verified ({audit.describe(state.deployment(name, model))})")
+    names = [n for n in names if not kube_status.skip_in_deploy(configs[n], log)]
     before = {}
     for name in names:
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mlops import paths, tools
 from mlops.errors import MlopsError
+from mlops.kube import render
 
 
 class GitStateError(MlopsError):
@@ -68,8 +69,15 @@ def commit_models_file(
     base = current_branch(root)
     tools.git("switch", "-q", "-c", branch, cwd=root)
     (root / paths.MODELS_FILE).write_text(text)
-    tools.git("add", paths.MODELS_FILE, cwd=root)
-    tools.git("commit", "-q", "-m", subject, "-m", body, "--", paths.MODELS_FILE, cwd=root)
+    try:
+        files = [paths.MODELS_FILE, *render.write(root)]  # deploy/ changes in the same commit
+    except MlopsError:
+        tools.git("checkout", "-q", "--", paths.MODELS_FILE, cwd=root)
+        tools.git("switch", "-q", base, cwd=root)
+        tools.git("branch", "-q", "-D", branch, cwd=root)
+        raise
+    tools.git("add", "-A", "--", *files, cwd=root)
+    tools.git("commit", "-q", "-m", subject, "-m", body, "--", *files, cwd=root)
     return Proposal(branch, base, head(root), subject, body)
 
 

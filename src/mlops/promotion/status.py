@@ -6,6 +6,7 @@ from pathlib import Path
 
 from mlops import cost, environments, models_file
 from mlops.errors import ConfigError
+from mlops.kube import status as kube_status
 from mlops.promotion import audit, target
 
 
@@ -65,7 +66,9 @@ def status(root: str | Path = ".") -> list[dict]:
     names = dict.fromkeys([*environments.names(root), *state.models.get(model, {})])
     envs = {name: environments.load(name, root) for name in names}
     return [
-        env_status(name, env.serving.url, state.deployment(name, model), env.usd_per_cpu_hour)
+        kube_status.env_status(name, env, model, state.deployment(name, model))
+        if kube_status.is_kserve(env)
+        else env_status(name, env.serving.url, state.deployment(name, model), env.usd_per_cpu_hour)
         for name, env in envs.items()
     ]
 

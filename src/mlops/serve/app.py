@@ -21,10 +21,10 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from mlops.serve import limits, metrics, validation
+from mlops.serve import limits, metrics, pinned, v2, validation
 from mlops.serve.controller import Controller
 from mlops.serve.coordination import Coordinator
-from mlops.serve.predlog_writer import PredictionLog
+from mlops.serve.scoring import NotReady, score
 from mlops.serve.settings import TOKEN_ENV, Settings
 
 POLL_SECONDS = 0.1  # how often a worker looks for sync requests made to other workers
@@ -48,11 +48,9 @@ class Server:
 
         self.settings = settings
         self.coordinator = Coordinator(settings.run_dir, settings.workers)
-        self.controller = Controller(settings, on_change=self._publish)
+        self.controller = pinned.controller_for(settings, Controller, self._publish)
         self.batcher = MicroBatcher(settings.max_batch_rows)
-        self.predlog = PredictionLog(
-            settings.log_path, settings.env, settings.log_sample_rate, settings.log_max_bytes
-        )
+        self.predlog = pinned.prediction_log(settings)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._sync_loop, name="controller", daemon=True)
@@ -154,40 +152,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         t0 = time.perf_counter()
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         headers = {"x-request-id": request_id}
-        routing = server.controller.routing  # the one snapshot this request uses
-        if routing is None:
-            metrics.observe("none", "none", 503, time.perf_counter() - t0)
-            reason = server.controller.deployed_nothing or server.controller.status.reason
-            return _json({"detail": f"no model is loaded: {reason}"}, 503, headers)
-        model, route = routing.choose(request_id)
         try:
             body = await limits.read_body(request, settings.max_body_bytes)
         except limits.BodyTooLarge as exc:
-            metrics.observe(model.version, route, 413, time.perf_counter() - t0)
+            metrics.observe("none", "none", 413, time.perf_counter() - t0)
             return _json({"detail": str(exc), "request_id": request_id}, 413, headers)
         try:
-            rows = validation.records(_parse(body))
+            scored = await score(server, request_id, lambda: validation.records(_parse(body)), t0)
+        except NotReady as exc:
+            return _json({"detail": f"no model is loaded: {exc}"}, 503, headers)
         except validation.RequestError as exc:
-            metrics.observe(model.version, route, 422, time.perf_counter() - t0)
             return _json({"detail": exc.errors, "request_id": request_id}, 422, headers)
-        result = await server.batcher.predict(model, rows)
-        proba = result.probabilities.tolist()
-        threshold = model.threshold
-        predictions = [int(p >= threshold) for p in proba]
-        latency = time.perf_counter() - t0
-        metrics.observe(model.version, route, 200, latency)
-        metrics.observe_predictions(model.version, route, proba, result.cpu_seconds)
-        server.predlog.submit(
-            request_id, model.version, route, rows, predictions, proba, latency * 1000
-        )
-        body = {
-            "predictions": predictions,
-            "probabilities": proba,
-            "model_version": model.version,
-            "route": route,
-            "request_id": request_id,
-        }
-        return _json(body, 200, headers)
+        return _json({**scored.body(), "request_id": request_id}, 200, headers)
 
     @app.get("/healthz", summary="The process is up")
     async def healthz() -> Response:
@@ -219,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _json({"detail": detail}, 401, {"www-authenticate": "Bearer"})
         return _json(await asyncio.to_thread(server.sync_now))
 
+    v2.register(app, server)
     return app
 
 

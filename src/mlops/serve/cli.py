@@ -10,6 +10,10 @@ from mlops import predlog
 
 
 def register(app: typer.Typer) -> None:
+    from mlops.serve import pinned
+
+    pinned.register(app)
+
     @app.command()
     def serve(
         env: str = typer.Option(

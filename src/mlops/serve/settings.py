@@ -30,6 +30,12 @@ class Settings:
     max_batch_rows: int = 512
     max_body_bytes: int = 16 * 2**20  # larger bodies get 413 before they are read whole
 
+    # pinned mode (`mlops serve-pinned`, the image in KServe): one verified file, no Git
+    pinned_file: str | None = None
+    pinned_version: str | None = None
+    pinned_digest: str | None = None
+    pinned_threshold: float = 0.5
+
     @property
     def cache_dir(self) -> Path:
         """Verified model files, by digest; shared by every server of this clone."""

@@ -1,0 +1,24 @@
+"""`mlops render`: write deploy/<env>/ and deploy/argocd/<env>.yaml for kserve targets."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("render")
+    def render_cmd(
+        env: str = typer.Option(None, help="Only this environment (default: every one)."),
+        check: bool = typer.Option(
+            False, "--check", help="Write nothing; exit 1 listing the files that are stale."
+        ),
+    ) -> None:
+        """Render KServe and Argo CD manifests from models.yaml and environments/ into deploy/."""
+        from mlops.kube import render
+
+        if check:
+            stale = render.stale(".")
+            typer.echo("\n".join(stale) or "deploy/ is up to date")
+            raise typer.Exit(1 if stale else 0)
+        changed = render.write(".", env)
+        typer.echo("\n".join(f"wrote {p}" for p in changed) or "deploy/ is up to date")

@@ -1,0 +1,59 @@
+"""Promotion on a kserve target: `mlops promote` and `mlops rollback` commit deploy/ with
+models.yaml, and the PR check passes on what they commit."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from mlops.promotion import check, promote, rollback
+from tests.conftest import git, mlops
+from tests.promotion.conftest import merge_pr, promo, registered_base  # noqa: F401
+
+pytestmark = pytest.mark.integration
+ISVC = "deploy/production/churn-model.yaml"
+
+
+def _predictor(repo) -> dict:
+    return yaml.safe_load((repo / ISVC).read_text())["spec"]["predictor"]
+
+
+def _version(repo) -> str:
+    [container] = _predictor(repo)["containers"]
+    return next(e["value"] for e in container["env"] if e["name"] == "MLOPS_MODEL_VERSION")
+
+
+def _changed(repo) -> set[str]:
+    return set(git(repo, "show", "--name-only", "--format=", "HEAD").split())
+
+
+def test_promote_canary_and_rollback_commit_the_manifests(promo):  # noqa: F811
+    repo = promo
+    path = repo / "environments" / "production.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["serving"] = {"target": "kserve", "kserve": {"storage_uri": "s3://bucket/dvc"}}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    assert "wrote deploy/argocd/production.yaml" in mlops(repo, "render").stdout
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "production on KServe")
+    git(repo, "push", "-q", "origin", "main")
+
+    for number, (env, version) in enumerate([("staging", "v1.0.0"), ("production", "v1.0.0"),
+                                             ("staging", "v1.1.0")], start=1):  # fmt: skip
+        promote.promote(repo, env, version)  # refuses what `mlops check` would refuse
+        if env == "production":
+            assert _changed(repo) == {"models.yaml", ISVC, "deploy/production/desired-state.yaml"}
+        merge_pr(repo, f"promote/{env}-{version}", number)
+    assert _version(repo) == "v1.0.0" and "canaryTrafficPercent" not in _predictor(repo)
+
+    promote.promote(repo, "production", "v1.1.0", canary=10)
+    plan = mlops(repo, "check", "--base", "main").stdout  # the PR check, stale files included
+    assert "+    canaryTrafficPercent: 10" in plan
+    merge_pr(repo, "promote/production-v1.1.0-canary10", 4)
+    assert _predictor(repo)["canaryTrafficPercent"] == 10 and _version(repo) == "v1.1.0"
+
+    rollback.rollback(repo, "production")
+    assert ISVC in _changed(repo)
+    report = check.check(repo, base="main")
+    assert report.ok, report.failures
+    assert _version(repo) == "v1.0.0" and "canaryTrafficPercent" not in _predictor(repo)

@@ -1,0 +1,204 @@
+"""`mlops render` without a cluster: manifests validated offline against the vendored KServe and
+Argo CD schemas, for promotion, canary, full promotion and rollback by revert."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops import models_file, registry
+from mlops.errors import ConfigError
+from mlops.kube import render, schemas
+from mlops.models_file import Canary, Deployment, Pin
+from tests.conftest import BIN, copy_template, git, mlops
+
+MODEL = "churn-model"
+BUCKET = "s3://team-bucket/dvc"
+ISVC = "deploy/production/churn-model.yaml"
+
+
+def _meta(n: int) -> dict:
+    return {
+        "artifact": "artifacts/model.skops",
+        "md5": f"{n:x}" * 32,
+        "sha256": "sha256:" + f"{n:x}" * 64,
+        "params": {"evaluate": {"threshold": 0.4}},
+    }
+
+
+@pytest.fixture
+def kube_repo(tmp_path) -> Path:
+    """The template with production served by KServe and two registered versions (tags only:
+    rendering reads the registry, never the DVC remote)."""
+    repo = copy_template(tmp_path / "repo")
+    path = repo / "environments" / "production.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["serving"] = {"target": "kserve", "kserve": {"storage_uri": BUCKET, "replicas": 2}}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "template, production on KServe")
+    for n, version in ((1, "v1.0.0"), (2, "v1.1.0")):
+        git(repo, "tag", "-a", registry.tag_name(MODEL, version), "-m", json.dumps(_meta(n)))
+    return repo
+
+
+def _set(repo: Path, deployment: Deployment | None, message: str) -> str:
+    path = repo / "models.yaml"
+    path.write_text(models_file.with_deployment(path.read_text(), "production", deployment))
+    render.write(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def _isvc(repo: Path) -> dict:
+    return yaml.safe_load((repo / ISVC).read_text())
+
+
+def _env(isvc: dict) -> dict:
+    [container] = isvc["spec"]["predictor"]["containers"]
+    return {e["name"]: e["value"] for e in container["env"]}
+
+
+def _valid(repo: Path) -> None:
+    for rel in (ISVC, "deploy/argocd/production.yaml"):
+        assert schemas.problems(yaml.safe_load((repo / rel).read_text())) == [], rel
+
+
+V1 = Pin("v1.0.0", _meta(1)["sha256"])
+V2 = Pin("v1.1.0", _meta(2)["sha256"])
+
+
+def test_promotion_canary_full_promotion_and_rollbacks(kube_repo):
+    repo = kube_repo
+    first = _set(repo, Deployment(V1), "promote production: none → v1.0.0")
+    _valid(repo)
+    isvc = _isvc(repo)
+    assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
+    assert isvc["metadata"]["namespace"] == "mlops-production"
+    assert isvc["spec"]["predictor"]["minReplicas"] == 2
+    env = _env(isvc)
+    assert env["MLOPS_MODEL_VERSION"] == "v1.0.0" and env["MLOPS_MODEL_DIGEST"] == V1.digest
+    assert env["STORAGE_URI"] == f"{BUCKET}/files/md5/11/{'1' * 30}"  # DVC's content address
+    assert env["MLOPS_MODEL_FILE"] == f"/mnt/models/{'1' * 30}"
+    assert env["MLOPS_MODEL_THRESHOLD"] == "0.4"
+    app = yaml.safe_load((repo / "deploy/argocd/production.yaml").read_text())
+    assert app["spec"]["source"]["path"] == "deploy/production"
+    assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert render.write(repo) == [] and render.stale(repo) == []  # deterministic
+    assert not (repo / "deploy" / "staging").exists()  # staging stays on `mlops serve`
+
+    canary = _set(repo, Deployment(V1, Canary(V2.version, V2.digest, 10)), "canary v1.1.0 10%")
+    _valid(repo)
+    isvc = _isvc(repo)
+    assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    assert _env(isvc)["MLOPS_MODEL_VERSION"] == "v1.1.0"  # the latest spec is the canary
+    assert isvc["metadata"]["annotations"]["mlops/stable-version"] == "v1.0.0"
+    assert render.canary_problems(repo, first) == []  # v1.0.0 was rolled out at 100 %
+
+    _set(repo, Deployment(V2), "promote production: v1.0.0 + canary → v1.1.0")
+    _valid(repo)
+    isvc = _isvc(repo)
+    assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
+    assert _env(isvc)["MLOPS_MODEL_VERSION"] == "v1.1.0"
+
+    # rollback by revert of the canary: deploy/ comes back with models.yaml, in the same commit
+    git(repo, "reset", "-q", "--hard", canary)
+    git(repo, "revert", "--no-edit", canary)
+    assert render.stale(repo) == []
+    assert _env(_isvc(repo))["MLOPS_MODEL_VERSION"] == "v1.0.0"
+    assert "canaryTrafficPercent" not in _isvc(repo)["spec"]["predictor"]
+
+
+def test_canary_kserve_cannot_express_is_refused(kube_repo):
+    repo = kube_repo
+    _set(repo, Deployment(V1), "v1.0.0")
+    canary = _set(repo, Deployment(V1, Canary(V2.version, V2.digest, 10)), "canary")
+    full = _set(repo, Deployment(V2), "full")
+    git(repo, "revert", "--no-edit", full)  # back to v1.0.0 + canary, but v1.1.0 is rolled out
+    [problem] = render.canary_problems(repo, full)
+    assert problem.startswith(ISVC) and "v1.1.0 at" in problem and "stable v1.0.0" in problem
+    assert canary  # the canary itself was fine against its base
+    assert render.canary_problems(repo, canary) == []
+
+
+def test_check_names_the_stale_file(kube_repo):
+    repo = kube_repo
+    _set(repo, Deployment(V1), "v1.0.0")
+    path = repo / "models.yaml"
+    path.write_text(models_file.with_deployment(path.read_text(), "production", Deployment(V2)))
+    problem, state = render.stale(repo)  # the InferenceService and the desired-state ConfigMap
+    assert problem.startswith(f"{ISVC}: stale against models.yaml") and "mlops render" in problem
+    assert state.startswith("deploy/production/desired-state.yaml: stale")
+    out = mlops(repo, "check", "--base", "HEAD", check=False)
+    assert out.returncode == 1 and f"{ISVC}: stale" in out.stderr
+    assert "```diff" not in out.stdout  # nothing rendered yet: no manifest change to show
+    mlops(repo, "render", "--env", "production")
+    assert render.stale(repo) == []
+    plan = mlops(repo, "check", "--base", "HEAD", check=False).stdout
+    assert "### Manifests (deploy/" in plan and "+        value: v1.1.0" in plan
+
+
+def test_render_refuses_a_remote_the_cluster_cannot_read(kube_repo):
+    path = kube_repo / "environments" / "production.yaml"
+    path.write_text(path.read_text().replace(f"storage_uri: {BUCKET}", "replicas: 1"))
+    path = kube_repo / "models.yaml"
+    path.write_text(models_file.with_deployment(path.read_text(), "production", Deployment(V1)))
+    with pytest.raises(ConfigError, match=r"serving\.kserve\.storage_uri: the DVC"):
+        render.write(kube_repo)
+
+
+def test_switching_back_to_local_removes_the_manifests(kube_repo):
+    repo = kube_repo
+    _set(repo, Deployment(V1), "v1.0.0")
+    path = repo / "environments" / "production.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["serving"] = {"target": "local", "url": "http://127.0.0.1:8100"}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    assert any("no longer rendered" in p for p in render.stale(repo))
+    assert set(render.write(repo)) == {ISVC, "deploy/production/desired-state.yaml",
+                                       "deploy/argocd/production.yaml"}  # fmt: skip
+    assert render.stale(repo) == []
+
+
+def _status(repo: Path, path: str) -> dict:
+    rows = json.loads(mlops(repo, "status", "--json", env={"PATH": path}).stdout)
+    return next(r for r in rows if r["env"] == "production")
+
+
+def test_status_reads_kubectl_and_says_when_it_is_missing(kube_repo, tmp_path):
+    repo = kube_repo
+    _set(repo, Deployment(V1), "v1.0.0")
+    only_git = tmp_path / "git-only"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git"))
+    no_kubectl = os.pathsep.join([BIN, str(only_git)])
+    row = _status(repo, no_kubectl)
+    assert row["sync"] == "Unknown" and row["reason"].startswith("kubectl is not installed here")
+
+    applied = _isvc(repo)  # what Argo CD applied, as the cluster reports it
+    applied["metadata"]["generation"] = 2
+    applied["status"] = {
+        "observedGeneration": 2,
+        "conditions": [{"type": "Ready", "status": "True"}],
+    }
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "applied.json").write_text(json.dumps(applied))
+    (fake / "kubectl").write_text(
+        f'#!/bin/sh\n[ "$3" = churn-model ] && /bin/cat {fake}/applied.json\n'
+    )
+    (fake / "kubectl").chmod(0o755)
+    with_kubectl = os.pathsep.join([str(fake), no_kubectl])
+    row = _status(repo, with_kubectl)
+    assert (row["live"], row["sync"], row["health"]) == ("v1.0.0", "Synced", "Healthy")
+
+    _set(repo, Deployment(V1, Canary(V2.version, V2.digest, 10)), "canary, not applied yet")
+    row = _status(repo, with_kubectl)
+    assert row["sync"] == "OutOfSync" and row["desired"] == "v1.0.0 + canary v1.1.0 at 10%"

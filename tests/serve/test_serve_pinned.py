@@ -1,0 +1,92 @@
+"""Pinned mode (the image in KServe): one file, verified against its sha256, served with no Git
+on PATH and no repository, with the same validation, metrics, prediction log and protocols."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlops import model_io, paths, predlog, registry
+from mlops.data.schema import read_table
+from mlops.serve import launcher, validation
+from tests.serve.conftest import GOOD, MODEL
+from tests.serve.test_serve_api import _records
+from tests.serve.test_serve_v2 import tensors
+
+pytestmark = pytest.mark.e2e
+
+
+def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str = "logs"):
+    port = launcher.free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": str(Path(sys.executable).parent),  # no git anywhere on PATH
+        "HOME": str(tmp),
+        "MLOPS_MODEL_FILE": str(model_file),
+        "MLOPS_MODEL_VERSION": version,
+        "MLOPS_MODEL_DIGEST": digest,
+        "MLOPS_MODEL_NAME": MODEL,
+        "MLOPS_MODEL_THRESHOLD": "0.5",
+        "MLOPS_ENV": "production",
+        "MLOPS_STATE_DIR": str(tmp / "state"),
+        "MLOPS_LOG_DIR": log_dir,
+    }
+    log = tmp / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mlops", "serve-pinned", "--host", "127.0.0.1", "--port",
+             str(port)],
+            cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    handle = launcher.ServerHandle(f"http://127.0.0.1:{port}", "production", "", process, log)
+    handle.wait_started(120)
+    return handle
+
+
+def test_pinned_mode_serves_the_verified_file_without_git(versions_repo, tmp_path):
+    version = registry.get_version(versions_repo, MODEL, GOOD[1])  # the workspace's model
+    mounted = tmp_path / "mnt" / "models" / version.metadata["md5"][2:]  # as KServe mounts it
+    mounted.parent.mkdir(parents=True)
+    shutil.copy(versions_repo / paths.MODEL, mounted)
+    holdout = read_table(versions_repo / paths.HOLDOUT)
+    records = _records(holdout[:20])
+    expected = model_io.load(mounted).predict_proba(validation.frame(records))[:, 1].tolist()
+
+    with _start(tmp_path / "good", mounted, version.version, version.digest, "-") as server:
+        client = httpx.Client(base_url=server.url, timeout=60)
+        view = server.version()
+        assert view["sync"] == "Synced" and view["ref"] == "pinned" and view["commit"] is None
+        assert view["stable"] == {"version": GOOD[1], "digest": version.digest}
+        assert client.get("/v2/health/ready").status_code == 200
+        answer = server.predict(records)
+        assert answer["probabilities"] == expected and answer["model_version"] == GOOD[1]
+        infer = client.post(f"/v2/models/{MODEL}/infer", json=tensors(records)).json()
+        assert infer["outputs"][1]["data"] == expected
+        bad = client.post("/predict", json={"records": [{**records[0], "region": "mars"}]})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "region"
+        assert (
+            f'mlops_predictions_total{{route="stable",version="{GOOD[1]}"}}'
+            in client.get("/metrics").text
+        )
+        # the prediction log on stdout (`MLOPS_LOG_DIR=-`), for the cluster's log collector
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and '"request_id"' not in server.log():
+            time.sleep(0.2)
+    logged = [json.loads(line) for line in server.log().splitlines() if '"request_id"' in line]
+    assert len(logged) >= len(records) and set(predlog.FIELDS) <= logged[0].keys()
+    assert logged[0]["model_version"] == GOOD[1]
+
+    # another digest than the file's: never loaded, the server stays unready and says why
+    other = registry.get_version(versions_repo, MODEL, GOOD[0]).digest
+    with _start(tmp_path / "bad", mounted, GOOD[0], other) as server:
+        view = server.version()
+        assert view["sync"] == "Degraded" and view["stable"] is None
+        assert f"but Git pinned {other}; refusing to load it" in view["reason"]
+        assert httpx.get(f"{server.url}/v2/health/ready").status_code == 503
