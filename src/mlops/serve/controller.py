@@ -70,6 +70,13 @@ def sample_records() -> list[dict[str, Any]]:
     return rows
 
 
+def with_predictor(loaded: LoadedModel, rows: list[dict[str, Any]], label: str) -> LoadedModel:
+    """The model with its inference path chosen (and parity-checked) on ``rows``; logged."""
+    predictor = inference.load(loaded.estimator, rows, validation.frame)
+    print(f"serve: {label}: inference {predictor.info.describe()}", file=sys.stderr, flush=True)
+    return dataclasses.replace(loaded, predictor=predictor)
+
+
 def check_model(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
     """Warm up (a batch and single rows) and check the predictions are usable probabilities."""
     proba = np.asarray(loaded.predict_proba(rows))
@@ -275,17 +282,11 @@ class Controller:
             raise ReconcileError(
                 f"{version.tag}: {path.name} does not load ({type(exc).__name__}: {exc})"
             ) from exc
-        predictor = inference.load(estimator, self._sample_rows(), validation.frame)
-        print(f"serve: {version.tag}: inference {predictor.info.describe()}",
-              file=sys.stderr, flush=True)  # fmt: skip
-        loaded = LoadedModel(
-            self._model,
-            pin.version,
-            pin.digest,
-            estimator,
-            threshold=_threshold(version.metadata),
-            predictor=predictor,
-        )
+        loaded = with_predictor(
+            LoadedModel(self._model, pin.version, pin.digest, estimator,
+                        threshold=_threshold(version.metadata)),
+            self._sample_rows(), version.tag,
+        )  # fmt: skip
         try:
             check_model(loaded, self._sample_rows())
         except ReconcileError:

@@ -24,7 +24,13 @@ import typer
 
 from mlops import model_io, predlog
 from mlops.errors import MlopsError
-from mlops.serve.controller import ReconcileError, Status, check_model, sample_records
+from mlops.serve.controller import (
+    ReconcileError,
+    Status,
+    check_model,
+    sample_records,
+    with_predictor,
+)
 from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED
 from mlops.serve.predlog_writer import PredictionLog
 from mlops.serve.routing import LoadedModel, Routing
@@ -101,6 +107,7 @@ class PinnedController:
         estimator = model_io.load(path, expected_digest=s.pinned_digest)
         loaded = LoadedModel(s.model or "model", s.pinned_version, s.pinned_digest, estimator,
                              threshold=s.pinned_threshold)  # fmt: skip
+        loaded = with_predictor(loaded, sample_records(), f"pinned {s.pinned_version}")
         check_model(loaded, sample_records())  # warm-up; a failure is the Degraded reason
         return dataclasses.replace(loaded, load_seconds=round(time.perf_counter() - t0, 3))
 
