@@ -23,9 +23,13 @@ import orjson
 import pandas as pd
 
 from mlops import paths, predlog
-from mlops.data import schema
+from mlops.data import sample
 from mlops.data.generate import generate
 from mlops.monitoring import drift
+
+# The bundled sample's contract, as before contract.yaml existed. Issue 13's downstream part
+# replaces it with the contract the served version carries (mlops.contract.contract_of).
+schema = sample.contract()
 
 VERSION = "v1.0.0"
 
@@ -34,7 +38,7 @@ def write_log(folder: Path, rows: int) -> Path:
     """``rows`` records, rotated every 250,000 like a busy server's log."""
     frame = pd.concat(
         [generate(rows // 2, 1, 0.0), generate(rows - rows // 2, 2, 1.0)], ignore_index=True
-    )[list(schema.FEATURES)]
+    )[list(schema.features)]
     proba = np.random.default_rng(0).random(rows)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     env_dir = predlog.env_dir(folder, "production")
@@ -62,8 +66,8 @@ def reference(max_rows: int) -> drift.Reference:
     rows = len(frame)
     if rows > max_rows:
         frame = frame.sample(n=max_rows, random_state=0)
-    frame = frame[list(schema.FEATURES)].copy()
-    for col in schema.COLUMNS:
+    frame = frame[list(schema.features)].copy()
+    for col in schema.columns:
         frame[col.name] = frame[col.name].astype("float64" if col.numeric else "str")
     scores = pd.read_csv(io.StringIO(preds))["proba"].to_numpy()
     return drift.Reference(frame, scores, "workspace", rows)

@@ -14,9 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlops.data import schema
+from mlops.data import sample
 
-KINDS = {c.name: "numeric" if c.numeric else "categorical" for c in schema.COLUMNS}
+# The bundled sample's contract, as before contract.yaml existed. Issue 13's downstream part
+# replaces it with the contract the served version carries (mlops.contract.contract_of).
+schema = sample.contract()
+
+
+KINDS = {c.name: "numeric" if c.numeric else "categorical" for c in schema.columns}
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,8 @@ def feature_report(current: pd.DataFrame, reference: pd.DataFrame, drift_share: 
     from evidently import Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    numeric = [c for c in schema.NUMERIC if c in current and c in reference]
-    categorical = [c for c in schema.CATEGORICAL if c in current and c in reference]
+    numeric = [c for c in schema.numeric if c in current and c in reference]
+    categorical = [c for c in schema.categorical if c in current and c in reference]
     definition = _definition(numeric, categorical)
     columns = numeric + categorical
     report = Report([DataDriftPreset(columns=columns, drift_share=drift_share)])

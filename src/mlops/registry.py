@@ -117,6 +117,7 @@ def _dvc_md5(lock: dict, path: str) -> str | None:
 def workspace_metadata(root: str | Path = ".") -> dict[str, Any]:
     """The metadata of the model in the workspace, as a version's tag message records it."""
     from mlops import model_io, params
+    from mlops.contract import load_contract
     from mlops.io_utils import read_json
 
     root = Path(root)
@@ -132,6 +133,8 @@ def workspace_metadata(root: str | Path = ".") -> dict[str, Any]:
         "metrics": read_json(root / paths.METRICS),
         "slices": read_json(root / paths.SLICES),
         "serving": read_json(root / paths.SERVING),
+        # the contract the model was trained with (the artifact carries the same)
+        "contract": load_contract(root).for_model(),
         "commit": tools.git("rev-parse", "HEAD", cwd=root),
     }
 
@@ -246,10 +249,11 @@ def register(
     root: str | Path = ".", model: str | None = None, bump: str | None = None, push: bool = False
 ) -> Registration:
     """Tag the workspace model as a new version unless its sha256 is already the latest's."""
-    from mlops import card, models_file
+    from mlops import card
+    from mlops.contract import load_contract
 
     root = Path(root)
-    model = model or models_file.load(root / paths.MODELS_FILE).default_model()
+    model = model or load_contract(root).model
     if not (root / paths.MODEL).is_file():
         raise NotFoundError(
             f"{paths.MODEL}: no model in the workspace; run `dvc pull` or `dvc repro`"

@@ -74,7 +74,10 @@ def test_params_key_of_wrong_type_is_a_clear_error(repo):
     (repo / "params.yaml").write_text(text)
     proc, _ = _report(repo, check=False)
     assert proc.returncode == 2
-    assert "params.yaml: train.max_iter = 'lots': must be int, got str" in proc.stderr
+    assert (
+        "params.yaml: train.hist_gradient_boosting.max_iter = 'lots': must be int, got str"
+        in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
 

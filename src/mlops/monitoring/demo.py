@@ -11,12 +11,12 @@ from pathlib import Path
 
 from mlops import predlog
 from mlops.data.generate import generate
-from mlops.data.schema import FEATURES
+from mlops.data.sample import contract as _sample_contract
 from mlops.errors import MlopsError
 
 
 def records(rows: int, seed: int, drift: float) -> list[dict]:
-    frame = generate(rows, seed, drift)[list(FEATURES)]
+    frame = generate(rows, seed, drift)[list(_sample_contract().features)]
     return [
         {k: (None if v != v else v) for k, v in rec.items()}  # NaN -> null, as a client sends it
         for rec in frame.to_dict("records")

@@ -26,10 +26,14 @@ import numpy as np
 import pandas as pd
 
 from mlops import environments, models_file, paths, predlog, registry
-from mlops.data import schema
+from mlops.data import sample
 from mlops.errors import MlopsError, NotFoundError
 from mlops.evidently_drift import ColumnDrift, column_results, feature_report, score_report
 from mlops.io_utils import write_json
+
+# The bundled sample's contract, as before contract.yaml existed. Issue 13's downstream part
+# replaces it with the contract the served version carries (mlops.contract.contract_of).
+schema = sample.contract()
 
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_OUT_DIR = "reports/drift"
@@ -79,7 +83,7 @@ class Current:
 def _schema_error(where: str, problem: str) -> DriftInputError:
     return DriftInputError(
         f"{where}: {problem}; the log does not match the data schema this code knows "
-        f"(src/mlops/data/schema.py: {', '.join(schema.FEATURES)}). Logs written under another "
+        f"(contract.yaml: {', '.join(schema.features)}). Logs written under another "
         "schema cannot be compared with this version's reference: rotate them away or pass "
         "--log-dir with logs of this schema"
     )
@@ -122,15 +126,15 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None):
 def _frame(features: list[dict], where: str) -> pd.DataFrame:
     """Records -> a frame with the schema's dtypes; a foreign schema is an error, not NaNs."""
     frame = pd.DataFrame.from_records(features)
-    extra = sorted(set(frame.columns) - set(schema.FEATURES))
-    missing = [c for c in schema.FEATURES if c not in frame.columns]
+    extra = sorted(set(frame.columns) - set(schema.features))
+    missing = [c for c in schema.features if c not in frame.columns]
     if extra or missing:
         parts = ([f"unknown columns {extra}"] if extra else []) + (
             [f"missing columns {missing}"] if missing else []
         )
         raise _schema_error(where, "; ".join(parts))
-    frame = frame[list(schema.FEATURES)]
-    for col in schema.COLUMNS:
+    frame = frame[list(schema.features)]
+    for col in schema.columns:
         values = frame[col.name]
         if not col.nullable and values.isna().any():
             raise _schema_error(
@@ -242,7 +246,7 @@ def load_reference(
     """The training split and holdout scores at ``version``'s commit, via DVC."""
     root = Path(root)
     train = pd.read_csv(io.StringIO(_dvc_read(root, paths.TRAIN, version)))
-    missing = [c for c in schema.FEATURES if c not in train.columns]
+    missing = [c for c in schema.features if c not in train.columns]
     if missing:
         raise DriftInputError(
             f"{version.tag}: {paths.TRAIN} at {version.commit[:10]} lacks columns {missing}; "
@@ -253,8 +257,8 @@ def load_reference(
     rows = len(train)
     if rows > max_rows:
         train = train.sample(n=max_rows, random_state=SAMPLE_SEED)
-    frame = train[list(schema.FEATURES)].copy()
-    for col in schema.COLUMNS:
+    frame = train[list(schema.features)].copy()
+    for col in schema.columns:
         frame[col.name] = (
             frame[col.name].astype("float64") if col.numeric else frame[col.name].astype("str")
         )
@@ -324,7 +328,7 @@ def analyze(current: Current, reference: Reference, drift_share: float) -> tuple
     scores = score_report(current.scores, reference.scores, SCORE)
     columns = column_results(features.dict())
     prediction = column_results(scores.dict(), {SCORE: "score"})[0]
-    order = {name: i for i, name in enumerate(schema.FEATURES)}
+    order = {name: i for i, name in enumerate(schema.features)}
     return sorted(columns, key=lambda c: order.get(c.column, 99)), prediction, features, scores
 
 

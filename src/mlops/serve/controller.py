@@ -53,10 +53,10 @@ class Status:
 
 def sample_records() -> list[dict[str, Any]]:
     """A fixed sample every new model must score before it is swapped in."""
+    from mlops.data import sample
     from mlops.data.generate import generate
-    from mlops.data.schema import FEATURES
 
-    df = generate(SAMPLE_ROWS, SAMPLE_SEED)[list(FEATURES)]
+    df = generate(SAMPLE_ROWS, SAMPLE_SEED)[list(sample.contract().features)]
     return [
         {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
         for row in df.astype(object).to_dict(orient="records")

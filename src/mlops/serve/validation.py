@@ -1,4 +1,4 @@
-"""Request validation built from the one data definition, ``mlops.data.schema.COLUMNS``.
+"""Request validation built from the one data definition, the contract (``mlops.contract``).
 
 The validate stage checks whole tables with pandera; on the request path that costs far more than
 the predict call, so here the same ``Column`` definitions become plain per-value checks. Both
@@ -14,11 +14,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops.data.schema import COLUMNS, FEATURES, Column, dtypes
+from mlops.contract import Column
+from mlops.data import sample
+
+# The bundled sample's contract, as before contract.yaml existed. Issue 13's downstream part
+# validates against the contract the served version carries (mlops.contract.contract_of).
+_CONTRACT = sample.contract()
+COLUMNS = tuple(c for c in _CONTRACT.columns if c.feature)
+FEATURES = _CONTRACT.features
 
 MAX_RECORDS = 10_000
 _FEATURE_SET = frozenset(FEATURES)
-_DTYPES = dtypes(with_target=False)
+_DTYPES = _CONTRACT.dtypes(with_target=False)
 
 
 class RequestError(Exception):
