@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.server = server
 
-    @app.post("/predict", summary="Predict churn for one or many records")
+    @app.post("/predict", summary="Predict one or many records (the contract's features)")
     async def predict(request: Request) -> Response:
         t0 = time.perf_counter()
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -137,23 +137,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _json({"detail": f"no model is loaded: {reason}"}, 503, headers)
         model, route = routing.choose(request_id)
         try:
-            rows = validation.records(_parse(await request.body()))
+            rows = model.validator.records(_parse(await request.body()))
         except validation.RequestError as exc:
             metrics.observe(model.version, route, 422, time.perf_counter() - t0)
             return _json({"detail": exc.errors, "request_id": request_id}, 422, headers)
         result = await server.batcher.predict(model, rows)
-        proba = result.probabilities.tolist()
-        threshold = model.threshold
-        predictions = [int(p >= threshold) for p in proba]
+        answer = model.answer(result.outputs)
         latency = time.perf_counter() - t0
         metrics.observe(model.version, route, 200, latency)
-        metrics.observe_predictions(model.version, route, proba, result.cpu_seconds)
+        metrics.observe_predictions(model.version, route, answer, result.cpu_seconds)
         server.predlog.submit(
-            request_id, model.version, route, rows, predictions, proba, latency * 1000
+            request_id,
+            model.version,
+            route,
+            rows,
+            answer.predictions,
+            answer.logged_probabilities(),
+            latency * 1000,
         )
         body = {
-            "predictions": predictions,
-            "probabilities": proba,
+            **answer.body(),
             "model_version": model.version,
             "route": route,
             "request_id": request_id,

@@ -27,7 +27,8 @@ import numpy as np
 from mlops import model_io, models_file, registry, tools
 from mlops.errors import MlopsError
 from mlops.models_file import Deployment, Pin
-from mlops.serve import validation
+from mlops.contract import Contract, contract_of
+from mlops.serve import answers
 from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED, file_lock
 from mlops.serve.routing import LoadedModel, Routing
 from mlops.serve.settings import Settings
@@ -51,27 +52,23 @@ class Status:
     synced_at: float = 0.0
 
 
-def sample_records() -> list[dict[str, Any]]:
-    """A fixed sample every new model must score before it is swapped in."""
-    from mlops.data import sample
-    from mlops.data.generate import generate
+def sample_records(contract: Contract) -> list[dict[str, Any]]:
+    """A fixed sample every new model must score before it is swapped in: records the model's
+    own contract accepts (``mlops.serve.samples``)."""
+    from mlops.serve.samples import synthetic_records
 
-    df = generate(SAMPLE_ROWS, SAMPLE_SEED)[list(sample.contract().features)]
-    return [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        for row in df.astype(object).to_dict(orient="records")
-    ]
+    return synthetic_records(contract, SAMPLE_ROWS, SAMPLE_SEED)
 
 
 def check_model(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
-    """Warm up (a batch and single rows) and check the predictions are usable probabilities."""
-    proba = np.asarray(loaded.predict_proba(validation.frame(rows)))
+    """Warm up (a batch and single rows) and check the answers are usable for the task."""
+    frame = loaded.validator.frame(loaded.validator.records({"records": rows}))
+    values = np.asarray(loaded.infer(frame))
     for row in rows[:3]:
-        loaded.predict_proba(validation.frame([row]))
-    if proba.shape != (len(rows),):
-        raise ReconcileError(f"{loaded.version}: warm-up returned shape {proba.shape}")
-    if not np.all(np.isfinite(proba)) or proba.min() < 0 or proba.max() > 1:
-        raise ReconcileError(f"{loaded.version}: warm-up probabilities are not finite in [0, 1]")
+        loaded.infer(loaded.validator.frame([row]))
+    problem = answers.problem(loaded.contract, values, len(rows))
+    if problem:
+        raise ReconcileError(f"{loaded.version}: warm-up {problem}")
 
 
 class Controller:
@@ -83,7 +80,6 @@ class Controller:
         self.deployed_nothing = ""  # reason, when models.yaml deploys no model to this env
         self._warm: OrderedDict[str, LoadedModel] = OrderedDict()  # digest -> model, LRU
         self._lock = threading.Lock()
-        self._sample: list[dict[str, Any]] | None = None
         self._on_change = on_change
         self.reconciles = 0  # finished reconciles; 0 until the first one ends
         self.done_generation = 0  # the last sync request whose reconcile has finished
@@ -264,9 +260,10 @@ class Controller:
             pin.digest,
             estimator,
             threshold=_threshold(version.metadata),
+            contract=_contract(estimator, version.tag),
         )
         try:
-            check_model(loaded, self._sample_rows())
+            check_model(loaded, sample_records(loaded.contract))
         except ReconcileError:
             raise
         except Exception as exc:
@@ -274,11 +271,6 @@ class Controller:
                 f"{version.tag}: warm-up failed ({type(exc).__name__}: {exc})"
             ) from exc
         return dataclasses.replace(loaded, load_seconds=round(time.perf_counter() - t0, 3))
-
-    def _sample_rows(self) -> list[dict[str, Any]]:
-        if self._sample is None:
-            self._sample = sample_records()
-        return self._sample
 
     def _remember(self, *active: LoadedModel | None) -> None:
         """Keep the live versions plus ``keep_warm`` previously live ones, most recent last."""
@@ -315,3 +307,12 @@ def _threshold(metadata: dict[str, Any]) -> float:
         return float(metadata["params"]["evaluate"]["threshold"])
     except (KeyError, TypeError, ValueError):
         return 0.5
+
+
+def _contract(estimator, tag: str) -> Contract | None:
+    """The contract the version was trained with; None (the bundled sample's) for artifacts
+    made before models carried one."""
+    try:
+        return contract_of(estimator)
+    except MlopsError as exc:
+        raise ReconcileError(f"{tag}: the contract inside the model is malformed: {exc}") from exc

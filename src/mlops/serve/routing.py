@@ -11,6 +11,11 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from mlops.contract import Contract
+from mlops.serve import answers, validation
+
 STABLE = "stable"
 CANARY = "canary"
 
@@ -23,11 +28,26 @@ class LoadedModel:
     version: str
     digest: str
     estimator: Any
-    threshold: float = 0.5  # probability at or above which the prediction is 1
+    threshold: float = 0.5  # binary: the positive class's probability at or above which it wins
     load_seconds: float = 0.0
+    contract: Contract | None = None  # the one it was trained with; None: the bundled sample's
 
-    def predict_proba(self, frame) -> Any:
-        return self.estimator.predict_proba(frame)[:, 1]
+    def __post_init__(self) -> None:
+        if self.contract is None:  # artifacts made before models carried their contract
+            from mlops.data import sample
+
+            object.__setattr__(self, "contract", sample.contract())
+
+    @property
+    def validator(self) -> validation.Validator:
+        return validation.for_contract(self.contract)
+
+    def infer(self, frame) -> np.ndarray:
+        """The model's raw answer for a frame (``answers.outputs``)."""
+        return answers.outputs(self.estimator, frame, self.contract)
+
+    def answer(self, values: np.ndarray) -> answers.Answer:
+        return answers.answer(self.contract, values, self.threshold)
 
 
 @dataclass(frozen=True)
