@@ -105,7 +105,7 @@ def _place_table(root: Path, source: Path, data: str, changed: list[str]) -> Non
     folder.mkdir(exist_ok=True)
     for other in sorted(p for p in folder.rglob("*") if p.is_file() and p != dest):
         other.unlink()
-        changed.append(other.relative_to(root).as_posix())
+        changed.append(f"removed {other.relative_to(root).as_posix()}")
     if dest.is_file() and dest.read_bytes() == source.read_bytes():
         return
     if source.resolve() != dest.resolve():
@@ -206,6 +206,8 @@ def adopt(
     """Adopt the table ``file`` as the workspace's data (see the module docstring)."""
     root, source = Path(root), Path(file)
     df = read(source)
+    if df.empty:
+        raise AdoptError(f"{source}: the table has no rows")
     holdout = params.section("split", root / params.PARAMS_FILE)["holdout_size"]
     inferred: Inferred = infer_contract(
         df,

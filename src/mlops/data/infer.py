@@ -115,10 +115,12 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
     values = s.dropna()
     share = _null_share(s)
     nullable = share > 0
-    max_share = min(1.0, _outward(share + NULL_MARGIN, up=True, digits=2)) if nullable else None
+    max_share = min(1.0, math.ceil((share + NULL_MARGIN) * 100) / 100) if nullable else None
     described = f"{share:.1%} null in the adopted table" if nullable else ""
     if values.nunique() <= 1:
-        why = "empty" if values.empty else f"constant: always {values.iloc[0]!r}"
+        first = values.iloc[0] if len(values) else None
+        first = first.item() if hasattr(first, "item") else first
+        why = "empty" if values.empty else f"constant: always {first!r}"
         return _excluded(name, kind, nullable, why, notes)
     if kind == "category":
         as_text = values.astype("str") if not pd.api.types.is_float_dtype(values) else values
@@ -245,7 +247,8 @@ def infer_target(
             f"target {name!r}: {int(s.isna().sum())} row(s) have no value; drop or fill them first"
         )
     if s.nunique() < 2:
-        raise AdoptError(f"target {name!r} is constant ({s.iloc[0]!r}): there is nothing to learn")
+        value = s.iloc[0].item() if hasattr(s.iloc[0], "item") else s.iloc[0]
+        raise AdoptError(f"target {name!r} is constant ({value!r}): there is nothing to learn")
     notes = []
     if task == "auto":
         task, why = infer_task(s, name)
