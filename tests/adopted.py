@@ -1,4 +1,4 @@
-"""A template copy that adopted one of ``tests.tables``' tables (one per task), reproduced,
+"""A template copy that adopted one of ``tests.adopt.tables``' tables (one per task), reproduced,
 pushed, registered as v1.0.0, with a bare ``origin``: what a team has after `mlops data adopt`,
 `dvc repro`, commit and `mlops register`. Shared by the serving, monitoring and report tests."""
 
@@ -11,8 +11,16 @@ import yaml
 
 from mlops import models_file, registry
 from mlops.contract import load_contract
+from tests.adopt import tables
 from tests.conftest import dvc, git, mlops, new_clone
-from tests.tables import adopt_args, make_table
+
+TASKS = ("binary", "multiclass", "regression")
+# table, `mlops data adopt` options
+ADOPT = {
+    "binary": (tables.binary, ["--target", "bought", "--segment", "country"]),
+    "multiclass": (tables.multiclass, ["--target", "grade"]),
+    "regression": (tables.regression, ["--target", "price", "--name", "house-prices"]),
+}
 
 QUICK = {"evaluate": {"latency_repeats": 5}, "hist_gradient_boosting": {"max_iter": 40}}
 
@@ -30,8 +38,9 @@ def adopted_repo(base: Path, task: str, rows: int = 600) -> Path:
     """``base/repo`` (workspace), ``base/remote`` (DVC), ``base/origin.git``; v1.0.0 tagged."""
     repo = new_clone(base / "repo", base / "remote")
     table = base / f"{task}.csv"
-    make_table(task, rows).to_csv(table, index=False)
-    mlops(repo, *adopt_args(task, table))
+    make, options = ADOPT[task]
+    make(rows).to_csv(table, index=False)
+    mlops(repo, "data", "adopt", str(table), *options)
     _quicker(repo)
     dvc(repo, "repro")
     dvc(repo, "push")

@@ -13,8 +13,7 @@ import pytest
 from mlops import paths, predlog
 from mlops.contract import load_contract
 from mlops.serve import launcher
-from tests.adopted import adopted_repo, deploy
-from tests.tables import TASKS
+from tests.adopted import TASKS, adopted_repo, deploy
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +40,7 @@ def _check_answer(task: str, body: dict, expected: pd.DataFrame, contract) -> No
     assert body["predictions"] == expected["prediction"].astype(str).tolist()
     if task == "binary":
         assert body["probabilities"] == pytest.approx(expected["proba"].tolist(), rel=1e-9)
-        assert set(body["predictions"]) <= {"yes", "no"}
+        assert set(body["predictions"]) <= set(contract.classes)
     else:
         assert body["classes"] == list(contract.classes)
         assert all(sum(row) == pytest.approx(1.0) for row in body["probabilities"])
@@ -61,11 +60,13 @@ def test_answers_per_task_and_422s_name_the_adopted_column(served):
         _check_answer(task, body, expected, contract)
 
         client = httpx.Client(base_url=server.url, timeout=60)
+        category, number = contract.categorical[0], contract.numeric[0]
         bad = [
-            ({**records[0], "material": "wood"}, "material", "unknown category"),
-            ({**records[0], "pressure": "high"}, "pressure", "must be an integer"),
-            ({k: v for k, v in records[0].items() if k != "site"}, "site", "field required"),
-            ({**records[0], "churn": 1}, "churn", "unknown field"),
+            ({**records[0], category: "not-a-category"}, category, "unknown category"),
+            ({**records[0], number: "high"}, number, "must be "),
+            ({**records[0], number: 1e12}, number, "must be between"),
+            ({k: v for k, v in records[0].items() if k != category}, category, "field required"),
+            ({**records[0], contract.target: 1}, contract.target, "unknown field"),
         ]
         for record, column, words in bad:
             resp = client.post("/predict", json={"records": [record]})
@@ -78,7 +79,7 @@ def test_answers_per_task_and_422s_name_the_adopted_column(served):
             "multiclass": "mlops_predicted_class_total",
             "regression": "mlops_prediction_value",
         }[task]
-        assert f'{name}{{' in metrics
+        assert f"{name}{{" in metrics
 
     logged = list(predlog.read(repo / predlog.DEFAULT_DIR, "staging"))
     assert len(logged) == len(records)

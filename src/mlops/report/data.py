@@ -111,5 +111,5 @@ def collect(root: Path, base: Side, new: Side, rev: str, drift_share: float) -> 
     current = contract.read_table(current_file)
     _dtypes(section, reference, current)
     features = [c for c in current.columns if c != contract.target]
-    section.drift = measure(current[features], reference, drift_share)
+    section.drift = measure(current[features], reference, drift_share, contract)
     return section

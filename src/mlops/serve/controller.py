@@ -11,7 +11,6 @@ back is a pointer swap.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import subprocess
 import threading
@@ -25,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from mlops import model_io, models_file, registry, tools
+from mlops.contract import Contract, contract_of
 from mlops.errors import MlopsError
 from mlops.models_file import Deployment, Pin
-from mlops.contract import Contract, contract_of
 from mlops.serve import answers
 from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED, file_lock
 from mlops.serve.routing import LoadedModel, Routing
