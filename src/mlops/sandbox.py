@@ -6,7 +6,7 @@ runs. Every step runs the same ``mlops``, ``git`` and ``dvc`` commands a team ru
 it goes, so the demo reads as a story:
 
     sb = sandbox.create(".", "sandbox")
-    sandbox.retrain(sb, "retrain-1", {"train.linear.regularization": 0.5}, "retrain: less shrinkage")
+    sandbox.retrain(sb, "retrain-1", {"train.linear.regularization": 0.5}, "retrain: linear")
     ...
 ``mlops.demo`` tells the whole loop with these steps.
 """

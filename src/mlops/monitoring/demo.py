@@ -62,8 +62,8 @@ def demo_drift(
     echo: Callable[[str], None] = print,
 ):
     """Send drifted traffic made from the repository's own table (``traffic.records``) to
-    ``server_url``, run drift on the server's prediction log and show the report. Returns the ``DriftResult`` (``.exit_code``:
-    1 = drift found, which is what this demo expects)."""
+    ``server_url``, run drift on the server's prediction log and show the report. Returns the
+    ``DriftResult`` (``.exit_code``: 1 = drift found, which is what this demo expects)."""
     from mlops.monitoring import drift as drift_api
 
     repo = Path(repo)
