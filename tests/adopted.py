@@ -5,6 +5,7 @@ pushed, registered as v1.0.0, with a bare ``origin``: what a team has after `mlo
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import yaml
@@ -69,3 +70,13 @@ def deploy(repo: Path, env: str, version: str) -> None:
     path.write_text(models_file.with_deployment(path.read_text(), env, models_file.Deployment(pin)))
     git(repo, "commit", "-qm", f"deploy {env}: {version}", "--", "models.yaml")
     git(repo, "push", "-q", "origin", "HEAD:main")
+
+
+def private_copy(base: Path, dest: Path) -> Path:
+    """A copy of ``adopted_repo``'s folder with its own DVC remote and origin; the repo."""
+    for name in ("repo", "remote", "origin.git"):
+        shutil.copytree(base / name, dest / name, symlinks=True)
+    repo = dest / "repo"
+    dvc(repo, "remote", "modify", "--local", "storage", "url", str(dest / "remote"))
+    git(repo, "remote", "set-url", "origin", str(dest / "origin.git"))
+    return repo

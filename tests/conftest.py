@@ -150,3 +150,20 @@ def deploy_version(repo: Path, version: str, envs: tuple[str, ...] = ("productio
         text = models_file.with_deployment(text, env, pin)
     (repo / "models.yaml").write_text(text)
     git(repo, "commit", "-qam", f"promote {version} to {', '.join(envs)}")
+
+
+@pytest.fixture(scope="session")
+def adopted(tmp_path_factory):
+    """``adopted(task)``: a template copy that adopted a table of ``task`` (tests.adopted), built
+    once per session; returns its folder (repo/, remote/, origin.git). Copy it before changing
+    it: ``tests.adopted.private_copy``."""
+    from tests.adopted import adopted_repo
+
+    built: dict[str, Path] = {}
+
+    def get(task: str) -> Path:
+        if task not in built:
+            built[task] = adopted_repo(tmp_path_factory.mktemp(f"adopted-{task}"), task).parent
+        return built[task]
+
+    return get

@@ -13,14 +13,14 @@ import pytest
 from mlops import paths, predlog
 from mlops.contract import load_contract
 from mlops.serve import launcher
-from tests.adopted import TASKS, adopted_repo, deploy
+from tests.adopted import TASKS, deploy, private_copy
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module", params=TASKS)
-def served(request, tmp_path_factory):
-    repo = adopted_repo(tmp_path_factory.mktemp(f"served-{request.param}"), request.param)
+@pytest.fixture(params=TASKS)
+def served(request, adopted, tmp_path):
+    repo = private_copy(adopted(request.param), tmp_path)
     deploy(repo, "staging", "v1.0.0")
     return request.param, repo
 
