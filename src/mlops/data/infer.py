@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from mlops.contract import Column, Contract
+from mlops.data.schema import as_text
 from mlops.errors import MlopsError
 
 CATEGORY_CAP = 50
@@ -123,10 +124,7 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
         why = "empty" if values.empty else f"constant: always {first!r}"
         return _excluded(name, kind, nullable, why, notes)
     if kind == "category":
-        as_text = values.astype("str") if not pd.api.types.is_float_dtype(values) else values
-        if pd.api.types.is_float_dtype(as_text) and (as_text == as_text.round()).all():
-            as_text = as_text.astype("int64")
-        cats = sorted(as_text.astype("str").unique().tolist())
+        cats = sorted(as_text(values).unique().tolist())
         if _is_id_like(name, s, kind) and not segment:
             return _excluded(name, kind, nullable, f"id-like: {len(cats)} distinct values", notes)
         if len(cats) > CATEGORY_CAP:
@@ -164,13 +162,10 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
 
 def _labels(s: pd.Series) -> pd.Series:
     """Class labels as the contract stores them: integers stay integers, the rest strings."""
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype("str")
-    if pd.api.types.is_float_dtype(s) and (s == s.round()).all():
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    if numeric and (pd.api.types.is_integer_dtype(s) or (s == s.round()).all()):
         return s.astype("int64")
-    if pd.api.types.is_integer_dtype(s):
-        return s.astype("int64")
-    return s.astype("str")
+    return as_text(s)
 
 
 def infer_task(s: pd.Series, name: str) -> tuple[str, str]:
