@@ -76,17 +76,16 @@ def _null_share(s: pd.Series) -> float:
     return float(s.isna().mean())
 
 
-def _is_id_like(name: str, s: pd.Series, kind: str) -> bool:
-    values = s.dropna()
-    if len(values) < 20:
+def _is_id_like(name: str, values: pd.Series, distinct: int, kind: str) -> bool:
+    """Almost every value distinct (strings), or every value distinct and named like an id or
+    counting up (integers). ``values`` has no nulls; ``distinct`` is its number of values."""
+    if len(values) < 20 or kind == "float":
         return False
-    distinct = values.nunique() / len(values)
+    share = distinct / len(values)
     if kind == "category":
-        return distinct >= ID_LIKE_SHARE
-    if kind == "int":
-        named = re.search(r"(^|[_\-\s])id$|^id", name.lower()) is not None
-        return distinct == 1.0 and (named or values.is_monotonic_increasing)
-    return False
+        return share >= ID_LIKE_SHARE
+    named = re.search(r"(^|[_\-\s])id$|^id", name.lower()) is not None
+    return share == 1.0 and (named or values.is_monotonic_increasing)
 
 
 def _kind(s: pd.Series) -> str:
@@ -118,14 +117,16 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
     nullable = share > 0
     max_share = min(1.0, math.ceil((share + NULL_MARGIN) * 100) / 100) if nullable else None
     described = f"{share:.1%} null in the adopted table" if nullable else ""
-    if values.nunique() <= 1:
+    uniques = pd.Series(values.unique())
+    distinct = len(uniques)
+    if distinct <= 1:
         first = values.iloc[0] if len(values) else None
         first = first.item() if hasattr(first, "item") else first
         why = "empty" if values.empty else f"constant: always {first!r}"
         return _excluded(name, kind, nullable, why, notes)
     if kind == "category":
-        cats = sorted(as_text(values).unique().tolist())
-        if _is_id_like(name, s, kind) and not segment:
+        cats = sorted(as_text(uniques).unique().tolist())
+        if _is_id_like(name, values, distinct, kind) and not segment:
             return _excluded(name, kind, nullable, f"id-like: {len(cats)} distinct values", notes)
         if len(cats) > CATEGORY_CAP:
             if segment:
@@ -143,7 +144,7 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
             max_null_share=max_share,
             description=described,
         )
-    if _is_id_like(name, s, kind):
+    if _is_id_like(name, values, distinct, kind):
         return _excluded(name, kind, nullable, "id-like: every value distinct", notes)
     low, high = numeric_range(values, kind == "int")
     return Column(
