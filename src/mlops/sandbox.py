@@ -6,7 +6,7 @@ runs. Every step runs the same ``mlops``, ``git`` and ``dvc`` commands a team ru
 it goes, so the demo reads as a story:
 
     sb = sandbox.create(".", "sandbox")
-    sandbox.retrain(sb, "retrain-1", {"train.linear.regularization": 0.5}, "retrain: linear")
+    sandbox.retrain(sb, "retrain-1", {"train.seed": 7}, "retrain: another seed")
     ...
 ``mlops.demo`` tells the whole loop with these steps.
 """
@@ -163,8 +163,8 @@ def _set_params(work: Path, changes: dict[str, Any]) -> None:
     for dotted, value in changes.items():
         *sections, key = dotted.split(".")
         node = doc
-        for name in sections:
-            node = node[name]
+        for section in sections:
+            node = node[section]
         node[key] = value
     with open(work / "params.yaml", "w") as handle:
         y.dump(doc, handle)

@@ -103,3 +103,16 @@ def test_bad_data_after_adoption_is_stopped_naming_the_adopted_column(template_c
     assert proc.returncode != 0
     assert "column 'sqm': check in_range" in proc.stderr and "-999.0" in proc.stderr
     assert not (template_clone / paths.MODEL).exists()
+
+
+def test_data_sample_puts_the_bundled_sample_back_exactly(template_clone, tmp_path):
+    mlops(template_clone, "data", "restore")  # the sample, as a fresh clone restores it
+    git(template_clone, "add", "-A")
+    git(template_clone, "commit", "-qm", "template")
+    source = tmp_path / "small.csv"
+    tables.multiclass(n=300).to_csv(source, index=False)  # fewer rows than validate.min_rows
+    out = mlops(template_clone, "data", "adopt", str(source), "--target", "grade").stdout
+    assert "validate.min_rows: 1000 -> 300" in out
+    assert "contract.yaml" in git(template_clone, "status", "--porcelain")
+    mlops(template_clone, "data", "sample")
+    assert git(template_clone, "status", "--porcelain") == ""

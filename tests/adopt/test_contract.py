@@ -57,7 +57,7 @@ def test_a_malformed_contract_names_file_key_and_value(tmp_path, mutate, message
 
 
 def test_invalid_yaml_and_a_missing_file_are_clear(tmp_path):
-    with pytest.raises(ConfigError, match="file not found.*mlops data adopt"):
+    with pytest.raises(ConfigError, match=r"file not found.*mlops data adopt"):
         load_contract(tmp_path)
     (tmp_path / "contract.yaml").write_text("columns: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):

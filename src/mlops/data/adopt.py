@@ -168,6 +168,13 @@ def _set_param(text: str, key: str, value) -> str:
     return pattern.sub(lambda m: f"{m.group(1)}{value}", text, count=1)
 
 
+def _reset_params(root: Path, values: dict, changed: list[str]) -> None:
+    text = (root / params.PARAMS_FILE).read_text()
+    for key, value in values.items():
+        text = _set_param(text, key, value)
+    _write(root, params.PARAMS_FILE, text, changed)
+
+
 def install(
     root: Path,
     source: Path,
@@ -176,10 +183,15 @@ def install(
     text: str,
     notes: list[str],
     gates: dict | None = None,
+    validate: dict | None = None,
 ) -> list[str]:
-    """Write the table, contract, gates, models.yaml and params; ``dvc add`` the data."""
+    """Write the table, contract, gates, models.yaml and params (``validate`` settings when
+    given, else relaxed only where the table fails them); ``dvc add`` the data."""
     changed: list[str] = []
-    _relax_params(root, df, changed, notes)
+    if validate is None:
+        _relax_params(root, df, changed, notes)
+    else:
+        _reset_params(root, validate, changed)
     _place_table(root, source, contract.data, changed)
     _write(root, CONTRACT_FILE, text, changed)
     stats = gate_defaults.stats(coerce(df, contract), contract)
@@ -241,7 +253,7 @@ def adopt_sample(
         df = read_raw(source)
         notes: list[str] = []
         text = sample.contract_text()
-        changed = install(root, source, contract, df, text, notes, sample.GATES)
+        changed = install(root, source, contract, df, text, notes, sample.GATES, sample.VALIDATE)
     return Adoption(contract, notes, [], changed)
 
 
