@@ -11,8 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from mlops import predlog, sandbox
-from mlops.monitoring import traffic
-from mlops.monitoring.demo import demo_drift
+from mlops.monitoring.demo import demo_drift, records
 
 SANDBOX = "sandbox"
 # Two retrains per estimator `train.estimator` may pick: each changes the model, so each merge
@@ -47,8 +46,7 @@ def retrains(work: Path) -> list[tuple[dict, str]]:
 def show_predictions(sb: sandbox.Sandbox, requests: int = 100) -> None:
     """Send single-row requests made from the table to every server; count which version
     answered each, and show one answer."""
-    table, contract = traffic.workspace_table(sb.work)
-    customers = traffic.records(table, contract, requests, seed=11)
+    customers = records(sb.work, requests, seed=11)
     for env, server in sb.servers.items():
         answered: Counter = Counter()
         for i, customer in enumerate(customers):

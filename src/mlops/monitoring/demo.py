@@ -10,8 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlops import predlog
+from mlops.contract import load_contract
 from mlops.errors import MlopsError
 from mlops.monitoring import traffic
+
+
+def records(repo: str | Path, rows: int, *, seed: int = 7, drift: float = 0.0) -> list[dict]:
+    """``rows`` request records made from ``repo``'s own table (``traffic.records``)."""
+    table, contract = traffic.workspace_table(repo)
+    return traffic.records(table, contract, rows, seed=seed, drift=drift)
 
 
 def send_traffic(server_url: str, customers: list[dict], *, batch: int = 50) -> int:
@@ -70,13 +77,12 @@ def demo_drift(
     log_dir = Path(log_dir) if log_dir is not None else repo / predlog.DEFAULT_DIR
     version = drift_api.stable_version(repo, env).version
     before = sum(1 for r in predlog.read(log_dir, env) if r.get("model_version") == version)
-    table, contract = traffic.workspace_table(repo)
+    data = load_contract(repo).data
     echo(
-        f"sending {rows} records of {contract.data}, drifted (numeric columns shifted by "
-        f"{drift:g} standard deviation, rarest categories reweighted), to {server_url}"
+        f"sending {rows} records of {data}, drifted (numeric columns shifted by {drift:g} "
+        f"standard deviation, rarest categories reweighted), to {server_url}"
     )
-    customers = traffic.records(table, contract, rows, seed=seed, drift=drift)
-    sent = send_traffic(server_url, customers)
+    sent = send_traffic(server_url, records(repo, rows, seed=seed, drift=drift))
     # a canary may take a share of the rows; the stable's share is what drift reads
     wait_for_log(log_dir, env, version, before + max(1, sent // 2))
     result, files = drift_api.run(repo, env, log_dir=log_dir, out_dir=out_dir)
