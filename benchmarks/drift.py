@@ -27,8 +27,9 @@ from mlops.data import sample
 from mlops.data.generate import generate
 from mlops.monitoring import drift
 
-# The bundled sample's contract, as before contract.yaml existed. Issue 13's downstream part
-# replaces it with the contract the served version carries (mlops.contract.contract_of).
+# The log is made by the bundled sample's generator, so the sample's contract describes it
+# (whatever table the workspace adopted; the reference below is the workspace's split, so run
+# this on the sample).
 schema = sample.contract()
 
 VERSION = "v1.0.0"
@@ -70,7 +71,7 @@ def reference(max_rows: int) -> drift.Reference:
     for col in schema.columns:
         frame[col.name] = frame[col.name].astype("float64" if col.numeric else "str")
     scores = pd.read_csv(io.StringIO(preds))["proba"].to_numpy()
-    return drift.Reference(frame, scores, "workspace", rows)
+    return drift.Reference(frame, scores, "workspace", rows, schema)
 
 
 def main() -> None:
