@@ -9,8 +9,9 @@ Each task's table is made here (seeded): six numeric columns (one with 2 % nulls
 count, two category columns (one of them the binary table's segment) and the target: yes/no
 (binary), four string classes (multiclass) or a float (regression). It goes to a fresh copy of
 the template (`git init`, the default local DVC remote), where `mlops data adopt` and `dvc repro`
-run as a user runs them. Peak memory: the largest resident set of any process of each command
-(``/usr/bin/time -f %M``: DVC and every stage it starts), the load average before and after.
+run as a user runs them. Per command: wall seconds, CPU seconds (user + system of every process
+it started) and peak memory, the largest resident set of any one of them (``/usr/bin/time``:
+DVC and every stage it starts); the load average before and after.
 """
 
 from __future__ import annotations
@@ -60,13 +61,15 @@ def table(task: str, rows: int, seed: int = 13) -> pd.DataFrame:
     return frame
 
 
-def timed(args: list[str], cwd: Path) -> tuple[float, float]:
-    """Run ``args``; return (wall seconds, peak resident MiB of any process it started)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+def timed(args: list[str], cwd: Path) -> tuple[float, float, float]:
+    """Run ``args``; return (wall seconds, CPU seconds of every process it started, peak
+    resident MiB of any one of them). CPU time is what a busy machine cannot inflate."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
         start = time.perf_counter()
-        tools.run(["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name, *args], cwd=cwd)
+        tools.run(["/usr/bin/time", "-q", "-f", "%M %U %S", "-o", out.name, *args], cwd=cwd)
         wall = time.perf_counter() - start
-        return wall, int(rss.read().split()[-1]) / 1024
+        rss_kib, user, system = out.read().split()[-3:]
+        return wall, float(user) + float(system), int(rss_kib) / 1024
 
 
 def measure(task: str, rows: int, work: Path) -> dict:
@@ -77,8 +80,8 @@ def measure(task: str, rows: int, work: Path) -> dict:
     load = os.getloadavg()[0]
     py = sys.executable
     adopt = [py, "-m", "mlops", "data", "adopt", str(source), "--target", TARGETS[task]]
-    adopt_s, adopt_mib = timed([*adopt, "--task", task, *OPTIONS.get(task, [])], repo)
-    repro_s, repro_mib = timed([py, "-m", "dvc", "repro"], repo)
+    adopt_s, adopt_cpu, adopt_mib = timed([*adopt, "--task", task, *OPTIONS.get(task, [])], repo)
+    repro_s, repro_cpu, repro_mib = timed([py, "-m", "dvc", "repro"], repo)
     metrics = json.loads((repo / "reports" / "metrics.json").read_text())
     return {
         "task": task,
@@ -87,6 +90,8 @@ def measure(task: str, rows: int, work: Path) -> dict:
         "adopt_s": round(adopt_s, 1),
         "repro_s": round(repro_s, 1),
         "total_s": round(adopt_s + repro_s, 1),
+        "adopt_cpu_s": round(adopt_cpu, 1),
+        "repro_cpu_s": round(repro_cpu, 1),
         "peak_mib": round(max(adopt_mib, repro_mib)),
         "adopt_peak_mib": round(adopt_mib),
         "repro_peak_mib": round(repro_mib),
@@ -110,12 +115,13 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     out.write_text(json.dumps({"machine": machine, "runs": results}, indent=2) + "\n")
-    print("| task | rows | adopt s | dvc repro s | adopt + repro s | peak MiB | load avg |")
+    print("| task | rows | adopt s (CPU) | dvc repro s (CPU) | total s | peak MiB | load avg |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for r in results:
         print(
-            f"| {r['task']} | {r['rows']:,} | {r['adopt_s']} | {r['repro_s']} | {r['total_s']} "
-            f"| {r['peak_mib']:,} | {r['load_before']} → {r['load_after']} |"
+            f"| {r['task']} | {r['rows']:,} | {r['adopt_s']} ({r['adopt_cpu_s']}) | "
+            f"{r['repro_s']} ({r['repro_cpu_s']}) | {r['total_s']} | {r['peak_mib']:,} | "
+            f"{r['load_before']} → {r['load_after']} |"
         )
 
 
