@@ -23,9 +23,14 @@ import orjson
 import pandas as pd
 
 from mlops import paths, predlog
-from mlops.data import schema
+from mlops.data import sample
 from mlops.data.generate import generate
 from mlops.monitoring import drift
+
+# The log is made by the bundled sample's generator, so the sample's contract describes it
+# (whatever table the workspace adopted; the reference below is the workspace's split, so run
+# this on the sample).
+schema = sample.contract()
 
 VERSION = "v1.0.0"
 
@@ -34,7 +39,7 @@ def write_log(folder: Path, rows: int) -> Path:
     """``rows`` records, rotated every 250,000 like a busy server's log."""
     frame = pd.concat(
         [generate(rows // 2, 1, 0.0), generate(rows - rows // 2, 2, 1.0)], ignore_index=True
-    )[list(schema.FEATURES)]
+    )[list(schema.features)]
     proba = np.random.default_rng(0).random(rows)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     env_dir = predlog.env_dir(folder, "production")
@@ -62,11 +67,11 @@ def reference(max_rows: int) -> drift.Reference:
     rows = len(frame)
     if rows > max_rows:
         frame = frame.sample(n=max_rows, random_state=0)
-    frame = frame[list(schema.FEATURES)].copy()
-    for col in schema.COLUMNS:
+    frame = frame[list(schema.features)].copy()
+    for col in schema.columns:
         frame[col.name] = frame[col.name].astype("float64" if col.numeric else "str")
     scores = pd.read_csv(io.StringIO(preds))["proba"].to_numpy()
-    return drift.Reference(frame, scores, "workspace", rows)
+    return drift.Reference(frame, scores, "workspace", rows, schema)
 
 
 def main() -> None:

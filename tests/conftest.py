@@ -76,17 +76,36 @@ def new_clone(dest: Path, remote: Path) -> Path:
     return dest
 
 
+def use_sample(dest: Path, rows: int | None = SMALL_ROWS) -> Path:
+    """Give a template copy the bundled churn sample, its contract and gates (`mlops data
+    sample`), whatever table the workspace has adopted: the machinery's tests run on data they
+    make themselves. ``rows=None``: the full sample, as params.yaml ``sample`` makes it."""
+    size = [] if rows is None else ["--rows", str(rows)]
+    run([sys.executable, "-m", "mlops", "data", "sample", *size], dest)
+    return dest
+
+
 @pytest.fixture
 def template_clone(tmp_path) -> Path:
-    """The template with no data and no pipeline run yet, and an empty DVC remote."""
+    """The template as committed (whatever table it adopted), no data, no pipeline run yet, and
+    an empty DVC remote."""
     return new_clone(tmp_path / "repo", tmp_path / "remote")
+
+
+@pytest.fixture
+def sample_clone(template_clone) -> Path:
+    """The template with the bundled sample's contract and data.dvc (the full sample, as a
+    fresh clone has them) but no data yet: what `mlops data restore` regenerates."""
+    use_sample(template_clone, rows=None)
+    shutil.rmtree(template_clone / "data")
+    shutil.rmtree(template_clone / ".dvc" / "cache")
+    return template_clone
 
 
 def init_repo(dest: Path, remote: Path, rows: int = SMALL_ROWS) -> Path:
     """A template repo with ``rows`` of sample data pinned in data.dvc and one commit."""
     new_clone(dest, remote)
-    run([sys.executable, "-m", "mlops", "data", "generate", "--rows", str(rows)], dest)
-    dvc(dest, "add", "data")
+    use_sample(dest, rows)
     git(dest, "add", "-A")
     git(dest, "commit", "-qm", "template with sample data")
     return dest
@@ -131,3 +150,20 @@ def deploy_version(repo: Path, version: str, envs: tuple[str, ...] = ("productio
         text = models_file.with_deployment(text, env, pin)
     (repo / "models.yaml").write_text(text)
     git(repo, "commit", "-qam", f"promote {version} to {', '.join(envs)}")
+
+
+@pytest.fixture(scope="session")
+def adopted(tmp_path_factory):
+    """``adopted(task)``: a template copy that adopted a table of ``task`` (tests.adopted), built
+    once per session; returns its folder (repo/, remote/, origin.git). Copy it before changing
+    it: ``tests.adopted.private_copy``."""
+    from tests.adopted import adopted_repo
+
+    built: dict[str, Path] = {}
+
+    def get(task: str) -> Path:
+        if task not in built:
+            built[task] = adopted_repo(tmp_path_factory.mktemp(f"adopted-{task}"), task).parent
+        return built[task]
+
+    return get

@@ -21,18 +21,28 @@ def _outputs(stage):
             yield next(iter(item)) if isinstance(item, dict) else item
 
 
+def _own_params(stage: dict, name: str) -> list[str]:
+    return [p for p in stage["params"] if isinstance(p, str) and p.split(".")[0] == name]
+
+
 def test_every_stage_lists_its_module_and_exact_params():
     for name, stage in DVC.items():
         assert f"src/mlops/stages/{name}.py" in stage["deps"]
         assert stage["cmd"] == f"python -m mlops.stages.{name}"
         if name in params.SPEC:
-            assert sorted(stage["params"]) == sorted(f"{name}.{k}" for k in params.SPEC[name])
+            own = _own_params(stage, name)
+            assert own == [name] or sorted(own) == sorted(f"{name}.{k}" for k in params.SPEC[name])
+
+
+def test_stages_that_read_the_data_name_the_contracts_table():
+    for name in ("validate", "split"):
+        assert "${data}" in DVC[name]["deps"]
+        assert any(isinstance(p, dict) and "contract.yaml" in p for p in DVC[name]["params"])
 
 
 def test_dvc_yaml_paths_match_the_code():
     declared = {p for s in DVC.values() for p in [*s["deps"], *_outputs(s)]}
     for const in (
-        "DATA",
         "TRAIN",
         "HOLDOUT",
         "MODEL",
@@ -42,6 +52,7 @@ def test_dvc_yaml_paths_match_the_code():
         "SLICES",
         "SERVING",
         "FIGURES",
+        "PLOTS",
     ):
         assert getattr(paths, const) in declared, const
 

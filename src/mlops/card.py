@@ -20,23 +20,32 @@ from typing import Any
 import yaml
 
 from mlops import cost, environments, params, paths
-from mlops.data import schema
+from mlops.contract import Contract, load_contract
+from mlops.scoring import LOWER_IS_BETTER
 
-MODEL_NAME = "churn-model"
-# Edit these three when the template carries your own model.
-PURPOSE = (
-    "Scores each customer with the probability that they cancel (churn) in the coming period, "
-    "so the retention team can contact the riskiest customers first."
-)
+# The purpose is the contract's `description` (write it there); these fill in per task.
+PURPOSE = {
+    "binary": "Scores each record with the probability that `{target}` is `{positive}`.",
+    "multiclass": "Predicts the class of `{target}` for each record ({classes}), with the "
+    "probability of every class.",
+    "regression": "Predicts the value of `{target}` for each record.",
+}
 INTENDED_USE = (
-    "Ranking existing customers of the supported products and regions for retention outreach; "
-    "one record per customer with the features below, validated against the data schema."
+    "Records like the training table, one per row, with the features below; every request is "
+    "validated against the contract the model was trained with (`contract.yaml`)."
 )
-LIMITS = (
-    "Not for decisions with legal or credit effect on a person. Trained on one population: "
-    "traffic outside the feature ranges, new categories or a changed regional mix make its scores "
-    "unreliable (`mlops drift` watches for this). Scores are probabilities from the holdout's "
-    "calibration at training time; re-check the threshold when churn base rates move."
+LIMITS = {
+    "binary": "Scores are probabilities calibrated on the holdout at training time; re-check "
+    "the decision threshold when the positive rate moves.",
+    "multiclass": "Probabilities are calibrated on the holdout at training time; rare classes "
+    "have the least reliable recall (see the per-class recall).",
+    "regression": "Predictions outside the target's training range are extrapolations; check "
+    "the residuals plot for where errors grow.",
+}
+LIMITS_COMMON = (
+    "Not for decisions with legal or credit effect on a person without review. Trained on one "
+    "population: traffic outside the feature ranges, new categories or a changed segment mix "
+    "make its predictions unreliable (`mlops drift` watches for this). "
 )
 LINEAGE_PARAMS = ("split", "train", "evaluate")
 
@@ -55,11 +64,7 @@ class CardInputs:
     positive_rate: float | None = None
     rates: dict[str, float] = field(default_factory=dict)  # env -> usd_per_cpu_hour
     gaps_allowed: dict[str, dict[str, float]] = field(default_factory=dict)  # env -> metric -> gap
-
-
-def _count_rows(path: Path) -> int:
-    with path.open("rb") as fh:
-        return max(sum(1 for _ in fh) - 1, 0)
+    contract: Contract | None = None  # the contract the model was trained with
 
 
 def _env_policies(root: Path) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
@@ -77,7 +82,8 @@ def from_workspace(root: str | Path = ".") -> CardInputs:
 
     root = Path(root)
     data_md5 = yaml.safe_load((root / paths.DATA_DVC).read_text())["outs"][0]["md5"]
-    train = schema.read_table(root / paths.TRAIN)
+    contract = load_contract(root)
+    train = contract.read_table(root / paths.TRAIN)
     rates, gaps = _env_policies(root)
     return CardInputs(
         metrics=read_json(root / paths.METRICS),
@@ -87,19 +93,32 @@ def from_workspace(root: str | Path = ".") -> CardInputs:
         data_md5=data_md5,
         model_sha256=model_io.sha256(root / paths.MODEL),
         rows={
-            "data": _count_rows(root / paths.DATA),
+            "data": len(contract.read_table(root / contract.data)),
             "train": len(train),
-            "holdout": _count_rows(root / paths.HOLDOUT),
+            "holdout": len(contract.read_table(root / paths.HOLDOUT)),
         },
-        positive_rate=round(float(train[schema.TARGET].mean()), 4),
+        positive_rate=_positive_rate(train, contract),
         rates=rates,
         gaps_allowed=gaps,
+        contract=contract,
     )
+
+
+def _positive_rate(train, contract: Contract) -> float | None:
+    if contract.task != "binary":
+        return None
+    return round(float((train[contract.target] == contract.positive).mean()), 4)
 
 
 def from_metadata(metadata: dict[str, Any], root: str | Path | None = None) -> CardInputs:
     """Card inputs from a version's tag metadata (``registry.workspace_metadata`` format)."""
     rates, gaps = _env_policies(Path(root)) if root is not None else ({}, {})
+    carried = metadata.get("contract")
+    contract = (
+        Contract.from_dict(carried, source="the version's tag")
+        if carried
+        else load_contract(root if root is not None else ".")
+    )
     return CardInputs(
         metrics=metadata.get("metrics", {}),
         slices=metadata.get("slices", {}),
@@ -109,6 +128,7 @@ def from_metadata(metadata: dict[str, Any], root: str | Path | None = None) -> C
         model_sha256=metadata.get("sha256", ""),
         rates=rates,
         gaps_allowed=gaps,
+        contract=contract,
     )
 
 
@@ -120,26 +140,50 @@ def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def _features() -> list[str]:
-    lines = ["| feature | type | valid values | nulls | meaning |", "|---|---|---|---|---|"]
-    for c in schema.COLUMNS:
-        values = f"{c.low:g} – {c.high:g}" if c.numeric else ", ".join(c.categories)
-        lines.append(
-            f"| `{c.name}` | {c.kind} | {values} | {'allowed' if c.nullable else 'no'} "
-            f"| {c.description} |"
-        )
-    lines.append(
-        f"\nTarget: `{schema.TARGET}` (1 = churned). Segment for slices: "
-        f"`{schema.SEGMENT}`. Definition: `src/mlops/data/schema.py` (training and "
+def _values(c) -> str:
+    if c.numeric:
+        low = "−∞" if c.low is None else f"{c.low:g}"
+        high = "∞" if c.high is None else f"{c.high:g}"
+        return f"{low} – {high}"
+    shown = ", ".join(c.categories[:12]) + (" …" if len(c.categories) > 12 else "")
+    return shown or "any"
+
+
+def _target_line(c: Contract) -> str:
+    if c.task == "binary":
+        what = f"binary, positive class `{c.positive}`: its probability is the score"
+    elif c.task == "multiclass":
+        what = f"multiclass; classes {', '.join(f'`{k}`' for k in c.classes)}"
+    else:
+        what = "regression"
+    segment = f"Segment for slices: `{c.segment}`." if c.segment else "No segment: no slices."
+    return (
+        f"\nTarget: `{c.target}` ({what}). {segment} Definition: `contract.yaml` (training and "
         "serving validate against it)."
     )
+
+
+def _features(c: Contract) -> list[str]:
+    lines = [
+        "| column | type | valid values | nulls | feature | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for col in c.columns:
+        lines.append(
+            f"| `{col.name}` | {col.kind} | {_values(col)} | "
+            f"{'allowed' if col.nullable else 'no'} | {'yes' if col.feature else 'no'} "
+            f"| {col.description} |"
+        )
+    lines.append(_target_line(c))
     return lines
 
 
 def _metrics(inputs: CardInputs) -> list[str]:
     threshold = inputs.params.get("evaluate", {}).get("threshold")
+    binary = inputs.contract is not None and inputs.contract.task == "binary"
+    at = f", decision threshold {threshold}" if binary else ""
     lines = [
-        f"Holdout ({inputs.rows.get('holdout', '?')} rows), decision threshold {threshold}:",
+        f"Holdout ({inputs.rows.get('holdout', '?')} rows){at}:",
         "",
         "| metric | value |",
         "|---|---:|",
@@ -148,34 +192,46 @@ def _metrics(inputs: CardInputs) -> list[str]:
     return lines
 
 
-SLICE_METRICS = ("rows", "positive_rate", "roc_auc", "f1", "precision", "recall")
+SLICE_METRICS = {
+    "binary": ("rows", "positive_rate", "roc_auc", "f1", "precision", "recall"),
+    "multiclass": ("rows", "accuracy", "macro_f1", "log_loss"),
+    "regression": ("rows", "rmse", "mae", "r2"),
+}
+GAP_METRICS = {
+    "binary": ("roc_auc", "f1", "precision", "recall", "accuracy"),
+    "multiclass": ("accuracy", "macro_f1"),
+    "regression": ("rmse", "mae", "r2"),
+}
 
 
-def slice_gaps(slices: dict[str, Any]) -> dict[str, tuple[float, str, str]]:
-    """metric -> (best minus worst, worst segment, best segment)."""
+def slice_gaps(slices: dict[str, Any], task: str = "binary") -> dict[str, tuple[float, str, str]]:
+    """metric -> (gap between best and worst, worst segment, best segment)."""
     values = slices.get("slices", {})
     out = {}
-    for metric in ("roc_auc", "f1", "precision", "recall", "accuracy"):
+    for metric in GAP_METRICS[task]:
         have = {name: s[metric] for name, s in values.items() if metric in s}
         if have:
-            worst, best = min(have, key=have.get), max(have, key=have.get)
-            out[metric] = (round(have[best] - have[worst], 6), worst, best)
+            low, high = min(have, key=have.get), max(have, key=have.get)
+            worst, best = (high, low) if metric in LOWER_IS_BETTER else (low, high)
+            out[metric] = (round(abs(have[best] - have[worst]), 6), worst, best)
     return out
 
 
 def _slices(inputs: CardInputs) -> list[str]:
     values = inputs.slices.get("slices", {})
     if not values:
-        return ["No slice metrics recorded."]
-    segment = inputs.slices.get("segment", schema.SEGMENT)
+        return ["No slice metrics: the contract names no segment."]
+    task = inputs.contract.task if inputs.contract else "binary"
+    shown = SLICE_METRICS[task]
+    segment = inputs.slices.get("segment") or "segment"
     lines = [
         f"Per `{segment}`:",
         "",
-        "| " + " | ".join([segment, *SLICE_METRICS]) + " |",
-        "|---" + "|---:" * len(SLICE_METRICS) + "|",
+        "| " + " | ".join([segment, *shown]) + " |",
+        "|---" + "|---:" * len(shown) + "|",
     ]
     for name, s in sorted(values.items()):
-        lines.append("| " + " | ".join([name, *(_fmt(s.get(m, "")) for m in SLICE_METRICS)]) + " |")
+        lines.append("| " + " | ".join([name, *(_fmt(s.get(m, "")) for m in shown)]) + " |")
     lines += [
         "",
         "### Gaps between segments",
@@ -183,7 +239,7 @@ def _slices(inputs: CardInputs) -> list[str]:
         "| metric | gap (best − worst) | worst | best | allowed |",
         "|---|---:|---|---|---|",
     ]
-    for metric, (gap, worst, best) in slice_gaps(inputs.slices).items():
+    for metric, (gap, worst, best) in slice_gaps(inputs.slices, task).items():
         allowed = (
             ", ".join(
                 f"{env} ≤ {g[metric]:g}"
@@ -247,14 +303,41 @@ def _lineage(inputs: CardInputs, commit: str | None) -> list[str]:
     return lines
 
 
-RETRAIN = [
-    "1. Change `params.yaml`, the data (`dvc add data` after replacing `data/`) or `src/`.",
-    "2. `dvc repro` (runs only the stages whose inputs changed; this card is the last one), then "
-    "`dvc push`.",
-    "3. Open a pull request: CI reproduces the pipeline and posts the metric diff and gates.",
-    "4. Merging registers a new version (`churn-model@vX.Y.Z`, with this card); "
-    "`mlops promote staging vX.Y.Z` deploys it.",
-]
+def _retrain(model: str) -> list[str]:
+    return [
+        "1. Change `params.yaml`, `contract.yaml`, the data (`mlops data adopt FILE --target COL`, "
+        "or `dvc add data` after replacing the table) or `src/`.",
+        "2. `dvc repro` (runs only the stages whose inputs changed; this card is the last one), "
+        "then `dvc push`.",
+        "3. Open a pull request: CI reproduces the pipeline and posts the metric diff and gates.",
+        f"4. Merging registers a new version (`{model}@vX.Y.Z`, with this card); "
+        "`mlops promote staging vX.Y.Z` deploys it.",
+    ]
+
+
+def _stratified(c: Contract) -> str:
+    parts = (["target"] if c.classification else []) + ([f"`{c.segment}`"] if c.segment else [])
+    return f"stratified by {' and '.join(parts)}" if parts else "random, seeded"
+
+
+def _data(inputs: CardInputs, c: Contract) -> list[str]:
+    rows = inputs.rows
+    data = [f"- `{c.data}`, pinned by `{paths.DATA_DVC}` (md5 `{inputs.data_md5}`)"]
+    if rows:
+        data.append(
+            f"- {rows.get('data', '?')} rows: {rows.get('train', '?')} for training, "
+            f"{rows.get('holdout', '?')} holdout ({_stratified(c)})"
+        )
+    if inputs.positive_rate is not None:
+        data.append(f"- Share of `{c.positive}` in the training split: {inputs.positive_rate}")
+    return data
+
+
+def _purpose(c: Contract) -> str:
+    classes = ", ".join(f"`{k}`" for k in c.classes)
+    return c.description or PURPOSE[c.task].format(
+        target=c.target, positive=c.positive, classes=classes
+    )
 
 
 def render_inputs(
@@ -262,20 +345,13 @@ def render_inputs(
     *,
     version: str | None = None,
     commit: str | None = None,
-    model: str = MODEL_NAME,
+    model: str | None = None,
 ) -> str:
     """The card as markdown. The same inputs always give the same bytes."""
+    c = inputs.contract or load_contract()
+    model = model or c.model
     title = f"{model} {version}" if version else f"{model} (workspace build)"
-    rows = inputs.rows
-    data = [f"- `{paths.DATA}`, pinned by `{paths.DATA_DVC}` (md5 `{inputs.data_md5}`)"]
-    if rows:
-        data.append(
-            f"- {rows.get('data', '?')} rows: {rows.get('train', '?')} for training, "
-            f"{rows.get('holdout', '?')} holdout (stratified by target and "
-            f"`{schema.SEGMENT}`)"
-        )
-    if inputs.positive_rate is not None:
-        data.append(f"- Churn rate in the training split: {inputs.positive_rate}")
+    data = _data(inputs, c)
     parts = [
         f"# Model card: {title}",
         "",
@@ -284,7 +360,7 @@ def render_inputs(
         "",
         "## Purpose",
         "",
-        PURPOSE,
+        _purpose(c),
         "",
         "## Intended use",
         "",
@@ -292,7 +368,7 @@ def render_inputs(
         "",
         "## Limits",
         "",
-        LIMITS,
+        LIMITS_COMMON + LIMITS[c.task],
         "",
         "## Training data",
         "",
@@ -300,7 +376,7 @@ def render_inputs(
         "",
         "## Features",
         "",
-        *_features(),
+        *_features(c),
         "",
         "## Metrics",
         "",
@@ -320,7 +396,7 @@ def render_inputs(
         "",
         "## How to retrain",
         "",
-        *RETRAIN,
+        *_retrain(model),
     ]
     return "\n".join(parts) + "\n"
 
@@ -331,7 +407,7 @@ def render(
     version: str | None = None,
     commit: str | None = None,
     metadata: dict[str, Any] | None = None,
-    model: str = MODEL_NAME,
+    model: str | None = None,
 ) -> str:
     """The model card for the workspace (default) or for a version's tag ``metadata``.
 

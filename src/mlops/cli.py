@@ -23,7 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 data_app = typer.Typer(
-    help="Sample data: generate it, or restore what data.dvc pins.", no_args_is_help=True
+    help="Data: adopt your own table, put the bundled sample back, restore what data.dvc pins.",
+    no_args_is_help=True,
 )
 app.add_typer(data_app, name="data")
 
@@ -38,11 +39,46 @@ def data_generate(
     ),
 ) -> None:
     """Write a deterministic customer-churn table (optionally drifted)."""
-    from mlops.data.generate import generate
-    from mlops.data.schema import write_table
+    from mlops.data import sample
 
-    write_table(generate(rows, seed, drift), out)
+    sample.write(out, rows, seed, drift)
     typer.echo(f"wrote {rows} rows to {out} (seed={seed}, drift={drift})")
+
+
+@data_app.command("adopt")
+def data_adopt(
+    file: Path = typer.Argument(..., help="The table: a .csv or .parquet file."),
+    target: str = typer.Option(..., help="The column to predict."),
+    task: str = typer.Option(
+        "auto", help="auto | binary | multiclass | regression (auto infers it from the target)."
+    ),
+    segment: str = typer.Option(
+        None, help="A category column to stratify the split on and to slice metrics by."
+    ),
+    name: str = typer.Option(
+        None, help="Model name for tags and models.yaml (default: from the file name)."
+    ),
+    positive_label: str = typer.Option(
+        None, help="Binary: the class whose probability is the score (default: inferred)."
+    ),
+) -> None:
+    """Make FILE the workspace's data: infer contract.yaml, set task gates, `dvc add` it."""
+    from mlops.data.adopt import adopt, describe
+
+    if task not in ("auto", "binary", "multiclass", "regression"):
+        raise typer.BadParameter("one of auto, binary, multiclass, regression", param_hint="--task")
+    done = adopt(file, target, task=task, segment=segment, name=name, positive=positive_label)
+    typer.echo(describe(done))
+
+
+@data_app.command("sample")
+def data_sample(
+    rows: int = typer.Option(None, min=1, help="Rows (default: params.yaml sample.rows)."),
+) -> None:
+    """Put the bundled churn sample back: its table, its contract and its gates."""
+    from mlops.data.adopt import adopt_sample, describe
+
+    typer.echo(describe(adopt_sample(".", rows=rows)))
 
 
 @data_app.command("restore")

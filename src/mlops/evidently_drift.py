@@ -1,8 +1,8 @@
 """Evidently 0.7, wrapped once: the PR report (base data vs change) and `mlops drift` (logged
 traffic vs training data) both measure drift here.
 
-The column kinds come from ``mlops.data.schema`` (an explicit ``DataDefinition``), so a string
-column is never mistaken for free text. Evidently picks each column's test from the reference
+The column kinds come from the contract (an explicit ``DataDefinition``), so a string column is
+never mistaken for free text. Evidently picks each column's test from the reference
 size (K-S / chi-square up to 1,000 rows, Wasserstein / Jensen-Shannon above). Current comes
 first in ``Report.run`` — the trap FACTS.md warns about.
 """
@@ -14,9 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlops.data import schema
+from mlops.contract import Contract
 
-KINDS = {c.name: "numeric" if c.numeric else "categorical" for c in schema.COLUMNS}
+
+def kinds(contract: Contract) -> dict[str, str]:
+    """Feature name -> "numeric" | "categorical", as the contract declares it."""
+    return {c.name: "numeric" if c.numeric else "categorical" for c in contract.columns}
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,8 @@ def drifted(test: str, score: float, threshold: float) -> bool:
     return score < threshold if "p_value" in test else score >= threshold
 
 
-def column_results(snapshot: dict, kinds: dict[str, str] | None = None) -> list[ColumnDrift]:
-    """Per-column results from a snapshot's ``dict()``."""
-    kinds = kinds or KINDS
+def column_results(snapshot: dict, kinds: dict[str, str]) -> list[ColumnDrift]:
+    """Per-column results from a snapshot's ``dict()``; ``kinds`` names each column's kind."""
     out = []
     for metric in snapshot.get("metrics", []):
         config = metric.get("config", {})
@@ -70,13 +72,15 @@ def _definition(numeric: list[str], categorical: list[str]):
     return DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
 
 
-def feature_report(current: pd.DataFrame, reference: pd.DataFrame, drift_share: float):
-    """Evidently's data drift preset over the schema's features present in both frames."""
+def feature_report(
+    current: pd.DataFrame, reference: pd.DataFrame, drift_share: float, contract: Contract
+):
+    """Evidently's data drift preset over the contract's features present in both frames."""
     from evidently import Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    numeric = [c for c in schema.NUMERIC if c in current and c in reference]
-    categorical = [c for c in schema.CATEGORICAL if c in current and c in reference]
+    numeric = [c for c in contract.numeric if c in current and c in reference]
+    categorical = [c for c in contract.categorical if c in current and c in reference]
     definition = _definition(numeric, categorical)
     columns = numeric + categorical
     report = Report([DataDriftPreset(columns=columns, drift_share=drift_share)])
@@ -86,12 +90,15 @@ def feature_report(current: pd.DataFrame, reference: pd.DataFrame, drift_share: 
     )
 
 
-def score_report(current: np.ndarray, reference: np.ndarray, column: str):
-    """Evidently's value drift on one numeric series, e.g. the predicted probability."""
+def score_report(
+    current: np.ndarray, reference: np.ndarray, column: str, categorical: bool = False
+):
+    """Evidently's value drift on one series: the predicted probability or value (numeric), or
+    the predicted class (categorical: class shares)."""
     from evidently import Dataset, Report
     from evidently.metrics import ValueDrift
 
-    definition = _definition([column], [])
+    definition = _definition([], [column]) if categorical else _definition([column], [])
     return Report([ValueDrift(column=column)]).run(
         Dataset.from_pandas(pd.DataFrame({column: current}), data_definition=definition),
         Dataset.from_pandas(pd.DataFrame({column: reference}), data_definition=definition),

@@ -40,21 +40,52 @@ def precision_recall(series: dict[str, list[dict]], path: Path) -> None:
     _save(fig, path)
 
 
-def confusion(counts: list[list[int]], path: Path) -> None:
-    """A 2x2 confusion matrix: ``counts[actual][predicted]``."""
-    fig, ax = plt.subplots(figsize=(3.5, 3.2))
+def confusion(labels: list[str], counts: list[list[int]], path: Path) -> None:
+    """A confusion matrix: ``counts[actual][predicted]`` over ``labels``."""
+    n = len(labels)
+    size = min(3.2 + 0.45 * max(n - 2, 0), 9)
+    fig, ax = plt.subplots(figsize=(size + 0.3, size))
     ax.imshow(counts, cmap="Blues")
-    for a in (0, 1):
-        for p in (0, 1):
-            ax.text(p, a, str(counts[a][p]), ha="center", va="center")
-    ax.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="actual", title="Confusion")
+    for a in range(n):
+        for p in range(n):
+            ax.text(p, a, str(counts[a][p]), ha="center", va="center", fontsize=8 if n > 6 else 10)
+    ticks = list(range(n))
+    ax.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="actual", title="Confusion")
+    ax.set_xticklabels(labels, rotation=45 if n > 3 else 0, ha="right" if n > 3 else "center")
+    ax.set_yticklabels(labels)
     _save(fig, path)
 
 
-def draw_all(
-    curves: dict[str, list[dict]], counts: list[list[int]], folder: str | Path, label: str = "model"
-) -> None:
+def predicted_vs_actual(records: list[dict], path: Path) -> None:
+    """Regression: each holdout row's prediction against its actual value, and the diagonal."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    actual = [r["actual"] for r in records]
+    ax.scatter(actual, [r["predicted"] for r in records], s=4, alpha=0.4)
+    low, high = min(actual), max(actual)
+    ax.plot([low, high], [low, high], linestyle=":", color="grey")
+    ax.set(xlabel="actual", ylabel="predicted", title="Predicted vs actual")
+    _save(fig, path)
+
+
+def residuals(records: list[dict], path: Path) -> None:
+    """Regression: residual (actual - predicted) against the prediction."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.scatter([r["predicted"] for r in records], [r["residual"] for r in records], s=4, alpha=0.4)
+    ax.axhline(0, linestyle=":", color="grey")
+    ax.set(xlabel="predicted", ylabel="actual - predicted", title="Residuals")
+    _save(fig, path)
+
+
+def draw_all(task: str, result: dict, folder: str | Path, label: str = "model") -> None:
+    """The task's PNGs from the evaluate stage's result (curves and the exact confusion)."""
     folder = Path(folder)
-    roc({label: curves["roc"]}, folder / "roc.png")
-    precision_recall({label: curves["precision_recall"]}, folder / "precision_recall.png")
-    confusion(counts, folder / "confusion.png")
+    curves = result["curves"]
+    if task == "binary":
+        roc({label: curves["roc"]}, folder / "roc.png")
+        precision_recall({label: curves["precision_recall"]}, folder / "precision_recall.png")
+    if task in ("binary", "multiclass"):
+        cm = result["confusion"]
+        confusion(cm["labels"], cm["counts"], folder / "confusion.png")
+    if task == "regression":
+        predicted_vs_actual(curves["predicted_vs_actual"], folder / "predicted_vs_actual.png")
+        residuals(curves["residuals"], folder / "residuals.png")

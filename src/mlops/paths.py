@@ -1,10 +1,11 @@
 """Where each file of the pipeline lives, relative to the repository root.
 
 dvc.yaml names the same paths (a test keeps the two in step); code never spells them out.
+The data table's path is the contract's ``data`` (``mlops.contract.load_contract(root).data``).
 """
 
 DATA_DIR = "data"
-DATA = "data/churn.csv"
+CONTRACT = "contract.yaml"
 DATA_DVC = "data.dvc"
 TRAIN = "artifacts/split/train.csv"
 HOLDOUT = "artifacts/split/holdout.csv"

@@ -3,7 +3,10 @@ monitoring (reader).
 
 JSON lines, one object per predicted row:
 ``{"ts": ISO-8601 UTC, "request_id", "env", "model_version", "route": "stable"|"canary",
-"features": {raw record}, "prediction": 0|1, "probability": float, "latency_ms": float}``.
+"features": {raw record}, "prediction": class or value, "probability": float | null,
+"latency_ms": float}``. Per task (``mlops.serve.answers``): binary, the predicted class and the
+positive class's probability; multiclass, the predicted class and its probability; regression,
+the predicted value and null.
 Files live in ``<log_dir>/<env>/``: the active file is ``predictions.jsonl``; rotated files are
 ``predictions-<UTC timestamp>.jsonl``. Readers take every ``predictions*.jsonl`` there.
 """
@@ -43,8 +46,8 @@ def record(
     model_version: str,
     route: str,
     features: dict[str, Any],
-    prediction: int,
-    probability: float,
+    prediction: Any,
+    probability: float | None,
     latency_ms: float,
     ts: datetime | None = None,
 ) -> dict[str, Any]:
@@ -56,10 +59,15 @@ def record(
         "model_version": model_version,
         "route": route,
         "features": features,
-        "prediction": int(prediction),
-        "probability": round(float(probability), 6),
+        "prediction": _plain(prediction),
+        "probability": None if probability is None else round(float(probability), 6),
         "latency_ms": round(float(latency_ms), 3),
     }
+
+
+def _plain(value: Any) -> Any:
+    """A class label or value as JSON has it (numpy scalars become Python ones)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def rotated_name(now: datetime | None = None) -> str:

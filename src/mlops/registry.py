@@ -151,6 +151,7 @@ def _dvc_md5(lock: dict, path: str) -> str | None:
 def workspace_metadata(root: str | Path = ".") -> dict[str, Any]:
     """The metadata of the model in the workspace, as a version's tag message records it."""
     from mlops import model_io, params
+    from mlops.contract import load_contract
     from mlops.io_utils import read_json
 
     root = Path(root)
@@ -166,6 +167,8 @@ def workspace_metadata(root: str | Path = ".") -> dict[str, Any]:
         "metrics": read_json(root / paths.METRICS),
         "slices": read_json(root / paths.SLICES),
         "serving": read_json(root / paths.SERVING),
+        # the contract the model was trained with (the artifact carries the same)
+        "contract": load_contract(root).for_model(),
         "commit": tools.git("rev-parse", "HEAD", cwd=root),
     }
 
@@ -361,10 +364,10 @@ def register(
     With ``push``: compares with origin's tags first, pushes the new tag, and when origin
     refuses it (a concurrent registration took the number) deletes it and tries the next one.
     """
-    from mlops import models_file
+    from mlops.contract import load_contract
 
     root = Path(root)
-    model = model or models_file.load(root / paths.MODELS_FILE).default_model()
+    model = model or load_contract(root).model
     if not (root / paths.MODEL).is_file():
         raise NotFoundError(
             f"{paths.MODEL}: no model in the workspace; run `dvc pull` or `dvc repro`"

@@ -6,7 +6,7 @@ runs. Every step runs the same ``mlops``, ``git`` and ``dvc`` commands a team ru
 it goes, so the demo reads as a story:
 
     sb = sandbox.create(".", "sandbox")
-    sandbox.retrain(sb, "retrain-1", {"train.learning_rate": 0.1}, "retrain: faster learning")
+    sandbox.retrain(sb, "retrain-1", {"train.seed": 7}, "retrain: another seed")
     ...
 ``mlops.demo`` tells the whole loop with these steps.
 """
@@ -97,7 +97,8 @@ def create(
     gates: dict[str, Any] | None = None,
 ) -> Sandbox:
     """A fresh sandbox: the template committed and pushed to a bare origin, its data in a local
-    DVC remote. ``rows`` regenerates a smaller sample (quicker retrains, lower metrics);
+    DVC remote. ``rows``: the bundled sample instead of the template's table, that many rows
+    (quicker retrains, lower metrics);
     ``gates`` replaces keys of every environment's ``gates`` (e.g. a latency budget for a busy
     laptop), said out loud in the story."""
     template, root = Path(template).resolve(), Path(where).resolve()
@@ -117,8 +118,7 @@ def create(
     sh(sb, "git", "remote", "add", "origin", str(sb.origin), show=False)
     sh(sb, "dvc", "remote", "modify", "--local", "storage", "url", str(sb.dvc_remote))
     if rows:
-        sh(sb, "mlops", "data", "generate", "--rows", str(rows))
-        sh(sb, "dvc", "add", paths.DATA_DIR, show=False)
+        sh(sb, "mlops", "data", "sample", "--rows", str(rows))
     else:
         shutil.copytree(template / paths.DATA_DIR, sb.work / paths.DATA_DIR, dirs_exist_ok=True)
         sh(sb, "dvc", "commit", "--force", paths.DATA_DVC, show=False)
@@ -161,8 +161,11 @@ def _set_params(work: Path, changes: dict[str, Any]) -> None:
     y = YAML()
     doc = y.load((work / "params.yaml").read_text())
     for dotted, value in changes.items():
-        section, key = dotted.split(".", 1)
-        doc[section][key] = value
+        *sections, key = dotted.split(".")
+        node = doc
+        for section in sections:
+            node = node[section]
+        node[key] = value
     with open(work / "params.yaml", "w") as handle:
         y.dump(doc, handle)
 

@@ -10,9 +10,9 @@ import yaml
 
 from mlops import paths
 from mlops.data.generate import generate
-from mlops.data.schema import BY_NAME, write_table
-from mlops.stages.evaluate import METRIC_NAMES
-from tests.conftest import dvc, git
+from mlops.data.sample import contract as sample_contract
+from mlops.data.schema import write_table
+from tests.conftest import dvc, git, use_sample
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +28,16 @@ def lock_md5(repo: Path, out: str) -> str:
     )
 
 
+METRIC_NAMES = ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss")
+DATA = sample_contract().data
+
+
 def test_repro_writes_every_report(built_repo):
     metrics = json.loads((built_repo / paths.METRICS).read_text())
     assert set(metrics) == set(METRIC_NAMES)
     assert 0.7 < metrics["roc_auc"] <= 1
     slices = json.loads((built_repo / paths.SLICES).read_text())
-    assert set(slices["slices"]) == set(BY_NAME["region"].categories)
+    assert set(slices["slices"]) == set(sample_contract().by_name["region"].categories)
     assert all(set(METRIC_NAMES) <= set(s) for s in slices["slices"].values())
     serving = json.loads((built_repo / paths.SERVING).read_text())
     assert serving["model_mb"] > 0
@@ -48,7 +52,7 @@ def test_repro_writes_every_report(built_repo):
 
 def test_model_file_stays_out_of_git(built_repo):
     tracked = git(built_repo, "ls-files").splitlines()
-    assert paths.MODEL not in tracked and paths.DATA not in tracked
+    assert paths.MODEL not in tracked and DATA not in tracked
     assert (built_repo / paths.MODEL).is_file()
 
 
@@ -89,7 +93,7 @@ BAD_DATA = {
         ["payment_method", "column_in_dataframe"],
     ),
     "too few rows": (lambda df: df.drop(df.index[500:], inplace=True), ["min_rows=1000"]),
-    "single-class target": (_set("churn", 0, rows=3000), ["both classes"]),
+    "single-class target": (_set("churn", 0, rows=3000), ["every class"]),
     "out-of-range value": (
         _set("monthly_charges", 9999.0),
         ["monthly_charges", "in_range", "9999.0"],
@@ -102,7 +106,8 @@ def test_bad_data_stops_the_pipeline_with_a_clear_message(template_clone, case):
     mutate, expected = BAD_DATA[case]
     df = generate(3000, seed=9)
     mutate(df)
-    write_table(df, template_clone / paths.DATA)
+    use_sample(template_clone, rows=50)
+    write_table(df, template_clone / DATA)
     dvc(template_clone, "add", "data")
     proc = dvc(template_clone, "repro", check=False)
     assert proc.returncode != 0

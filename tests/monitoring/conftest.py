@@ -11,7 +11,7 @@ import pytest
 
 from mlops import model_io, models_file, paths, predlog, registry
 from mlops.data.generate import generate
-from mlops.data.schema import FEATURES
+from mlops.data.sample import contract as sample_contract
 from tests.conftest import dvc, git
 
 MODEL = "churn-model"
@@ -57,7 +57,7 @@ def write_log(
     name: str = predlog.ACTIVE,
 ) -> Path:
     """Score generated traffic with the repo's model and log it in the server's format."""
-    frame = generate(rows, seed, drift)[list(FEATURES)]
+    frame = generate(rows, seed, drift)[list(sample_contract().features)]
     proba = model_io.load(repo / paths.MODEL).predict_proba(frame)[:, 1]
     folder = predlog.env_dir(log_dir, env)
     folder.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ def test_drift_on_the_real_servers_log(served, tmp_path):
     with launcher.start(served, "production", log_dir=str(logs)) as server:
         assert server.sync()["sync"] == "Synced"
         # training-like traffic first: no drift
-        demo.send_traffic(server.url, 1000, seed=99, drift=0.0)
+        demo.send_traffic(server.url, demo.records(served, 1000, seed=99))
         demo.wait_for_log(logs, "production", VERSION, 1000)
         stable = mlops(served, "drift", "--env", "production", "--log-dir", str(logs),
                        "--out-dir", str(tmp_path / "stable"), "--json", check=False)  # fmt: skip
@@ -75,7 +75,7 @@ def test_canary_analysis_on_the_real_servers_metrics(served):
     with launcher.start(served, "production") as server:
         state = server.sync()
         assert state["canary"]["version"] == CANARY, state
-        records = demo.records(600, seed=5, drift=0.0)
+        records = demo.records(served, 600, seed=5)
         for start in range(0, len(records), 2):
             server.predict(records[start : start + 2])
         proc = mlops(served, "canary", "--env", "production", "--url", server.url, "--json",

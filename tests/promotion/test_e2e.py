@@ -104,7 +104,7 @@ def test_branch_check_merge_deploy_revert_deploy(live):
 
     status = {r["env"]: r for r in json.loads(mlops(repo, "status", "--json").stdout)}
     assert {(s["sync"], s["health"]) for s in status.values()} == {("Synced", "Healthy")}
-    servers["production"].predict(records(5, seed=3, drift=0.0))
+    servers["production"].predict(records(repo, 5, seed=3))
     cost = json.loads(mlops(repo, "status", "--json").stdout)
     assert next(r for r in cost if r["env"] == "production")["usd_per_1000"] > 0
     rows = json.loads(mlops(repo, "audit", "--json").stdout)

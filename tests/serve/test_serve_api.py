@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mlops import inference, paths, predlog
-from mlops.data.schema import FEATURES, read_table
+from mlops.data.sample import contract as sample_contract
 from mlops.inference import PARITY_TOLERANCE
 from mlops.serve import launcher
 from mlops.serve.routing import bucket
@@ -34,13 +34,13 @@ METRIC_NAMES = (
 def _records(df: pd.DataFrame) -> list[dict]:
     return [
         {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-        for row in df[list(FEATURES)].to_dict(orient="records")
+        for row in df[list(sample_contract().features)].to_dict(orient="records")
     ]
 
 
 @pytest.fixture
 def holdout(served_repo) -> pd.DataFrame:
-    return read_table(served_repo / paths.HOLDOUT)
+    return sample_contract().read_table(served_repo / paths.HOLDOUT)
 
 
 def test_serves_what_models_yaml_says(served_repo, holdout):

@@ -12,10 +12,15 @@ import httpx
 import pytest
 
 from mlops import paths
-from mlops.data.schema import FEATURES, read_table
+from mlops.data.sample import contract as sample_contract
 from mlops.serve import launcher
 from tests.conftest import dvc
 from tests.serve.conftest import GOOD, deploy, digest
+
+CONTRACT = sample_contract()
+COLUMNS = [c for c in CONTRACT.columns if c.feature]
+FEATURES = list(CONTRACT.features)
+read_table = CONTRACT.read_table
 
 pytestmark = pytest.mark.e2e
 

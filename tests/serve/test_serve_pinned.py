@@ -14,11 +14,16 @@ import httpx
 import pytest
 
 from mlops import model_io, paths, predlog, registry
-from mlops.data.schema import read_table
+from mlops.data.sample import contract as sample_contract
 from mlops.serve import launcher, validation
 from tests.serve.conftest import GOOD, MODEL
 from tests.serve.test_serve_api import _records
 from tests.serve.test_serve_v2 import tensors
+
+CONTRACT = sample_contract()
+COLUMNS = [c for c in CONTRACT.columns if c.feature]
+FEATURES = list(CONTRACT.features)
+read_table = CONTRACT.read_table
 
 pytestmark = pytest.mark.e2e
 

@@ -7,10 +7,16 @@ import httpx
 import pytest
 
 from mlops import paths
-from mlops.data.schema import COLUMNS, FEATURES, read_table
+from mlops.data.sample import contract as sample_contract
 from mlops.serve import launcher, v2, validation
+from mlops.serve.routing import LoadedModel
 from tests.serve.conftest import GOOD, MODEL, deploy
 from tests.serve.test_serve_api import _records
+
+CONTRACT = sample_contract()
+COLUMNS = [c for c in CONTRACT.columns if c.feature]
+FEATURES = list(CONTRACT.features)
+read_table = CONTRACT.read_table
 
 pytestmark = pytest.mark.e2e
 DATATYPE = {"int": "INT64", "float": "FP64", "category": "BYTES"}
@@ -47,7 +53,7 @@ def test_unit_inputs_to_rows_names_every_wrong_input():
         broken = {"inputs": [dict(t) for t in body["inputs"]]}
         breaks(broken)
         with pytest.raises(validation.RequestError) as raised:
-            v2.rows(broken)
+            v2.rows(broken, LoadedModel(MODEL, "v0", "sha256:0", None, contract=CONTRACT))
         assert expected in raised.value.errors[0]["msg"], (expected, raised.value.errors)
 
 

@@ -1,4 +1,4 @@
-"""Request validation: built from mlops.data.schema.COLUMNS, so serving and the validate stage
+"""Request validation: built from the contract, so serving and the validate stage
 agree on what a valid record is, and every bad field is named."""
 
 from __future__ import annotations
@@ -10,9 +10,13 @@ import pandera.errors
 import pytest
 
 from mlops.data.generate import generate
-from mlops.data.schema import COLUMNS, FEATURES, dtypes, frame_schema
+from mlops.data.sample import contract as sample_contract
 from mlops.serve import validation
 from mlops.serve.routing import bucket
+
+CONTRACT = sample_contract()
+COLUMNS, FEATURES, dtypes = CONTRACT.columns, CONTRACT.features, CONTRACT.dtypes
+frame_schema = CONTRACT.frame_schema
 
 
 def _records(n: int = 50, drift: float = 0.0) -> list[dict]:

@@ -4,7 +4,10 @@ import pandas as pd
 import pytest
 
 from mlops.data.generate import generate
-from mlops.data.schema import SEGMENT, TARGET, frame_schema
+from mlops.data.sample import contract as sample_contract
+
+CONTRACT = sample_contract()
+SEGMENT, TARGET, frame_schema = CONTRACT.segment, CONTRACT.target, CONTRACT.frame_schema
 
 
 def test_same_arguments_give_the_same_table():

@@ -1,22 +1,33 @@
 """Model files: skops only, byte-reproducible, refused when untrusted or not what Git pinned."""
 
+from dataclasses import replace
+
 import pytest
 import skops.io as sio
 from sklearn.tree import DecisionTreeClassifier
 
 from mlops import model_io
 from mlops.data.generate import generate
-from mlops.data.schema import FEATURES, TARGET
-from mlops.stages.train import train
+from mlops.data.sample import contract as sample_contract
+from mlops.stages import train as train_stage
 
-SETTINGS = dict(
-    seed=1,
-    learning_rate=0.1,
-    max_iter=20,
-    max_leaf_nodes=15,
-    min_samples_leaf=20,
-    l2_regularization=0.0,
-)
+CONTRACT = sample_contract()
+FEATURES, TARGET = CONTRACT.features, CONTRACT.target
+SETTINGS = {
+    "seed": 1,
+    "estimator": "hist_gradient_boosting",
+    "hist_gradient_boosting": {
+        "learning_rate": 0.1,
+        "max_iter": 20,
+        "max_leaf_nodes": 15,
+        "min_samples_leaf": 20,
+        "l2_regularization": 0.0,
+    },
+}
+
+
+def train(df, settings):
+    return train_stage.train(df, settings, CONTRACT)
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +60,37 @@ def test_the_allow_list_covers_the_pipeline_and_nothing_is_trusted_from_the_file
     assert model_io.untrusted_types(path.read_bytes()) == []
 
 
-def test_a_type_outside_the_allow_list_is_refused(df, tmp_path):
-    tree = DecisionTreeClassifier(max_depth=2).fit(df[["tenure_months"]], df[TARGET])
-    path = tmp_path / "tree.skops"
+class OwnEstimator(DecisionTreeClassifier):
+    """What a user writes into the train stage: a type no allow-list has heard of."""
+
+
+def test_a_type_outside_the_allow_list_is_refused_naming_the_type_and_where(df, tmp_path):
+    tree = OwnEstimator(max_depth=2).fit(df[["tenure_months"]], df[TARGET])
+    path = tmp_path / "own.skops"
     sio.dump(tree, path)
-    with pytest.raises(model_io.ModelFileError, match=r"allow-list: .*sklearn.tree"):
+    with pytest.raises(model_io.ModelFileError) as err:
         model_io.load(path)
+    assert f'add "{__name__}.OwnEstimator" to TRUSTED in src/mlops/model_io.py' in str(err.value)
+
+
+@pytest.mark.parametrize("estimator", ["hist_gradient_boosting", "random_forest", "linear"])
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_every_offered_estimator_for_every_task_is_on_the_allow_list(estimator, task, df):
+    from mlops import params
+
+    settings = params.load()["train"] | {"estimator": estimator}
+    settings["random_forest"] = settings["random_forest"] | {"n_estimators": 3}
+    settings["hist_gradient_boosting"] = SETTINGS["hist_gradient_boosting"] | {"max_iter": 3}
+    contract, frame = CONTRACT, df.head(300).copy()
+    if task == "multiclass":
+        frame["churn"] = frame["contract"]
+        contract = replace(CONTRACT, task=task, classes=(*CONTRACT.by_name["contract"].categories,))
+        contract = replace(contract, positive=None)
+    elif task == "regression":
+        frame["churn"] = frame["monthly_charges"]
+        contract = replace(CONTRACT, task=task, classes=(), positive=None)
+    model = train_stage.train(frame, settings, contract)
+    assert model_io.untrusted_types(sio.dumps(model)) == []
 
 
 def test_a_digest_mismatch_is_refused_before_loading(model, tmp_path):
@@ -67,3 +103,13 @@ def test_a_digest_mismatch_is_refused_before_loading(model, tmp_path):
 def test_a_missing_file_says_how_to_get_it(tmp_path):
     with pytest.raises(model_io.ModelFileError, match="dvc pull"):
         model_io.load(tmp_path / "absent.skops")
+
+
+def test_a_trained_model_carries_the_contract_it_was_trained_with(model, tmp_path):
+    from mlops.contract import contract_of
+
+    path = tmp_path / "m.skops"
+    model_io.save(model, path)
+    carried = contract_of(model_io.load(path))
+    assert carried == replace(CONTRACT, description="")  # the prose stays out of the artifact
+    assert carried.features == FEATURES and carried.positive == 1

@@ -26,14 +26,16 @@ def test_committed_params_load_with_every_section():
 
 
 def test_wrong_type_names_file_key_and_value(tmp_path):
-    path = _write(tmp_path, lambda p: p["train"].update(max_iter="lots"))
-    with pytest.raises(ConfigError, match=r"params.yaml: train.max_iter = 'lots': must be int"):
+    path = _write(tmp_path, lambda p: p["train"]["random_forest"].update(max_depth="lots"))
+    with pytest.raises(
+        ConfigError, match=r"params.yaml: train.random_forest.max_depth = 'lots': must be int"
+    ):
         params.load(path)
 
 
 def test_int_where_float_expected_is_accepted(tmp_path):
-    path = _write(tmp_path, lambda p: p["train"].update(l2_regularization=1))
-    assert params.load(path)["train"]["l2_regularization"] == 1.0
+    path = _write(tmp_path, lambda p: p["train"]["linear"].update(regularization=1))
+    assert params.load(path)["train"]["linear"]["regularization"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -44,6 +46,10 @@ def test_int_where_float_expected_is_accepted(tmp_path):
         (lambda p: p["split"].update(holdout_size=1.5), "split.holdout_size = 1.5: out of range"),
         (lambda p: p.pop("evaluate"), "evaluate: missing section"),
         (lambda p: p["train"].update(seed=True), "train.seed = True: must be int"),
+        (
+            lambda p: p["train"].update(estimator="xgboost"),
+            "train.estimator = 'xgboost': unknown value; one of hist_gradient_boosting",
+        ),
     ],
 )
 def test_bad_params_are_refused(tmp_path, mutate, message):

@@ -12,16 +12,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlops.data.schema import BY_NAME, TARGET
-
+TARGET = "churn"
 DEFAULT_ROWS = 20_000
 DEFAULT_SEED = 2026
 
 _REGION_BASE = {"north": -0.3, "south": 0.1, "east": 0.0, "west": 0.35}
+# The categories the sample draws from (its contract, churn.contract.yaml, lists the same).
+CATEGORIES = {
+    "region": ("north", "south", "east", "west"),
+    "contract": ("month-to-month", "one-year", "two-year"),
+    "internet_service": ("dsl", "fiber", "none"),
+    "payment_method": ("electronic-check", "mailed-check", "bank-transfer", "credit-card"),
+}
 
 
 def _choice(rng: np.random.Generator, column: str, probs: list[float], n: int) -> np.ndarray:
-    cats = np.array(BY_NAME[column].categories, dtype=object)
+    cats = np.array(CATEGORIES[column], dtype=object)
     return cats[rng.choice(len(cats), size=n, p=np.asarray(probs) / np.sum(probs))]
 
 

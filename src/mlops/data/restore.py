@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from mlops import params, paths, tools
-from mlops.data.generate import generate
-from mlops.data.schema import write_table
+from mlops.contract import load_contract
+from mlops.data import sample
 from mlops.errors import MlopsError
 
 REMOTE_ENV = "MLOPS_DVC_REMOTE"
@@ -58,15 +58,16 @@ def in_sync(root: Path) -> bool:
 
 
 def regenerate(root: Path) -> None:
-    settings = params.section("data", root / params.PARAMS_FILE)
-    write_table(generate(settings["rows"], settings["seed"]), root / paths.DATA)
+    settings = params.section("sample", root / params.PARAMS_FILE)
+    sample.write(root / load_contract(root).data, settings["rows"], settings["seed"])
 
 
 def restore(root: str | Path = ".", log=print) -> str:
     """Return how the data arrived: "present", "pulled" or "regenerated"."""
     root = Path(root)
     configure_remote(root)
-    if (root / paths.DATA).exists() and in_sync(root):
+    data = load_contract(root).data
+    if (root / data).exists() and in_sync(root):
         return "present"
     if tools.dvc("pull", paths.DATA_DVC, cwd=root, check=False).returncode == 0 and in_sync(root):
         log(f"data: pulled {paths.DATA_DIR}/ from the DVC remote")
@@ -75,7 +76,7 @@ def restore(root: str | Path = ".", log=print) -> str:
     regenerate(root)
     if not in_sync(root):
         raise DataMismatchError(
-            f"{paths.DATA} was regenerated from params.yaml `data` but its md5 "
+            f"{data} was regenerated from params.yaml `sample` but its md5 "
             f"{workspace_md5(root)} does not match the md5 pinned in {paths.DATA_DVC} "
             f"({pinned_md5(root)}). data.dvc points at data that only the team's DVC remote "
             f"holds: set {REMOTE_ENV} or run `dvc remote modify --local {REMOTE_NAME} url <URL>`, "

@@ -1,96 +1,26 @@
-"""The one definition of the data: columns, dtypes, ranges and categories.
+"""Tables against the contract: the pandera schema, reading (CSV or Parquet) and writing.
 
-Training (the validate stage) and serving (request validation) both build their checks from
-``COLUMNS``, so the two can never disagree about what a valid record is.
+Training (the validate stage) and serving (request validation) both build their checks from the
+one contract (``mlops.contract``), so the two can never disagree about what a valid record is.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
-TARGET = "churn"
-SEGMENT = "region"
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str  # "int", "float" or "category"
-    low: float | None = None
-    high: float | None = None
-    categories: tuple[str, ...] = ()
-    nullable: bool = False
-    description: str = ""
-
-    @property
-    def numeric(self) -> bool:
-        return self.kind in ("int", "float")
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("tenure_months", "int", 0, 120, description="months since the customer signed up"),
-    Column("monthly_charges", "float", 0, 500, description="current monthly bill, USD"),
-    Column(
-        "total_charges",
-        "float",
-        0,
-        60_000,
-        nullable=True,
-        description="billed so far, USD; missing for some new accounts",
-    ),
-    Column("support_tickets", "int", 0, 50, description="support tickets in the last 90 days"),
-    Column("senior_citizen", "int", 0, 1, description="1 if the customer is 65 or older"),
-    Column(
-        "contract",
-        "category",
-        categories=("month-to-month", "one-year", "two-year"),
-        description="contract term",
-    ),
-    Column(
-        "payment_method",
-        "category",
-        categories=("electronic-check", "mailed-check", "bank-transfer", "credit-card"),
-        description="how the customer pays",
-    ),
-    Column(
-        "internet_service",
-        "category",
-        categories=("dsl", "fiber", "none"),
-        description="internet product",
-    ),
-    Column(
-        SEGMENT,
-        "category",
-        categories=("north", "south", "east", "west"),
-        description="sales region; the segment for slice metrics",
-    ),
-)
-
-FEATURES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
-NUMERIC: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.numeric)
-CATEGORICAL: tuple[str, ...] = tuple(c.name for c in COLUMNS if not c.numeric)
-BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
-
-# pandas dtype each column is read as; ints are nullable-free int64, floats float64.
-_DTYPES = {"int": "int64", "float": "float64", "category": "str"}
-
-
-def dtypes(with_target: bool = True) -> dict[str, str]:
-    """Column name -> the dtype training and serving frames use."""
-    out = {c.name: _DTYPES[c.kind] for c in COLUMNS}
-    if with_target:
-        out[TARGET] = "int64"
-    return out
+from mlops.contract import Column, Contract
+from mlops.errors import MlopsError
 
 
 def _checks(col: Column) -> list[pa.Check]:
     if col.numeric:
-        return [pa.Check.in_range(col.low, col.high)]
-    return [pa.Check.isin(list(col.categories))]
+        low = -float("inf") if col.low is None else col.low
+        high = float("inf") if col.high is None else col.high
+        return [pa.Check.in_range(low, high)]
+    return [pa.Check.isin(list(col.categories))] if col.categories else []
 
 
 def _dtype(col: Column):
@@ -107,36 +37,45 @@ def _null_share_check(max_null_share: float) -> pa.Check:
     )
 
 
+def _column(col: Column, max_null_share: float) -> pa.Column:
+    share = max_null_share if col.max_null_share is None else col.max_null_share
+    return pa.Column(
+        _dtype(col),
+        checks=_checks(col) + ([_null_share_check(share)] if col.nullable else []),
+        nullable=col.nullable,
+        description=col.description,
+    )
+
+
+def _target_column(contract: Contract) -> tuple[pa.Column, list[pa.Check]]:
+    name = contract.target
+    if not contract.classification:
+        return pa.Column(pa.Float64), []
+    dtype = pa.Int64 if contract.target_dtype() == "int64" else pa.String
+    every = pa.Check(
+        lambda df: df[name].nunique() == len(contract.classes),
+        error=f"target must contain every class of the contract: {list(contract.classes)}",
+        name="every_target_class",
+    )
+    return pa.Column(dtype, checks=[pa.Check.isin(list(contract.classes))]), [every]
+
+
 def frame_schema(
+    contract: Contract,
     *,
     min_rows: int = 1,
     max_null_share: float = 0.0,
     max_duplicate_share: float = 1.0,
     with_target: bool = True,
 ) -> pa.DataFrameSchema:
-    """The pandera schema for a training table (with target) or a serving batch (without).
-
-    Nullable columns may hold nulls up to ``max_null_share``; the others none at all.
-    """
-    columns = {
-        c.name: pa.Column(
-            _dtype(c),
-            checks=_checks(c) + ([_null_share_check(max_null_share)] if c.nullable else []),
-            nullable=c.nullable,
-            description=c.description,
-        )
-        for c in COLUMNS
-    }
+    """The pandera schema for a training table (with target, every column) or a serving batch
+    (without: the features only). Nullable columns may hold nulls up to their
+    ``max_null_share`` (else ``max_null_share`` here); the others none at all."""
+    cols = contract.columns if with_target else [c for c in contract.columns if c.feature]
+    columns = {c.name: _column(c, max_null_share) for c in cols}
     frame_checks = []
     if with_target:
-        columns[TARGET] = pa.Column(pa.Int64, checks=[pa.Check.isin([0, 1])])
-        frame_checks.append(
-            pa.Check(
-                lambda df: df[TARGET].nunique() == 2,
-                error="target must contain both classes 0 and 1",
-                name="both_target_classes",
-            )
-        )
+        columns[contract.target], frame_checks = _target_column(contract)
     frame_checks += [
         pa.Check(
             lambda df: len(df) >= min_rows,
@@ -152,12 +91,62 @@ def frame_schema(
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=True, coerce=False)
 
 
-def read_table(path) -> pd.DataFrame:
-    """Read a CSV table as written by the generator; the schema judges the dtypes it finds."""
-    return pd.read_csv(path)
+class TableError(MlopsError):
+    """A table cannot be read (missing, unreadable, an unsupported format)."""
 
 
-def write_table(df: pd.DataFrame, path) -> None:
-    """Write CSV with a fixed float format and line ending, so equal tables give equal md5s."""
+def read_raw(path: str | Path) -> pd.DataFrame:
+    """A CSV or Parquet table as pandas reads it; the contract's schema judges the dtypes."""
+    path = Path(path)
+    if not path.is_file():
+        raise TableError(f"{path}: no such file")
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise TableError(f"{path}: cannot read the table ({exc})".splitlines()[0]) from exc
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """Category values as strings, the one spelling adopt infers and every reader coerces to:
+    ``1.0`` -> ``"1"`` (integer codes with nulls read back as floats), ``True`` -> ``"True"``;
+    nulls stay nulls."""
+    if pd.api.types.is_float_dtype(s) and (s.dropna() == s.dropna().round()).all():
+        s = s.astype("Int64")
+    return s.astype("str").where(s.notna(), None).astype("str")
+
+
+def _is_str(s: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(s)
+
+
+def _integral(s: pd.Series) -> bool:
+    return pd.api.types.is_float_dtype(s) and bool((s.dropna() == s.dropna().round()).all())
+
+
+def coerce(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Cast what is losslessly castable: category columns (codes, booleans) to strings, integer
+    class labels read as floats back to integers, a regression target to float. Anything else
+    is left for the schema to judge, so bad data is reported, not silently converted."""
+    df = df.copy()
+    for col in contract.columns:
+        if col.name in df and col.kind == "category" and not _is_str(df[col.name]):
+            df[col.name] = as_text(df[col.name])
+    t = contract.target
+    if t in df:
+        want = contract.target_dtype()
+        if want == "str" and not _is_str(df[t]):
+            df[t] = as_text(df[t])
+        elif want == "int64" and _integral(df[t]) and df[t].notna().all():
+            df[t] = df[t].astype("int64")
+        elif want == "float64" and pd.api.types.is_numeric_dtype(df[t]):
+            df[t] = df[t].astype("float64")
+    return df
+
+
+def write_table(df: pd.DataFrame, path, float_format: str | None = None) -> None:
+    """Write CSV with a fixed line ending, so equal tables give equal md5s. Floats are written
+    shortest-exact unless a ``float_format`` is given (the bundled sample uses ``%.2f``)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, float_format="%.2f", lineterminator="\n")
+    df.to_csv(path, index=False, float_format=float_format, lineterminator="\n")

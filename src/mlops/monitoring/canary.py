@@ -7,8 +7,12 @@ the environment, and checks the canary against ``canary.abort_on`` in environmen
   a request the schema refused — and says nothing about the model);
 - ``p99_ms``: 99th percentile latency, interpolated in the histogram buckets the way
   Prometheus' ``histogram_quantile`` does;
-- ``score_psi``: population stability index between the canary's and the stable's score
-  histograms (default 0.2, the usual "significant shift" line, when the file does not set it).
+- the predictions, per task (what the server counted for the route tells the task):
+  ``score_psi`` (binary): population stability index between the canary's and the stable's
+  histograms of the positive class's probability; ``class_psi`` (multiclass): the same over
+  the shares of each predicted class; both default to 0.2, the usual "significant shift" line,
+  when the file does not set them. ``value_shift`` (regression): how far the canary's mean
+  prediction is from the stable's, in the stable's standard deviations (default 0.25).
 
 Verdict: ``rollback`` when the canary breaches a limit the stable keeps (or is worse than a
 stable that breaches it too, by a margin); ``hold`` while the canary has too little traffic or
@@ -33,7 +37,10 @@ from mlops.errors import MlopsError, NotFoundError
 REQUESTS = "mlops_requests_total"
 LATENCY = "mlops_request_latency_seconds"
 SCORE = "mlops_prediction_score"
+CLASSES = "mlops_predicted_class_total"
+VALUES = "mlops_prediction_value"
 DEFAULT_SCORE_PSI = 0.2
+DEFAULT_VALUE_SHIFT = 0.25
 MIN_REQUESTS = 100  # canary requests needed before a promote or a rollback on rates
 PSI_EPSILON = 1e-4
 WORSE_MARGIN = 1.1  # when both breach, the canary must be 10 % worse to be blamed
@@ -135,6 +142,16 @@ class RouteStats:
     p99_ms: float | None
     scores: list[float] = field(default_factory=list)  # share per score bucket
     scored: float = 0.0
+    classes: dict[str, float] = field(default_factory=dict)  # rows per predicted class
+    values: dict[str, float] = field(default_factory=dict)  # sum, squares, count
+
+    @property
+    def value_mean_std(self) -> tuple[float, float] | None:
+        n = self.values.get("count", 0.0)
+        if n <= 0:
+            return None
+        mean = self.values["sum"] / n
+        return mean, math.sqrt(max(self.values["squares"] / n - mean * mean, 0.0))
 
     @property
     def error_rate(self) -> float | None:
@@ -155,7 +172,28 @@ def route_stats(samples: list[Sample], version: str, route: str) -> RouteStats:
         None if p99 is None else p99 * 1000,
         bucket_shares(score_buckets),
         score_buckets[-1][1] if score_buckets else 0,
+        {s.labels["cls"]: s.value for s in _select(samples, CLASSES, version, route)},
+        {s.labels["stat"]: s.value for s in _select(samples, VALUES, version, route)},
     )
+
+
+def class_shares(stable: RouteStats, canary: RouteStats) -> tuple[list[float], list[float]]:
+    """Both routes' shares of each predicted class, over the classes either predicted."""
+    names = sorted(stable.classes.keys() | canary.classes.keys())
+
+    def shares(counts: dict[str, float]) -> list[float]:
+        total = sum(counts.values())
+        return [counts.get(n, 0.0) / total for n in names] if total else []
+
+    return shares(stable.classes), shares(canary.classes)
+
+
+def value_shift(stable: RouteStats, canary: RouteStats) -> float | None:
+    """|canary mean - stable mean| in the stable's standard deviations."""
+    s, c = stable.value_mean_std, canary.value_mean_std
+    if s is None or c is None:
+        return None
+    return abs(c[0] - s[0]) / s[1] if s[1] > 0 else (0.0 if c[0] == s[0] else math.inf)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,20 +267,26 @@ def checks(stable: RouteStats, canary: RouteStats, abort_on: dict[str, float]) -
                 "99th percentile latency from histogram buckets",
             )
         )
-    limit = abort_on.get("score_psi", DEFAULT_SCORE_PSI)
-    value = psi(stable.scores, canary.scores)
-    out.append(
-        Check(
-            "score_psi",
-            value,
-            0.0 if value is not None else None,
-            limit,
-            value is not None and value > limit,
-            False,
-            "PSI of the canary's score histogram against the stable's",
-        )
-    )
+    out.append(prediction_check(stable, canary, abort_on))
     return out
+
+
+def prediction_check(stable: RouteStats, canary: RouteStats, abort_on: dict[str, float]) -> Check:
+    """The canary's predictions against the stable's, per task (module docstring)."""
+    if stable.classes or canary.classes:
+        name, limit = "class_psi", abort_on.get("class_psi", DEFAULT_SCORE_PSI)
+        value = psi(*class_shares(stable, canary))
+        detail = "PSI of the canary's predicted-class shares against the stable's"
+    elif stable.values or canary.values:
+        name, limit = "value_shift", abort_on.get("value_shift", DEFAULT_VALUE_SHIFT)
+        value = value_shift(stable, canary)
+        detail = "|mean prediction - stable's| / stable's standard deviation"
+    else:
+        name, limit = "score_psi", abort_on.get("score_psi", DEFAULT_SCORE_PSI)
+        value = psi(stable.scores, canary.scores)
+        detail = "PSI of the canary's score histogram against the stable's"
+    breached = value is not None and value > limit
+    return Check(name, value, 0.0 if value is not None else None, limit, breached, False, detail)
 
 
 def decide(

@@ -10,26 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlops import predlog
-from mlops.data.generate import generate
-from mlops.data.schema import FEATURES
+from mlops.contract import load_contract
 from mlops.errors import MlopsError
+from mlops.monitoring import traffic
 
 
-def records(rows: int, seed: int, drift: float) -> list[dict]:
-    frame = generate(rows, seed, drift)[list(FEATURES)]
-    return [
-        {k: (None if v != v else v) for k, v in rec.items()}  # NaN -> null, as a client sends it
-        for rec in frame.to_dict("records")
-    ]
+def records(repo: str | Path, rows: int, *, seed: int = 7, drift: float = 0.0) -> list[dict]:
+    """``rows`` request records made from ``repo``'s own table (``traffic.records``)."""
+    table, contract = traffic.workspace_table(repo)
+    return traffic.records(table, contract, rows, seed=seed, drift=drift)
 
 
-def send_traffic(
-    server_url: str, rows: int, *, seed: int = 7, drift: float = 1.0, batch: int = 50
-) -> int:
-    """POST generated customers to ``/predict`` in batches; return the rows predicted."""
+def send_traffic(server_url: str, customers: list[dict], *, batch: int = 50) -> int:
+    """POST records to ``/predict`` in batches; return the rows predicted."""
     import httpx
 
-    customers = records(rows, seed, drift)
     done = 0
     with httpx.Client(base_url=server_url.rstrip("/"), timeout=30) as client:
         for start in range(0, len(customers), batch):
@@ -73,17 +68,21 @@ def demo_drift(
     out_dir: str | Path | None = None,
     echo: Callable[[str], None] = print,
 ):
-    """Send drifted traffic (the generator's drift mode) to ``server_url``, run drift on the
-    server's prediction log and show the report. Returns the ``DriftResult`` (``.exit_code``:
-    1 = drift found, which is what this demo expects)."""
+    """Send drifted traffic made from the repository's own table (``traffic.records``) to
+    ``server_url``, run drift on the server's prediction log and show the report. Returns the
+    ``DriftResult`` (``.exit_code``: 1 = drift found, which is what this demo expects)."""
     from mlops.monitoring import drift as drift_api
 
     repo = Path(repo)
     log_dir = Path(log_dir) if log_dir is not None else repo / predlog.DEFAULT_DIR
     version = drift_api.stable_version(repo, env).version
     before = sum(1 for r in predlog.read(log_dir, env) if r.get("model_version") == version)
-    echo(f"sending {rows} customers from the drifted population (drift={drift}) to {server_url}")
-    sent = send_traffic(server_url, rows, seed=seed, drift=drift)
+    data = load_contract(repo).data
+    echo(
+        f"sending {rows} records of {data}, drifted (numeric columns shifted by {drift:g} "
+        f"standard deviation, rarest categories reweighted), to {server_url}"
+    )
+    sent = send_traffic(server_url, records(repo, rows, seed=seed, drift=drift))
     # a canary may take a share of the rows; the stable's share is what drift reads
     wait_for_log(log_dir, env, version, before + max(1, sent // 2))
     result, files = drift_api.run(repo, env, log_dir=log_dir, out_dir=out_dir)

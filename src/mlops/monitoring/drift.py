@@ -2,11 +2,15 @@
 
 Reference: the training split (``paths.TRAIN``) at the version's commit, fetched through DVC, for
 the features; the evaluate stage's holdout predictions (``paths.PREDICTIONS``) at that commit for
-the score. Holdout predictions, not scores on the training split: they are out-of-sample, which is
-what live traffic from an unchanged population looks like (a boosted model's scores on its own
+the prediction. Column kinds and the task come from the contract at the version's commit (what it
+was trained with). Prediction drift per task: the positive class's probability (binary), the
+shares of the predicted classes (multiclass), the predicted value (regression).
+
+Holdout predictions, not scores on the training split: they are out-of-sample, which is what
+live traffic from an unchanged population looks like (a boosted model's scores on its own
 training rows are sharper than it will ever be in production), and they need no model download.
 
-Evidently 0.7 runs with an explicit ``DataDefinition`` built from ``mlops.data.schema``. It picks
+Evidently 0.7 runs with an explicit ``DataDefinition`` built from that contract. It picks
 the test per column by reference size (K-S / chi-square / Z up to 1,000 rows, Wasserstein /
 Jensen-Shannon above); a p-value test drifts below its threshold, a distance at or above it.
 The dataset drifts when the share of drifted feature columns reaches ``monitoring.drift_share``.
@@ -25,15 +29,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import environments, models_file, paths, predlog, registry
-from mlops.data import schema
+from mlops import environments, models_file, paths, predlog, registry, tools
+from mlops.contract import CONTRACT_FILE, Contract
 from mlops.errors import MlopsError
-from mlops.evidently_drift import ColumnDrift, column_results, feature_report, score_report
+from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds, score_report
 from mlops.io_utils import write_json
 
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_OUT_DIR = "reports/drift"
-SCORE = "probability"
+# The prediction drift compares, per task: (log field, its name in the reports, categorical).
+PREDICTION = {
+    "binary": ("probability", "probability", False),
+    "multiclass": ("prediction", "predicted_class", True),
+    "regression": ("prediction", "predicted_value", False),
+}
 SAMPLE_SEED = 0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -67,10 +76,10 @@ def parse_duration(text: str) -> timedelta:
 
 @dataclass
 class Current:
-    """The logged traffic drift compares: features and scores of the stable version."""
+    """The logged traffic drift compares: features and predictions of the stable version."""
 
     features: pd.DataFrame
-    scores: np.ndarray
+    scores: np.ndarray  # per task: the positive probability, the class, the value
     log_dir: str
     records: int  # every readable record in the env's logs
     matched: int  # records of the version (and inside --since)
@@ -83,17 +92,24 @@ class Current:
         return len(self.features) / self.matched if self.matched else 0.0
 
 
-def _schema_error(where: str, problem: str) -> DriftInputError:
+def _schema_error(where: str, problem: str, contract: Contract) -> DriftInputError:
     return DriftInputError(
-        f"{where}: {problem}; the log does not match the data schema this code knows "
-        f"(src/mlops/data/schema.py: {', '.join(schema.FEATURES)}). Logs written under another "
-        "schema cannot be compared with this version's reference: rotate them away or pass "
-        "--log-dir with logs of this schema"
+        f"{where}: {problem}; the log does not match the contract of the version it names "
+        f"({contract.source}: {', '.join(contract.features)}). Logs written under another "
+        "contract cannot be compared with this version's reference: rotate them away or pass "
+        "--log-dir with logs of this contract"
     )
 
 
-def _collect(log_dir: Path, env: str, version: str, cutoff: str | None):
-    """Scan the log once; keep features and score of matching records only."""
+def _usable(value: Any, task: str) -> bool:
+    if task == "multiclass":
+        return isinstance(value, (str, int)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _collect(log_dir: Path, env: str, version: str, cutoff: str | None, contract: Contract):
+    """Scan the log once; keep features and prediction of matching records only."""
+    field_name = PREDICTION[contract.task][0]
     features: list[dict] = []
     scores: list[float] = []
     stamps: list[str] = []
@@ -112,44 +128,49 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None):
         ts = rec.get("ts", "")
         if cutoff is not None and not (isinstance(ts, str) and ts >= cutoff):
             continue
-        feats, score = rec.get("features"), rec.get(SCORE)
-        if not isinstance(feats, dict) or not isinstance(score, (int, float)):
+        feats, score = rec.get("features"), rec.get(field_name)
+        if not isinstance(feats, dict) or not _usable(score, contract.task):
             missing = [k for k in predlog.FIELDS if k not in rec]
             raise _schema_error(
                 where,
-                f"record {records} has no `features` object or numeric `{SCORE}`"
+                f"record {records} has no `features` object or no usable `{field_name}` for a "
+                f"{contract.task} model (got {score!r})"
                 + (f" (missing: {', '.join(missing)})" if missing else ""),
+                contract,
             )
         features.append(feats)
-        scores.append(float(score))
+        scores.append(str(score) if contract.task == "multiclass" else float(score))
         stamps.append(ts)
     return features, scores, stamps, by_version, records, in_version
 
 
-def _frame(features: list[dict], where: str) -> pd.DataFrame:
-    """Records -> a frame with the schema's dtypes; a foreign schema is an error, not NaNs."""
+def _frame(features: list[dict], where: str, contract: Contract) -> pd.DataFrame:
+    """Records -> a frame with the contract's dtypes; a foreign one is an error, not NaNs."""
     frame = pd.DataFrame.from_records(features)
-    extra = sorted(set(frame.columns) - set(schema.FEATURES))
-    missing = [c for c in schema.FEATURES if c not in frame.columns]
+    extra = sorted(set(frame.columns) - set(contract.features))
+    missing = [c for c in contract.features if c not in frame.columns]
     if extra or missing:
         parts = ([f"unknown columns {extra}"] if extra else []) + (
             [f"missing columns {missing}"] if missing else []
         )
-        raise _schema_error(where, "; ".join(parts))
-    frame = frame[list(schema.FEATURES)]
-    for col in schema.COLUMNS:
+        raise _schema_error(where, "; ".join(parts), contract)
+    frame = frame[list(contract.features)]
+    for col in (c for c in contract.columns if c.feature):
         values = frame[col.name]
         if not col.nullable and values.isna().any():
             raise _schema_error(
                 where,
                 f"column {col.name!r} is missing or null in {int(values.isna().sum())} records",
+                contract,
             )
         if col.numeric:
             numbers = pd.to_numeric(values, errors="coerce")
             bad = numbers.isna() & values.notna()
             if bad.any():
                 raise _schema_error(
-                    where, f"column {col.name!r} holds non-numbers, e.g. {values[bad].iloc[0]!r}"
+                    where,
+                    f"column {col.name!r} holds non-numbers, e.g. {values[bad].iloc[0]!r}",
+                    contract,
                 )
             frame[col.name] = numbers.astype("float64")
         else:
@@ -165,8 +186,11 @@ def load_current(
     since: timedelta | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     now: datetime | None = None,
+    contract: Contract | None = None,
 ) -> Current:
-    """The stable version's logged rows (inside ``since``), sampled to ``max_rows`` at most."""
+    """The stable version's logged rows (inside ``since``), sampled to ``max_rows`` at most;
+    ``contract``: the version's (default: the bundled sample's)."""
+    contract = contract or _sample_contract()
     log_dir = Path(log_dir)
     where = str(predlog.env_dir(log_dir, env))
     cutoff = None
@@ -175,7 +199,7 @@ def load_current(
             ((now or datetime.now(UTC)) - since).astimezone(UTC).isoformat(timespec="milliseconds")
         )
     features, scores, stamps, by_version, records, in_version = _collect(
-        log_dir, env, version, cutoff
+        log_dir, env, version, cutoff, contract
     )
     if records == 0:
         found = ", ".join(p.name for p in predlog.files(log_dir, env)) or "no predictions*.jsonl"
@@ -203,8 +227,8 @@ def load_current(
         scores = [scores[i] for i in keep]
     valid = [s for s in stamps if isinstance(s, str)]
     return Current(
-        features=_frame(features, where),
-        scores=np.asarray(scores, dtype="float64"),
+        features=_frame(features, where, contract),
+        scores=np.asarray(scores, dtype=object if contract.task == "multiclass" else "float64"),
         log_dir=str(log_dir),
         records=records,
         matched=matched,
@@ -229,6 +253,25 @@ class Reference:
     scores: np.ndarray
     commit: str
     rows: int
+    contract: Contract | None = None
+
+
+def _sample_contract() -> Contract:
+    from mlops.data import sample
+
+    return sample.contract()
+
+
+def version_contract(root: Path, version: registry.Version) -> Contract:
+    """The contract at the version's commit: the table it was trained on. A version made before
+    contract.yaml existed was trained on the bundled sample."""
+    import yaml
+
+    proc = tools.run(["git", "show", f"{version.commit}:{CONTRACT_FILE}"], cwd=root, check=False)
+    if proc.returncode != 0:
+        return _sample_contract()
+    where = f"{CONTRACT_FILE} at {version.tag} ({version.commit[:10]})"
+    return Contract.from_dict(yaml.safe_load(proc.stdout), source=where)
 
 
 def _dvc_read(root: Path, path: str, version: registry.Version) -> str:
@@ -245,12 +288,17 @@ def _dvc_read(root: Path, path: str, version: registry.Version) -> str:
 
 
 def load_reference(
-    root: str | Path, version: registry.Version, max_rows: int = DEFAULT_MAX_ROWS
+    root: str | Path,
+    version: registry.Version,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    contract: Contract | None = None,
 ) -> Reference:
-    """The training split and holdout scores at ``version``'s commit, via DVC."""
+    """The training split and holdout predictions at ``version``'s commit, via DVC;
+    ``contract``: the version's (``version_contract``), read when not given."""
     root = Path(root)
+    schema = contract or version_contract(root, version)
     train = pd.read_csv(io.StringIO(_dvc_read(root, paths.TRAIN, version)))
-    missing = [c for c in schema.FEATURES if c not in train.columns]
+    missing = [c for c in schema.features if c not in train.columns]
     if missing:
         raise DriftInputError(
             f"{version.tag}: {paths.TRAIN} at {version.commit[:10]} lacks columns {missing}; "
@@ -261,12 +309,21 @@ def load_reference(
     rows = len(train)
     if rows > max_rows:
         train = train.sample(n=max_rows, random_state=SAMPLE_SEED)
-    frame = train[list(schema.FEATURES)].copy()
-    for col in schema.COLUMNS:
+    frame = train[list(schema.features)].copy()
+    for col in (c for c in schema.columns if c.feature):
         frame[col.name] = (
             frame[col.name].astype("float64") if col.numeric else frame[col.name].astype("str")
         )
-    return Reference(frame, predictions["proba"].to_numpy(dtype="float64"), version.commit, rows)
+    return Reference(frame, _reference_scores(predictions, schema), version.commit, rows, schema)
+
+
+def _reference_scores(predictions: pd.DataFrame, contract: Contract) -> np.ndarray:
+    """The holdout's predictions in the form the log keeps them (``PREDICTION``)."""
+    if contract.task == "binary":
+        return predictions["proba"].to_numpy(dtype="float64")
+    if contract.task == "multiclass":
+        return predictions["prediction"].astype("str").to_numpy(dtype=object)
+    return predictions["prediction"].to_numpy(dtype="float64")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,11 +385,13 @@ class DriftResult:
 
 def analyze(current: Current, reference: Reference, drift_share: float) -> tuple:
     """Run both reports; return (column results, prediction result, snapshots)."""
-    features = feature_report(current.features, reference.features, drift_share)
-    scores = score_report(current.scores, reference.scores, SCORE)
-    columns = column_results(features.dict())
-    prediction = column_results(scores.dict(), {SCORE: "score"})[0]
-    order = {name: i for i, name in enumerate(schema.FEATURES)}
+    schema = reference.contract or _sample_contract()
+    _, name, categorical = PREDICTION[schema.task]
+    features = feature_report(current.features, reference.features, drift_share, schema)
+    scores = score_report(current.scores, reference.scores, name, categorical)
+    columns = column_results(features.dict(), kinds(schema))
+    prediction = column_results(scores.dict(), {name: "prediction"})[0]
+    order = {name: i for i, name in enumerate(schema.features)}
     return sorted(columns, key=lambda c: order.get(c.column, 99)), prediction, features, scores
 
 
@@ -443,10 +502,13 @@ def run(
     log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    current = load_current(log_dir, env, version.version, since=window, max_rows=max_rows, now=now)
+    contract = version_contract(root, version)
+    current = load_current(
+        log_dir, env, version.version, since=window, max_rows=max_rows, now=now, contract=contract
+    )
     timings["read_logs"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
-    reference = load_reference(root, version, max_rows)
+    reference = load_reference(root, version, max_rows, contract)
     timings["fetch_reference"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     columns, prediction, f_snap, s_snap = analyze(current, reference, environment.drift_share)

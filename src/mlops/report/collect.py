@@ -6,11 +6,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops import environments, gates, models_file, paths
+from mlops import environments, gates, models_file, paths, scoring
+from mlops.contract import load_contract
 from mlops.report import budget, data, params_diff, plots, render
 from mlops.report.sides import Side, base_side, require_workspace_results, workspace_side
 
 LIVE_COLUMN_ENV = "production"  # the metrics table shows what this environment serves
+# The second metric of the slice table, per task (the first: the gated or headline metric).
+SLICE_SECOND = {"binary": "f1", "multiclass": "accuracy", "regression": "mae"}
 
 
 @dataclass
@@ -24,7 +27,8 @@ class ReportData:
     params: list[params_diff.ParamChange]
     data: data.DataSection
     budget: list[budget.BudgetRow]
-    slice_metric: str = "roc_auc"
+    task: str = "binary"
+    slice_metrics: tuple[str, str] = ("roc_auc", "f1")
     figures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -38,11 +42,12 @@ def _metric_names(base: Side, new: Side, envs: dict[str, environments.Environmen
     return first + sorted(present - set(first))
 
 
-def _slice_metric(envs: dict[str, environments.Environment]) -> str:
-    for env in envs.values():
-        for metric in env.gates.max_slice_gap:
-            return metric
-    return "roc_auc"
+def _slice_metrics(envs: dict[str, environments.Environment], task: str) -> tuple[str, str]:
+    """The metric a ``max_slice_gap`` gate names (else the task's headline), and a second."""
+    gated = [m for env in envs.values() for m in env.gates.max_slice_gap]
+    first = gated[0] if gated else scoring.HEADLINE[task]
+    second = SLICE_SECOND[task]
+    return first, (second if second != first else scoring.HEADLINE[task])
 
 
 def collect(root: str | Path, rev: str) -> ReportData:
@@ -59,6 +64,7 @@ def collect(root: str | Path, rev: str) -> ReportData:
     verdicts = [gates.verdict(root, name, candidate, models) for name in envs]
     live = next((v.live for v in verdicts if v.env == LIVE_COLUMN_ENV), None)
     drift_share = min((e.drift_share for e in envs.values()), default=0.3)
+    task = load_contract(root).task
     return ReportData(
         rev=rev,
         base=base,
@@ -73,7 +79,8 @@ def collect(root: str | Path, rev: str) -> ReportData:
             new.get("serving"),
             {name: e.usd_per_cpu_hour for name, e in envs.items()},
         ),
-        slice_metric=_slice_metric(envs),
+        task=task,
+        slice_metrics=_slice_metrics(envs, task),
     )
 
 
@@ -84,7 +91,9 @@ def build(root: str | Path, rev: str, out: str | Path = paths.PR_REPORT) -> tupl
     out = Path(out) if Path(out).is_absolute() else root / out
     report = collect(root, rev)
     out.parent.mkdir(parents=True, exist_ok=True)
-    report.figures, report.notes = plots.draw(root, report.base, report.new, out.parent)
+    report.figures, report.notes = plots.draw(
+        root, report.base, report.new, out.parent, report.task
+    )
     report.seconds = time.perf_counter() - started
     out.write_text(render.markdown(report))
     return out, report

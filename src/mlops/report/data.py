@@ -63,11 +63,14 @@ def _base_frame(root: Path, base: Side, rev: str) -> tuple[pd.DataFrame | None, 
     import dvc.api
     import pandas as pd
 
+    from mlops.contract import load_contract
+
+    data = load_contract(root).data
     try:
-        text = dvc.api.read(paths.DATA, repo=str(root), rev=base.commit)
+        text = dvc.api.read(data, repo=str(root), rev=base.commit)
     except Exception as exc:  # DVC raises many types; all mean "not available"
         return None, (
-            f"base data ({paths.DATA} at {rev}, md5 {base.data_md5}) could not be read from the "
+            f"base data ({data} at {rev}, md5 {base.data_md5}) could not be read from the "
             f"DVC remote or cache ({type(exc).__name__}): drift not measured. Was `dvc push` run "
             "when the base was committed?"
         )
@@ -90,21 +93,23 @@ def collect(root: Path, base: Side, new: Side, rev: str, drift_share: float) -> 
     if not section.changed:
         section.notes.append("the data is unchanged (same md5): no drift to measure")
         return section
-    current_file = root / paths.DATA
+    from mlops.contract import load_contract
+
+    contract = load_contract(root)
+    current_file = root / contract.data
     if not current_file.is_file():
         section.notes.append(
-            f"`{paths.DATA}` is not in the workspace (run `dvc pull`): drift not measured"
+            f"`{contract.data}` is not in the workspace (run `dvc pull`): drift not measured"
         )
         return section
     reference, why = _base_frame(root, base, rev)
     if reference is None:
         section.notes.append(why)
         return section
-    from mlops.data.schema import TARGET, read_table
     from mlops.report.drift import measure
 
-    current = read_table(current_file)
+    current = contract.read_table(current_file)
     _dtypes(section, reference, current)
-    features = [c for c in current.columns if c != TARGET]
-    section.drift = measure(current[features], reference, drift_share)
+    features = [c for c in current.columns if c != contract.target]
+    section.drift = measure(current[features], reference, drift_share, contract)
     return section

@@ -1,7 +1,7 @@
 """Drift of the change's data against the base's data, with Evidently's data-drift preset.
 
-The column kinds come from ``mlops.data.schema`` (an explicit ``DataDefinition``), so a string
-column is never mistaken for free text. Evidently picks each column's test from the reference
+The column kinds come from the contract (an explicit ``DataDefinition``), so a string column is
+never mistaken for free text. Evidently picks each column's test from the reference
 size (K-S / chi-square up to 1,000 rows, Wasserstein / Jensen-Shannon above).
 """
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from mlops.evidently_drift import ColumnDrift, column_results, feature_report
+from mlops.contract import Contract
+from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class DriftResult:
         return sorted(self.columns, key=lambda c: (not c.drifted, -c.strength))[:n]
 
 
-def measure(current: pd.DataFrame, reference: pd.DataFrame, drift_share: float) -> DriftResult:
+def measure(
+    current: pd.DataFrame, reference: pd.DataFrame, drift_share: float, contract: Contract
+) -> DriftResult:
     """Evidently's per-column drift of ``current`` against ``reference``."""
-    snapshot = feature_report(current, reference, drift_share)
-    return DriftResult(drift_share, column_results(snapshot.dict()))
+    snapshot = feature_report(current, reference, drift_share, contract)
+    return DriftResult(drift_share, column_results(snapshot.dict(), kinds(contract)))

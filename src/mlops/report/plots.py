@@ -1,4 +1,4 @@
-"""PNG plots for the comment, drawn next to the markdown so relative links (and CML's
+"""PNG plots for the comment, per task, next to the markdown so relative links (and CML's
 ``--publish``) find them."""
 
 from __future__ import annotations
@@ -9,11 +9,40 @@ from pathlib import Path
 from mlops import figures, paths
 from mlops.report.sides import Side
 
+# The evaluate stage's PNGs the comment shows as they are (drawn from every holdout row).
+AS_DRAWN = {
+    "confusion": "Confusion matrix (this change)",
+    "predicted_vs_actual": "Predicted vs actual (this change)",
+    "residuals": "Residuals (this change)",
+}
 
-def draw(root: Path, base: Side, new: Side, folder: Path) -> tuple[dict[str, str], list[str]]:
-    """Draw what the curves allow; return {title: file name} and notes about what is missing."""
+
+def draw(
+    root: Path, base: Side, new: Side, folder: Path, task: str = "binary"
+) -> tuple[dict[str, str], list[str]]:
+    """The task's plots (binary: ROC and precision-recall of both sides, confusion; multiclass:
+    confusion; regression: predicted vs actual, residuals); return {title: file name} and notes
+    about what is missing."""
+    from mlops.stages.evaluate import PLOT_FILES
+
     drawn: dict[str, str] = {}
     notes: list[str] = []
+    if task == "binary":
+        _compare(base, new, folder, drawn, notes)
+    for name in PLOT_FILES[task]:
+        if name not in AS_DRAWN:
+            continue
+        source = root / paths.FIGURES / f"{name}.png"
+        if source.is_file():
+            shutil.copyfile(source, folder / f"{name}.png")
+            drawn[AS_DRAWN[name]] = f"{name}.png"
+        else:
+            notes.append(f"no `{paths.FIGURES}/{name}.png` in the workspace (`dvc repro` draws it)")
+    return drawn, notes
+
+
+def _compare(base: Side, new: Side, folder: Path, drawn: dict, notes: list) -> None:
+    """ROC and precision-recall of the base and the change on one plot each."""
     for name, title, plot in (
         ("roc", "ROC", figures.roc),
         ("precision_recall", "Precision-recall", figures.precision_recall),
@@ -26,11 +55,3 @@ def draw(root: Path, base: Side, new: Side, folder: Path) -> tuple[dict[str, str
             notes.append(f"{title}: the base has no curve to draw against")
         plot(series, folder / f"{name}.png")
         drawn[title] = f"{name}.png"
-    # The evaluate stage drew the change's confusion matrix from exact counts; reuse it.
-    confusion = root / paths.FIGURES / "confusion.png"
-    if confusion.is_file():
-        shutil.copyfile(confusion, folder / "confusion.png")
-        drawn["Confusion matrix (this change)"] = "confusion.png"
-    else:
-        notes.append(f"no `{paths.FIGURES}/confusion.png` in the workspace (`dvc repro` draws it)")
-    return drawn, notes

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlops import paths
-from mlops.gates import LOWER_IS_BETTER, GateResult, Verdict
+from mlops.gates import GateResult, Verdict
+from mlops.scoring import LOWER_IS_BETTER
 
 if TYPE_CHECKING:
     from mlops.report.collect import ReportData
@@ -150,40 +151,38 @@ def gates_section(r: ReportData) -> list[str]:
 
 
 def slices_section(r: ReportData) -> list[str]:
-    new_s = (r.new.get("slices") or {}).get("slices") or {}
+    slices = r.new.get("slices") or {}
+    if slices and not slices.get("segment"):
+        return [
+            "### Slices",
+            "",
+            f"> {NOTE} no segment in `contract.yaml`: no slices. Name a category column as "
+            "`segment:` there to see the metrics per segment (and a `max_slice_gap` gate).",
+            "",
+        ]
+    new_s = slices.get("slices") or {}
     base_s = (r.base.get("slices") or {}).get("slices") or {}
     if not new_s:
         return ["### Slices", "", f"> {NOTE} no slices in the workspace", ""]
-    metric = r.slice_metric
-    segment = (r.new.get("slices") or {}).get("segment", "segment")
+    metric, other = r.slice_metrics
+    segment = slices.get("segment", "segment")
+    worse = max if metric in LOWER_IS_BETTER else min
     values = {name: s.get(metric) for name, s in new_s.items() if s.get(metric) is not None}
-    worst = min(values, key=values.get) if values else None
+    worst = worse(values, key=values.get) if values else None
     rows = []
     for name in sorted(new_s):
         s, b = new_s[name], base_s.get(name, {})
         label = f"**{name}** ⚠️ worst" if name == worst else name
-        rows.append(
-            [
-                label,
-                fmt_num(s.get("rows")),
-                fmt_num(b.get(metric)),
-                fmt_num(s.get(metric)),
-                _delta(b.get(metric), s.get(metric)),
-                fmt_num(b.get("f1")),
-                fmt_num(s.get("f1")),
-                _delta(b.get("f1"), s.get("f1")),
+        rows.append([label, fmt_num(s.get("rows"))])
+        for m in (metric, other):
+            rows[-1] += [
+                fmt_num(b.get(m)),
+                fmt_num(s.get(m)),
+                _delta(b.get(m), s.get(m), m in LOWER_IS_BETTER),
             ]
-        )
-    header = [
-        segment,
-        "rows",
-        f"{metric} base",
-        f"{metric} change",
-        "Δ",
-        "f1 base",
-        "f1 change",
-        "Δ",
-    ]
+    header = [segment, "rows"]
+    for m in (metric, other):
+        header += [f"{m} base", f"{m} change", "Δ"]
     lines = [f"### Slices by {segment}", "", *_table(header, rows), ""]
     if not base_s:
         lines += [f"> {NOTE} the base has no slices to compare with", ""]

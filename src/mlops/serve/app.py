@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.server = server
 
-    @app.post("/predict", summary="Predict churn for one or many records")
+    @app.post("/predict", summary="Predict one or many records (the contract's features)")
     async def predict(request: Request) -> Response:
         t0 = time.perf_counter()
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -158,7 +158,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.observe("none", "none", 413, time.perf_counter() - t0)
             return _json({"detail": str(exc), "request_id": request_id}, 413, headers)
         try:
-            scored = await score(server, request_id, lambda: validation.records(_parse(body)), t0)
+            scored = await score(
+                server, request_id, lambda model: model.validator.records(_parse(body)), t0
+            )
         except NotReady as exc:
             return _json({"detail": f"no model is loaded: {exc}"}, 503, headers)
         except validation.RequestError as exc:

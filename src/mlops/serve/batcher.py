@@ -36,7 +36,7 @@ class _Item:
 
 @dataclass(frozen=True)
 class BatchResult:
-    probabilities: np.ndarray  # this request's rows only
+    outputs: np.ndarray  # this request's rows only (``answers.outputs``: per task)
     cpu_seconds: float  # this request's share of the predict call's CPU time
     batch_rows: int
 
@@ -112,12 +112,13 @@ def _inline(batch: list[_Item]) -> bool:
 
 def _predict(batch: list[_Item]) -> list[BatchResult]:
     rows = [row for item in batch for row in item.rows]
+    model = batch[0].model
     c0 = time.thread_time()
-    proba = batch[0].model.predict_proba(rows)
+    values = model.infer(rows)
     cpu_per_row = (time.thread_time() - c0) / len(rows)
     out, start = [], 0
     for item in batch:
         n = len(item.rows)
-        out.append(BatchResult(proba[start : start + n], cpu_per_row * n, len(rows)))
+        out.append(BatchResult(values[start : start + n], cpu_per_row * n, len(rows)))
         start += n
     return out

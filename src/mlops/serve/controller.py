@@ -11,7 +11,6 @@ back is a pointer swap.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import subprocess
 import sys
@@ -26,16 +25,16 @@ from typing import Any
 import numpy as np
 
 from mlops import inference, model_io, models_file, registry, tools
+from mlops.contract import Contract, contract_of
 from mlops.errors import MlopsError
 from mlops.models_file import Deployment, Pin
-from mlops.serve import validation
+from mlops.serve import answers
 from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED, file_lock
 from mlops.serve.routing import LoadedModel, Routing
 from mlops.serve.settings import Settings
 
 SAMPLE_ROWS = 64
 SAMPLE_SEED = 20261122
-MISSING_EVERY = 8
 GIT_TIMEOUT_S = 60
 
 
@@ -53,39 +52,32 @@ class Status:
     synced_at: float = 0.0
 
 
-def sample_records() -> list[dict[str, Any]]:
-    """A fixed sample every new model must score before it is swapped in."""
-    from mlops.data.generate import generate
-    from mlops.data.schema import COLUMNS, FEATURES
+def sample_records(contract: Contract) -> list[dict[str, Any]]:
+    """A fixed sample every new model must score before it is swapped in: records the model's
+    own contract accepts (``mlops.serve.samples``); nullable columns are null in some rows, so
+    the inference parity gate covers imputation too."""
+    from mlops.serve.samples import synthetic_records
 
-    df = generate(SAMPLE_ROWS, SAMPLE_SEED)[list(FEATURES)]
-    rows = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        for row in df.astype(object).to_dict(orient="records")
-    ]
-    # every nullable column missing in some rows, so the parity gate covers imputation too
-    nullable = [c.name for c in COLUMNS if c.nullable]
-    for row in rows[::MISSING_EVERY]:
-        row.update(dict.fromkeys(nullable))
-    return rows
+    return synthetic_records(contract, SAMPLE_ROWS, SAMPLE_SEED)
 
 
 def with_predictor(loaded: LoadedModel, rows: list[dict[str, Any]], label: str) -> LoadedModel:
     """The model with its inference path chosen (and parity-checked) on ``rows``; logged."""
-    predictor = inference.load(loaded.estimator, rows, validation.frame)
+    rows = loaded.validator.records({"records": rows})
+    predictor = inference.load(loaded.estimator, rows, loaded.validator.frame)
     print(f"serve: {label}: inference {predictor.info.describe()}", file=sys.stderr, flush=True)
     return dataclasses.replace(loaded, predictor=predictor)
 
 
 def check_model(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
-    """Warm up (a batch and single rows) and check the predictions are usable probabilities."""
-    proba = np.asarray(loaded.predict_proba(rows))
+    """Warm up (a batch and single rows) and check the answers are usable for the task."""
+    rows = loaded.validator.records({"records": rows})
+    values = np.asarray(loaded.infer(rows))
     for row in rows[:3]:
-        loaded.predict_proba([row])
-    if proba.shape != (len(rows),):
-        raise ReconcileError(f"{loaded.version}: warm-up returned shape {proba.shape}")
-    if not np.all(np.isfinite(proba)) or proba.min() < 0 or proba.max() > 1:
-        raise ReconcileError(f"{loaded.version}: warm-up probabilities are not finite in [0, 1]")
+        loaded.infer([row])
+    problem = answers.problem(loaded.contract, values, len(rows))
+    if problem:
+        raise ReconcileError(f"{loaded.version}: warm-up {problem}")
 
 
 class Controller:
@@ -97,7 +89,6 @@ class Controller:
         self.deployed_nothing = ""  # reason, when models.yaml deploys no model to this env
         self._warm: OrderedDict[str, LoadedModel] = OrderedDict()  # digest -> model, LRU
         self._lock = threading.Lock()
-        self._sample: list[dict[str, Any]] | None = None
         self._on_change = on_change
         self.reconciles = 0  # finished reconciles; 0 until the first one ends
         self.done_generation = 0  # the last sync request whose reconcile has finished
@@ -282,13 +273,12 @@ class Controller:
             raise ReconcileError(
                 f"{version.tag}: {path.name} does not load ({type(exc).__name__}: {exc})"
             ) from exc
-        loaded = with_predictor(
-            LoadedModel(self._model, pin.version, pin.digest, estimator,
-                        threshold=_threshold(version.metadata)),
-            self._sample_rows(), version.tag,
-        )  # fmt: skip
+        loaded = LoadedModel(self._model, pin.version, pin.digest, estimator,
+                             threshold=_threshold(version.metadata),
+                             contract=_contract(estimator, version.tag))  # fmt: skip
+        loaded = with_predictor(loaded, sample_records(loaded.contract), version.tag)
         try:
-            check_model(loaded, self._sample_rows())
+            check_model(loaded, sample_records(loaded.contract))
         except ReconcileError:
             raise
         except Exception as exc:
@@ -296,11 +286,6 @@ class Controller:
                 f"{version.tag}: warm-up failed ({type(exc).__name__}: {exc})"
             ) from exc
         return dataclasses.replace(loaded, load_seconds=round(time.perf_counter() - t0, 3))
-
-    def _sample_rows(self) -> list[dict[str, Any]]:
-        if self._sample is None:
-            self._sample = sample_records()
-        return self._sample
 
     def _remember(self, *active: LoadedModel | None) -> None:
         """Keep the live versions plus ``keep_warm`` previously live ones, most recent last."""
@@ -344,3 +329,12 @@ def _threshold(metadata: dict[str, Any]) -> float:
         return float(metadata["params"]["evaluate"]["threshold"])
     except (KeyError, TypeError, ValueError):
         return 0.5
+
+
+def _contract(estimator, tag: str) -> Contract | None:
+    """The contract the version was trained with; None (the bundled sample's) for artifacts
+    made before models carried one."""
+    try:
+        return contract_of(estimator)
+    except MlopsError as exc:
+        raise ReconcileError(f"{tag}: the contract inside the model is malformed: {exc}") from exc

@@ -32,9 +32,19 @@ LATENCY = Histogram(
 )
 SCORE = Histogram(
     "mlops_prediction_score",
-    "Predicted probabilities.",
+    "Predicted probabilities of the positive class (binary).",
     ["version", "route"],
     buckets=SCORE_BUCKETS,
+)
+CLASSES = Counter(
+    "mlops_predicted_class", "Rows predicted per class (multiclass).", ["version", "route", "cls"]
+)
+# A gauge, not a counter: a sum of values may go down (negative predictions).
+VALUES = Gauge(
+    "mlops_prediction_value",
+    "Predicted values (regression): their sum, sum of squares and count.",
+    ["version", "route", "stat"],
+    multiprocess_mode="sum",
 )
 CPU = Counter(
     "mlops_cpu_seconds", "CPU seconds spent in predict, apportioned per row.", ["version", "route"]
@@ -68,11 +78,23 @@ def observe(version: str, route: str, status: int, latency_s: float) -> None:
     _child(LATENCY, version, route).observe(latency_s)
 
 
-def observe_predictions(version: str, route: str, probabilities, cpu_seconds: float) -> None:
-    score = _child(SCORE, version, route)
-    for p in probabilities:
-        score.observe(p)
-    _child(PREDICTIONS, version, route).inc(len(probabilities))
+def observe_predictions(version: str, route: str, answer, cpu_seconds: float) -> None:
+    """Per task (``answers.Answer``): the score histogram (binary), rows per predicted class
+    (multiclass), or the values' sum, sum of squares and count (regression); canary analysis
+    compares the canary with the stable on them."""
+    predictions = answer.predictions
+    if answer.classes:
+        for cls in predictions:
+            CLASSES.labels(version, route, str(cls)).inc()
+    elif answer.probabilities is not None:
+        score = _child(SCORE, version, route)
+        for p in answer.probabilities:
+            score.observe(p)
+    else:
+        VALUES.labels(version, route, "sum").inc(sum(predictions))
+        VALUES.labels(version, route, "squares").inc(sum(v * v for v in predictions))
+        VALUES.labels(version, route, "count").inc(len(predictions))
+    _child(PREDICTIONS, version, route).inc(len(predictions))
     _child(CPU, version, route).inc(cpu_seconds)
 
 

@@ -11,6 +11,11 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from mlops.contract import Contract
+from mlops.serve import answers, validation
+
 STABLE = "stable"
 CANARY = "canary"
 
@@ -23,13 +28,30 @@ class LoadedModel:
     version: str
     digest: str
     estimator: Any
-    threshold: float = 0.5  # probability at or above which the prediction is 1
+    threshold: float = 0.5  # binary: the positive class's probability at or above which it wins
     load_seconds: float = 0.0
     predictor: Any = None  # mlops.inference.Predictor: the path chosen (and checked) at load
+    contract: Contract | None = None  # the one it was trained with; None: the bundled sample's
 
-    def predict_proba(self, rows: list[dict[str, Any]]) -> Any:
-        """Positive-class probabilities of validated records, by the path chosen at load."""
-        return self.predictor.outputs(rows)[:, 1]
+    def __post_init__(self) -> None:
+        if self.contract is None:  # artifacts made before models carried their contract
+            from mlops.data import sample
+
+            object.__setattr__(self, "contract", sample.contract())
+
+    @property
+    def validator(self) -> validation.Validator:
+        return validation.for_contract(self.contract)
+
+    def infer(self, rows: list[dict[str, Any]]) -> np.ndarray:
+        """The model's answer for validated records (``answers.outputs``: per task), by the
+        inference path chosen at load (``mlops.inference``), else the pipeline on a frame."""
+        if self.predictor is not None:
+            return answers.from_raw(self.predictor.outputs(rows), self.contract)
+        return answers.outputs(self.estimator, self.validator.frame(rows), self.contract)
+
+    def answer(self, values: np.ndarray) -> answers.Answer:
+        return answers.answer(self.contract, values, self.threshold)
 
     @property
     def fast(self) -> bool:

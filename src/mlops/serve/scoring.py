@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops.serve import metrics, validation
+from mlops.serve import answers, metrics, validation
 
 if TYPE_CHECKING:
     from mlops.serve.app import Server
+    from mlops.serve.routing import LoadedModel
 
 
 class NotReady(Exception):
@@ -23,42 +24,44 @@ class NotReady(Exception):
 class Scored:
     version: str
     route: str
-    predictions: list[int]
-    probabilities: list[float]
+    answer: answers.Answer  # per task: predictions, probabilities, classes
 
     def body(self) -> dict[str, Any]:
-        return {
-            "predictions": self.predictions,
-            "probabilities": self.probabilities,
-            "model_version": self.version,
-            "route": self.route,
-        }
+        return {**self.answer.body(), "model_version": self.version, "route": self.route}
 
 
 async def score(
-    server: Server, request_id: str, read_rows: Callable[[], list], t0: float, bad_status=422
+    server: Server,
+    request_id: str,
+    read_rows: Callable[[LoadedModel], list],
+    t0: float,
+    bad_status=422,
 ) -> Scored:
     """One prediction request, whatever its protocol: route it with one routing snapshot, read
-    and validate its rows (``read_rows`` raises ``RequestError``), predict in the batcher, and
-    record metrics and the prediction log."""
+    and validate its rows against the routed version's own contract (``read_rows`` raises
+    ``RequestError``), predict in the batcher, and record metrics and the prediction log."""
     routing = server.controller.routing  # the one snapshot this request uses
     if routing is None:
         metrics.observe("none", "none", 503, time.perf_counter() - t0)
         raise NotReady(server.controller.deployed_nothing or server.controller.status.reason)
     model, route = routing.choose(request_id)
     try:
-        rows = read_rows()
+        rows = read_rows(model)
     except validation.RequestError:
         metrics.observe(model.version, route, bad_status, time.perf_counter() - t0)
         raise
     result = await server.batcher.predict(model, rows)
-    proba = result.probabilities.tolist()
-    threshold = model.threshold
-    predictions = [int(p >= threshold) for p in proba]
+    answer = model.answer(result.outputs)
     latency = time.perf_counter() - t0
     metrics.observe(model.version, route, 200, latency)
-    metrics.observe_predictions(model.version, route, proba, result.cpu_seconds)
+    metrics.observe_predictions(model.version, route, answer, result.cpu_seconds)
     server.predlog.submit(
-        request_id, model.version, route, rows, predictions, proba, latency * 1000
+        request_id,
+        model.version,
+        route,
+        rows,
+        answer.predictions,
+        answer.logged_probabilities(),
+        latency * 1000,
     )
-    return Scored(model.version, route, predictions, proba)
+    return Scored(model.version, route, answer)

@@ -32,11 +32,17 @@ _DATATYPES = {
 }
 
 
-def columns() -> tuple:
-    """The contract's columns: the one place this module reads the data definition."""
-    from mlops.data.schema import COLUMNS
+def columns(contract) -> list:
+    """The columns a request carries: the served version's own contract's features."""
+    return [c for c in contract.columns if c.feature]
 
-    return COLUMNS
+
+def _datatype(values: list) -> str:
+    if all(isinstance(v, bool | int) for v in values):
+        return "INT64"
+    if all(isinstance(v, int | float) for v in values):
+        return "FP64"
+    return "BYTES"
 
 
 def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -63,17 +69,29 @@ def input_metadata(column) -> dict[str, Any]:
     }
 
 
-def model_metadata(name: str, versions: list[str]) -> dict[str, Any]:
+def _outputs_metadata(contract) -> list[dict[str, Any]]:
+    """Per task: the predicted class and its probabilities, or the predicted value."""
+    if contract.task == "regression":
+        return [{"name": "predictions", "datatype": "FP64", "shape": [-1]}]
+    label = _datatype(list(contract.classes))
+    shape = [-1, len(contract.classes)] if contract.task == "multiclass" else [-1]
+    return [
+        {"name": "predictions", "datatype": label, "shape": [-1]},
+        {"name": "probabilities", "datatype": "FP64", "shape": shape},
+    ]
+
+
+def model_metadata(name: str, versions: list[str], contract) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"content_type": "pd", "task": contract.task}
+    if contract.classes:
+        parameters["classes"] = list(contract.classes)
     return {
         "name": name,
         "versions": versions,
         "platform": "mlops-serve",
-        "inputs": [input_metadata(c) for c in columns()],
-        "outputs": [
-            {"name": "predictions", "datatype": "INT64", "shape": [-1]},
-            {"name": "probabilities", "datatype": "FP64", "shape": [-1]},
-        ],
-        "parameters": {"content_type": "pd"},
+        "inputs": [input_metadata(c) for c in columns(contract)],
+        "outputs": _outputs_metadata(contract),
+        "parameters": parameters,
     }
 
 
@@ -99,10 +117,10 @@ def _flat(tensor: dict[str, Any], name: str) -> list:
     return data
 
 
-def _tensors(body: Any) -> dict[str, dict]:
+def _tensors(body: Any, contract) -> dict[str, dict]:
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
         raise _fail('body must be {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')
-    known = {c.name: c for c in columns()}
+    known = {c.name: c for c in columns(contract)}
     tensors: dict[str, dict] = {}
     for index, tensor in enumerate(body["inputs"]):
         name = tensor.get("name") if isinstance(tensor, dict) else None
@@ -125,9 +143,10 @@ def _tensors(body: Any) -> dict[str, dict]:
     return tensors
 
 
-def rows(body: Any) -> list[dict[str, Any]]:
-    """V2 inputs -> validated records, or ``RequestError`` whose message names the input."""
-    columns_data = {name: _flat(t, name) for name, t in _tensors(body).items()}
+def rows(body: Any, model) -> list[dict[str, Any]]:
+    """V2 inputs -> records validated against the routed version's contract, or
+    ``RequestError`` whose message names the input."""
+    columns_data = {name: _flat(t, name) for name, t in _tensors(body, model.contract).items()}
     lengths = {name: len(values) for name, values in columns_data.items()}
     if len(set(lengths.values())) > 1 or 0 in lengths.values():
         shown = ", ".join(f"{n}={k}" for n, k in lengths.items())
@@ -137,7 +156,7 @@ def rows(body: Any) -> list[dict[str, Any]]:
         dict(zip(names, values, strict=True)) for values in zip(*columns_data.values(), strict=True)
     ]
     try:
-        return validation.records({"records": records})
+        return model.validator.records({"records": records})
     except validation.RequestError as exc:
         raise _fail("; ".join(_named(e) for e in exc.errors[:20])) from exc
 
@@ -152,21 +171,23 @@ def _named(error: dict[str, Any]) -> str:
 
 
 def infer_response(name: str, request_id: str, scored) -> dict[str, Any]:
-    n = len(scored.predictions)
+    answer = scored.answer
+    n = len(answer.predictions)
+    outputs = [
+        {"name": "predictions", "datatype": _datatype(answer.predictions), "shape": [n],
+         "data": answer.predictions},
+    ]  # fmt: skip
+    if answer.probabilities is not None:
+        shape = [n, len(answer.classes)] if answer.classes else [n]
+        data = [p for row in answer.probabilities for p in row] if answer.classes else (
+            answer.probabilities)  # fmt: skip
+        outputs.append({"name": "probabilities", "datatype": "FP64", "shape": shape, "data": data})
     return {
         "model_name": name,
         "model_version": scored.version,
         "id": request_id,
         "parameters": {"route": scored.route},
-        "outputs": [
-            {"name": "predictions", "datatype": "INT64", "shape": [n], "data": scored.predictions},
-            {
-                "name": "probabilities",
-                "datatype": "FP64",
-                "shape": [n],
-                "data": scored.probabilities,
-            },
-        ],
+        "outputs": outputs,
     }
 
 
@@ -208,7 +229,9 @@ def register(app: FastAPI, server) -> None:
         routing = server.controller.routing
         if problem := unknown(name):
             return problem
-        return _json(model_metadata(name, [m.version for m, _ in routing.active()]))
+        return _json(
+            model_metadata(name, [m.version for m, _ in routing.active()], routing.stable.contract)
+        )
 
     @app.post("/v2/models/{name}/infer", summary="V2: predict (one input tensor per column)")
     async def infer(name: str, request: Request) -> Response:
@@ -229,7 +252,9 @@ def register(app: FastAPI, server) -> None:
             or uuid.uuid4().hex
         )
         try:
-            scored = await score(server, str(request_id), lambda: rows(parsed), t0, BAD_REQUEST)
+            scored = await score(
+                server, str(request_id), lambda model: rows(parsed, model), t0, BAD_REQUEST
+            )
         except NotReady as exc:
             return _error(f"no model is loaded: {exc}", 503)
         except validation.RequestError as exc:

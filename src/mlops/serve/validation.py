@@ -1,24 +1,27 @@
-"""Request validation built from the one data definition, ``mlops.data.schema.COLUMNS``.
+"""Request validation built from the one data definition, the contract (``mlops.contract``).
 
 The validate stage checks whole tables with pandera; on the request path that costs far more than
 the predict call, so here the same ``Column`` definitions become plain per-value checks. Both
 read the same kinds, ranges, categories and nullability, so they cannot disagree.
+
+The server validates each request with the contract the answering version was trained with
+(``mlops.contract.contract_of``), not the workspace's current one: a version keeps serving the
+table it knows while a newer contract is reviewed.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlops.data.schema import COLUMNS, FEATURES, Column, dtypes
+from mlops.contract import Column, Contract
 
 MAX_RECORDS = 10_000
-_FEATURE_SET = frozenset(FEATURES)
-_DTYPES = dtypes(with_target=False)
 
 
 class RequestError(Exception):
@@ -38,6 +41,7 @@ def _error(loc: list, msg: str, kind: str, value: Any = ...) -> dict[str, Any]:
 
 def _number_check(col: Column) -> Callable[[Any], str | None]:
     integer = col.kind == "int"
+    low, high = col.low, col.high
 
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -46,11 +50,15 @@ def _number_check(col: Column) -> Callable[[Any], str | None]:
             return "must be an integer"
         if not math.isfinite(value):
             return "must be a finite number"
-        if not col.low <= value <= col.high:
-            return f"must be between {col.low:g} and {col.high:g}"
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"must be between {_bound(low)} and {_bound(high)}"
         return None
 
     return check
+
+
+def _bound(value: float | None) -> str:
+    return "any" if value is None else f"{value:g}"
 
 
 def _category_check(col: Column) -> Callable[[Any], str | None]:
@@ -71,34 +79,72 @@ def _check(col: Column) -> Callable[[Any], str | None]:
     return _number_check(col) if col.numeric else _category_check(col)
 
 
-CHECKS: tuple[tuple[Column, Callable[[Any], str | None]], ...] = tuple(
-    (c, _check(c)) for c in COLUMNS
-)
+class Validator:
+    """Request checks and the model's frame for one contract: the one a served version was
+    trained with, so a request is judged by the version that answers it."""
+
+    def __init__(self, contract: Contract):
+        self.contract = contract
+        self.features = contract.features
+        self.checks = tuple((c, _check(c)) for c in contract.columns if c.feature)
+        self._feature_set = frozenset(self.features)
+        self._dtypes = contract.dtypes(with_target=False, features_only=True)
+
+    def records(self, body: Any) -> list[dict[str, Any]]:
+        """The records of a parsed request body, or ``RequestError`` listing every bad field."""
+        rows = _rows(body)
+        errors = []
+        for index, record in enumerate(rows):
+            # the fast path: the right keys and no problem in any value
+            if type(record) is dict and record.keys() == self._feature_set and self._clean(record):
+                continue
+            errors.extend(self._record_errors(index, record))
+        if errors:
+            raise RequestError(errors)
+        return rows
+
+    def _clean(self, record: dict[str, Any]) -> bool:
+        for col, check in self.checks:
+            value = record[col.name]
+            if value is None:
+                if not col.nullable:
+                    return False
+            elif check(value) is not None:
+                return False
+        return True
+
+    def _record_errors(self, index: int, record: Any) -> list[dict[str, Any]]:
+        if not isinstance(record, dict):
+            return [_error(["records", index], "must be an object of feature values", "type")]
+        errors = []
+        for col, check in self.checks:
+            loc = ["records", index, col.name]
+            if col.name not in record:
+                errors.append(_error(loc, "field required", "missing"))
+                continue
+            value = record[col.name]
+            if value is None:
+                if not col.nullable:
+                    errors.append(_error(loc, "may not be null", "null"))
+                continue
+            problem = check(value)
+            if problem:
+                errors.append(_error(loc, problem, "value", value))
+        for name in record.keys() - self._feature_set:
+            errors.append(_error(["records", index, name], "unknown field", "extra"))
+        return errors
+
+    def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        """Validated records -> the frame the model was trained on (same columns, same dtypes).
+
+        Built column by column from arrays: about twice as fast as letting pandas infer.
+        """
+        return pd.DataFrame(
+            {name: _column(self._dtypes[name], name, rows) for name in self.features}, copy=False
+        )
 
 
-def _record_errors(index: int, record: Any) -> list[dict[str, Any]]:
-    if not isinstance(record, dict):
-        return [_error(["records", index], "must be an object of feature values", "type")]
-    errors = []
-    for col, check in CHECKS:
-        if col.name not in record:
-            errors.append(_error(["records", index, col.name], "field required", "missing"))
-            continue
-        value = record[col.name]
-        if value is None:
-            if not col.nullable:
-                errors.append(_error(["records", index, col.name], "may not be null", "null"))
-            continue
-        problem = check(value)
-        if problem:
-            errors.append(_error(["records", index, col.name], problem, "value", value))
-    for name in record.keys() - _FEATURE_SET:
-        errors.append(_error(["records", index, name], "unknown field", "extra"))
-    return errors
-
-
-def records(body: Any) -> list[dict[str, Any]]:
-    """The records of a parsed request body, or ``RequestError`` listing every bad field."""
+def _rows(body: Any) -> list[Any]:
     if not isinstance(body, dict) or "records" not in body:
         raise RequestError([_error(["records"], 'body must be {"records": [...]}', "missing")])
     rows = body["records"]
@@ -106,41 +152,34 @@ def records(body: Any) -> list[dict[str, Any]]:
         raise RequestError([_error(["records"], "must be a non-empty list of objects", "type")])
     if len(rows) > MAX_RECORDS:
         raise RequestError([_error(["records"], f"at most {MAX_RECORDS} records", "too_long")])
-    errors = []
-    for index, record in enumerate(rows):
-        # the fast path: the right keys and no problem in any value
-        if type(record) is dict and record.keys() == _FEATURE_SET and _clean(record):
-            continue
-        errors.extend(_record_errors(index, record))
-    if errors:
-        raise RequestError(errors)
     return rows
 
 
-def _clean(record: dict[str, Any]) -> bool:
-    for col, check in CHECKS:
-        value = record[col.name]
-        if value is None:
-            if not col.nullable:
-                return False
-        elif check(value) is not None:
-            return False
-    return True
-
-
-def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Validated records -> the frame the model was trained on (same columns, same dtypes).
-
-    Built column by column from arrays: about twice as fast as letting pandas infer.
-    """
-    return pd.DataFrame({name: _column(name, rows) for name in FEATURES}, copy=False)
-
-
-def _column(name: str, rows: list[dict[str, Any]]):
+def _column(dtype: str, name: str, rows: list[dict[str, Any]]):
     values = [row[name] for row in rows]
-    dtype = _DTYPES[name]
     if dtype == "float64":
         return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
     if dtype == "int64":
         return np.array(values, dtype=np.int64)
     return pd.array(values, dtype=dtype)
+
+
+@cache
+def for_contract(contract: Contract) -> Validator:
+    return Validator(contract)
+
+
+def _default() -> Validator:
+    from mlops.data import sample
+
+    return for_contract(sample.contract())
+
+
+def records(body: Any, contract: Contract | None = None) -> list[dict[str, Any]]:
+    """``Validator.records`` for ``contract`` (default: the bundled sample's)."""
+    return (for_contract(contract) if contract else _default()).records(body)
+
+
+def frame(rows: list[dict[str, Any]], contract: Contract | None = None) -> pd.DataFrame:
+    """``Validator.frame`` for ``contract`` (default: the bundled sample's)."""
+    return (for_contract(contract) if contract else _default()).frame(rows)

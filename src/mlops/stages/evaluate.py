@@ -1,4 +1,9 @@
-"""evaluate: holdout metrics, per-segment slices, the serving budget and plots."""
+"""evaluate: holdout metrics (per task), per-segment slices, the serving budget and plots.
+
+Plots per task, in DVC's format under reports/plots/ and as PNGs under reports/figures/:
+binary: ROC, precision-recall, confusion; multiclass: confusion; regression: predicted versus
+actual, residuals.
+"""
 
 from __future__ import annotations
 
@@ -12,45 +17,34 @@ import pandas as pd
 from sklearn import metrics as skm
 from threadpoolctl import threadpool_limits
 
-from mlops import inference, model_io, params, paths
-from mlops.data.schema import FEATURES, SEGMENT, TARGET, read_table
+from mlops import inference, params, paths, scoring
+from mlops.contract import Contract, load_contract
 from mlops.figures import draw_all
 from mlops.io_utils import write_json
 
-# Row-level records DVC's confusion template needs; beyond this many holdout rows an evenly
-# spaced sample keeps the Git-tracked file small. Metrics and the PNG always use every row.
-MAX_CONFUSION_RECORDS = 5000
-
-METRIC_NAMES = ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss")
-
-
-def score(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
-    """All holdout metrics, rounded to 6 places so reports diff cleanly."""
-    pred = (proba >= threshold).astype(int)
-    both = len(np.unique(y_true)) == 2
-    values = {
-        "roc_auc": skm.roc_auc_score(y_true, proba) if both else float("nan"),
-        "average_precision": skm.average_precision_score(y_true, proba) if both else float("nan"),
-        "f1": skm.f1_score(y_true, pred, zero_division=0),
-        "precision": skm.precision_score(y_true, pred, zero_division=0),
-        "recall": skm.recall_score(y_true, pred, zero_division=0),
-        "accuracy": skm.accuracy_score(y_true, pred),
-        "log_loss": skm.log_loss(y_true, proba, labels=[0, 1]),
-    }
-    return {k: round(float(v), 6) for k, v in values.items()}
+# Row-level records DVC's templates need; beyond this many holdout rows an evenly spaced
+# sample keeps the Git-tracked files small. Metrics and the PNGs always use every row.
+MAX_RECORDS = 5000
+PLOT_FILES = {
+    "binary": ("roc", "precision_recall", "confusion"),
+    "multiclass": ("confusion",),
+    "regression": ("predicted_vs_actual", "residuals"),
+}
 
 
-def slices(df: pd.DataFrame, proba: np.ndarray, threshold: float) -> dict[str, Any]:
-    """Metrics per segment value, with the row count and churn rate of each."""
+def slices(df: pd.DataFrame, p: scoring.Predictions, contract: Contract) -> dict[str, Any]:
+    """Metrics per segment value, with the row count (and positive rate, binary) of each.
+    Without a segment in the contract: ``{"segment": null, "slices": {}}``."""
+    if not contract.segment:
+        return {"segment": None, "slices": {}}
     out: dict[str, Any] = {}
-    for value, idx in df.groupby(SEGMENT).indices.items():
-        y = df[TARGET].to_numpy()[idx]
-        out[str(value)] = {
-            "rows": len(idx),
-            "positive_rate": round(float(y.mean()), 6),
-            **score(y, proba[idx], threshold),
-        }
-    return {"segment": SEGMENT, "slices": out}
+    y = df[contract.target].to_numpy()
+    for value, idx in df.groupby(contract.segment).indices.items():
+        row: dict[str, Any] = {"rows": len(idx)}
+        if contract.task == "binary":
+            row["positive_rate"] = round(float((y[idx] == contract.positive).mean()), 6)
+        out[str(value)] = row | scoring.score(y[idx], scoring.subset(p, idx), contract)
+    return {"segment": contract.segment, "slices": out}
 
 
 def _percentiles_ms(seconds: list[float]) -> dict[str, float]:
@@ -61,7 +55,9 @@ def _percentiles_ms(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def serving_budget(model, features: pd.DataFrame, model_path: str, repeats: int) -> dict[str, Any]:
+def serving_budget(
+    model, features: pd.DataFrame, model_path: str, repeats: int, contract: Contract
+) -> dict[str, Any]:
     """Model size and in-process latency for 1 and 100 rows (CPU time per row too), on the path
     the server serves: records in, the inference path ``mlops.inference`` picks at load out.
 
@@ -69,9 +65,11 @@ def serving_budget(model, features: pd.DataFrame, model_path: str, repeats: int)
     which on a busy machine turns a millisecond predict into a second of CPU.
     """
     from mlops.serve.controller import sample_records
-    from mlops.serve.validation import frame
+    from mlops.serve.validation import for_contract
 
-    predictor = inference.load(model, sample_records(), frame)
+    validator = for_contract(contract)
+    sample = validator.records({"records": sample_records(contract)})
+    predictor = inference.load(model, sample, validator.frame)
     with threadpool_limits(1):
         budget = _budget(predictor, _records(features.iloc[:100]), model_path, repeats)
     return {**budget, "inference": predictor.info.path}
@@ -99,62 +97,134 @@ def _budget(predictor, records: list[dict], model_path: str, repeats: int) -> di
     return budget
 
 
-def curves(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, list[dict]]:
-    """ROC, precision-recall and confusion data in DVC's plot format (lists of records)."""
-    fpr, tpr, _ = skm.roc_curve(y_true, proba)
-    precision, recall, _ = skm.precision_recall_curve(y_true, proba)
-    keep_roc = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))
-    keep_pr = np.unique(np.linspace(0, len(recall) - 1, min(len(recall), 400)).astype(int))
-    pred = (proba >= threshold).astype(int)
-    rows = np.unique(
-        np.linspace(0, len(pred) - 1, min(len(pred), MAX_CONFUSION_RECORDS)).astype(int)
-    )
+def _spaced(n: int, most: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, most)).astype(int))
+
+
+def _label(value) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _confusion_records(y, predicted) -> list[dict]:
+    return [
+        {"actual": _label(y[i]), "predicted": _label(predicted[i])}
+        for i in _spaced(len(y), MAX_RECORDS)
+    ]
+
+
+def _binary_curves(y, p: scoring.Predictions, contract: Contract) -> dict[str, list[dict]]:
+    truth = (np.asarray(y) == contract.positive).astype(int)
+    score = p.proba[:, p.classes.index(contract.positive)]
+    fpr, tpr, _ = skm.roc_curve(truth, score)
+    precision, recall, _ = skm.precision_recall_curve(truth, score)
     return {
-        "roc": [{"fpr": round(float(fpr[i]), 5), "tpr": round(float(tpr[i]), 5)} for i in keep_roc],
+        "roc": [
+            {"fpr": round(float(fpr[i]), 5), "tpr": round(float(tpr[i]), 5)}
+            for i in _spaced(len(fpr), 400)
+        ],
         "precision_recall": [
             {"recall": round(float(recall[i]), 5), "precision": round(float(precision[i]), 5)}
-            for i in keep_pr
+            for i in _spaced(len(recall), 400)
         ],
-        "confusion": [{"actual": int(y_true[i]), "predicted": int(pred[i])} for i in rows],
+        "confusion": _confusion_records(y, p.predicted),
     }
 
 
-def evaluate(model, holdout: pd.DataFrame, threshold: float) -> dict[str, Any]:
-    """The pure core: predictions, metrics, slices and curves for one model on one holdout."""
-    proba = model.predict_proba(holdout[list(FEATURES)])[:, 1]
-    y = holdout[TARGET].to_numpy()
+def _regression_curves(y, p: scoring.Predictions) -> dict[str, list[dict]]:
+    keep = _spaced(len(y), MAX_RECORDS)
+    actual = np.asarray(y, dtype="float64")
     return {
-        "proba": proba,
-        "metrics": score(y, proba, threshold),
-        "slices": slices(holdout, proba, threshold),
-        "curves": curves(y, proba, threshold),
-        "confusion": skm.confusion_matrix(
-            y, (proba >= threshold).astype(int), labels=[0, 1]
-        ).tolist(),
+        "predicted_vs_actual": [
+            {"actual": round(float(actual[i]), 6), "predicted": round(float(p.predicted[i]), 6)}
+            for i in keep
+        ],
+        "residuals": [
+            {
+                "predicted": round(float(p.predicted[i]), 6),
+                "residual": round(float(actual[i] - p.predicted[i]), 6),
+            }
+            for i in keep
+        ],
     }
+
+
+def curves(y, p: scoring.Predictions, contract: Contract) -> dict[str, list[dict]]:
+    """The task's plot data in DVC's format (lists of records)."""
+    if contract.task == "binary":
+        return _binary_curves(y, p, contract)
+    if contract.task == "multiclass":
+        return {"confusion": _confusion_records(y, p.predicted)}
+    return _regression_curves(y, p)
+
+
+def confusion(y, p: scoring.Predictions) -> dict[str, Any]:
+    """The full confusion matrix (every row) for classification: labels and counts."""
+    if p.proba is None:
+        return {}
+    labels = list(p.classes)
+    counts = skm.confusion_matrix(np.asarray(y), np.asarray(p.predicted), labels=labels).tolist()
+    return {"labels": [str(c) for c in labels], "counts": counts}
+
+
+def evaluate(model, holdout: pd.DataFrame, threshold: float, contract: Contract) -> dict[str, Any]:
+    """The pure core: predictions, metrics, slices and curves for one model on one holdout."""
+    p = scoring.predict(model, holdout[list(contract.features)], contract, threshold)
+    y = holdout[contract.target].to_numpy()
+    return {
+        "predictions": p,
+        "metrics": scoring.score(y, p, contract),
+        "slices": slices(holdout, p, contract),
+        "curves": curves(y, p, contract),
+        "confusion": confusion(y, p),
+        "actual": np.asarray(y),
+    }
+
+
+def predictions_frame(p: scoring.Predictions, contract: Contract) -> pd.DataFrame:
+    """artifacts/predictions.csv: ``prediction`` for every task; ``proba`` is the positive
+    class's probability (binary) or the predicted class's (multiclass)."""
+    frame = pd.DataFrame({"prediction": p.predicted})
+    if contract.task == "binary":
+        frame["proba"] = p.proba[:, p.classes.index(contract.positive)]
+    elif contract.task == "multiclass":
+        frame["proba"] = p.proba.max(axis=1)
+    return frame
+
+
+def _clear(folder: str, keep: tuple[str, ...], suffix: str) -> None:
+    """Remove another task's plot files, so a task switch leaves no stale plots."""
+    for path in Path(folder).glob(f"*{suffix}"):
+        if path.stem not in keep:
+            path.unlink()
 
 
 def main() -> int:
+    from mlops import model_io
+
+    contract = load_contract()
     settings = params.section("evaluate")
     model = model_io.load(paths.MODEL)
-    holdout = read_table(paths.HOLDOUT)
-    result = evaluate(model, holdout, settings["threshold"])
+    holdout = contract.read_table(paths.HOLDOUT)
+    result = evaluate(model, holdout, settings["threshold"], contract)
     write_json(paths.METRICS, result["metrics"])
     write_json(paths.SLICES, result["slices"])
-    budget = serving_budget(
-        model, holdout[list(FEATURES)], paths.MODEL, settings["latency_repeats"]
+    features = holdout[list(contract.features)]
+    write_json(
+        paths.SERVING,
+        serving_budget(model, features, paths.MODEL, settings["latency_repeats"], contract),
     )
-    write_json(paths.SERVING, budget)
+    _clear(paths.PLOTS, PLOT_FILES[contract.task], ".json")
     for name, records in result["curves"].items():
         write_json(Path(paths.PLOTS) / f"{name}.json", records)
     Path(paths.PREDICTIONS).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"proba": result["proba"]}).to_csv(
+    predictions_frame(result["predictions"], contract).to_csv(
         paths.PREDICTIONS, index=False, float_format="%.17g"
     )
-
-    draw_all(result["curves"], result["confusion"], paths.FIGURES)
+    _clear(paths.FIGURES, PLOT_FILES[contract.task], ".png")
+    draw_all(contract.task, result, paths.FIGURES)
+    headline = scoring.HEADLINE[contract.task]
     m = result["metrics"]
-    print(f"evaluate: roc_auc={m['roc_auc']} f1={m['f1']} on {len(holdout)} holdout rows")
+    print(f"evaluate: {headline}={m[headline]} on {len(holdout)} holdout rows ({contract.task})")
     return 0
 
 

@@ -1,4 +1,9 @@
-"""train: fit a scikit-learn Pipeline that holds all preprocessing, so serving takes raw records."""
+"""train: fit a scikit-learn Pipeline that holds all preprocessing, so serving takes raw records.
+
+``train.estimator`` in params.yaml picks the model (``ESTIMATORS``), fit for the contract's task;
+its hyperparameters are the section of the same name. The fitted Pipeline carries the contract
+it was trained with (``mlops.contract.contract_of``), so serving validates against it.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +11,80 @@ from typing import Any
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlops import model_io, params, paths
-from mlops.data.schema import CATEGORICAL, FEATURES, NUMERIC, TARGET, read_table
+from mlops.contract import MODEL_ATTRIBUTE, Contract, load_contract
 
 
-def build(settings: dict[str, Any]) -> Pipeline:
-    """The untrained pipeline: impute numbers, one-hot categories, gradient-boosted trees."""
-    features = ColumnTransformer(
+def _hist_gradient_boosting(classify: bool, p: dict[str, Any], seed: int):
+    cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+    return cls(**p, early_stopping=False, random_state=seed)
+
+
+def _random_forest(classify: bool, p: dict[str, Any], seed: int):
+    cls = RandomForestClassifier if classify else RandomForestRegressor
+    return cls(**p, n_jobs=1, random_state=seed)
+
+
+def _linear(classify: bool, p: dict[str, Any], seed: int):
+    if classify:
+        return LogisticRegression(C=1 / p["regularization"], max_iter=p["max_iter"])
+    return Ridge(alpha=p["regularization"], max_iter=p["max_iter"], random_state=seed)
+
+
+ESTIMATORS = {
+    "hist_gradient_boosting": _hist_gradient_boosting,
+    "random_forest": _random_forest,
+    "linear": _linear,
+}
+
+
+def _features(contract: Contract, scale: bool) -> ColumnTransformer:
+    numeric = [SimpleImputer(strategy="median")] + ([StandardScaler()] if scale else [])
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype="float64")
+    categorical = [SimpleImputer(strategy="constant", fill_value="missing"), encoder]
+    return ColumnTransformer(
         [
-            ("numeric", SimpleImputer(strategy="median"), list(NUMERIC)),
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype="float64"),
-                list(CATEGORICAL),
-            ),
+            ("numeric", _chain(numeric), list(contract.numeric)),
+            ("categorical", _chain(categorical), list(contract.categorical)),
         ],
         verbose_feature_names_out=False,
     )
-    model = HistGradientBoostingClassifier(
-        learning_rate=settings["learning_rate"],
-        max_iter=settings["max_iter"],
-        max_leaf_nodes=settings["max_leaf_nodes"],
-        min_samples_leaf=settings["min_samples_leaf"],
-        l2_regularization=settings["l2_regularization"],
-        early_stopping=False,
-        random_state=settings["seed"],
-    )
-    return Pipeline([("features", features), ("model", model)])
 
 
-def train(df: pd.DataFrame, settings: dict[str, Any]) -> Pipeline:
-    return build(settings).fit(df[list(FEATURES)], df[TARGET])
+def _chain(steps: list):
+    return steps[0] if len(steps) == 1 else Pipeline([(type(s).__name__.lower(), s) for s in steps])
+
+
+def build(settings: dict[str, Any], contract: Contract) -> Pipeline:
+    """The untrained pipeline: impute (and for linear models scale) numbers, one-hot
+    categories, then the estimator ``settings["estimator"]`` fit for the contract's task."""
+    name = settings["estimator"]
+    model = ESTIMATORS[name](contract.classification, settings[name], settings["seed"])
+    return Pipeline([("features", _features(contract, name == "linear")), ("model", model)])
+
+
+def train(df: pd.DataFrame, settings: dict[str, Any], contract: Contract) -> Pipeline:
+    pipeline = build(settings, contract).fit(df[list(contract.features)], df[contract.target])
+    setattr(pipeline, MODEL_ATTRIBUTE, contract.for_model())
+    return pipeline
 
 
 def main() -> int:
-    model = train(read_table(paths.TRAIN), params.section("train"))
+    contract = load_contract()
+    model = train(contract.read_table(paths.TRAIN), params.section("train"), contract)
     model_io.save(model, paths.MODEL)
+    model_io.load(paths.MODEL)  # a type outside the allow-list stops training, not serving
     print(f"train: model written to {paths.MODEL} ({model_io.sha256(paths.MODEL)})")
     return 0
 

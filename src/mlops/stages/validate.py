@@ -1,4 +1,4 @@
-"""validate: check the raw table against the data schema before anything trains on it."""
+"""validate: check the raw table against the contract (contract.yaml) before anything trains."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pandera.errors
 
 from mlops import params, paths
-from mlops.data.schema import frame_schema, read_table
+from mlops.contract import Contract, load_contract
 from mlops.io_utils import write_json
 
 MAX_EXAMPLES = 5
@@ -43,9 +43,9 @@ def _failures(errors: pandera.errors.SchemaErrors) -> list[dict[str, Any]]:
     return out
 
 
-def validate(df: pd.DataFrame, settings: dict[str, Any]) -> dict[str, Any]:
+def validate(df: pd.DataFrame, settings: dict[str, Any], contract: Contract) -> dict[str, Any]:
     """Validate ``df`` lazily; return a report listing every failing check (empty when valid)."""
-    schema = frame_schema(
+    schema = contract.frame_schema(
         min_rows=settings["min_rows"],
         max_null_share=settings["max_null_share"],
         max_duplicate_share=settings["max_duplicate_share"],
@@ -78,8 +78,10 @@ def describe(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(data_path: str = paths.DATA, report_path: str = paths.VALIDATION) -> int:
-    report = validate(read_table(data_path), params.section("validate"))
+def main(data_path: str | None = None, report_path: str = paths.VALIDATION) -> int:
+    contract = load_contract()
+    data_path = data_path or contract.data
+    report = validate(contract.read_table(data_path), params.section("validate"), contract)
     write_json(report_path, report)
     if not report["valid"]:
         print(f"{data_path}: {describe(report)}", file=sys.stderr)

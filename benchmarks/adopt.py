@@ -1,0 +1,133 @@
+"""Adoption at scale: `mlops data adopt` then `dvc repro` on a 1,000,000-row table of each task,
+with wall time and peak memory (issue 13's goals on a 2-core machine: adopt <= 15 s,
+adopt + repro <= 90 s, peak <= 4 GiB).
+
+Run: .venv/bin/python benchmarks/adopt.py [--rows 1000000] [--tasks binary multiclass regression]
+Prints a markdown table and writes benchmarks/results/adopt.json.
+
+Each task's table is made here (seeded): six numeric columns (one with 2 % nulls), an integer
+count, two category columns (one of them the binary table's segment) and the target: yes/no
+(binary), four string classes (multiclass) or a float (regression). It goes to a fresh copy of
+the template (`git init`, the default local DVC remote), where `mlops data adopt` and `dvc repro`
+run as a user runs them. Per command: wall seconds, CPU seconds (user + system of every process
+it started) and peak memory, the largest resident set of any one of them (``/usr/bin/time``:
+DVC and every stage it starts); the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlops import tools
+from mlops.sandbox import copy_template
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"binary": "churned", "multiclass": "tier", "regression": "spend"}
+OPTIONS = {"binary": ["--segment", "region", "--positive-label", "yes"]}
+
+
+def table(task: str, rows: int, seed: int = 13) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 6))
+    count = rng.poisson(3, rows)
+    plan = rng.choice(["basic", "plus", "pro"], rows, p=[0.5, 0.3, 0.2])
+    region = rng.choice(["north", "south", "east", "west", "central"], rows)
+    signal = x[:, 0] + 0.5 * x[:, 1] - 0.3 * x[:, 2] + 0.2 * count + (plan == "pro")
+    signal += rng.normal(0, 0.8, rows)
+    frame = pd.DataFrame({f"x{i}": x[:, i].round(4) for i in range(6)})
+    frame.loc[rng.random(rows) < 0.02, "x5"] = np.nan
+    frame["visits"] = count
+    frame["plan"] = plan
+    frame["region"] = region
+    if task == "binary":
+        frame[TARGETS[task]] = np.where(signal > 1.0, "yes", "no")
+    elif task == "multiclass":
+        cuts = np.quantile(signal, [0.25, 0.5, 0.75])
+        frame[TARGETS[task]] = np.array(["bronze", "silver", "gold", "platinum"])[
+            np.searchsorted(cuts, signal)
+        ]
+    else:
+        frame[TARGETS[task]] = (100 + 20 * signal).round(2)
+    return frame
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, float, float]:
+    """Run ``args``; return (wall seconds, CPU seconds of every process it started, peak
+    resident MiB of any one of them). CPU time is what a busy machine cannot inflate."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+        start = time.perf_counter()
+        tools.run(["/usr/bin/time", "-q", "-f", "%M %U %S", "-o", out.name, *args], cwd=cwd)
+        wall = time.perf_counter() - start
+        rss_kib, user, system = out.read().split()[-3:]
+        return wall, float(user) + float(system), int(rss_kib) / 1024
+
+
+def measure(task: str, rows: int, work: Path, repro: bool = True) -> dict:
+    source = work / f"{task}.csv"
+    table(task, rows).to_csv(source, index=False)
+    repo = copy_template(ROOT, work / "repo")
+    tools.run(["git", "init", "-q"], cwd=repo)
+    load = os.getloadavg()[0]
+    py = sys.executable
+    adopt = [py, "-m", "mlops", "data", "adopt", str(source), "--target", TARGETS[task]]
+    adopt_s, adopt_cpu, adopt_mib = timed([*adopt, "--task", task, *OPTIONS.get(task, [])], repo)
+    repro_s = repro_cpu = repro_mib = 0.0
+    metrics = {}
+    if repro:
+        repro_s, repro_cpu, repro_mib = timed([py, "-m", "dvc", "repro"], repo)
+        metrics = json.loads((repo / "reports" / "metrics.json").read_text())
+    return {
+        "task": task,
+        "rows": rows,
+        "csv_mb": round(source.stat().st_size / 2**20, 1),
+        "adopt_s": round(adopt_s, 1),
+        "repro_s": round(repro_s, 1),
+        "total_s": round(adopt_s + repro_s, 1),
+        "adopt_cpu_s": round(adopt_cpu, 1),
+        "repro_cpu_s": round(repro_cpu, 1),
+        "peak_mib": round(max(adopt_mib, repro_mib)),
+        "adopt_peak_mib": round(adopt_mib),
+        "repro_peak_mib": round(repro_mib),
+        "load_before": round(load, 1),
+        "load_after": round(os.getloadavg()[0], 1),
+        "metrics": metrics,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--tasks", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    parser.add_argument("--adopt-only", action="store_true", help="time adopt, skip dvc repro")
+    args = parser.parse_args()
+    results = []
+    for task in args.tasks:
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(measure(task, args.rows, Path(tmp), repro=not args.adopt_only))
+        print(json.dumps(results[-1]), flush=True)
+    out = ROOT / "benchmarks" / "results" / f"adopt{'-only' if args.adopt_only else ''}.json"
+    out.parent.mkdir(exist_ok=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    out.write_text(json.dumps({"machine": machine, "runs": results}, indent=2) + "\n")
+    print("| task | rows | adopt s (CPU) | dvc repro s (CPU) | total s | peak MiB | load avg |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        print(
+            f"| {r['task']} | {r['rows']:,} | {r['adopt_s']} ({r['adopt_cpu_s']}) | "
+            f"{r['repro_s']} ({r['repro_cpu_s']}) | {r['total_s']} | {r['peak_mib']:,} | "
+            f"{r['load_before']} → {r['load_after']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

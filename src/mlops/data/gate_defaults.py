@@ -1,0 +1,106 @@
+"""Quality gates `mlops data adopt` writes into environments/*.yaml for the adopted task.
+
+Defaults ask a model to beat a trivial one by a margin; people set the real bar in review.
+``production`` gets the stricter set, every other environment the lenient one; latency and
+model-size limits already in the file are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from mlops.contract import Contract
+
+
+def _binary(strict: bool, stats: dict[str, float], segment: bool) -> dict[str, Any]:
+    gates = {
+        "min": {"roc_auc": 0.70 if strict else 0.65},
+        "max_regression": {"roc_auc": 0.02},
+    }
+    return gates | ({"max_slice_gap": {"roc_auc": 0.15}} if segment else {})
+
+
+def _multiclass(strict: bool, stats: dict[str, float], segment: bool) -> dict[str, Any]:
+    floor = min(0.99, round(stats["majority_share"] + (0.05 if strict else 0.02), 2))
+    gates = {"min": {"accuracy": floor}, "max_regression": {"macro_f1": 0.02}}
+    return gates | ({"max_slice_gap": {"accuracy": 0.15}} if segment else {})
+
+
+def _regression(strict: bool, stats: dict[str, float], segment: bool) -> dict[str, Any]:
+    tolerance = float(f"{0.05 * stats['target_std']:.3g}") or 0.001
+    gates = {"min": {"r2": 0.30 if strict else 0.20}, "max_regression": {"rmse": tolerance}}
+    return gates | ({"max_slice_gap": {"r2": 0.30}} if segment else {})
+
+
+BUILDERS = {"binary": _binary, "multiclass": _multiclass, "regression": _regression}
+EXPLAIN = {
+    "binary": "min roc_auc 0.65 (0.70 in production): better than chance (0.5) by a margin",
+    "multiclass": "min accuracy: the majority class's share + 0.02 (+ 0.05 in production), "
+    "i.e. better than always answering the most common class",
+    "regression": "min r2 0.20 (0.30 in production): better than predicting the mean; "
+    "max_regression rmse: 5% of the target's standard deviation",
+}
+COMMENT = "# gates for a {task} task, written by `mlops data adopt`: set the bar your use needs"
+
+
+def stats(df: pd.DataFrame, contract: Contract) -> dict[str, float]:
+    y = df[contract.target]
+    if contract.classification:
+        return {"majority_share": float(y.value_counts(normalize=True).iloc[0])}
+    return {"target_std": float(y.std())}
+
+
+def _flow(mapping: dict[str, float]) -> str:
+    return "{" + ", ".join(f"{k}: {v:g}" for k, v in mapping.items()) + "}"
+
+
+WHY = {
+    "min": "at least (at most for rmse, mae, log_loss)",
+    "max_regression": "versus the version live in this environment",
+    "max_slice_gap": "best minus worst segment",
+    "max_latency_ms_p95": "in-process predict of 1 row (evaluate)",
+    "max_model_mb": "model file size",
+}
+
+
+def block(
+    contract: Contract,
+    env: str,
+    stats: dict[str, float],
+    kept: dict[str, Any],
+    gates: dict[str, Any] | None = None,
+) -> str:
+    """The ``gates:`` block of one environment file, as YAML text: ``gates`` when given, else
+    the task's defaults; latency and size limits from ``kept`` (the file's current gates)."""
+    if gates is None:
+        gates = BUILDERS[contract.task](env == "production", stats, bool(contract.segment))
+    gates = dict(gates)
+    for key in ("max_latency_ms_p95", "max_model_mb"):
+        if kept.get(key) is not None and key not in gates:
+            gates[key] = kept[key]
+    lines = [COMMENT.format(task=contract.task), "gates:"]
+    for key, value in gates.items():
+        shown = _flow(value) if isinstance(value, dict) else f"{value:g}"
+        lines.append(f"  {f'{key}: {shown}':<38} # {WHY[key]}")
+    return "\n".join(lines) + "\n"
+
+
+_TOP = re.compile(r"^[^\s#]")
+
+
+def replace_block(text: str, new_block: str) -> str:
+    """``text`` with its top-level ``gates:`` block (and a comment line right above it written
+    by adopt) replaced by ``new_block``; other keys and comments stay as they are."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith("gates:")), None)
+    if start is None:
+        return text.rstrip("\n") + "\n" + new_block
+    end = start + 1
+    while end < len(lines) and not _TOP.match(lines[end]):
+        end += 1
+    if start > 0 and lines[start - 1].startswith("# gates for a "):
+        start -= 1
+    return "".join(lines[:start]) + new_block + "".join(lines[end:])

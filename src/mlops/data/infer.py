@@ -1,0 +1,330 @@
+"""Infer a data contract from a table: the pure core of `mlops data adopt`.
+
+Rules (each decision is reported to the user as a note):
+
+- kind per column from the dtype pandas reads: integers -> ``int``, floats -> ``float``, strings
+  and booleans -> ``category`` (a column with nulls reads as float, so it becomes ``float``);
+- numeric ranges: the observed min and max widened by ``RANGE_MARGIN`` of the span on each side,
+  never below 0 for a column that has no negative value, rounded outwards;
+- categories: the observed values, up to ``CATEGORY_CAP``; a string column with more distinct
+  values, or an id-like column (almost every value distinct), is kept out of the features;
+- nullable when any value is missing; ``max_null_share`` is the observed share plus
+  ``NULL_MARGIN``;
+- a constant column (one value, or none) is kept out of the features;
+- task ``auto``: strings or booleans with 2 classes -> binary, more -> multiclass; integers with
+  2 values -> binary, up to ``MULTICLASS_MAX`` -> multiclass, more -> regression; fractional
+  numbers -> regression.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from mlops.contract import Column, Contract
+from mlops.data.schema import as_text
+from mlops.errors import MlopsError
+
+CATEGORY_CAP = 50
+ID_LIKE_SHARE = 0.95
+RANGE_MARGIN = 0.10
+NULL_MARGIN = 0.05
+MULTICLASS_MAX = 20
+POSITIVE_NAMES = ("1", "true", "yes", "y", "positive", "pos")
+
+
+class AdoptError(MlopsError):
+    """The table cannot be adopted; nothing was written."""
+
+
+@dataclass
+class Inferred:
+    contract: Contract
+    notes: list[str] = field(default_factory=list)  # what was decided, and why
+    review: list[str] = field(default_factory=list)  # what the user should look at
+
+
+def _fmt_number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _outward(value: float, up: bool, digits: int = 4) -> float:
+    """Round to ``digits`` significant digits, away from the data."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    scale = 10 ** (digits - 1 - math.floor(math.log10(abs(value))))
+    rounded = (math.ceil if up else math.floor)(value * scale) / scale
+    return float(f"{rounded:.{digits + 2}g}")
+
+
+def numeric_range(s: pd.Series, integer: bool) -> tuple[float, float]:
+    low, high = float(s.min()), float(s.max())
+    margin = (high - low) * RANGE_MARGIN
+    lo, hi = low - margin, high + margin
+    if low >= 0:
+        lo = max(lo, 0.0)
+    if integer:
+        return math.floor(lo), math.ceil(hi)
+    return _outward(lo, up=False), _outward(hi, up=True)
+
+
+def _null_share(s: pd.Series) -> float:
+    return float(s.isna().mean())
+
+
+def _is_id_like(name: str, values: pd.Series, distinct: int, kind: str) -> bool:
+    """Almost every value distinct (strings), or every value distinct and named like an id or
+    counting up (integers). ``values`` has no nulls; ``distinct`` is its number of values."""
+    if len(values) < 20 or kind == "float":
+        return False
+    share = distinct / len(values)
+    if kind == "category":
+        return share >= ID_LIKE_SHARE
+    named = re.search(r"(^|[_\-\s])id$|^id", name.lower()) is not None
+    return share == 1.0 and (named or values.is_monotonic_increasing)
+
+
+def _kind(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s):
+        return "category"
+    if pd.api.types.is_integer_dtype(s):
+        return "int"
+    if pd.api.types.is_float_dtype(s):
+        return "float"
+    return "category"
+
+
+def _excluded(name: str, kind: str, nullable: bool, why: str, notes: list[str]) -> Column:
+    notes.append(f"column {name!r}: not a feature ({why}); kept in the table as feature: false")
+    return Column(
+        name,
+        kind,
+        nullable=nullable,
+        max_null_share=1.0 if nullable else None,
+        feature=False,
+        description=why,
+    )
+
+
+def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = False) -> Column:
+    kind = "category" if segment else _kind(s)
+    values = s.dropna()
+    share = _null_share(s)
+    nullable = share > 0
+    max_share = min(1.0, math.ceil((share + NULL_MARGIN) * 100) / 100) if nullable else None
+    described = f"{share:.1%} null in the adopted table" if nullable else ""
+    uniques = pd.Series(values.unique())
+    distinct = len(uniques)
+    if distinct <= 1:
+        first = values.iloc[0] if len(values) else None
+        first = first.item() if hasattr(first, "item") else first
+        why = "empty" if values.empty else f"constant: always {first!r}"
+        return _excluded(name, kind, nullable, why, notes)
+    if kind == "category":
+        cats = sorted(as_text(uniques).unique().tolist())
+        if _is_id_like(name, values, distinct, kind) and not segment:
+            return _excluded(name, kind, nullable, f"id-like: {len(cats)} distinct values", notes)
+        if len(cats) > CATEGORY_CAP:
+            if segment:
+                raise AdoptError(
+                    f"--segment {name}: {len(cats)} distinct values; a segment needs at most "
+                    f"{CATEGORY_CAP} to slice by"
+                )
+            why = f"high cardinality: {len(cats)} distinct values, cap {CATEGORY_CAP}"
+            return _excluded(name, kind, nullable, why, notes)
+        return Column(
+            name,
+            kind,
+            categories=tuple(cats),
+            nullable=nullable,
+            max_null_share=max_share,
+            description=described,
+        )
+    if _is_id_like(name, values, distinct, kind):
+        return _excluded(name, kind, nullable, "id-like: every value distinct", notes)
+    low, high = numeric_range(values, kind == "int")
+    return Column(
+        name,
+        kind,
+        low=_fmt_number(low),
+        high=_fmt_number(high),
+        nullable=nullable,
+        max_null_share=max_share,
+        description=described,
+    )
+
+
+# ---------------------------------------------------------------------------------- target
+
+
+def _labels(s: pd.Series) -> pd.Series:
+    """Class labels as the contract stores them: integers stay integers, the rest strings."""
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    if numeric and (pd.api.types.is_integer_dtype(s) or (s == s.round()).all()):
+        return s.astype("int64")
+    return as_text(s)
+
+
+def infer_task(s: pd.Series, name: str) -> tuple[str, str]:
+    """(task, why) for ``--task auto``."""
+    distinct = s.nunique()
+    textual = pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s)
+    if textual:
+        kind = "binary" if distinct == 2 else "multiclass"
+        return kind, f"target {name!r} holds {distinct} distinct non-numeric labels"
+    integral = pd.api.types.is_integer_dtype(s) or bool((s == s.round()).all())
+    if not integral:
+        return "regression", f"target {name!r} holds fractional numbers"
+    if distinct == 2:
+        return "binary", f"target {name!r} holds exactly 2 distinct integers"
+    if distinct <= MULTICLASS_MAX:
+        return "multiclass", (
+            f"target {name!r} holds {distinct} distinct integers (at most {MULTICLASS_MAX}: "
+            "classes; pass --task regression if they are quantities)"
+        )
+    return (
+        "regression",
+        f"target {name!r} holds {distinct} distinct integers (over {MULTICLASS_MAX})",
+    )
+
+
+def _check_task(task: str, s: pd.Series, name: str) -> None:
+    distinct = s.nunique()
+    if task == "binary" and distinct != 2:
+        raise AdoptError(f"--task binary: target {name!r} has {distinct} classes, not 2")
+    if task == "multiclass" and distinct < 3:
+        raise AdoptError(f"--task multiclass: target {name!r} has {distinct} classes; use binary")
+    if task == "regression" and (
+        pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s)
+    ):
+        raise AdoptError(f"--task regression: target {name!r} is not numeric ({s.dtype})")
+    if task != "regression" and distinct > 1000:
+        raise AdoptError(f"--task {task}: target {name!r} has {distinct} classes; too many")
+
+
+def _positive(labels: list, given: str | None, counts: pd.Series) -> tuple[Any, str]:
+    if given is not None:
+        match = [c for c in labels if str(c) == given]
+        if not match:
+            raise AdoptError(f"--positive-label {given!r} is not a class of the target {labels}")
+        return match[0], "as given by --positive-label"
+    if sorted(labels, key=str) in ([0, 1], ["False", "True"]):
+        return labels[-1], "the usual positive of 0/1 and False/True"
+    named = [c for c in labels if str(c).lower() in POSITIVE_NAMES]
+    if len(named) == 1:
+        return named[0], f"its name {named[0]!r} reads as positive"
+    minority = counts.sort_values(kind="stable").index[0]
+    return minority, "the minority class (pass --positive-label to choose)"
+
+
+def check_class_sizes(labels: pd.Series, name: str, holdout_size: float) -> None:
+    """Every class must reach both sides of a stratified split."""
+    need = max(2, math.ceil(1 / min(holdout_size, 1 - holdout_size)))
+    counts = labels.value_counts()
+    small = counts[counts < need]
+    if len(small):
+        shown = ", ".join(f"{k!r} ({v} rows)" for k, v in small.items())
+        raise AdoptError(
+            f"target {name!r}: class {shown} too small for a stratified split with holdout_size "
+            f"{holdout_size}: every class needs at least {need} rows. Drop or merge those rows"
+        )
+
+
+def infer_target(
+    s: pd.Series, name: str, task: str, positive: str | None, holdout_size: float
+) -> tuple[str, tuple, Any, list[str]]:
+    """(task, classes, positive label, notes) for the target column."""
+    if s.isna().any():
+        raise AdoptError(
+            f"target {name!r}: {int(s.isna().sum())} row(s) have no value; drop or fill them first"
+        )
+    if s.nunique() < 2:
+        value = s.iloc[0].item() if hasattr(s.iloc[0], "item") else s.iloc[0]
+        raise AdoptError(f"target {name!r} is constant ({value!r}): there is nothing to learn")
+    notes = []
+    if task == "auto":
+        task, why = infer_task(s, name)
+        notes.append(f"task: {task}, because {why}")
+    else:
+        _check_task(task, s, name)
+        notes.append(f"task: {task} (as given)")
+    if task == "regression":
+        return task, (), None, notes
+    labels = _labels(s)
+    check_class_sizes(labels, name, holdout_size)
+    counts = labels.value_counts()
+    classes = tuple(sorted(counts.index.tolist(), key=lambda c: (str(type(c)), c)))
+    notes.append(f"classes: {', '.join(f'{c!r} ({counts[c]} rows)' for c in classes)}")
+    if task != "binary":
+        if positive is not None:
+            raise AdoptError("--positive-label is for a binary task only")
+        return task, classes, None, notes
+    label, why = _positive(list(classes), positive, counts)
+    notes.append(f"positive class: {label!r}, {why}")
+    return task, classes, label, notes
+
+
+# ----------------------------------------------------------------------------------- table
+
+
+def model_name(stem: str) -> str:
+    """A registry name from a file name: ``Breast Cancer.csv`` -> ``breast-cancer-model``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "table"
+    return f"{slug}-model"
+
+
+def infer_contract(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    data: str,
+    name: str,
+    task: str = "auto",
+    segment: str | None = None,
+    positive: str | None = None,
+    holdout_size: float = 0.2,
+) -> Inferred:
+    """The contract of ``df`` with the target and choices given; refuses with ``AdoptError``."""
+    if df.empty or len(df.columns) == 0:
+        raise AdoptError("the table has no rows" if len(df.columns) else "the table has no columns")
+    if target not in df.columns:
+        shown = ", ".join(map(str, list(df.columns)[:20]))
+        raise AdoptError(f"--target {target}: no such column; the table has: {shown}")
+    if segment is not None and segment not in df.columns:
+        raise AdoptError(f"--segment {segment}: no such column")
+    if segment == target:
+        raise AdoptError(f"--segment {segment} is the target; choose another column")
+    task, classes, label, notes = infer_target(df[target], target, task, positive, holdout_size)
+    columns = tuple(
+        infer_column(c, df[c], notes, segment=(c == segment)) for c in df.columns if c != target
+    )
+    if not any(c.feature for c in columns):
+        raise AdoptError("no column can be a feature (all constant, id-like or high-cardinality)")
+    contract = Contract(
+        model=name,
+        task=task,
+        data=data,
+        target=target,
+        columns=columns,
+        classes=classes,
+        positive=label,
+        segment=segment,
+    )
+    return Inferred(contract, notes, _review(contract))
+
+
+def _review(c: Contract) -> list[str]:
+    out = [
+        "ranges and categories in contract.yaml are what this table holds (ranges widened by "
+        f"{RANGE_MARGIN:.0%}): tighten them to what valid data may hold",
+        "columns with feature: false stay out of the model; set feature: true to use one",
+        "add a description to each column and a top-level description (the model card's purpose)",
+        "the gates in environments/*.yaml are defaults for the task: set the bar your use needs",
+    ]
+    if not c.segment:
+        out.append("no --segment: no slice metrics; pass --segment COL to slice by a category")
+    return out

@@ -1,0 +1,107 @@
+"""Holdout metrics per task: one definition used by evaluate (overall and per slice).
+
+binary      roc_auc, average_precision, f1, precision, recall, accuracy, log_loss
+multiclass  accuracy, macro_f1, log_loss, recall_<class> for every class
+regression  rmse, mae, r2
+
+``LOWER_IS_BETTER`` names the metrics where smaller is better (gates and reports read it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from mlops.contract import Contract
+
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+HEADLINE = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "rmse"}
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What a model said about a holdout: labels (or values) and, for classification, the
+    probability of every class in ``classes`` order."""
+
+    predicted: np.ndarray
+    proba: np.ndarray | None
+    classes: tuple
+
+
+def predict(model, features, contract: Contract, threshold: float = 0.5) -> Predictions:
+    """Predictions as every stage reads them; a binary label is ``proba >= threshold``."""
+    if not contract.classification:
+        return Predictions(np.asarray(model.predict(features), dtype="float64"), None, ())
+    proba = model.predict_proba(features)
+    classes = tuple(model.classes_.tolist())
+    if contract.task == "binary":
+        pos = classes.index(contract.positive)
+        negative = classes[1 - pos]
+        predicted = np.where(proba[:, pos] >= threshold, contract.positive, negative)
+    else:
+        predicted = np.asarray(classes)[proba.argmax(axis=1)]
+    return Predictions(np.asarray(predicted), proba, classes)
+
+
+def _round(values: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(v), 6) for k, v in values.items()}
+
+
+def _binary(y, p: Predictions, contract: Contract) -> dict[str, float]:
+    from sklearn import metrics as skm
+
+    pos = p.classes.index(contract.positive)
+    truth = (np.asarray(y) == contract.positive).astype(int)
+    score = p.proba[:, pos]
+    pred = (np.asarray(p.predicted) == contract.positive).astype(int)
+    both = len(np.unique(truth)) == 2
+    return {
+        "roc_auc": skm.roc_auc_score(truth, score) if both else float("nan"),
+        "average_precision": skm.average_precision_score(truth, score) if both else float("nan"),
+        "f1": skm.f1_score(truth, pred, zero_division=0),
+        "precision": skm.precision_score(truth, pred, zero_division=0),
+        "recall": skm.recall_score(truth, pred, zero_division=0),
+        "accuracy": skm.accuracy_score(truth, pred),
+        "log_loss": skm.log_loss(truth, score, labels=[0, 1]),
+    }
+
+
+def _multiclass(y, p: Predictions) -> dict[str, float]:
+    from sklearn import metrics as skm
+
+    labels = list(p.classes)
+    y, pred = np.asarray(y), np.asarray(p.predicted)
+    recalls = skm.recall_score(y, pred, labels=labels, average=None, zero_division=0)
+    return {
+        "accuracy": skm.accuracy_score(y, pred),
+        "macro_f1": skm.f1_score(y, pred, labels=labels, average="macro", zero_division=0),
+        "log_loss": skm.log_loss(y, p.proba, labels=labels),
+        **{f"recall_{c}": r for c, r in zip(labels, recalls, strict=True)},
+    }
+
+
+def _regression(y, p: Predictions) -> dict[str, float]:
+    from sklearn import metrics as skm
+
+    y = np.asarray(y, dtype="float64")
+    return {
+        "rmse": float(np.sqrt(skm.mean_squared_error(y, p.predicted))),
+        "mae": skm.mean_absolute_error(y, p.predicted),
+        "r2": skm.r2_score(y, p.predicted) if len(y) > 1 else float("nan"),
+    }
+
+
+def score(y, p: Predictions, contract: Contract) -> dict[str, float]:
+    """The task's metrics, rounded to 6 places so reports diff cleanly."""
+    if contract.task == "binary":
+        return _round(_binary(y, p, contract))
+    if contract.task == "multiclass":
+        return _round(_multiclass(y, p))
+    return _round(_regression(y, p))
+
+
+def subset(p: Predictions, idx) -> Predictions:
+    return Predictions(p.predicted[idx], None if p.proba is None else p.proba[idx], p.classes)

@@ -1,0 +1,71 @@
+"""`mlops drift` on an adopted table of each task: column kinds from the version's contract,
+prediction drift per task (probability, class shares, value), traffic made from the table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlops import model_io, paths, predlog
+from mlops.contract import Contract, load_contract
+from mlops.monitoring import drift, traffic
+from mlops.serve import answers, validation
+from tests.adopted import TASKS, deploy, private_copy
+
+pytestmark = pytest.mark.integration
+PREDICTION = {
+    "binary": "probability",
+    "multiclass": "predicted_class",
+    "regression": "predicted_value",
+}
+
+
+def write_log(log_dir: Path, repo: Path, contract: Contract, records: list[dict]) -> None:
+    """Answer ``records`` with the repo's model as the server does; log them in its format."""
+    model = model_io.load(repo / paths.MODEL)
+    values = answers.outputs(model, validation.frame(records, contract), contract)
+    answer = answers.answer(contract, values, 0.5)
+    folder = predlog.env_dir(log_dir, "production")
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / predlog.ACTIVE).open("a") as fh:
+        rows = zip(records, answer.predictions, answer.logged_probabilities(), strict=True)
+        for i, (features, prediction, probability) in enumerate(rows):
+            rec = predlog.record(
+                request_id=str(i),
+                env="production",
+                model_version="v1.0.0",
+                route="stable",
+                features=features,
+                prediction=prediction,
+                probability=probability,
+                latency_ms=1.0,
+            )
+            fh.write(json.dumps(rec) + "\n")
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_drift_per_task_on_traffic_made_from_the_table(task, adopted, tmp_path):
+    repo = private_copy(adopted(task), tmp_path)
+    deploy(repo, "production", "v1.0.0")
+    contract = load_contract(repo)
+    table = contract.read_table(repo / contract.data)
+    results = {}
+    for shift in (0.0, 1.5):
+        logs = tmp_path / f"logs-{shift}"
+        write_log(logs, repo, contract, traffic.records(table, contract, 400, seed=3, drift=shift))
+        results[shift], files = drift.run(
+            repo, "production", log_dir=logs, out_dir=tmp_path / f"out-{shift}"
+        )
+        assert files["html"].is_file() and files["prediction_html"].is_file()
+    calm, drifted = results[0.0], results[1.5]
+    assert [c.column for c in calm.columns] == list(contract.features)
+    kinds = {c.column: c.kind for c in calm.columns}
+    assert kinds == {c: "numeric" for c in contract.numeric} | {
+        c: "categorical" for c in contract.categorical
+    }
+    assert calm.prediction.column == PREDICTION[task] and calm.prediction.kind == "prediction"
+    assert not calm.dataset_drift, drift.markdown(calm)
+    assert drifted.dataset_drift and drifted.drift, drift.markdown(drifted)
+    assert PREDICTION[task] in drift.markdown(drifted)
