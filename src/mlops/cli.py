@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.feedback import cli as feedback_cli
 from mlops.monitoring import cli as monitoring_cli
 from mlops.promotion import cli as promotion_cli
 from mlops.report import cli as report_cli
@@ -101,6 +102,7 @@ promotion_cli.register(app)
 serve_cli.register(app)
 monitoring_cli.register(app)
 report_cli.register(app)
+feedback_cli.register(app)
 
 
 def main() -> None:
