@@ -16,6 +16,7 @@ outcomes_app = typer.Typer(
 def register(app: typer.Typer) -> None:
     """Add the feedback commands to the `mlops` app."""
     app.add_typer(outcomes_app, name="outcomes")
+    app.command("performance")(performance)
 
 
 @outcomes_app.command("ingest")
@@ -46,3 +47,36 @@ def ingest(
     typer.echo(f"stored {done.rows:,} outcome(s) for {done.env} in {done.path}")
     if done.dvc_file:
         typer.echo(f"then: git add {done.dvc_file} .gitignore && git commit && dvc push")
+
+
+def performance(
+    env: str = typer.Option(..., "--env", help="Environment whose live predictions are judged."),
+    since: str = typer.Option(
+        None, help="Only predictions logged in this window before now: 30m, 24h, 7d, 2w."
+    ),
+    log_dir: Path = typer.Option(
+        None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."
+    ),
+    store: Path = typer.Option(None, help="Outcome folder (default outcomes/)."),
+    out_dir: Path = typer.Option(
+        Path("reports/performance"),
+        help="Where performance.md, performance.json and performance.html are written.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON result, not markdown."),
+) -> None:
+    """Live metrics from outcomes joined to the prediction log, per version and route.
+
+    Exit 0: every judged group passes, or not enough outcomes yet; 1: a group is below its
+    threshold (monitoring.min_live, default gates.min); 2: it could not be measured.
+    """
+    from mlops.feedback import performance as api
+    from mlops.feedback import render
+
+    result = api.run(".", env, since=since, log_dir=log_dir, store=store)
+    files = render.write_reports(result, out_dir)
+    if as_json:
+        typer.echo(json.dumps({**result.to_dict(), "files": {k: str(v) for k, v in files.items()}},
+                              indent=2))  # fmt: skip
+    else:
+        typer.echo(render.markdown(result) + f"\nwritten: {', '.join(map(str, files.values()))}")
+    raise typer.Exit(result.exit_code)

@@ -15,7 +15,6 @@ The dataset drifts when the share of drifted feature columns reaches ``monitorin
 from __future__ import annotations
 
 import io
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ import pandas as pd
 
 from mlops import environments, models_file, paths, predlog, registry
 from mlops.data import sample
+from mlops.durations import parse_duration
 from mlops.errors import MlopsError, NotFoundError
 from mlops.evidently_drift import ColumnDrift, column_results, feature_report, score_report
 from mlops.io_utils import write_json
@@ -39,8 +39,6 @@ DEFAULT_MAX_ROWS = 100_000
 DEFAULT_OUT_DIR = "reports/drift"
 SCORE = "probability"
 SAMPLE_SEED = 0
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class DriftInputError(MlopsError):
@@ -49,17 +47,6 @@ class DriftInputError(MlopsError):
 
 # ---------------------------------------------------------------------------------------------
 # inputs
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> timedelta."""
-    match = _DURATION.match(text or "")
-    if not match or float(match.group(1)) <= 0:
-        raise DriftInputError(
-            f"--since {text!r}: not a duration; use a number and a unit s, m, h, d or w "
-            "(e.g. 30m, 24h, 7d)"
-        )
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
 @dataclass
