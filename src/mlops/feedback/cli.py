@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
     """Add the feedback commands to the `mlops` app."""
     app.add_typer(outcomes_app, name="outcomes")
     app.command("performance")(performance)
+    app.add_typer(logs_app, name="logs")
 
 
 @outcomes_app.command("ingest")
@@ -80,3 +81,32 @@ def performance(
     else:
         typer.echo(render.markdown(result) + f"\nwritten: {', '.join(map(str, files.values()))}")
     raise typer.Exit(result.exit_code)
+
+
+logs_app = typer.Typer(help="The prediction log: retention.", no_args_is_help=True)
+
+
+@logs_app.command("prune")
+def prune(
+    env: str = typer.Option(..., "--env", help="Environment whose log is pruned."),
+    days: float = typer.Option(
+        None, min=0.001, help="Maximum age (default: monitoring.log_retention_days)."
+    ),
+    log_dir: Path = typer.Option(
+        None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."
+    ),
+) -> None:
+    """Delete rotated prediction-log files older than the retention (the server also does this
+    at every rotation)."""
+    from datetime import timedelta
+
+    from mlops import environments, predlog
+
+    days = days or environments.load(env).monitoring.log_retention_days
+    if days is None:
+        typer.echo(f"{env}: monitoring.log_retention_days is unset: the log is kept")
+        return
+    removed = predlog.prune(log_dir or predlog.DEFAULT_DIR, env, timedelta(days=days))
+    typer.echo(f"{env}: deleted {len(removed)} rotated file(s) older than {days:g} days")
+    for path in removed:
+        typer.echo(f"  {path}")

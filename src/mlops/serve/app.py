@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from mlops.serve import metrics, validation
 from mlops.serve.controller import Controller
 from mlops.serve.coordination import Coordinator
-from mlops.serve.predlog_writer import PredictionLog
+from mlops.serve.predlog_writer import PredictionLog, hygiene
 from mlops.serve.settings import TOKEN_ENV, Settings
 
 POLL_SECONDS = 0.1  # how often a worker looks for sync requests made to other workers
@@ -50,7 +50,11 @@ class Server:
         self.controller = Controller(settings, on_change=self._publish)
         self.batcher = MicroBatcher(settings.max_batch_rows)
         self.predlog = PredictionLog(
-            settings.log_path, settings.env, settings.log_sample_rate, settings.log_max_bytes
+            settings.log_path,
+            settings.env,
+            settings.log_sample_rate,
+            settings.log_max_bytes,
+            **hygiene(settings.root, settings.env),
         )
         self._stop = threading.Event()
         self._wake = threading.Event()
