@@ -39,7 +39,7 @@ def test_intervals_narrow_with_more_rows():
     width = {k: e.high - e.low for k, e in small.items()}
     assert all(large[k].high - large[k].low < width[k] / 5 for k in width)
     assert "roc_auc" not in large  # no scores logged: no AUC, no log loss
-    cm = intervals.confusion(truth.astype(str), predicted.astype(str), ["0", "1"])
+    cm = intervals.confusion(truth, predicted, 2)
     boot = intervals.bootstrap(cm, intervals.accuracy)
     # the multinomial bootstrap agrees with the normal interval of a proportion
     p = boot.value

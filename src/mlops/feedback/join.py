@@ -9,6 +9,7 @@ the one its outcome resolves.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,27 +43,38 @@ def cutoff_of(since: timedelta | None, now: datetime | None = None) -> str | Non
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def _columns(log_dir: Path, env: str, cutoff: str | None, features: bool):
-    cols: dict[str, list] = {c: [] for c in LOG_COLUMNS}
-    rows: list[dict] = []
+def _records(log_dir: Path, env: str, cutoff: str | None, features: bool):
+    """The window's records as tuples of LOG_COLUMNS (+ their features): one pass, no copies."""
+    pick = operator.itemgetter(*LOG_COLUMNS)
+    rows: list[tuple] = []
+    feats: list[dict] = []
     records = 0
-    where = predlog.env_dir(log_dir, env)
     for rec in predlog.read(log_dir, env):
         records += 1
         try:
-            ts = rec["ts"]
-            if cutoff is not None and ts < cutoff:
+            values = pick(rec)
+            if cutoff is not None and values[0] < cutoff:
                 continue
-            for name in LOG_COLUMNS:
-                cols[name].append(rec[name])
             if features:
-                rows.append(rec["features"])
+                feats.append(rec["features"])
         except (KeyError, TypeError) as exc:
             raise LogError(
-                f"{where}: record {records} lacks {exc} (format: mlops.predlog.FIELDS); move "
-                "logs of another format out of the folder or pass another --log-dir"
+                f"{predlog.env_dir(log_dir, env)}: record {records} lacks {exc} (format: "
+                "mlops.predlog.FIELDS); move logs of another format out of the folder or pass "
+                "another --log-dir"
             ) from exc
-    return cols, rows, records
+        rows.append(values)
+    return rows, feats, records
+
+
+def _row_numbers(frame: pd.DataFrame) -> pd.Series:
+    """Each record's position within its request (0 unless a request id repeats)."""
+    repeated = frame.duplicated(REQUEST_ID, keep=False)
+    rows = pd.Series(0, index=frame.index, dtype="int64")
+    if repeated.any():
+        part = frame[repeated]
+        rows[repeated] = part.groupby([REQUEST_ID, "ts"], sort=False).cumcount()
+    return rows
 
 
 def read_log(
@@ -75,12 +87,13 @@ def read_log(
 ) -> Logged:
     """The logged predictions of ``env`` inside ``since`` (all when None)."""
     cutoff = cutoff_of(since, now)
-    cols, rows, records = _columns(Path(log_dir), env, cutoff, features)
-    frame = pd.DataFrame(cols)
+    rows, feats, records = _records(Path(log_dir), env, cutoff, features)
+    frame = pd.DataFrame.from_records(rows, columns=list(LOG_COLUMNS))
+    del rows
     frame[REQUEST_ID] = frame[REQUEST_ID].astype("str")
-    frame[ROW] = frame.groupby([REQUEST_ID, "ts"], sort=False).cumcount().astype("int64")
+    frame[ROW] = _row_numbers(frame)
     if features:
-        frame = pd.concat([frame, pd.DataFrame.from_records(rows, index=frame.index)], axis=1)
+        frame = pd.concat([frame, pd.DataFrame.from_records(feats, index=frame.index)], axis=1)
     return Logged(frame, records, cutoff)
 
 
