@@ -30,10 +30,13 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 setup: $(VENV)/.synced ## install the locked environment (idempotent)
 
-data/churn.csv: data.dvc | $(VENV)/.synced
+# The table's path is contract.yaml's `data:` (written by `mlops data adopt`).
+DATA_FILE := $(shell sed -n 's/^data: *//p' contract.yaml)
+
+$(DATA_FILE): data.dvc | $(VENV)/.synced
 	@$(VENV)/bin/mlops data restore
 
-data: data/churn.csv ## restore the data pinned by data.dvc (dvc pull, or regenerate and verify)
+data: $(DATA_FILE) ## restore the data pinned by data.dvc (dvc pull, or regenerate and verify)
 
 demo: setup data ## run the main job (the whole GitOps loop in a sandbox)
 	@$(VENV)/bin/mlops demo

@@ -164,7 +164,7 @@ class Contract:
 def _column_dict(c: Column) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": c.kind}
     if c.numeric:
-        out |= {"min": c.low, "max": c.high}
+        out |= {k: v for k, v in (("min", c.low), ("max", c.high)) if v is not None}
     elif c.categories:
         out["categories"] = list(c.categories)
     if c.nullable:

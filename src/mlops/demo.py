@@ -54,10 +54,13 @@ def drift_ending(sb: sandbox.Sandbox) -> None:
 def run(where: str | Path = SANDBOX) -> None:
     sb = sandbox.create(".", where)
     try:
-        sandbox.retrain(sb, "retrain-1", {"train.learning_rate": 0.1}, "retrain: learning rate 0.1")
+        hgb = "train.hist_gradient_boosting"
+        sandbox.retrain(
+            sb, "retrain-1", {f"{hgb}.learning_rate": 0.1}, "retrain: learning rate 0.1"
+        )
         sandbox.merge(sb, "retrain-1")
         sandbox.register(sb)
-        sandbox.retrain(sb, "retrain-2", {"train.max_leaf_nodes": 15}, "retrain: smaller trees")
+        sandbox.retrain(sb, "retrain-2", {f"{hgb}.max_leaf_nodes": 15}, "retrain: smaller trees")
         sandbox.merge(sb, "retrain-2")
         sandbox.register(sb)
         sandbox.sh(sb, "mlops", "versions")

@@ -14,9 +14,7 @@ from typing import Any
 from mlops import paths
 from mlops.environments import Environment
 from mlops.io_utils import read_json
-
-# Metrics where lower is better; every other metric is higher-is-better.
-LOWER_IS_BETTER = frozenset({"log_loss"})
+from mlops.scoring import LOWER_IS_BETTER  # log_loss, rmse, mae; the rest: higher is better
 
 
 @dataclass(frozen=True)

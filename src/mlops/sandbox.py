@@ -6,7 +6,7 @@ runs. Every step runs the same ``mlops``, ``git`` and ``dvc`` commands a team ru
 it goes, so the demo reads as a story:
 
     sb = sandbox.create(".", "sandbox")
-    sandbox.retrain(sb, "retrain-1", {"train.learning_rate": 0.1}, "retrain: faster learning")
+    sandbox.retrain(sb, "retrain-1", {"train.seed": 7}, "retrain: another seed")
     ...
 ``mlops.demo`` tells the whole loop with these steps.
 """
@@ -161,8 +161,11 @@ def _set_params(work: Path, changes: dict[str, Any]) -> None:
     y = YAML()
     doc = y.load((work / "params.yaml").read_text())
     for dotted, value in changes.items():
-        section, key = dotted.split(".", 1)
-        doc[section][key] = value
+        *sections, key = dotted.split(".")
+        node = doc
+        for section in sections:
+            node = node[section]
+        node[key] = value
     with open(work / "params.yaml", "w") as handle:
         y.dump(doc, handle)
 

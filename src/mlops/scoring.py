@@ -10,11 +10,12 @@ regression  rmse, mae, r2
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn import metrics as skm
 
-from mlops.contract import Contract
+if TYPE_CHECKING:
+    from mlops.contract import Contract
 
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 HEADLINE = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "rmse"}
@@ -50,6 +51,8 @@ def _round(values: dict[str, float]) -> dict[str, float]:
 
 
 def _binary(y, p: Predictions, contract: Contract) -> dict[str, float]:
+    from sklearn import metrics as skm
+
     pos = p.classes.index(contract.positive)
     truth = (np.asarray(y) == contract.positive).astype(int)
     score = p.proba[:, pos]
@@ -67,6 +70,8 @@ def _binary(y, p: Predictions, contract: Contract) -> dict[str, float]:
 
 
 def _multiclass(y, p: Predictions) -> dict[str, float]:
+    from sklearn import metrics as skm
+
     labels = list(p.classes)
     y, pred = np.asarray(y), np.asarray(p.predicted)
     recalls = skm.recall_score(y, pred, labels=labels, average=None, zero_division=0)
@@ -79,6 +84,8 @@ def _multiclass(y, p: Predictions) -> dict[str, float]:
 
 
 def _regression(y, p: Predictions) -> dict[str, float]:
+    from sklearn import metrics as skm
+
     y = np.asarray(y, dtype="float64")
     return {
         "rmse": float(np.sqrt(skm.mean_squared_error(y, p.predicted))),

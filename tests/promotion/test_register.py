@@ -13,7 +13,10 @@ def test_register_tags_v1_then_minor_bumps_and_skips_unchanged(promo):
     assert tags == ["churn-model@v1.0.0", "churn-model@v1.1.0"]
     assert git(promo, "cat-file", "-t", "churn-model@v1.1.0") == "tag"  # annotated
     message = json.loads(git(promo, "tag", "-l", "--format=%(contents)", "churn-model@v1.1.0"))
-    assert message["sha256"].startswith("sha256:") and message["params"]["train"]["max_iter"] == 120
+    assert (
+        message["sha256"].startswith("sha256:")
+        and message["params"]["train"]["hist_gradient_boosting"]["max_iter"] == 120
+    )
     assert set(message) >= {"artifact", "md5", "data_md5", "metrics", "slices", "commit"}
     assert "churn-model v1.1.0" in message["model_card"]  # the card is stored with the version
     again = mlops(promo, "register")

@@ -31,14 +31,14 @@ def _set_metric(repo: Path, name: str, value: float) -> dict:
 def test_param_and_metric_change_shows_deltas_and_only_changed_keys(repo):
     base = json.loads((repo / "reports/metrics.json").read_text())
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["train"]["learning_rate"] = 0.1
+    params["train"]["hist_gradient_boosting"]["learning_rate"] = 0.1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _set_metric(repo, "roc_auc", base["roc_auc"] + 0.0123)
     proc, md = _report(repo)
     assert "wrote reports/pr/pr-report.md" in proc.stdout
     roc = next(line for line in md.splitlines() if line.startswith("| `roc_auc` |"))
     assert f"| {base['roc_auc']:.4f} | {base['roc_auc'] + 0.0123:.4f} | +0.0123 🟢 |" in roc
-    assert "| `train.learning_rate` | `0.08` | `0.1` |" in md
+    assert "| `train.hist_gradient_boosting.learning_rate` | `0.08` | `0.1` |" in md
     assert "train.seed" not in md  # unchanged keys stay out
     assert "**Verdict:**" in md and "**production**" in md and "**staging**" in md
     for png in ("roc.png", "precision_recall.png", "confusion.png"):

@@ -59,7 +59,7 @@ def deploy(
 def _retrain(repo: Path) -> None:
     """A second, different model; only `train` re-runs (evaluate's outputs stay v1.0.0's)."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["train"]["learning_rate"] = 0.15
+    params["train"]["hist_gradient_boosting"]["learning_rate"] = 0.15
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     dvc(repo, "repro", "train")
     dvc(repo, "push")

@@ -103,3 +103,13 @@ def test_a_digest_mismatch_is_refused_before_loading(model, tmp_path):
 def test_a_missing_file_says_how_to_get_it(tmp_path):
     with pytest.raises(model_io.ModelFileError, match="dvc pull"):
         model_io.load(tmp_path / "absent.skops")
+
+
+def test_a_trained_model_carries_the_contract_it_was_trained_with(model, tmp_path):
+    from mlops.contract import contract_of
+
+    path = tmp_path / "m.skops"
+    model_io.save(model, path)
+    carried = contract_of(model_io.load(path))
+    assert carried == replace(CONTRACT, description="")  # the prose stays out of the artifact
+    assert carried.features == FEATURES and carried.positive == 1

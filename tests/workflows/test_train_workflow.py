@@ -42,7 +42,7 @@ def _sandbox(repo: Path, tmp: Path, train_params: dict) -> tuple[Path, dict, Pat
     git(tmp, "clone", "-q", str(origin), str(dev))
     git(dev, "checkout", "-qb", BRANCH)
     params = yaml.safe_load((dev / "params.yaml").read_text())
-    params["train"].update(train_params)
+    params["train"]["hist_gradient_boosting"].update(train_params)
     (dev / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git(dev, "commit", "-qam", f"train with {train_params}")
     git(dev, "push", "-q", "origin", BRANCH)
@@ -108,7 +108,7 @@ def test_params_change_posts_one_comment_with_deltas_and_commits_back(repo, tmp_
     assert cells[2] == f"{new['roc_auc']:.4f}"
     assert cells[3].startswith(f"{new['roc_auc'] - base['roc_auc']:+.4f}")
     assert cells[4] == f"{base['roc_auc']:.4f}"  # production serves v1.0.0 = main's model
-    assert "| `train.learning_rate` | `0.08` | `0.12` |" in md
+    assert "| `train.hist_gradient_boosting.learning_rate` | `0.08` | `0.12` |" in md
     assert comment["images"] and all(comment["images"].values()), comment["images"]
 
     # what merges is what was evaluated: dvc.lock and reports pushed back to the PR branch

@@ -105,7 +105,7 @@ def _place_table(root: Path, source: Path, data: str, changed: list[str]) -> Non
     folder.mkdir(exist_ok=True)
     for other in sorted(p for p in folder.rglob("*") if p.is_file() and p != dest):
         other.unlink()
-        changed.append(other.relative_to(root).as_posix())
+        changed.append(f"removed {other.relative_to(root).as_posix()}")
     if dest.is_file() and dest.read_bytes() == source.read_bytes():
         return
     if source.resolve() != dest.resolve():
@@ -168,6 +168,13 @@ def _set_param(text: str, key: str, value) -> str:
     return pattern.sub(lambda m: f"{m.group(1)}{value}", text, count=1)
 
 
+def _reset_params(root: Path, values: dict, changed: list[str]) -> None:
+    text = (root / params.PARAMS_FILE).read_text()
+    for key, value in values.items():
+        text = _set_param(text, key, value)
+    _write(root, params.PARAMS_FILE, text, changed)
+
+
 def install(
     root: Path,
     source: Path,
@@ -176,10 +183,15 @@ def install(
     text: str,
     notes: list[str],
     gates: dict | None = None,
+    validate: dict | None = None,
 ) -> list[str]:
-    """Write the table, contract, gates, models.yaml and params; ``dvc add`` the data."""
+    """Write the table, contract, gates, models.yaml and params (``validate`` settings when
+    given, else relaxed only where the table fails them); ``dvc add`` the data."""
     changed: list[str] = []
-    _relax_params(root, df, changed, notes)
+    if validate is None:
+        _relax_params(root, df, changed, notes)
+    else:
+        _reset_params(root, validate, changed)
     _place_table(root, source, contract.data, changed)
     _write(root, CONTRACT_FILE, text, changed)
     stats = gate_defaults.stats(coerce(df, contract), contract)
@@ -206,6 +218,8 @@ def adopt(
     """Adopt the table ``file`` as the workspace's data (see the module docstring)."""
     root, source = Path(root), Path(file)
     df = read(source)
+    if df.empty:
+        raise AdoptError(f"{source}: the table has no rows")
     holdout = params.section("split", root / params.PARAMS_FILE)["holdout_size"]
     inferred: Inferred = infer_contract(
         df,
@@ -239,7 +253,7 @@ def adopt_sample(
         df = read_raw(source)
         notes: list[str] = []
         text = sample.contract_text()
-        changed = install(root, source, contract, df, text, notes, sample.GATES)
+        changed = install(root, source, contract, df, text, notes, sample.GATES, sample.VALIDATE)
     return Adoption(contract, notes, [], changed)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from mlops.contract import Column, Contract
+from mlops.data.schema import as_text
 from mlops.errors import MlopsError
 
 CATEGORY_CAP = 50
@@ -75,17 +76,16 @@ def _null_share(s: pd.Series) -> float:
     return float(s.isna().mean())
 
 
-def _is_id_like(name: str, s: pd.Series, kind: str) -> bool:
-    values = s.dropna()
-    if len(values) < 20:
+def _is_id_like(name: str, values: pd.Series, distinct: int, kind: str) -> bool:
+    """Almost every value distinct (strings), or every value distinct and named like an id or
+    counting up (integers). ``values`` has no nulls; ``distinct`` is its number of values."""
+    if len(values) < 20 or kind == "float":
         return False
-    distinct = values.nunique() / len(values)
+    share = distinct / len(values)
     if kind == "category":
-        return distinct >= ID_LIKE_SHARE
-    if kind == "int":
-        named = re.search(r"(^|[_\-\s])id$|^id", name.lower()) is not None
-        return distinct == 1.0 and (named or values.is_monotonic_increasing)
-    return False
+        return share >= ID_LIKE_SHARE
+    named = re.search(r"(^|[_\-\s])id$|^id", name.lower()) is not None
+    return share == 1.0 and (named or values.is_monotonic_increasing)
 
 
 def _kind(s: pd.Series) -> str:
@@ -115,17 +115,18 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
     values = s.dropna()
     share = _null_share(s)
     nullable = share > 0
-    max_share = min(1.0, _outward(share + NULL_MARGIN, up=True, digits=2)) if nullable else None
+    max_share = min(1.0, math.ceil((share + NULL_MARGIN) * 100) / 100) if nullable else None
     described = f"{share:.1%} null in the adopted table" if nullable else ""
-    if values.nunique() <= 1:
-        why = "empty" if values.empty else f"constant: always {values.iloc[0]!r}"
+    uniques = pd.Series(values.unique())
+    distinct = len(uniques)
+    if distinct <= 1:
+        first = values.iloc[0] if len(values) else None
+        first = first.item() if hasattr(first, "item") else first
+        why = "empty" if values.empty else f"constant: always {first!r}"
         return _excluded(name, kind, nullable, why, notes)
     if kind == "category":
-        as_text = values.astype("str") if not pd.api.types.is_float_dtype(values) else values
-        if pd.api.types.is_float_dtype(as_text) and (as_text == as_text.round()).all():
-            as_text = as_text.astype("int64")
-        cats = sorted(as_text.astype("str").unique().tolist())
-        if _is_id_like(name, s, kind) and not segment:
+        cats = sorted(as_text(uniques).unique().tolist())
+        if _is_id_like(name, values, distinct, kind) and not segment:
             return _excluded(name, kind, nullable, f"id-like: {len(cats)} distinct values", notes)
         if len(cats) > CATEGORY_CAP:
             if segment:
@@ -143,7 +144,7 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
             max_null_share=max_share,
             description=described,
         )
-    if _is_id_like(name, s, kind):
+    if _is_id_like(name, values, distinct, kind):
         return _excluded(name, kind, nullable, "id-like: every value distinct", notes)
     low, high = numeric_range(values, kind == "int")
     return Column(
@@ -162,13 +163,10 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
 
 def _labels(s: pd.Series) -> pd.Series:
     """Class labels as the contract stores them: integers stay integers, the rest strings."""
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype("str")
-    if pd.api.types.is_float_dtype(s) and (s == s.round()).all():
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    if numeric and (pd.api.types.is_integer_dtype(s) or (s == s.round()).all()):
         return s.astype("int64")
-    if pd.api.types.is_integer_dtype(s):
-        return s.astype("int64")
-    return s.astype("str")
+    return as_text(s)
 
 
 def infer_task(s: pd.Series, name: str) -> tuple[str, str]:
@@ -245,7 +243,8 @@ def infer_target(
             f"target {name!r}: {int(s.isna().sum())} row(s) have no value; drop or fill them first"
         )
     if s.nunique() < 2:
-        raise AdoptError(f"target {name!r} is constant ({s.iloc[0]!r}): there is nothing to learn")
+        value = s.iloc[0].item() if hasattr(s.iloc[0], "item") else s.iloc[0]
+        raise AdoptError(f"target {name!r} is constant ({value!r}): there is nothing to learn")
     notes = []
     if task == "auto":
         task, why = infer_task(s, name)

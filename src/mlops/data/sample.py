@@ -32,6 +32,8 @@ GATES = {
         "max_model_mb": 50,
     },
 }
+# The bundled sample's validate settings in params.yaml (adopt may have relaxed them).
+VALIDATE = {"min_rows": 1000, "max_duplicate_share": 0.01}
 # Two decimals, as the generator rounds: the regenerated file is byte-identical to the pinned one.
 FLOAT_FORMAT = "%.2f"
 

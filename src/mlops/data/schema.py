@@ -108,14 +108,21 @@ def read_raw(path: str | Path) -> pd.DataFrame:
         raise TableError(f"{path}: cannot read the table ({exc})".splitlines()[0]) from exc
 
 
-def _as_str(s: pd.Series) -> pd.Series:
+def as_text(s: pd.Series) -> pd.Series:
+    """Category values as strings, the one spelling adopt infers and every reader coerces to:
+    ``1.0`` -> ``"1"`` (integer codes with nulls read back as floats), ``True`` -> ``"True"``;
+    nulls stay nulls."""
     if pd.api.types.is_float_dtype(s) and (s.dropna() == s.dropna().round()).all():
-        s = s.astype("Int64")  # 1.0 -> "1": integer codes with nulls read back as floats
+        s = s.astype("Int64")
     return s.astype("str").where(s.notna(), None).astype("str")
 
 
 def _is_str(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s)
+
+
+def _integral(s: pd.Series) -> bool:
+    return pd.api.types.is_float_dtype(s) and bool((s.dropna() == s.dropna().round()).all())
 
 
 def coerce(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
@@ -124,17 +131,15 @@ def coerce(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     is left for the schema to judge, so bad data is reported, not silently converted."""
     df = df.copy()
     for col in contract.columns:
-        if (
-            col.name in df
-            and col.kind == "category"
-            and not pd.api.types.is_string_dtype(df[col.name])
-        ):
-            df[col.name] = _as_str(df[col.name])
+        if col.name in df and col.kind == "category" and not _is_str(df[col.name]):
+            df[col.name] = as_text(df[col.name])
     t = contract.target
     if t in df:
         want = contract.target_dtype()
         if want == "str" and not _is_str(df[t]):
-            df[t] = _as_str(df[t])
+            df[t] = as_text(df[t])
+        elif want == "int64" and _integral(df[t]) and df[t].notna().all():
+            df[t] = df[t].astype("int64")
         elif want == "float64" and pd.api.types.is_numeric_dtype(df[t]):
             df[t] = df[t].astype("float64")
     return df

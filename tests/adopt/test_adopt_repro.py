@@ -1,0 +1,118 @@
+"""`mlops data adopt` then `dvc repro`, as a new user does it: one table per task, in a real
+Git + DVC clone of the template; tables made here, never the workspace's data."""
+
+import hashlib
+import json
+import sys
+
+import pytest
+import yaml
+
+from mlops import paths
+from tests.adopt import tables
+from tests.conftest import dvc, git, mlops, run
+
+pytestmark = pytest.mark.integration
+
+CASES = {
+    "binary": (tables.binary, "bought", ["--segment", "country"]),
+    "multiclass": (tables.multiclass, "grade", []),
+    "regression": (tables.regression, "price", ["--segment", "city", "--name", "house-prices"]),
+}
+METRICS = {
+    "binary": {"roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss"},
+    "multiclass": {"accuracy", "macro_f1", "log_loss", "recall_high", "recall_low", "recall_mid"},
+    "regression": {"rmse", "mae", "r2"},
+}
+PLOTS = {
+    "binary": {"roc", "precision_recall", "confusion"},
+    "multiclass": {"confusion"},
+    "regression": {"predicted_vs_actual", "residuals"},
+}
+
+
+def _adopt(repo, tmp_path, task, check=True):
+    make, target, extra = CASES[task]
+    source = tmp_path / (f"{task}.parquet" if task == "multiclass" else f"{task}.csv")
+    frame = make()
+    frame.to_parquet(source) if task == "multiclass" else frame.to_csv(source, index=False)
+    return mlops(repo, "data", "adopt", str(source), "--target", target, *extra, check=check)
+
+
+def _md5(path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("task", list(CASES))
+def test_adopt_then_repro_runs_every_stage_for_the_task(template_clone, tmp_path, task):
+    out = _adopt(template_clone, tmp_path, task).stdout
+    assert f"task {task}" in out and "review before committing" in out
+    contract = yaml.safe_load((template_clone / "contract.yaml").read_text())
+    assert contract["task"] == task
+    dvc(template_clone, "repro")
+    repo = template_clone
+    metrics = json.loads((repo / paths.METRICS).read_text())
+    assert set(metrics) == METRICS[task]
+    slices = json.loads((repo / paths.SLICES).read_text())
+    assert slices["segment"] == contract["segment"]
+    assert bool(slices["slices"]) == bool(contract["segment"])
+    written = {p.stem for p in (repo / paths.PLOTS).glob("*.json")}
+    assert written == PLOTS[task] == {p.stem for p in (repo / paths.FIGURES).glob("*.png")}
+    card = (repo / paths.MODEL_CARD).read_text()
+    assert card.startswith(f"# Model card: {contract['model']} (workspace build)")
+    models = yaml.safe_load((repo / "models.yaml").read_text())["models"]
+    assert list(models) == [contract["model"]]
+    assert json.loads(dvc(repo, "status", "--json").stdout or "{}") == {}
+    gate = mlops(repo, "gate", "--env", "staging", "--json", check=False)
+    assert gate.returncode in (0, 1) and "Traceback" not in gate.stderr
+    # bit-exact: training again from the same split gives the same bytes
+    first = _md5(repo / paths.MODEL)
+    run([sys.executable, "-m", "mlops.stages.train"], repo)
+    assert _md5(repo / paths.MODEL) == first
+
+
+def test_adopting_the_same_file_again_changes_nothing(template_clone, tmp_path):
+    _adopt(template_clone, tmp_path, "regression")
+    git(template_clone, "add", "-A")
+    git(template_clone, "commit", "-qm", "adopt")
+    out = _adopt(template_clone, tmp_path, "regression").stdout
+    assert "nothing changed" in out
+    assert git(template_clone, "status", "--porcelain") == ""
+
+
+def test_a_refusal_writes_nothing(template_clone, tmp_path):
+    git(template_clone, "add", "-A")
+    git(template_clone, "commit", "-qm", "template")
+    source = tmp_path / "t.csv"
+    tables.binary().to_csv(source, index=False)
+    proc = mlops(template_clone, "data", "adopt", str(source), "--target", "nope", check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: --target nope: no such column")
+    assert "Traceback" not in proc.stderr
+    assert git(template_clone, "status", "--porcelain") == ""
+
+
+def test_bad_data_after_adoption_is_stopped_naming_the_adopted_column(template_clone, tmp_path):
+    _adopt(template_clone, tmp_path, "regression")
+    table = template_clone / "data" / "regression.csv"
+    lines = table.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[1] = "-999.0"  # sqm: far below the adopted range
+    table.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    dvc(template_clone, "add", "data")
+    proc = dvc(template_clone, "repro", check=False)
+    assert proc.returncode != 0
+    assert "column 'sqm': check in_range" in proc.stderr and "-999.0" in proc.stderr
+    assert not (template_clone / paths.MODEL).exists()
+
+
+def test_data_sample_puts_the_bundled_sample_back_exactly(template_clone, tmp_path):
+    mlops(template_clone, "data", "restore")  # the sample, as a fresh clone restores it
+    git(template_clone, "add", "-A")
+    git(template_clone, "commit", "-qm", "template")
+    source = tmp_path / "small.csv"
+    tables.multiclass(n=300).to_csv(source, index=False)  # fewer rows than validate.min_rows
+    out = mlops(template_clone, "data", "adopt", str(source), "--target", "grade").stdout
+    assert "validate.min_rows: 1000 -> 300" in out
+    assert "contract.yaml" in git(template_clone, "status", "--porcelain")
+    mlops(template_clone, "data", "sample")
+    assert git(template_clone, "status", "--porcelain") == ""
