@@ -92,12 +92,17 @@ def read(log_dir: str | Path, env: str) -> Iterator[dict[str, Any]]:
     orjson, not json: drift reads a million lines in a few seconds instead of ten.
     """
     for path in files(log_dir, env):
-        with path.open("rb") as fh:
-            for line in fh:
-                try:
-                    yield orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
+        yield from read_file(path)
+
+
+def read_file(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of one log file; a line cut short by a crash is skipped."""
+    with path.open("rb") as fh:
+        for line in fh:
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
 
 
 def hash_value(value: Any, key: bytes | None = None) -> str:
