@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import environments, models_file, paths, predlog, registry
+from mlops import durations, environments, models_file, paths, predlog, registry
 from mlops.data import sample
-from mlops.durations import parse_duration
 from mlops.errors import MlopsError, NotFoundError
 from mlops.evidently_drift import ColumnDrift, column_results, feature_report, score_report
 from mlops.io_utils import write_json
@@ -47,6 +46,14 @@ class DriftInputError(MlopsError):
 
 # ---------------------------------------------------------------------------------------------
 # inputs
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> timedelta (``mlops.durations``)."""
+    try:
+        return durations.parse_duration(text)
+    except durations.DurationError as exc:
+        raise DriftInputError(str(exc)) from exc
 
 
 @dataclass
