@@ -43,14 +43,24 @@ def _md5(path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("task", list(CASES))
-def test_adopt_then_repro_runs_every_stage_for_the_task(template_clone, tmp_path, task):
-    out = _adopt(template_clone, tmp_path, task).stdout
-    assert f"task {task}" in out and "review before committing" in out
-    contract = yaml.safe_load((template_clone / "contract.yaml").read_text())
+def _quick_params(repo) -> None:
+    """The serving budget is timed, not trained: few repeats keep the tests quick."""
+    params = repo / "params.yaml"
+    params.write_text(params.read_text().replace("latency_repeats: 60", "latency_repeats: 3"))
+
+
+def _run_stages(repo, monkeypatch) -> None:
+    """The stages' own ``main``s in order, in-process (what `dvc repro` runs, minus DVC)."""
+    from mlops.stages import card, evaluate, split, train, validate
+
+    monkeypatch.chdir(repo)
+    for stage in (validate, split, train, evaluate, card):
+        assert stage.main() == 0
+
+
+def _check_outputs(repo, task) -> dict:
+    contract = yaml.safe_load((repo / "contract.yaml").read_text())
     assert contract["task"] == task
-    dvc(template_clone, "repro")
-    repo = template_clone
     metrics = json.loads((repo / paths.METRICS).read_text())
     assert set(metrics) == METRICS[task]
     slices = json.loads((repo / paths.SLICES).read_text())
@@ -62,13 +72,36 @@ def test_adopt_then_repro_runs_every_stage_for_the_task(template_clone, tmp_path
     assert card.startswith(f"# Model card: {contract['model']} (workspace build)")
     models = yaml.safe_load((repo / "models.yaml").read_text())["models"]
     assert list(models) == [contract["model"]]
+    return contract
+
+
+def test_adopt_then_dvc_repro_regression_with_segment_and_name(template_clone, tmp_path):
+    """The whole path with real DVC, bit-exact retraining and the gate on the adopted task."""
+    out = _adopt(template_clone, tmp_path, "regression").stdout
+    assert "task regression" in out and "review before committing" in out
+    _quick_params(template_clone)
+    dvc(template_clone, "repro")
+    repo = template_clone
+    assert _check_outputs(repo, "regression")["model"] == "house-prices"
     assert json.loads(dvc(repo, "status", "--json").stdout or "{}") == {}
     gate = mlops(repo, "gate", "--env", "staging", "--json", check=False)
     assert gate.returncode in (0, 1) and "Traceback" not in gate.stderr
-    # bit-exact: training again from the same split gives the same bytes
     first = _md5(repo / paths.MODEL)
     run([sys.executable, "-m", "mlops.stages.train"], repo)
     assert _md5(repo / paths.MODEL) == first
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_adopt_then_every_stage_for_classification(template_clone, tmp_path, task, monkeypatch):
+    out = _adopt(template_clone, tmp_path, task).stdout
+    assert f"task {task}" in out
+    _quick_params(template_clone)
+    _run_stages(template_clone, monkeypatch)
+    _check_outputs(template_clone, task)
+    first = _md5(template_clone / paths.MODEL)
+    from mlops.stages import train
+
+    assert train.main() == 0 and _md5(template_clone / paths.MODEL) == first
 
 
 def test_adopting_the_same_file_again_changes_nothing(template_clone, tmp_path):
