@@ -175,6 +175,13 @@ def _features(c: Contract) -> list[str]:
             f"| {col.description} |"
         )
     lines.append(_target_line(c))
+    if c.personal:
+        lines.append(
+            f"\nPersonal data: {', '.join(f'`{n}`' for n in c.personal)} "
+            "(`personal: true`) reach the prediction log only as a keyed hash "
+            "(`sha256:<16 hex>`, key `$MLOPS_LOG_HASH_KEY`), never as values; rotated log "
+            "files are deleted after `monitoring.log_retention_days`."
+        )
     return lines
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mlops.errors import MlopsError
+from mlops.feedback import cli as feedback_cli
 from mlops.kube import cli as kube_cli
 from mlops.monitoring import cli as monitoring_cli
 from mlops.promotion import cli as promotion_cli
@@ -90,6 +91,41 @@ def data_restore() -> None:
     typer.echo(f"data: {how}")
 
 
+@data_app.command("refresh")
+def data_refresh(
+    env: str = typer.Option("production", "--env", help="Environment whose traffic is added."),
+    log_dir: Path = typer.Option(
+        None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."
+    ),
+    store: Path = typer.Option(None, help="Outcome folder (default outcomes/)."),
+    dvc: bool = typer.Option(True, "--dvc/--no-dvc", help="Run `dvc add data` (default)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Add labelled live traffic (params.yaml refresh: window_days, max_rows) to the data,
+    validate it against contract.yaml, `dvc add data`. Exit 0 refreshed or nothing new, 1 the
+    new table fails validation (nothing written), 2 other errors."""
+    import json
+
+    from mlops.data.refresh import refresh
+
+    done = refresh(".", env, log_dir=log_dir, store=store, dvc_add=dvc)
+    if as_json:
+        typer.echo(json.dumps(done.to_dict(), indent=2))
+    elif not done.changed:
+        typer.echo(f"data: no new labelled traffic from {env}; {done.data} unchanged")
+    else:
+        typer.echo(
+            f"data: {done.data} {done.rows_before:,} -> {done.rows_before + done.rows_added:,} "
+            f"rows ({done.rows_added:,} labelled predictions from {env}, "
+            f"{len(done.outcome_files)} outcome file(s))"
+            + (
+                f"; then: git add {done.dvc_file} && git commit && dvc push"
+                if done.dvc_file
+                else ""
+            )
+        )
+
+
 @app.command()
 def demo() -> None:
     """Run the whole GitOps loop in a sandbox: retrain, register, promote, deploy, canary,
@@ -106,6 +142,8 @@ report_cli.register(app)
 site_cli.register(app)
 
 kube_cli.register(app)
+
+feedback_cli.register(app)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ API::
     c.columns     # tuple[Column]: every column but the target, in file order
     c.features    # names of the columns the model reads (``feature: true``)
     c.numeric     # numeric features;  c.categorical: categorical features
+    c.personal    # columns marked ``personal: true`` (hashed in the prediction log)
     c.by_name     # name -> Column
     c.dtypes(with_target=True)        # name -> pandas dtype of training and serving frames
     c.read_table(path)                # a table read and coerced to those dtypes
@@ -63,6 +64,7 @@ class Column:
     max_null_share: float | None = None  # None: params.yaml validate.max_null_share
     feature: bool = True
     description: str = ""
+    personal: bool = False  # hashed in the prediction log (mlops.predlog.redact)
 
     @property
     def numeric(self) -> bool:
@@ -93,6 +95,11 @@ class Contract:
     @property
     def numeric(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.feature and c.numeric)
+
+    @property
+    def personal(self) -> tuple[str, ...]:
+        """Columns marked ``personal: true``: the prediction log keeps only their hash."""
+        return tuple(c.name for c in self.columns if c.personal)
 
     @property
     def categorical(self) -> tuple[str, ...]:
@@ -168,6 +175,8 @@ def _column_dict(c: Column) -> dict[str, Any]:
         out["feature"] = False
     if c.description:
         out["description"] = c.description
+    if c.personal:
+        out["personal"] = True
     return out
 
 
@@ -204,6 +213,7 @@ _COLUMN_KEYS = (
     "max_null_share",
     "feature",
     "description",
+    "personal",
 )
 
 
@@ -247,6 +257,7 @@ def _column(name: str, raw: Any, source: str) -> Column:
         max_null_share=share,
         feature=_get(raw, "feature", (bool,), source, where, True),
         description=str(_get(raw, "description", (str,), source, where, "")),
+        personal=_get(raw, "personal", (bool,), source, where, False),
     )
 
 

@@ -63,6 +63,17 @@ class CanaryPolicy:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    drift_share: float = 0.3
+    # live performance (`mlops performance`): the task's metrics measured on outcomes must stay
+    # at least this (at most for rmse, mae, log_loss), judged once min_outcomes are labelled
+    min_live: dict[str, float] = field(default_factory=dict)
+    min_outcomes: int = 200
+    # the prediction log's rotated files older than this are deleted (None: kept forever)
+    log_retention_days: float | None = 30
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     serving: Serving
@@ -72,6 +83,7 @@ class Environment:
     usd_per_cpu_hour: float = 0.05
     requires: str | None = None
     source: str = ""
+    monitoring: Monitoring = field(default_factory=Monitoring)
 
 
 def _mapping(raw: Any, source: str, key: str) -> dict:
@@ -149,6 +161,21 @@ def _kserve(raw: Any, env: str, source: str) -> KServe:
     return KServe(namespace, replicas=replicas, max_replicas=max_replicas, **given, **extra)
 
 
+def _monitoring(raw: dict, source: str) -> Monitoring:
+    min_outcomes = raw.get("min_outcomes", Monitoring.min_outcomes)
+    if not isinstance(min_outcomes, int) or isinstance(min_outcomes, bool) or min_outcomes < 1:
+        raise ConfigError(
+            source, "monitoring.min_outcomes", "must be a whole number >= 1", value=min_outcomes
+        )
+    retention = raw.get("log_retention_days", Monitoring.log_retention_days)
+    return Monitoring(
+        drift_share=_number(raw.get("drift_share", 0.3), source, "monitoring.drift_share"),
+        min_live=_number_map(raw.get("min_live"), source, "monitoring.min_live"),
+        min_outcomes=min_outcomes,
+        log_retention_days=_number(retention, source, "monitoring.log_retention_days", low=0.001),
+    )
+
+
 def parse(raw: Any, name: str, source: str) -> Environment:
     raw = _mapping(raw, source, "")
     serving = _mapping(raw.get("serving"), source, "serving")
@@ -159,6 +186,7 @@ def parse(raw: Any, name: str, source: str) -> Environment:
         )
     gates = _mapping(raw.get("gates"), source, "gates")
     canary = _mapping(raw.get("canary"), source, "canary")
+    monitoring = _monitoring(_mapping(raw.get("monitoring"), source, "monitoring"), source)
     max_traffic = canary.get("max_traffic", 50)
     if not isinstance(max_traffic, int) or not 1 <= max_traffic <= 99:
         raise ConfigError(
@@ -184,11 +212,7 @@ def parse(raw: Any, name: str, source: str) -> Environment:
         canary=CanaryPolicy(
             max_traffic, _number_map(canary.get("abort_on"), source, "canary.abort_on")
         ),
-        drift_share=_number(
-            _mapping(raw.get("monitoring"), source, "monitoring").get("drift_share", 0.3),
-            source,
-            "monitoring.drift_share",
-        ),
+        drift_share=monitoring.drift_share,
         usd_per_cpu_hour=_number(
             _mapping(raw.get("cost"), source, "cost").get("usd_per_cpu_hour", 0.05),
             source,
@@ -196,6 +220,7 @@ def parse(raw: Any, name: str, source: str) -> Environment:
         ),
         requires=raw.get("requires"),
         source=source,
+        monitoring=monitoring,
     )
 
 

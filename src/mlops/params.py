@@ -46,6 +46,7 @@ SPEC: dict[str, Spec] = {
         "linear": {"regularization": (float, 1e-9, None), "max_iter": (int, 1, 1_000_000)},
     },
     "evaluate": {"threshold": (float, 0, 1), "latency_repeats": (int, 1, 100_000)},
+    "refresh": {"window_days": (float, 0.001, None), "max_rows": (int, 1, None)},
 }
 
 

@@ -9,12 +9,22 @@ positive class's probability; multiclass, the predicted class and its probabilit
 the predicted value and null.
 Files live in ``<log_dir>/<env>/``: the active file is ``predictions.jsonl``; rotated files are
 ``predictions-<UTC timestamp>.jsonl``. Readers take every ``predictions*.jsonl`` there.
+
+Hygiene: a column marked ``personal: true`` in contract.yaml is logged as ``redact``'s hash
+(``sha256:<16 hex>``, keyed with ``$MLOPS_LOG_HASH_KEY`` when set, so a dictionary of likely
+values cannot reverse it), never as its value; equal values keep equal hashes, so counts and
+joins still work. ``prune`` deletes rotated files older than the environment's
+``monitoring.log_retention_days`` (the server runs it at every rotation; `mlops logs prune`
+on demand).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +32,8 @@ import orjson
 
 DEFAULT_DIR = "logs/predictions"
 ACTIVE = "predictions.jsonl"
+HASH_KEY_ENV = "MLOPS_LOG_HASH_KEY"
+_STAMP = "%Y%m%dT%H%M%S%fZ"
 FIELDS = (
     "ts",
     "request_id",
@@ -71,7 +83,7 @@ def _plain(value: Any) -> Any:
 
 
 def rotated_name(now: datetime | None = None) -> str:
-    return f"predictions-{(now or datetime.now(UTC)).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl"
+    return f"predictions-{(now or datetime.now(UTC)).strftime(_STAMP)}.jsonl"
 
 
 def files(log_dir: str | Path, env: str) -> list[Path]:
@@ -88,9 +100,56 @@ def read(log_dir: str | Path, env: str) -> Iterator[dict[str, Any]]:
     orjson, not json: drift reads a million lines in a few seconds instead of ten.
     """
     for path in files(log_dir, env):
-        with path.open("rb") as fh:
-            for line in fh:
-                try:
-                    yield orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
+        yield from read_file(path)
+
+
+def read_file(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of one log file; a line cut short by a crash is skipped."""
+    with path.open("rb") as fh:
+        for line in fh:
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+
+
+def hash_value(value: Any, key: bytes | None = None) -> str:
+    """``sha256:<16 hex>`` of the value's text; HMAC-keyed when a key is given."""
+    text = str(value).encode()
+    digest = (
+        hmac.new(key, text, hashlib.sha256).hexdigest() if key else hashlib.sha256(text).hexdigest()
+    )
+    return f"sha256:{digest[:16]}"
+
+
+def hash_key() -> bytes | None:
+    key = os.environ.get(HASH_KEY_ENV, "")
+    return key.encode() if key else None
+
+
+def redact(features: dict[str, Any], personal: Iterable[str], key: bytes | None = None):
+    """``features`` with every personal column's value replaced by its hash (nulls stay null)."""
+    personal = [c for c in personal if features.get(c) is not None]
+    if not personal:
+        return features
+    return {**features, **{c: hash_value(features[c], key) for c in personal}}
+
+
+def rotated_at(path: Path) -> datetime | None:
+    """When a rotated file was closed, from its name (None for the active file)."""
+    stamp = path.name.removeprefix("predictions-").removesuffix(".jsonl")
+    try:
+        return datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def prune(log_dir: str | Path, env: str, max_age: timedelta, now: datetime | None = None):
+    """Delete ``env``'s rotated files closed more than ``max_age`` ago; return them."""
+    cutoff = (now or datetime.now(UTC)) - max_age
+    old = [
+        p for p in files(log_dir, env) if (closed := rotated_at(p)) is not None and closed < cutoff
+    ]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old

@@ -19,7 +19,6 @@ The dataset drifts when the share of drifted feature columns reaches ``monitorin
 from __future__ import annotations
 
 import io
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import environments, models_file, paths, predlog, registry, tools
+from mlops import durations, environments, models_file, paths, predlog, registry, tools
 from mlops.contract import CONTRACT_FILE, Contract
 from mlops.errors import MlopsError
 from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds, score_report
@@ -44,8 +43,6 @@ PREDICTION = {
     "regression": ("prediction", "predicted_value", False),
 }
 SAMPLE_SEED = 0
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class DriftInputError(MlopsError):
@@ -64,14 +61,11 @@ class NothingToCompare(MlopsError):
 
 
 def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> timedelta."""
-    match = _DURATION.match(text or "")
-    if not match or float(match.group(1)) <= 0:
-        raise DriftInputError(
-            f"--since {text!r}: not a duration; use a number and a unit s, m, h, d or w "
-            "(e.g. 30m, 24h, 7d)"
-        )
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> timedelta (``mlops.durations``)."""
+    try:
+        return durations.parse_duration(text)
+    except durations.DurationError as exc:
+        raise DriftInputError(str(exc)) from exc
 
 
 @dataclass

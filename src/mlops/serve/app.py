@@ -24,6 +24,7 @@ from fastapi.responses import Response
 from mlops.serve import limits, metrics, pinned, v2, validation
 from mlops.serve.controller import Controller
 from mlops.serve.coordination import Coordinator
+from mlops.serve.predlog_writer import hygiene
 from mlops.serve.scoring import NotReady, score
 from mlops.serve.settings import TOKEN_ENV, Settings
 
@@ -50,7 +51,9 @@ class Server:
         self.coordinator = Coordinator(settings.run_dir, settings.workers)
         self.controller = pinned.controller_for(settings, Controller, self._publish)
         self.batcher = MicroBatcher(settings.max_batch_rows)
-        self.predlog = pinned.prediction_log(settings)
+        self.predlog = pinned.prediction_log(
+            settings, {} if settings.pinned_file else hygiene(settings.root, settings.env)
+        )
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._sync_loop, name="controller", daemon=True)

@@ -128,11 +128,17 @@ class StdoutPredictionLog(PredictionLog):
         sys.stdout.buffer.flush()
 
 
-def prediction_log(settings: Settings) -> PredictionLog:
+def prediction_log(settings: Settings, hygiene: dict[str, Any]) -> PredictionLog:
+    """The log to a folder (with ``hygiene``: personal columns hashed, retention), or to stdout
+    for the cluster's log collector."""
     if settings.log_dir == STDOUT:
         return StdoutPredictionLog(settings.env, settings.log_sample_rate)
     return PredictionLog(
-        settings.log_path, settings.env, settings.log_sample_rate, settings.log_max_bytes
+        settings.log_path,
+        settings.env,
+        settings.log_sample_rate,
+        settings.log_max_bytes,
+        **hygiene,
     )
 
 

@@ -2,7 +2,9 @@
 
 Requests hand their rows to a queue (after the sampling decision); one background thread turns
 them into JSON lines, appends them in batches and rotates the active file by size. Worker
-processes share the folder: a file lock makes append-and-rotate one step.
+processes share the folder: a file lock makes append-and-rotate one step. Columns the contract
+marks ``personal`` are hashed before they are written, and every rotation deletes rotated files
+older than ``monitoring.log_retention_days`` (``mlops.predlog``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import queue
 import random
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,33 @@ FLUSH_SECONDS = 0.2
 MAX_QUEUE = 100_000  # requests; beyond it records are dropped (and counted), never blocking
 
 
+def hygiene(root: str | Path, env: str) -> dict[str, Any]:
+    """``PredictionLog``'s privacy and retention settings from contract.yaml and the env file."""
+    from mlops import environments
+    from mlops.contract import load_contract
+
+    days = environments.load(env, root).monitoring.log_retention_days
+    return {
+        "personal": load_contract(root).personal,
+        "retention": None if days is None else timedelta(days=days),
+    }
+
+
 class PredictionLog:
-    def __init__(self, log_dir: Path, env: str, sample_rate: float, max_bytes: int):
+    def __init__(
+        self,
+        log_dir: Path,
+        env: str,
+        sample_rate: float,
+        max_bytes: int,
+        personal: tuple[str, ...] = (),
+        retention: timedelta | None = None,
+    ):
         self.folder = predlog.env_dir(log_dir, env)
+        self.log_dir = Path(log_dir)
+        self.personal = personal
+        self.retention = retention
+        self._key = predlog.hash_key()
         self.env = env
         self.sample_rate = sample_rate
         self.max_bytes = max_bytes
@@ -83,7 +109,7 @@ class PredictionLog:
                 env=self.env,
                 model_version=version,
                 route=route,
-                features=row,
+                features=predlog.redact(row, self.personal, self._key),
                 prediction=pred,
                 probability=proba,
                 latency_ms=latency_ms,
@@ -99,5 +125,7 @@ class PredictionLog:
             size = active.stat().st_size if active.exists() else 0
             if size and size + len(data) > self.max_bytes:
                 active.rename(self.folder / predlog.rotated_name())
+                if self.retention is not None:
+                    predlog.prune(self.log_dir, self.env, self.retention)
             with open(active, "ab") as fh:
                 fh.write(data)

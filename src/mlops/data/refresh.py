@@ -1,0 +1,153 @@
+"""`mlops data refresh`: the next training table = the current table + labelled live traffic.
+
+Labelled traffic: the environment's logged predictions of the last ``refresh.window_days``
+(params.yaml) joined to the outcomes ingested since the last refresh (``mlops.feedback.join``),
+the most recent ``refresh.max_rows`` of them, as rows of the contract's columns and target. A
+column the log does not hold (``feature: false``) or holds only as a hash (``personal: true``)
+is null in those rows, so the contract must allow nulls there or the refresh is refused.
+
+The new table is validated exactly as the validate stage does (contract.yaml, params.yaml
+``validate``); only a valid table replaces ``contract.data`` (written to a temporary file and
+moved into place), and ``dvc add data`` pins it in data.dvc. ``data/refresh.json`` records
+which outcome files were used, so running it again adds nothing twice; no new outcome means no
+change at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from mlops import params, paths, predlog, tools
+from mlops.contract import Contract, load_contract
+from mlops.data.schema import coerce, write_table
+from mlops.errors import DataValidationError, MlopsError
+from mlops.feedback import join, outcomes
+from mlops.stages import validate
+
+STATE = "refresh.json"  # in data/: versioned with the table it describes
+
+
+@dataclass
+class Refreshed:
+    env: str
+    data: str
+    rows_before: int
+    rows_added: int
+    outcome_files: list[str] = field(default_factory=list)
+    labelled_available: int = 0  # labelled predictions in the window, before the cap
+    dvc_file: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.rows_added > 0
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "changed": self.changed}
+
+
+def _state(root: Path) -> dict:
+    path = root / paths.DATA_DIR / STATE
+    if not path.is_file():
+        return {"outcome_files": {}}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise MlopsError(f"{path}: not valid JSON ({exc}); delete it to start afresh") from exc
+
+
+def new_outcomes(root: Path, env: str, contract: Contract, state: dict, store=None):
+    """Outcomes from files no earlier refresh used."""
+    known = outcomes.load(root, env, contract, store)
+    used = set(state.get("outcome_files", {}).get(env, []))
+    return known[~known["file"].isin(used)]
+
+
+def traffic_rows(labelled: pd.DataFrame, contract: Contract, cap: int) -> pd.DataFrame:
+    """The newest ``cap`` labelled predictions as rows of the table (contract order)."""
+    rows = labelled[labelled[contract.target].notna()]
+    rows = rows.sort_values("ts", kind="stable").tail(cap)
+    out = pd.DataFrame(index=rows.index)
+    for col in contract.columns:
+        logged = col.name in rows and not col.personal
+        out[col.name] = rows[col.name] if logged else None
+    out[contract.target] = rows[contract.target]
+    return out.reset_index(drop=True)
+
+
+def combine(current: pd.DataFrame, added: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    table = pd.concat([current, added[current.columns]], ignore_index=True)
+    table = coerce(table, contract)
+    for col in contract.columns:
+        if col.numeric and col.name in table:
+            table[col.name] = pd.to_numeric(table[col.name], errors="coerce")
+            if col.kind == "int" and not table[col.name].isna().any():
+                table[col.name] = table[col.name].astype("int64")
+    if contract.target_dtype() == "int64":
+        table[contract.target] = table[contract.target].astype("int64")
+    return table
+
+
+def _write_table(table: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    if path.suffix == ".parquet":
+        table.to_parquet(tmp, index=False)
+    else:
+        write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _check(table: pd.DataFrame, contract: Contract, root: Path, data: str) -> None:
+    report = validate.validate(table, params.load(root / params.PARAMS_FILE)["validate"], contract)
+    if not report["valid"]:
+        raise DataValidationError(
+            f"{data} + labelled traffic: {validate.describe(report)}\nnothing was written; "
+            "fix the contract (e.g. nullable: true for a column the log lacks) or the outcomes"
+        )
+
+
+def refresh(
+    root: str | Path = ".",
+    env: str = "production",
+    *,
+    log_dir: str | Path | None = None,
+    store: str | Path | None = None,
+    now: datetime | None = None,
+    dvc_add: bool = True,
+) -> Refreshed:
+    """Build, check and write the next training table (see the module doc)."""
+    root = Path(root)
+    contract = load_contract(root)
+    settings = params.load(root / params.PARAMS_FILE)["refresh"]
+    state = _state(root)
+    known = new_outcomes(root, env, contract, state, store)
+    log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
+    window = timedelta(days=settings["window_days"])
+    logged = join.read_log(log_dir, env, since=window, now=now, features=True)
+    labelled = join.label(logged.frame, known, contract.target)
+    added = traffic_rows(labelled, contract, settings["max_rows"])
+    data_path = root / contract.data
+    current = contract.read_table(data_path)
+    result = Refreshed(
+        env, contract.data, len(current), len(added),
+        sorted(set(known["file"])), int(labelled[contract.target].notna().sum()),
+    )  # fmt: skip
+    if added.empty:
+        return result
+    table = combine(current, added, contract)
+    _check(table, contract, root, contract.data)
+    _write_table(table, data_path)
+    used = state.setdefault("outcome_files", {}).setdefault(env, [])
+    used += [f for f in result.outcome_files if f not in used]
+    state["last"] = {"env": env, "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+                     "rows_added": len(added)}  # fmt: skip
+    (root / paths.DATA_DIR / STATE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    if dvc_add:
+        tools.dvc("add", paths.DATA_DIR, cwd=root)
+        result.dvc_file = paths.DATA_DVC
+    return result

@@ -1,0 +1,112 @@
+"""`mlops outcomes ingest`, `mlops performance` and `mlops logs prune`: thin wrappers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+outcomes_app = typer.Typer(
+    help="Outcomes: the true labels of served predictions, stored per environment (DVC).",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the feedback commands to the `mlops` app."""
+    app.add_typer(outcomes_app, name="outcomes")
+    app.command("performance")(performance)
+    app.add_typer(logs_app, name="logs")
+
+
+@outcomes_app.command("ingest")
+def ingest(
+    file: Path = typer.Argument(
+        ..., help="CSV or Parquet: request_id, the target, optionally row."
+    ),
+    env: str = typer.Option(..., "--env", help="Environment whose predictions these resolve."),
+    store: Path = typer.Option(
+        None, help="Outcome folder, relative to the repository (default outcomes/)."
+    ),
+    dvc: bool = typer.Option(
+        True, "--dvc/--no-dvc", help="Run `dvc add` on the outcome folder (default)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Check FILE against contract.yaml and store it under outcomes/ENV/ (nothing on failure).
+
+    Exit 0: stored; 1: the file failed the checks (every problem listed); 2: other errors.
+    """
+    from mlops.feedback import outcomes
+
+    done = outcomes.ingest(".", file, env, store=store, dvc_add=dvc)
+    if as_json:
+        typer.echo(json.dumps({"env": done.env, "path": str(done.path), "rows": done.rows,
+                               "dvc_file": done.dvc_file}))  # fmt: skip
+        return
+    typer.echo(f"stored {done.rows:,} outcome(s) for {done.env} in {done.path}")
+    if done.dvc_file:
+        typer.echo(f"then: git add {done.dvc_file} .gitignore && git commit && dvc push")
+
+
+def performance(
+    env: str = typer.Option(..., "--env", help="Environment whose live predictions are judged."),
+    since: str = typer.Option(
+        None, help="Only predictions logged in this window before now: 30m, 24h, 7d, 2w."
+    ),
+    log_dir: Path = typer.Option(
+        None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."
+    ),
+    store: Path = typer.Option(None, help="Outcome folder (default outcomes/)."),
+    out_dir: Path = typer.Option(
+        Path("reports/performance"),
+        help="Where performance.md, performance.json and performance.html are written.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON result, not markdown."),
+) -> None:
+    """Live metrics from outcomes joined to the prediction log, per version and route.
+
+    Exit 0: every judged group passes, or not enough outcomes yet; 1: a group is below its
+    threshold (monitoring.min_live, default gates.min); 2: it could not be measured.
+    """
+    from mlops.feedback import performance as api
+    from mlops.feedback import render
+
+    result = api.run(".", env, since=since, log_dir=log_dir, store=store)
+    files = render.write_reports(result, out_dir)
+    if as_json:
+        typer.echo(json.dumps({**result.to_dict(), "files": {k: str(v) for k, v in files.items()}},
+                              indent=2))  # fmt: skip
+    else:
+        typer.echo(render.markdown(result) + f"\nwritten: {', '.join(map(str, files.values()))}")
+    raise typer.Exit(result.exit_code)
+
+
+logs_app = typer.Typer(help="The prediction log: retention.", no_args_is_help=True)
+
+
+@logs_app.command("prune")
+def prune(
+    env: str = typer.Option(..., "--env", help="Environment whose log is pruned."),
+    days: float = typer.Option(
+        None, min=0.001, help="Maximum age (default: monitoring.log_retention_days)."
+    ),
+    log_dir: Path = typer.Option(
+        None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."
+    ),
+) -> None:
+    """Delete rotated prediction-log files older than the retention (the server also does this
+    at every rotation)."""
+    from datetime import timedelta
+
+    from mlops import environments, predlog
+
+    days = days or environments.load(env).monitoring.log_retention_days
+    if days is None:
+        typer.echo(f"{env}: monitoring.log_retention_days is unset: the log is kept")
+        return
+    removed = predlog.prune(log_dir or predlog.DEFAULT_DIR, env, timedelta(days=days))
+    typer.echo(f"{env}: deleted {len(removed)} rotated file(s) older than {days:g} days")
+    for path in removed:
+        typer.echo(f"  {path}")

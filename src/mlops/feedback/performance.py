@@ -1,0 +1,262 @@
+"""Live performance: logged predictions joined to their outcomes, per version and route.
+
+For every (model_version, route) in the window, the task's metrics on the labelled predictions
+with a 95 % interval (``mlops.feedback.intervals``), the row count, the label coverage (labelled
+share of the logged predictions) and the version's holdout metrics from its registry tag.
+
+Thresholds, in ``environments/<env>.yaml``::
+
+    monitoring:
+      min_live: {roc_auc: 0.75}   # default: the environment's gates.min
+      min_outcomes: 200           # fewer labelled rows: "not enough outcomes yet", no verdict
+
+A group fails when a metric's point estimate is worse than its threshold (below; above for
+rmse, mae, log_loss); the interval is shown so a reader can judge how sure that is. A threshold
+on a metric the task does not measure live is listed as such, not applied.
+
+Exit codes: 0 every judged group passes (or nothing to judge yet), 1 a group is below a
+threshold, 2 the measurement could not be made.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlops import environments, predlog, registry, tools
+from mlops.contract import Contract, load_contract
+from mlops.durations import parse_duration
+from mlops.feedback import intervals, join, outcomes
+from mlops.scoring import LOWER_IS_BETTER
+
+DEFAULT_OUT_DIR = "reports/performance"
+OK, BELOW, NOT_ENOUGH = "ok", "below threshold", "not enough outcomes yet"
+# what each task measures live (no per-class probabilities in the log: no multiclass log_loss)
+LIVE_METRICS = {
+    "binary": ("roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"),
+    "multiclass": ("accuracy", "macro_f1"),
+    "regression": ("rmse", "mae"),
+}
+
+
+@dataclass
+class Group:
+    version: str
+    route: str
+    predictions: int
+    labelled: int
+    status: str
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float:
+        return self.labelled / self.predictions if self.predictions else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "coverage": round(self.coverage, 6)}
+
+
+@dataclass
+class Result:
+    env: str
+    model: str
+    task: str
+    since: str
+    thresholds: dict[str, float]
+    threshold_source: str
+    min_outcomes: int
+    groups: list[Group]
+    logged: int  # records in the log (all time)
+    outcomes: int  # stored outcomes (all time)
+    unused_thresholds: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        statuses = {g.status for g in self.groups}
+        if BELOW in statuses:
+            return BELOW
+        return OK if OK in statuses else NOT_ENOUGH
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status == BELOW else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "groups"}
+        return {**out, "status": self.status, "groups": [g.to_dict() for g in self.groups]}
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+def _codes(values: pd.Series, contract: Contract, what: str) -> np.ndarray:
+    """Class labels as their index in ``contract.classes``, whatever the join made of them
+    (1.0 after a merge is class 1); integer codes keep a million rows cheap."""
+    if contract.target_dtype() == "int64":
+        values = pd.to_numeric(values, errors="coerce")
+    else:
+        values = values.astype("str")
+    codes = pd.Categorical(values, categories=list(contract.classes)).codes
+    if (codes < 0).any():
+        unknown = sorted({str(v) for v in values[codes < 0][:1000]})
+        raise join.LogError(
+            f"{what} holds {unknown[:5]}, not classes of contract.yaml {list(contract.classes)}; "
+            "were these predictions made under another contract? (--since or --log-dir picks "
+            "another window or folder)"
+        )
+    return codes.astype("int64")
+
+
+def _classification(frame: pd.DataFrame, contract: Contract) -> dict[str, intervals.Estimate]:
+    k = len(contract.classes)
+    truth = _codes(frame[contract.target], contract, "the outcomes")
+    predicted = _codes(frame["prediction"], contract, "the prediction log")
+    cm = intervals.confusion(truth, predicted, k)
+    out = {"accuracy": intervals.bootstrap(cm, intervals.accuracy)}
+    if contract.task == "multiclass":
+        out["macro_f1"] = intervals.bootstrap(cm, intervals.macro_f1)
+        return out
+    pos = list(contract.classes).index(contract.positive)
+    for name, fn in (("f1", intervals.f1), ("precision", intervals.precision),
+                     ("recall", intervals.recall)):  # fmt: skip
+        out[name] = intervals.bootstrap(cm, lambda m, fn=fn: fn(m, pos))
+    score = pd.to_numeric(frame["probability"], errors="coerce").to_numpy(dtype="float64")
+    if not np.isnan(score).any():
+        positive = (truth == pos).astype("int64")
+        auc = intervals.roc_auc(positive, score)
+        if auc is not None:
+            out["roc_auc"] = auc
+        out["log_loss"] = intervals.log_loss(positive, score)
+    return out
+
+
+def _regression(frame: pd.DataFrame, contract: Contract) -> dict[str, intervals.Estimate]:
+    predicted = pd.to_numeric(frame["prediction"], errors="coerce").to_numpy(dtype="float64")
+    errors = predicted - frame[contract.target].to_numpy(dtype="float64")
+    return {"rmse": intervals.rmse(errors), "mae": intervals.mean(np.abs(errors))}
+
+
+def live_metrics(frame: pd.DataFrame, contract: Contract) -> dict[str, intervals.Estimate]:
+    """The task's live metrics on labelled rows (prediction, probability, target)."""
+    if contract.classification:
+        return _classification(frame, contract)
+    return _regression(frame, contract)
+
+
+def _passes(name: str, value: float, threshold: float) -> bool:
+    return bool(value <= threshold if name in LOWER_IS_BETTER else value >= threshold)
+
+
+def judge(
+    group: pd.DataFrame,
+    contract: Contract,
+    thresholds: dict[str, float],
+    min_outcomes: int,
+    holdout: dict[str, float],
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A group's status and its metric table (value, interval, holdout, threshold, passed)."""
+    labelled = group[group[contract.target].notna()]
+    if len(labelled) < min_outcomes:
+        return NOT_ENOUGH, {}
+    table = {}
+    for name, est in live_metrics(labelled, contract).items():
+        row: dict[str, Any] = {**est.to_dict(), "holdout": holdout.get(name)}
+        if name in thresholds:
+            row |= {"threshold": thresholds[name],
+                    "passed": _passes(name, est.value, thresholds[name])}  # fmt: skip
+        table[name] = row
+    failed = any(r.get("passed") is False for r in table.values())
+    return (BELOW if failed else OK), table
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def holdout_metrics(root: Path, model: str) -> dict[str, dict[str, float]]:
+    """version -> its registered holdout metrics ({} outside a Git repository)."""
+    try:
+        versions = registry.list_versions(root, model)
+    except tools.ToolError:
+        return {}
+    return {v.version: v.metadata.get("metrics", {}) for v in versions}
+
+
+def thresholds_of(env: environments.Environment) -> tuple[dict[str, float], str]:
+    if env.monitoring.min_live:
+        return env.monitoring.min_live, f"{env.source}: monitoring.min_live"
+    return env.gates.min, f"{env.source}: gates.min (no monitoring.min_live set)"
+
+
+def measure(
+    labelled: pd.DataFrame,
+    contract: Contract,
+    thresholds: dict[str, float],
+    min_outcomes: int,
+    holdout: dict[str, dict[str, float]],
+) -> list[Group]:
+    groups = []
+    for (version, route), group in labelled.groupby(["model_version", "route"], sort=True):
+        status, table = judge(
+            group, contract, thresholds, min_outcomes, holdout.get(str(version), {})
+        )
+        n = int(group[contract.target].notna().sum())
+        groups.append(Group(str(version), str(route), len(group), n, status, table))
+    return groups
+
+
+def run(
+    root: str | Path = ".",
+    env: str = "production",
+    *,
+    since: str | None = None,
+    log_dir: str | Path | None = None,
+    store: str | Path | None = None,
+    now: datetime | None = None,
+) -> Result:
+    """Measure ``env``'s live performance (see the module doc). Raises ``MlopsError``."""
+    root = Path(root)
+    environment = environments.load(env, root)
+    contract = load_contract(root)
+    window = parse_duration(since) if since else None
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
+    logged = join.read_log(log_dir, env, since=window, now=now)
+    seconds["read_log"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    known = outcomes.load(root, env, contract, store)
+    seconds["read_outcomes"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    labelled = join.label(logged.frame, known, contract.target)
+    seconds["join"] = round(time.perf_counter() - t0, 3)
+    thresholds, source = thresholds_of(environment)
+    t0 = time.perf_counter()
+    groups = measure(
+        labelled,
+        contract,
+        thresholds,
+        environment.monitoring.min_outcomes,
+        holdout_metrics(root, contract.model),
+    )
+    seconds["metrics"] = round(time.perf_counter() - t0, 3)
+    return Result(
+        env=env,
+        model=contract.model,
+        task=contract.task,
+        since=since or "",
+        thresholds=thresholds,
+        threshold_source=source,
+        min_outcomes=environment.monitoring.min_outcomes,
+        groups=groups,
+        logged=logged.records,
+        outcomes=len(known),
+        unused_thresholds=sorted(set(thresholds) - set(LIVE_METRICS[contract.task])),
+        seconds=seconds,
+    )

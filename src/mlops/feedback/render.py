@@ -1,0 +1,139 @@
+"""`mlops performance` as markdown (the step summary, an issue body) and a standalone HTML page."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from mlops.feedback.performance import BELOW, NOT_ENOUGH, OK, Result
+from mlops.io_utils import write_json
+from mlops.scoring import LOWER_IS_BETTER
+
+VERDICT = {OK: "✅ ok", BELOW: "❌ below threshold", NOT_ENOUGH: "⏳ not enough outcomes yet"}
+
+
+def _num(value) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def _threshold(name: str, row: dict) -> str:
+    if "threshold" not in row:
+        return ""
+    bar = "≤" if name in LOWER_IS_BETTER else "≥"
+    return f"{bar} {row['threshold']:g} {'✅' if row['passed'] else '❌'}"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> list[str]:
+    align = ["---"] + ["---:"] * (len(header) - 1)
+    return [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(align) + " |",
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def summary_rows(result: Result) -> list[list[str]]:
+    return [
+        [g.version, g.route, f"{g.predictions:,}", f"{g.labelled:,}", f"{g.coverage:.1%}",
+         VERDICT[g.status]]
+        for g in result.groups
+    ]  # fmt: skip
+
+
+def metric_rows(result: Result) -> list[tuple[str, list[list[str]]]]:
+    out = []
+    for g in result.groups:
+        if not g.metrics:
+            continue
+        rows = [
+            [f"`{name}`", _num(m["value"]), f"[{_num(m['low'])}, {_num(m['high'])}]",
+             _num(m["holdout"]), _threshold(name, m)]
+            for name, m in g.metrics.items()
+        ]  # fmt: skip
+        out.append((f"{g.version} · {g.route} · {g.labelled:,} labelled rows", rows))
+    return out
+
+
+SUMMARY = ["version", "route", "predictions", "labelled", "coverage", "verdict"]
+METRICS = ["metric", "live", "95% interval", "holdout", "threshold"]
+
+
+def _intro(result: Result) -> list[str]:
+    window = f"the last {result.since}" if result.since else "all logged predictions"
+    lines = [
+        f"## Live performance in {result.env}: {VERDICT[result.status]}",
+        "",
+        f"{result.model} ({result.task}): {window}, joined to the outcomes stored for "
+        f"{result.env} by request id. {result.logged:,} logged predictions, "
+        f"{result.outcomes:,} outcomes stored.",
+        f"Thresholds from {result.threshold_source}; a verdict needs at least "
+        f"{result.min_outcomes:,} labelled rows (`monitoring.min_outcomes`).",
+    ]
+    if result.unused_thresholds:
+        lines.append(
+            f"Not measured live for a {result.task} task, so not applied: "
+            + ", ".join(f"`{m}`" for m in result.unused_thresholds)
+        )
+    return lines
+
+
+def markdown(result: Result) -> str:
+    lines = [*_intro(result), ""]
+    if not result.groups:
+        lines.append(
+            "Nothing logged in this window yet: no verdict. Predictions appear once the server "
+            "logs traffic; outcomes once `mlops outcomes ingest` stores them."
+        )
+        return "\n".join(lines) + "\n"
+    lines += _table(summary_rows(result), SUMMARY)
+    for title, rows in metric_rows(result):
+        lines += ["", f"### {title}", "", *_table(rows, METRICS)]
+    lines += [
+        "",
+        "Intervals: bootstrap of the confusion matrix (label metrics), Hanley-McNeil (ROC AUC), "
+        "normal interval of the mean (losses, errors). Holdout: the version's registered "
+        "metrics. Live below the holdout by more than its interval means the population moved: "
+        "`mlops data refresh` and a retrain PR.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _html_table(rows: list[list[str]], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c.strip('`'))}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def page(result: Result) -> str:
+    intro = _intro(result)
+    parts = [f"<h1>{html.escape(intro[0].removeprefix('## '))}</h1>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in intro[2:]]
+    parts.append(_html_table(summary_rows(result), SUMMARY))
+    for title, rows in metric_rows(result):
+        parts += [f"<h2>{html.escape(title)}</h2>", _html_table(rows, METRICS)]
+    style = (
+        "body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+        "padding:.3em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
+    )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Live performance: {html.escape(result.env)}</title><style>{style}</style>"
+        f"</head><body>{''.join(parts)}</body></html>\n"
+    )
+
+
+def write_reports(result: Result, out_dir: str | Path) -> dict[str, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "markdown": out / "performance.md",
+        "json": out / "performance.json",
+        "html": out / "performance.html",
+    }
+    files["markdown"].write_text(markdown(result))
+    write_json(files["json"], result.to_dict())
+    files["html"].write_text(page(result))
+    return files

@@ -1,0 +1,140 @@
+"""`mlops performance`: live metrics from outcomes joined to the log, per version and route."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from mlops.feedback import intervals, performance
+from tests.conftest import git, mlops
+from tests.feedback.conftest import binary_traffic, write_log
+from tests.feedback.contracts import contract
+
+
+def _frame(predicted, target, scores=None):
+    return pd.DataFrame({"prediction": predicted, "probability": scores, "y": target})
+
+
+def test_binary_metrics_equal_sklearn_and_intervals_cover_them():
+    truth, score, predicted = binary_traffic(5000, 1.0)
+    got = performance.live_metrics(_frame(predicted, truth, score), contract("binary"))
+    assert got["roc_auc"].value == pytest.approx(skm.roc_auc_score(truth, score))
+    assert got["f1"].value == pytest.approx(skm.f1_score(truth, predicted))
+    assert got["precision"].value == pytest.approx(skm.precision_score(truth, predicted))
+    assert got["accuracy"].value == pytest.approx(skm.accuracy_score(truth, predicted))
+    assert got["log_loss"].value == pytest.approx(skm.log_loss(truth, score))
+    for est in got.values():
+        assert est.low < est.value < est.high and est.high - est.low < 0.06
+
+
+def test_intervals_narrow_with_more_rows():
+    small = performance.live_metrics(_frame(*reversed(binary_traffic(300, 1.0)[::2]), None),
+                                     contract("binary"))  # fmt: skip
+    truth, _, predicted = binary_traffic(30_000, 1.0)
+    large = performance.live_metrics(_frame(predicted, truth), contract("binary"))
+    width = {k: e.high - e.low for k, e in small.items()}
+    assert all(large[k].high - large[k].low < width[k] / 5 for k in width)
+    assert "roc_auc" not in large  # no scores logged: no AUC, no log loss
+    cm = intervals.confusion(truth, predicted, 2)
+    boot = intervals.bootstrap(cm, intervals.accuracy)
+    # the multinomial bootstrap agrees with the normal interval of a proportion
+    p = boot.value
+    half = 1.96 * np.sqrt(p * (1 - p) / len(truth))
+    assert boot.low == pytest.approx(p - half, abs=0.002)
+    assert boot.high == pytest.approx(p + half, abs=0.002)
+
+
+def test_multiclass_and_regression():
+    truth = np.array(["a", "b", "c", "a", "b", "c", "a", "a"] * 50)
+    predicted = np.array(["a", "b", "b", "a", "c", "c", "a", "b"] * 50)
+    got = performance.live_metrics(_frame(predicted, truth), contract("multiclass"))
+    assert got["accuracy"].value == pytest.approx(skm.accuracy_score(truth, predicted))
+    assert got["macro_f1"].value == pytest.approx(skm.f1_score(truth, predicted, average="macro"))
+    rng = np.random.default_rng(1)
+    y = rng.normal(10, 3, 2000)
+    pred = y + rng.normal(0, 2, 2000)
+    got = performance.live_metrics(_frame(pred, y), contract("regression"))
+    assert got["rmse"].value == pytest.approx(np.sqrt(skm.mean_squared_error(y, pred)))
+    assert got["mae"].value == pytest.approx(skm.mean_absolute_error(y, pred))
+    assert got["rmse"].low < got["rmse"].value < got["rmse"].high
+
+
+def test_lower_is_better_thresholds_and_too_few_outcomes():
+    rng = np.random.default_rng(2)
+    y = rng.normal(0, 1, 500)
+    frame = _frame(y + rng.normal(0, 1.0, 500), y)
+    status, table = performance.judge(frame, contract("regression"), {"rmse": 0.5}, 100, {})
+    assert status == performance.BELOW and table["rmse"]["passed"] is False
+    status, _ = performance.judge(frame, contract("regression"), {"rmse": 2.0}, 100, {})
+    assert status == performance.OK
+    status, table = performance.judge(frame, contract("regression"), {"rmse": 0.5}, 501, {})
+    assert status == performance.NOT_ENOUGH and table == {}
+
+
+def _outcomes(tmp_path, name, ids, labels):
+    path = tmp_path / name
+    pd.DataFrame({"request_id": ids, "churn": labels}).to_csv(path, index=False)
+    return path
+
+
+def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_path):
+    repo, env, logs = sample_repo, "staging", tmp_path / "logs"
+    git(repo, "tag", "-a", "churn-model@v1.0.0", "-m",
+        json.dumps({"metrics": {"roc_auc": 0.83, "f1": 0.6}}))  # fmt: skip
+    good_truth, good_score, good_pred = binary_traffic(600, 2.0, seed=1)
+    bad_truth, bad_score, bad_pred = binary_traffic(400, 0.1, seed=2)
+    stable = write_log(logs, env, "v1.0.0", "stable", good_pred.tolist(), good_score.tolist())
+    canary = write_log(logs, env, "v1.1.0", "canary", bad_pred.tolist(), bad_score.tolist(),
+                       prefix="c")  # fmt: skip
+    write_log(logs, env, "v1.1.0", "canary", [1] * 5, [0.9] * 5, prefix="x")  # never labelled
+    # outcomes for 500 of the 600 stable predictions and all 400 canary ones, in two files
+    mlops(repo, "outcomes", "ingest", str(_outcomes(tmp_path, "a.csv", stable[:500],
+          good_truth[:500])), "--env", env, "--no-dvc", "--store", str(tmp_path / "o"))  # fmt: skip
+    mlops(repo, "outcomes", "ingest", str(_outcomes(tmp_path, "b.csv", canary, bad_truth)),
+          "--env", env, "--no-dvc", "--store", str(tmp_path / "o"))  # fmt: skip
+    args = ["performance", "--env", env, "--log-dir", str(logs), "--store", str(tmp_path / "o"),
+            "--out-dir", str(tmp_path / "out")]  # fmt: skip
+    done = mlops(repo, *args, "--json", check=False)
+    assert done.returncode == 1, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    groups = {(g["version"], g["route"]): g for g in result["groups"]}
+    stable_g, canary_g = groups[("v1.0.0", "stable")], groups[("v1.1.0", "canary")]
+    assert (stable_g["predictions"], stable_g["labelled"]) == (600, 500)
+    assert stable_g["coverage"] == pytest.approx(500 / 600, abs=1e-6)
+    assert (canary_g["predictions"], canary_g["labelled"]) == (405, 400)
+    auc = stable_g["metrics"]["roc_auc"]
+    assert auc["value"] == pytest.approx(skm.roc_auc_score(good_truth[:500], good_score[:500]),
+                                         abs=1e-6)  # fmt: skip
+    assert auc["holdout"] == 0.83 and auc["threshold"] == 0.78 and auc["passed"] is True
+    assert stable_g["status"] == "ok" and canary_g["status"] == "below threshold"
+    assert canary_g["metrics"]["roc_auc"]["holdout"] is None  # v1.1.0 is not registered
+    assert result["threshold_source"].endswith("gates.min (no monitoring.min_live set)")
+    md = (tmp_path / "out" / "performance.md").read_text()
+    assert "| v1.0.0 | stable | 600 | 500 | 83.3% | ✅ ok |" in md
+    assert "| v1.1.0 | canary | 405 | 400 | 98.8% | ❌ below threshold |" in md
+    assert "<table>" in (tmp_path / "out" / "performance.html").read_text()
+
+
+def test_cli_not_enough_outcomes_and_errors(sample_repo, tmp_path):
+    logs = tmp_path / "logs"
+    truth, score, pred = binary_traffic(300, 0.1)
+    ids = write_log(logs, "staging", "v1.0.0", "stable", pred.tolist(), score.tolist())
+    store = tmp_path / "o"
+    mlops(sample_repo, "outcomes", "ingest", str(_outcomes(tmp_path, "a.csv", ids[:50],
+          truth[:50])), "--env", "staging", "--no-dvc", "--store", str(store))  # fmt: skip
+    base = ["performance", "--env", "staging", "--log-dir", str(logs), "--store", str(store),
+            "--out-dir", str(tmp_path / "out")]  # fmt: skip
+    done = mlops(sample_repo, *base, check=False)
+    assert done.returncode == 0
+    assert "not enough outcomes yet" in done.stdout and "| 300 | 50 | 16.7% |" in done.stdout
+    done = mlops(sample_repo, *base, "--since", "7x", check=False)
+    assert done.returncode == 2 and "--since '7x': not a duration" in done.stderr
+    done = mlops(sample_repo, *base[:2], "nowhere", *base[3:], check=False)
+    assert done.returncode == 2 and "unknown environment 'nowhere'" in done.stderr
+    # the window: logged on 2026-11-20, so --since 1d (from now) holds nothing
+    done = mlops(sample_repo, *base, "--since", "1d", "--json", check=False)
+    assert done.returncode == 0 and json.loads(done.stdout)["groups"] == []
