@@ -83,8 +83,8 @@ def _outcomes(tmp_path, name, ids, labels):
 
 def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_path):
     repo, env, logs = sample_repo, "staging", tmp_path / "logs"
-    git(repo, "tag", "-a", "churn-model@v1.0.0", "-m",
-        json.dumps({"metrics": {"roc_auc": 0.83, "f1": 0.6}}))  # fmt: skip
+    tag = {"sha256": "sha256:" + "0" * 64, "metrics": {"roc_auc": 0.83, "f1": 0.6}}
+    git(repo, "tag", "-a", "churn-model@v1.0.0", "-m", json.dumps(tag))
     good_truth, good_score, good_pred = binary_traffic(600, 2.0, seed=1)
     bad_truth, bad_score, bad_pred = binary_traffic(400, 0.1, seed=2)
     stable = write_log(logs, env, "v1.0.0", "stable", good_pred.tolist(), good_score.tolist())

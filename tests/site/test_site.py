@@ -38,6 +38,11 @@ def test_the_page_shows_environments_versions_canary_and_rollback(history, tmp_p
     assert "default-src 'none'" in page  # and the browser would refuse anything else anyway
 
 
+def _merge_of(repo, pr: int) -> str:
+    lines = git(repo, "log", "--merges", "--format=%H %s").splitlines()
+    return next(h for h, _, s in (line.partition(" ") for line in lines) if f"#{pr} " in s)
+
+
 def test_since_when_through_which_pr_and_commit(history, tmp_path):
     data = build(history, tmp_path / "site", live_timeout=None).data
     envs = {e.name: e for e in data.environments}
@@ -46,7 +51,8 @@ def test_since_when_through_which_pr_and_commit(history, tmp_path):
     assert len(merges) == 7
     # v1.0.0 has been production's stable since PR #2, through the canary and its rollback
     assert (prod.stable.version, prod.stable.pr) == ("v1.0.0", 2)
-    assert prod.stable.commit == git(history, "rev-parse", "promote/production-2")
+    # main's first-parent history: the change is the merge of PR #2, not the branch's commit
+    assert prod.stable.commit == _merge_of(history, 2)
     assert (prod.canary.version, prod.canary.traffic, prod.canary.pr) == ("v1.2.0", 10, 7)
     assert prod.canary.since == git(history, "log", "-1", "--format=%aI", "promote/production-7")
     assert (envs["staging"].stable.version, envs["staging"].stable.pr) == ("v1.2.0", 6)

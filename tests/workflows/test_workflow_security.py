@@ -126,6 +126,7 @@ def test_only_jobs_that_push_may_write_contents():
         ("register.yml", "register"),  # pushes the version tag
         ("deploy.yml", "register"),  # the same, when a merge also retrained
         ("monitor.yml", "canary"),  # pushes the rollback branch
+        ("retrain.yml", "refresh"),  # pushes the retrain branch with the refreshed data.dvc
     }
 
 

@@ -275,7 +275,7 @@ class Controller:
             ) from exc
         loaded = LoadedModel(self._model, pin.version, pin.digest, estimator,
                              threshold=_threshold(version.metadata),
-                             contract=_contract(estimator, version.tag))  # fmt: skip
+                             contract=model_contract(estimator, version.tag))  # fmt: skip
         loaded = with_predictor(loaded, sample_records(loaded.contract), version.tag)
         try:
             check_model(loaded, sample_records(loaded.contract))
@@ -331,7 +331,7 @@ def _threshold(metadata: dict[str, Any]) -> float:
         return 0.5
 
 
-def _contract(estimator, tag: str) -> Contract | None:
+def model_contract(estimator, tag: str) -> Contract | None:
     """The contract the version was trained with; None (the bundled sample's) for artifacts
     made before models carried one."""
     try:

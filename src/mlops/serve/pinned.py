@@ -28,6 +28,7 @@ from mlops.serve.controller import (
     ReconcileError,
     Status,
     check_model,
+    model_contract,
     sample_records,
     with_predictor,
 )
@@ -106,9 +107,11 @@ class PinnedController:
         t0 = time.perf_counter()
         estimator = model_io.load(path, expected_digest=s.pinned_digest)
         loaded = LoadedModel(s.model or "model", s.pinned_version, s.pinned_digest, estimator,
-                             threshold=s.pinned_threshold)  # fmt: skip
-        loaded = with_predictor(loaded, sample_records(), f"pinned {s.pinned_version}")
-        check_model(loaded, sample_records())  # warm-up; a failure is the Degraded reason
+                             threshold=s.pinned_threshold,
+                             contract=model_contract(estimator, s.pinned_version))  # fmt: skip
+        sample = sample_records(loaded.contract)
+        loaded = with_predictor(loaded, sample, f"pinned {s.pinned_version}")
+        check_model(loaded, sample)  # warm-up; a failure is the Degraded reason
         return dataclasses.replace(loaded, load_seconds=round(time.perf_counter() - t0, 3))
 
 
