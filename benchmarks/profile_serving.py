@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
-from serving import RECORD, sandbox, wrk
+from serving import sandbox, workspace_record, wrk
 
 from mlops.serve import launcher
 from mlops.serve.settings import TOKEN_ENV
@@ -54,7 +54,7 @@ def profile(repo: Path, tmp: Path, connections: int, duration: int, top: int) ->
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    body = json.dumps({"records": [RECORD]})
+    body = json.dumps({"records": [workspace_record()]})
     result = wrk(f"{url}/predict", body, connections, duration, tmp)
     os.killpg(proc.pid, signal.SIGINT)
     proc.wait(30)

@@ -29,23 +29,30 @@ from pathlib import Path
 import httpx
 
 from mlops import model_io, models_file, paths, registry
+from mlops.contract import load_contract
 from mlops.models_file import Deployment, Pin
 from mlops.serve import launcher
 
 ROOT = Path(__file__).resolve().parents[1]
 MLFLOW_VENV = ROOT / "benchmarks" / ".venv-mlflow"
 MLFLOW_PINS = ("mlflow==3.17.*", "scikit-learn==1.9.1", "skops==0.16.0")
-RECORD = {
-    "tenure_months": 14,
-    "monthly_charges": 79.85,
-    "total_charges": 1117.9,
-    "support_tickets": 2,
-    "senior_citizen": 0,
-    "contract": "month-to-month",
-    "payment_method": "electronic-check",
-    "internet_service": "fiber",
-    "region": "west",
-}
+
+
+def workspace_record(root: Path = ROOT) -> dict:
+    """The first complete holdout row of the workspace's own table, features only: the benchmark
+    sends what the served model was trained on, whatever table the repository adopted."""
+    import pandas as pd
+
+    contract = load_contract(root)
+    holdout = root / paths.HOLDOUT
+    if not holdout.is_file():
+        sys.exit(f"{paths.HOLDOUT} is missing: run `dvc repro` (or `dvc pull`) first")
+    frame = pd.read_csv(holdout, nrows=1000)[list(contract.features)].dropna()
+    if frame.empty:
+        sys.exit(f"{paths.HOLDOUT}: no row without nulls in its first 1,000 to send")
+    return json.loads(frame.head(1).to_json(orient="records"))[0]
+
+
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [[%s]]
@@ -74,8 +81,8 @@ def sandbox(tmp: Path) -> Path:
             "the workspace model differs from the committed dvc.lock; commit or `dvc checkout`"
         )
     version = "v0.0.1"
-    sh("git", "tag", "-a", registry.tag_name("churn-model", version), "-m", json.dumps(meta),
-       cwd=clone)  # fmt: skip
+    tag = registry.tag_name(load_contract(ROOT).model, version)
+    sh("git", "tag", "-a", tag, "-m", json.dumps(meta), cwd=clone)
     text = (clone / paths.MODELS_FILE).read_text()
     deployment = Deployment(Pin(version, model_io.sha256(model)))
     (clone / paths.MODELS_FILE).write_text(
@@ -139,7 +146,7 @@ def side_by_side(servers: dict[str, tuple[str, str]], args, tmp: Path) -> list[d
     return rows
 
 
-def start_floor(workers: int, tmp: Path) -> tuple[subprocess.Popen, str]:
+def start_floor(workers: int, tmp: Path, record: dict) -> tuple[subprocess.Popen, str]:
     port = launcher.free_port()
     log = open(tmp / f"floor-{workers}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -152,7 +159,7 @@ def start_floor(workers: int, tmp: Path) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.post(url, json={"records": [RECORD]}, timeout=2).status_code == 200:
+            if httpx.post(url, json={"records": [record]}, timeout=2).status_code == 200:
                 return proc, url
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -230,9 +237,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp_name:
         tmp = Path(tmp_name)
         repo = sandbox(tmp)
-        ours = json.dumps({"records": [RECORD]})
+        record = workspace_record()
+        ours = json.dumps({"records": [record]})
         for workers in workers_list:
-            floor, floor_url = start_floor(workers, tmp)
+            floor, floor_url = start_floor(workers, tmp, record)
             try:
                 with launcher.start(repo, "production", ref="HEAD", workers=workers,
                                     log_dir=str(tmp / "predlog"),
@@ -247,7 +255,7 @@ def main() -> None:
                     rows += side_by_side(servers, args, tmp)
             finally:
                 stop(floor)
-        theirs = json.dumps({"dataframe_records": [RECORD]})
+        theirs = json.dumps({"dataframe_records": [record]})
         for workers in mlflow_list:
             port = launcher.free_port()
             proc = serve_mlflow(tmp, port, workers)
