@@ -89,8 +89,9 @@ def promo(registered_base, tmp_path) -> Path:
     return relocate(registered_base, tmp_path / "sandbox")
 
 
-def merge_pr(repo: Path, branch: str, number: int) -> str:
-    """Merge ``branch`` into main the way GitHub's merge button does; push main to origin."""
+def merge_pr(repo: Path, branch: str, number: int, *, push: bool = True) -> str:
+    """Merge ``branch`` into main the way GitHub's merge button does; push main to origin
+    (unless ``push`` is false: a repository without one)."""
     git(repo, "switch", "-q", "main")
     git(
         repo,
@@ -101,5 +102,6 @@ def merge_pr(repo: Path, branch: str, number: int) -> str:
         "-m",
         f"Merge pull request #{number} from team/{branch}",
     )
-    git(repo, "push", "-q", "origin", "main")
+    if push:
+        git(repo, "push", "-q", "origin", "main")
     return git(repo, "rev-parse", "HEAD")

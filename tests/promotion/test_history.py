@@ -14,6 +14,7 @@ from mlops import registry
 from mlops.errors import NotFoundError
 from mlops.promotion import audit, gitlog
 from tests.conftest import git, run
+from tests.promotion.conftest import merge_pr
 
 
 def _pins(**envs: int) -> str:
@@ -35,20 +36,6 @@ def _commit(repo: Path, text: str | bytes, message: str) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-def _merge(repo: Path, branch: str, number: int) -> str:
-    git(repo, "switch", "-q", "main")
-    git(
-        repo,
-        "merge",
-        "-q",
-        "--no-ff",
-        branch,
-        "-m",
-        f"Merge pull request #{number} from t/{branch}",
-    )
-    return git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture
 def history_repo(tmp_path) -> Path:
     repo = tmp_path / "repo"
@@ -66,7 +53,7 @@ def test_a_pin_reverted_inside_a_merged_branch_was_never_live(history_repo):
     git(repo, "switch", "-q", "-c", "sneak")
     _commit(repo, _pins(staging=1, production=9), "pin production to the bad v1.9.0")
     git(repo, "revert", "--no-edit", "HEAD")
-    _merge(repo, "sneak", 7)
+    merge_pr(repo, "sneak", 7, push=False)
     # the net change of the merge is empty: main never served v1.9.0
     assert _trail(repo) == [("staging", "none", "v1.1.0", None, "promotion"),
                             ("production", "none", "v1.1.0", None, "promotion")]  # fmt: skip
@@ -99,7 +86,7 @@ def test_out_of_order_merges_follow_the_first_parent_line(history_repo):
     git(repo, "switch", "-q", "main")
     git(repo, "switch", "-q", "-c", "a-second")
     _commit(repo, _pins(staging=2, production=1), "A: staging v1.2.0")
-    _merge(repo, "a-second", 1)
+    merge_pr(repo, "a-second", 1, push=False)
     git(repo, "merge", "-q", "--no-ff", "b-first", "-m", "Merge pull request #2 from t/b-first")
     latest = audit.latest_change(repo, "production")
     assert (latest.pr, latest.from_text, latest.to_text) == (2, "v1.1.0", "v1.3.0")
@@ -116,7 +103,7 @@ def test_squash_merges_and_reverts_of_merges(history_repo):
     )
     git(repo, "switch", "-q", "-c", "rollback")
     git(repo, "revert", "--no-edit", promoted)
-    _merge(repo, "rollback", 5)
+    merge_pr(repo, "rollback", 5, push=False)
     changes = audit.history(repo, env="staging")
     assert [(c.pr, c.to_text, c.kind) for c in changes] == [
         (None, "v1.1.0", "promotion"), (4, "v1.2.0", "promotion"), (5, "v1.1.0", "rollback")

@@ -17,6 +17,7 @@ import yaml
 
 from mlops import models_file, registry
 from mlops.models_file import Canary, Deployment, Pin
+from tests.adopted import private_copy
 from tests.conftest import dvc, git
 
 MODEL = "churn-model"
@@ -99,10 +100,4 @@ def versions_repo(built_repo, tmp_path_factory) -> Path:
 @pytest.fixture
 def served_repo(versions_repo, tmp_path) -> Path:
     """A private copy of ``versions_repo`` with its own DVC remote and bare origin."""
-    base = versions_repo.parent
-    for name in ("repo", "remote", "origin.git"):
-        shutil.copytree(base / name, tmp_path / name, symlinks=True)
-    repo = tmp_path / "repo"
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(tmp_path / "remote"))
-    git(repo, "remote", "set-url", "origin", str(tmp_path / "origin.git"))
-    return repo
+    return private_copy(versions_repo.parent, tmp_path)
