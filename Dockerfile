@@ -16,7 +16,8 @@
 #
 # 2. Pinned mode (Kubernetes, `serving.target: kserve`): `mlops serve-pinned` serves one model
 #    file with no Git and no DVC. KServe's storage initializer downloads the file named by
-#    STORAGE_URI (its DVC content address) into /mnt/models; the server checks its sha256
+#    STORAGE_URI (its DVC content address) into /mnt/models (a local-folder remote is read
+#    from a PersistentVolumeClaim, mounted as /mnt/models instead); the server checks its sha256
 #    against MLOPS_MODEL_DIGEST before loading it. `mlops render` writes all of this into
 #    deploy/<env>/<model>.yaml; by hand it is:
 #

@@ -40,6 +40,11 @@ def from_serving_budget(serving: dict, usd_per_cpu_hour: float, batch: int = 1) 
     return None if per_row is None else usd_per_1000(float(per_row), usd_per_cpu_hour)
 
 
+def reserved_usd_per_hour(cpus: float, replicas: int, usd_per_cpu_hour: float) -> float:
+    """Dollars per hour that ``replicas`` pods reserving ``cpus`` CPUs each cost."""
+    return cpus * replicas * usd_per_cpu_hour
+
+
 def format_usd(value: float | None) -> str:
     """A cost for humans: enough significant digits for fractions of a cent."""
     if value is None:

@@ -14,6 +14,7 @@ from mlops.errors import ConfigError
 
 TARGETS = ("local", "kserve")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CLAIM = re.compile(r"^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$")  # a PersistentVolumeClaim name
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,28 @@ class KServe:
     )
     service_account: str = "mlops-storage"  # holds the DVC remote's credentials
     storage_uri: str | None = None  # the DVC remote as the cluster reads it; default .dvc/config
+    # a local-folder DVC remote is read from this PersistentVolumeClaim (``claim`` or
+    # ``claim/folder``), which must hold the remote folder's content; unused for s3://, gs://...
+    remote_pvc: str = "dvc-remote"
     repo_url: str = "https://github.com/your-org/your-repo.git"  # what Argo CD syncs from
     revision: str = "main"
     argocd_namespace: str = "argocd"
     project: str = "default"
+
+    def requested_cpus(self) -> float | None:
+        """CPUs one predictor pod reserves: its request, else its limit (as Kubernetes does)."""
+        amount = self.resources.get("requests", {}).get("cpu")
+        amount = amount if amount is not None else self.resources.get("limits", {}).get("cpu")
+        return None if amount is None else cpus(amount)
+
+
+def cpus(quantity: str | int | float) -> float:
+    """A Kubernetes CPU quantity in CPUs: ``500m`` -> 0.5, ``2`` -> 2.0 (ValueError if not one)."""
+    text = str(quantity).strip()
+    value = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"not a CPU quantity: {quantity!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,15 @@ def _text(raw: dict, key: str, default: str | None, source: str, where: str) -> 
     return value
 
 
+def _check_cpus(amount: Any, source: str, key: str) -> None:
+    try:
+        cpus(amount)
+    except ValueError:
+        raise ConfigError(
+            source, key, "must be CPUs (0.5, 2) or millicores (500m)", value=amount
+        ) from None
+
+
 def _kserve(raw: Any, env: str, source: str) -> KServe:
     where = "serving.kserve"
     raw = _mapping(raw, source, where)
@@ -152,11 +180,20 @@ def _kserve(raw: Any, env: str, source: str) -> KServe:
                     source, f"{where}.resources.{part}.{unit}", "must be a quantity (500m, 1Gi)",
                     value=amount,
                 )  # fmt: skip
+            if unit == "cpu":
+                _check_cpus(amount, source, f"{where}.resources.{part}.cpu")
     given = {
         key: _text(raw, key, getattr(KServe, key, None), source, where)
-        for key in ("image", "service_account", "storage_uri", "repo_url", "revision",
-                    "argocd_namespace", "project")
+        for key in ("image", "service_account", "storage_uri", "remote_pvc", "repo_url",
+                    "revision", "argocd_namespace", "project")
     }  # fmt: skip
+    claim, _, folder = given["remote_pvc"].partition("/")
+    odd_folder = bool(folder) and any(p in ("", ".", "..") for p in folder.split("/"))
+    if not _CLAIM.match(claim) or odd_folder:
+        raise ConfigError(
+            source, f"{where}.remote_pvc", "must be a PersistentVolumeClaim name, optionally "
+            "followed by /folder (e.g. dvc-remote or shared/dvc)", value=given["remote_pvc"],
+        )  # fmt: skip
     extra = {"resources": resources} if resources else {}
     return KServe(namespace, replicas=replicas, max_replicas=max_replicas, **given, **extra)
 

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from mlops.promotion import check, promote, rollback
+from mlops.promotion.gitops import GitStateError
 from tests.conftest import git, mlops
 from tests.promotion.conftest import merge_pr, promo, registered_base  # noqa: F401
 
@@ -52,8 +53,17 @@ def test_promote_canary_and_rollback_commit_the_manifests(promo):  # noqa: F811
     merge_pr(repo, "promote/production-v1.1.0-canary10", 4)
     assert _predictor(repo)["canaryTrafficPercent"] == 10 and _version(repo) == "v1.1.0"
 
-    rollback.rollback(repo, "production")
+    proposal = rollback.rollback(repo, "production")
     assert ISVC in _changed(repo)
     report = check.check(repo, base="main")
     assert report.ok, report.failures
     assert _version(repo) == "v1.0.0" and "canaryTrafficPercent" not in _predictor(repo)
+
+    # the same canary again after the rollback (as after `make demo`): its merged branch is reused
+    merge_pr(repo, proposal.branch, 5)
+    promote.promote(repo, "production", "v1.1.0", canary=10)
+    assert _predictor(repo)["canaryTrafficPercent"] == 10
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "promote/production-v1.1.0-canary10"
+    git(repo, "switch", "-q", "main")  # not merged: refused, the branch left as it was
+    with pytest.raises(GitStateError, match=r"canary10' already exists"):
+        promote.promote(repo, "production", "v1.1.0", canary=10)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import models_file, registry
+from mlops import environments, models_file, registry
 from mlops.errors import ConfigError
 from mlops.kube import render, schemas
 from mlops.models_file import Canary, Deployment, Pin
@@ -145,11 +145,54 @@ def test_check_names_the_stale_file(kube_repo):
     assert "### Manifests (deploy/" in plan and "+        value: v1.1.0" in plan
 
 
-def test_render_refuses_a_remote_the_cluster_cannot_read(kube_repo):
-    path = kube_repo / "environments" / "production.yaml"
-    path.write_text(path.read_text().replace(f"storage_uri: {BUCKET}", "replicas: 1"))
-    path = kube_repo / "models.yaml"
+def _without_storage_uri(repo: Path, **kserve) -> None:
+    path = repo / "environments" / "production.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["serving"]["kserve"] = {"replicas": 1, **kserve}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path = repo / "models.yaml"
     path.write_text(models_file.with_deployment(path.read_text(), "production", Deployment(V1)))
+
+
+def test_a_local_folder_remote_is_read_from_a_pvc(kube_repo):
+    """The template's remote is a local folder (``../.dvc-storage``): with no storage_uri the
+    InferenceService reads it from the claim ``dvc-remote``, mounted as /mnt/models; the
+    version, digest and file name the container checks are the same as from a bucket."""
+    _without_storage_uri(kube_repo)
+    out = mlops(kube_repo, "render", "--env", "production").stdout.splitlines()
+    assert f"wrote {ISVC}" in out
+    assert out[-1] == (
+        "production: the DVC remote is the local folder '../.dvc-storage', so the "
+        "InferenceService reads it from the PersistentVolumeClaim pvc://dvc-remote "
+        "(serving.kserve.remote_pvc), which must hold that folder's content in the cluster; "
+        "an S3, GCS or Azure remote needs no PVC"
+    )
+    _valid(kube_repo)
+    env = _env(_isvc(kube_repo))
+    assert env["STORAGE_URI"] == "pvc://dvc-remote/files/md5/11"  # a folder: KServe's subPath
+    assert env["MLOPS_MODEL_FILE"] == f"/mnt/models/{'1' * 30}"
+    assert env["MLOPS_MODEL_VERSION"] == "v1.0.0" and env["MLOPS_MODEL_DIGEST"] == V1.digest
+    assert render.stale(kube_repo) == []
+
+    _without_storage_uri(kube_repo, remote_pvc="shared-models/teams/churn")
+    render.write(kube_repo)
+    assert _env(_isvc(kube_repo))["STORAGE_URI"] == "pvc://shared-models/teams/churn/files/md5/11"
+    _without_storage_uri(kube_repo, remote_pvc="Bad_Claim")
+    with pytest.raises(ConfigError, match=r"remote_pvc = .Bad_Claim.: must be a Persistent"):
+        render.write(kube_repo)
+
+    _without_storage_uri(kube_repo)  # an object store needs no claim, and no note
+    dvc_config = kube_repo / ".dvc" / "config"
+    dvc_config.write_text(dvc_config.read_text().replace("../.dvc-storage", BUCKET))
+    out = mlops(kube_repo, "render", "--env", "production").stdout
+    assert "PersistentVolumeClaim" not in out
+    assert _env(_isvc(kube_repo))["STORAGE_URI"] == f"{BUCKET}/files/md5/11/{'1' * 30}"
+
+
+def test_render_refuses_a_remote_the_cluster_cannot_read(kube_repo):
+    _without_storage_uri(kube_repo)
+    dvc_config = kube_repo / ".dvc" / "config"
+    dvc_config.write_text(dvc_config.read_text().replace("../.dvc-storage", "ssh://host/dvc"))
     with pytest.raises(ConfigError, match=r"serving\.kserve\.storage_uri: the DVC"):
         render.write(kube_repo)
 
@@ -181,6 +224,10 @@ def test_status_reads_kubectl_and_says_when_it_is_missing(kube_repo, tmp_path):
     no_kubectl = os.pathsep.join([BIN, str(only_git)])
     row = _status(repo, no_kubectl)
     assert row["sync"] == "Unknown" and row["reason"].startswith("kubectl is not installed here")
+    # what the predictor reserves: 500m requested x 2 replicas x $0.05 per CPU-hour
+    assert row["usd_per_hour"] == pytest.approx(0.05) and row["usd_per_1000"] is None
+    table = mlops(repo, "status", env={"PATH": no_kubectl}).stdout
+    assert "cost" in table.splitlines()[0] and "$0.0500/h" in table
 
     applied = _isvc(repo)  # what Argo CD applied, as the cluster reports it
     applied["metadata"]["generation"] = 2
@@ -202,3 +249,12 @@ def test_status_reads_kubectl_and_says_when_it_is_missing(kube_repo, tmp_path):
     _set(repo, Deployment(V1, Canary(V2.version, V2.digest, 10)), "canary, not applied yet")
     row = _status(repo, with_kubectl)
     assert row["sync"] == "OutOfSync" and row["desired"] == "v1.0.0 + canary v1.1.0 at 10%"
+
+
+def test_cpu_quantities_and_what_a_predictor_reserves(tmp_path):
+    assert [environments.cpus(q) for q in ("500m", "2", 1.5, "250m")] == [0.5, 2.0, 1.5, 0.25]
+    raw = {"serving": {"target": "kserve", "kserve": {"resources": {"limits": {"cpu": "2"}}}}}
+    assert environments.parse(raw, "production", "p.yaml").serving.kserve.requested_cpus() == 2.0
+    raw["serving"]["kserve"]["resources"] = {"requests": {"cpu": "half"}}
+    with pytest.raises(ConfigError, match=r"resources\.requests\.cpu = .half.: must be CPUs"):
+        environments.parse(raw, "production", "p.yaml")

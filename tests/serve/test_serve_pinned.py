@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from mlops import model_io, paths, predlog, registry
+from mlops.contract import MODEL_ATTRIBUTE, contract_of
 from mlops.data.sample import contract as sample_contract
 from mlops.serve import launcher, validation
 from tests.serve.conftest import GOOD, MODEL
@@ -98,3 +99,27 @@ def test_pinned_mode_serves_the_verified_file_without_git(versions_repo, tmp_pat
         assert view["sync"] == "Degraded" and view["stable"] is None
         assert f"but Git pinned {other}; refusing to load it" in view["reason"]
         assert httpx.get(f"{server.url}/v2/health/ready").status_code == 503
+
+
+def test_pinned_mode_hashes_what_the_models_own_contract_marks_personal(versions_repo, tmp_path):
+    """No repository in the container: the personal columns come from the contract the model
+    file carries, hashed by the same ``predlog.redact`` as the GitOps server's log."""
+    model = model_io.load(versions_repo / paths.MODEL)
+    raw = contract_of(model).to_dict()
+    raw["columns"]["region"]["personal"] = True
+    setattr(model, MODEL_ATTRIBUTE, raw)
+    marked = tmp_path / "mnt" / "models" / "marked"
+    model_io.save(model, marked)
+    records = _records(read_table(versions_repo / paths.HOLDOUT)[:5])
+
+    with _start(tmp_path / "run", marked, "v9.9.9", model_io.sha256(marked)) as server:
+        assert server.version()["sync"] == "Synced", server.version()["reason"]
+        assert server.predict(records)["model_version"] == "v9.9.9"
+        log = predlog.env_dir(tmp_path / "run" / "state" / "logs", "production") / predlog.ACTIVE
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not log.is_file():
+            time.sleep(0.2)
+        time.sleep(0.5)  # the writer flushes a request's rows in one append
+    logged = [json.loads(line)["features"] for line in log.read_text().splitlines()]
+    assert [row["region"] for row in logged] == [predlog.hash_value(r["region"]) for r in records]
+    assert [row["tenure_months"] for row in logged] == [r["tenure_months"] for r in records]

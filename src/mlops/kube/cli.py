@@ -22,3 +22,5 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1 if stale else 0)
         changed = render.write(".", env)
         typer.echo("\n".join(f"wrote {p}" for p in changed) or "deploy/ is up to date")
+        for note in filter(None, (render.storage_note(".", e) for e in render.targets(".", env))):
+            typer.echo(note)

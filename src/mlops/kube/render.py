@@ -6,7 +6,9 @@ For each environment whose ``serving.target`` is ``kserve``:
   image in pinned mode (``mlops serve-pinned``), serving exactly the pinned version. KServe's
   storage initializer fetches the model file from the DVC remote by its content address
   (``STORAGE_URI`` = ``<remote>/files/md5/<ab>/<cdef...>``) into ``/mnt/models``; the container
-  checks its sha256 before loading it.
+  checks its sha256 before loading it. A local-folder remote (the demo's) is read from a
+  PersistentVolumeClaim holding it: ``pvc://<serving.kserve.remote_pvc>/files/md5/<ab>``,
+  mounted as ``/mnt/models``.
 - ``deploy/<env>/desired-state.yaml``: a ConfigMap with the pinned versions (the folder is never
   empty, so Argo CD can prune an InferenceService that models.yaml stops deploying).
 - ``deploy/argocd/<env>.yaml``: the Argo CD ``Application`` that syncs ``deploy/<env>/`` from the
@@ -40,6 +42,18 @@ ANNOTATION = "mlops"  # annotation prefix: mlops/stable-version, mlops/canary-tr
 _CLUSTER_SCHEMES = ("s3://", "gs://", "azure://", "https://", "http://", "hdfs://", "pvc://")
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the ConfigMap's pins) as literal blocks, so a diff reads line by line."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
 @dataclass(frozen=True)
 class Manifest:
     path: str  # relative to the repository root
@@ -50,7 +64,7 @@ class Manifest:
             "# Rendered by `mlops render` from models.yaml and environments/: do not edit.\n"
             "# `mlops check` fails when it is stale; re-render and commit it with the change.\n"
         )
-        return header + yaml.safe_dump(self.body, sort_keys=False, width=4096)
+        return header + yaml.dump(self.body, Dumper=_Dumper, sort_keys=False, width=4096)
 
 
 def env_dir(env: str) -> str:
@@ -74,9 +88,20 @@ def committed_remote_url(root: Path) -> str | None:
     return parser.get(section, "url", fallback=None) if section else None
 
 
+def _is_local(url: str) -> bool:
+    """A DVC remote that is a folder on this machine (DVC writes it as a plain path)."""
+    return bool(url) and "://" not in url
+
+
 def storage_base(root: Path, env: environments.Environment) -> str:
-    configured = env.serving.kserve.storage_uri
-    url = configured or committed_remote_url(root) or ""
+    """The DVC remote as the cluster reads it: ``serving.kserve.storage_uri`` when set; else the
+    committed remote's URL when the cluster can read it (s3://, gs://, azure://, ...); else, for
+    a local-folder remote, ``pvc://<serving.kserve.remote_pvc>``: the claim must hold the
+    remote folder's content (see ``storage_note``)."""
+    kserve = env.serving.kserve
+    url = kserve.storage_uri or committed_remote_url(root) or ""
+    if not kserve.storage_uri and _is_local(url):
+        return f"pvc://{kserve.remote_pvc.rstrip('/')}"
     if not url.startswith(_CLUSTER_SCHEMES):
         raise ConfigError(
             env.source,
@@ -89,8 +114,29 @@ def storage_base(root: Path, env: environments.Environment) -> str:
 
 
 def storage_uri(base: str, md5: str) -> str:
-    """DVC 3's content address of one file in a remote: files/md5/<2 chars>/<30 chars>."""
-    return f"{base}/files/md5/{md5[:2]}/{md5[2:]}"
+    """Where KServe's storage initializer finds one file of a DVC 3 remote (content address
+    files/md5/<2 chars>/<30 chars>). Either way the container reads
+    ``/mnt/models/<30 chars>``: an object store's file is downloaded into /mnt/models, while a
+    pvc:// path is mounted *as* /mnt/models (a volume subPath, so it names the folder)."""
+    folder = f"{base}/files/md5/{md5[:2]}"
+    return folder if base.startswith("pvc://") else f"{folder}/{md5[2:]}"
+
+
+def storage_note(root: str | Path, env: str) -> str | None:
+    """One line for `mlops render` when ``env`` reads a local-folder remote through a PVC."""
+    root = Path(root)
+    config = environments.load(env, root)
+    if config.serving.target != "kserve" or config.serving.kserve.storage_uri:
+        return None
+    url = committed_remote_url(root) or ""
+    if not _is_local(url):
+        return None  # the cluster reads the object store itself, with the service account's keys
+    claim = config.serving.kserve.remote_pvc
+    return (
+        f"{env}: the DVC remote is the local folder {url!r}, so the InferenceService reads it "
+        f"from the PersistentVolumeClaim pvc://{claim} (serving.kserve.remote_pvc), which must "
+        "hold that folder's content in the cluster; an S3, GCS or Azure remote needs no PVC"
+    )
 
 
 # --- the manifests ---------------------------------------------------------------------------
@@ -241,13 +287,17 @@ def manifests(root: Path, config: environments.Environment,
 # --- the files in the working tree ----------------------------------------------------------
 
 
+def targets(root: str | Path, env: str | None = None) -> list[str]:
+    """The environments `mlops render` looks at: ``env``, or every one."""
+    return [env] if env else environments.names(Path(root))
+
+
 def expected(root: str | Path, env: str | None = None) -> dict[str, str | None]:
     """path -> text every owned file should have (None: it should not exist)."""
     root = Path(root)
-    names = [env] if env else environments.names(root)
     files: dict[str, str | None] = {}
     state = None  # read only when some environment is a kserve target
-    for name in names:
+    for name in targets(root, env):
         config = environments.load(name, root)
         owned = [*(root / env_dir(name)).glob("*.yaml"), root / app_path(name)]
         files.update({str(p.relative_to(root)): None for p in owned if p.is_file()})

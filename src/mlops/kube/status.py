@@ -1,6 +1,10 @@
 """`mlops status` and `mlops deploy` for a kserve target: Argo CD applies deploy/<env>/, so there
 is no server to call; the live state is the InferenceService's, read with `kubectl` when it is
-installed and configured, and "Unknown" with the reason when it is not."""
+installed and configured, and "Unknown" with the reason when it is not.
+
+Cost: there are no per-prediction counters to read from here, so the row gives what the rendered
+predictor reserves instead: requested CPUs x minReplicas x ``cost.usd_per_cpu_hour``, per hour
+(scale-up beyond minReplicas costs more; with minReplicas 0 an idle service costs nothing)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import json
 import shutil
 import subprocess
 
-from mlops import environments
+from mlops import cost, environments
 from mlops.kube.render import ANNOTATION, app_path, env_dir
 from mlops.models_file import Deployment
 from mlops.promotion import audit
@@ -73,6 +77,14 @@ def _unknown(row: dict, reason: str) -> dict:
     return {**row, "sync": "Unknown", "health": "Unknown", "reason": reason}
 
 
+def _reserved(config: environments.Environment) -> float | None:
+    kserve = config.serving.kserve
+    cpus = kserve.requested_cpus()
+    if cpus is None:
+        return None
+    return cost.reserved_usd_per_hour(cpus, kserve.replicas, config.usd_per_cpu_hour)
+
+
 def env_status(name: str, config: environments.Environment, model: str,
                desired: Deployment | None) -> dict:  # fmt: skip
     namespace = config.serving.kserve.namespace
@@ -83,6 +95,7 @@ def env_status(name: str, config: environments.Environment, model: str,
         "live": None,
         "commit": None,
         "usd_per_1000": None,
+        "usd_per_hour": _reserved(config),
     }
     kubectl = shutil.which("kubectl")
     if kubectl is None:

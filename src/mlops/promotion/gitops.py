@@ -57,17 +57,25 @@ def branch_exists(root: str | Path, branch: str) -> bool:
     return proc.returncode == 0
 
 
+def merged(root: str | Path, branch: str) -> bool:
+    """Every commit of ``branch`` is in HEAD."""
+    proc = tools.run(["git", "merge-base", "--is-ancestor", branch, "HEAD"], cwd=root, check=False)
+    return proc.returncode == 0
+
+
 def commit_models_file(
     root: str | Path, branch: str, text: str, subject: str, body: str
 ) -> Proposal:
-    """Create ``branch`` at HEAD, write models.yaml, commit it; the user is left on the branch."""
+    """Create ``branch`` at HEAD, write models.yaml, commit it; the user is left on the branch.
+    A branch of that name already merged into HEAD (the same promotion proposed again after a
+    rollback) is moved to HEAD: nothing on it is lost. Any other is refused."""
     root = Path(root)
-    if branch_exists(root, branch):
+    if branch_exists(root, branch) and not merged(root, branch):
         raise GitStateError(
             f"branch {branch!r} already exists; delete it (`git branch -D {branch}`) or merge it"
         )
     base = current_branch(root)
-    tools.git("switch", "-q", "-c", branch, cwd=root)
+    tools.git("switch", "-q", "-C", branch, cwd=root)
     (root / paths.MODELS_FILE).write_text(text)
     try:
         files = [paths.MODELS_FILE, *render.write(root)]  # deploy/ changes in the same commit

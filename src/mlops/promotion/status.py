@@ -73,9 +73,17 @@ def status(root: str | Path = ".") -> list[dict]:
     ]
 
 
+def _cost(row: dict) -> str:
+    """Per 1,000 predictions from a server's counters; per hour reserved for a kserve target."""
+    if row.get("usd_per_hour") is not None:
+        return f"{cost.format_usd(row['usd_per_hour'])}/h"
+    value = row.get("usd_per_1000")
+    return "n/a" if value is None else f"{cost.format_usd(value)}/1k"
+
+
 def table(rows: list[dict]) -> str:
-    header = ["env", "desired", "live", "sync", "health", "commit", "cost/1k", "reason"]
-    rows = [{**r, "cost/1k": cost.format_usd(r.get("usd_per_1000"))} for r in rows]
+    header = ["env", "desired", "live", "sync", "health", "commit", "cost", "reason"]
+    rows = [{**r, "cost": _cost(r)} for r in rows]
     body = [[str(r[k] if r[k] is not None else "-") for k in header] for r in rows]
     for row in body:
         row[5] = row[5][:10]

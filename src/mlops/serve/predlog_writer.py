@@ -2,8 +2,10 @@
 
 Requests hand their rows to a queue (after the sampling decision); one background thread turns
 them into JSON lines, appends them in batches and rotates the active file by size. Worker
-processes share the folder: a file lock makes append-and-rotate one step. Columns the contract
-marks ``personal`` are hashed before they are written, and every rotation deletes rotated files
+processes share the folder: a file lock makes append-and-rotate one step. Columns marked
+``personal`` are hashed before they are written: those of the repository's contract.yaml
+(``hygiene``) and those of the contract the served version carries (passed with each request,
+so pinned mode, which has no repository, hashes them too). Every rotation deletes rotated files
 older than ``monitoring.log_retention_days`` (``mlops.predlog``).
 """
 
@@ -71,12 +73,14 @@ class PredictionLog:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def submit(self, request_id, version, route, rows, predictions, probabilities, latency_ms):
-        """Queue one request's rows (or skip it, by the sampling rate); never blocks."""
+    def submit(self, request_id, version, route, rows, predictions, probabilities, latency_ms,
+               personal: tuple[str, ...] = ()):  # fmt: skip
+        """Queue one request's rows (or skip it, by the sampling rate); never blocks.
+        ``personal``: the columns the served version's own contract marks personal."""
         if self.sample_rate <= 0 or (self.sample_rate < 1 and random.random() >= self.sample_rate):
             return
         item = (datetime.now(UTC), request_id, version, route, rows, predictions, probabilities,
-                latency_ms)  # fmt: skip
+                latency_ms, personal)  # fmt: skip
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -101,7 +105,8 @@ class PredictionLog:
         return items
 
     def _lines(self, item) -> bytes:
-        ts, request_id, version, route, rows, predictions, probabilities, latency_ms = item
+        ts, request_id, version, route, rows, predictions, probabilities, latency_ms, extra = item
+        personal = tuple(dict.fromkeys((*self.personal, *extra)))
         out = []
         for row, pred, proba in zip(rows, predictions, probabilities, strict=True):
             rec = predlog.record(
@@ -109,7 +114,7 @@ class PredictionLog:
                 env=self.env,
                 model_version=version,
                 route=route,
-                features=predlog.redact(row, self.personal, self._key),
+                features=predlog.redact(row, personal, self._key),
                 prediction=pred,
                 probability=proba,
                 latency_ms=latency_ms,

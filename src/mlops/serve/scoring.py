@@ -63,5 +63,6 @@ async def score(
         answer.predictions,
         answer.logged_probabilities(),
         latency * 1000,
+        model.contract.personal,
     )
     return Scored(model.version, route, answer)
