@@ -147,3 +147,25 @@ def test_same_rows_per_task(task, adopted, tmp_path):
     assert "**Same rows:**" in md
     verdict = _gate(repo, tmp_path / "cache")
     assert verdict["compared_with"]["metrics"] == metrics
+
+
+def test_a_live_model_of_another_contract_is_not_scored(repo, tmp_path, monkeypatch):
+    import dataclasses
+
+    deploy_version(repo, "v1.0.0", ("production",))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    version = registry.get_version(repo, "churn-model", "v1.0.0")
+    model = champion.load_live(repo, version, version.digest)
+    holdout = champion.workspace_holdout(repo)
+    assert champion.score(model, version, holdout) == json.loads(
+        (repo / paths.METRICS).read_text()
+    )  # the same metric functions as the evaluate stage: the same numbers
+    feature = holdout.contract.features[0]
+    fewer = dataclasses.replace(holdout, frame=holdout.frame.drop(columns=[feature]))
+    with pytest.raises(
+        champion.ChampionError, match=f"features absent from the holdout: {feature}"
+    ):
+        champion.score(model, version, fewer)
+    other = dataclasses.replace(holdout.contract, task="regression", classes=(), positive=None)
+    with pytest.raises(champion.ChampionError, match="task binary vs regression"):
+        champion.score(model, version, dataclasses.replace(holdout, contract=other))
