@@ -227,13 +227,13 @@ class Verdict:
             "passed": self.passed,
             "live_version": self.live.version,
             "live_note": self.live.note,
-            "compared_with": _compared(self.live),
+            "compared_with": comparison(self.live),
             "gates": [g.to_dict() for g in self.gates],
         }
 
 
-def _compared(live: Live) -> dict[str, Any] | None:
-    """What the regression gate compared with, for --json readers."""
+def comparison(live: Live) -> dict[str, Any] | None:
+    """What the regression gate compared with, for --json readers (None: not asked)."""
     champion = live.champion
     if champion is None:
         return None

@@ -73,10 +73,7 @@ class Report:
                     "from": audit.describe(p.before),
                     "to": audit.describe(p.after),
                     "gates": {v: [g.to_dict() for g in rs] for v, rs in p.gates.items()},
-                    "compared_with": {
-                        v: gates.Verdict(p.env, live, []).to_dict()["compared_with"]
-                        for v, live in p.compared.items()
-                    },
+                    "compared_with": {v: gates.comparison(live) for v, live in p.compared.items()},
                 }
                 for p in self.plans
             ],
