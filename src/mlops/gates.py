@@ -3,18 +3,25 @@
 A candidate's results (metrics, slices, serving budget) are checked against an environment's
 ``gates``: absolute minimums, maximum regression against the version live there, maximum gap
 between segments, maximum latency and model size.
+
+The regression gate compares like with like when it can: the live version's model scored on the
+candidate's holdout rows (``mlops.champion``, asked for with a ``scorer``); otherwise the metrics
+the live version recorded on its own holdout, and ``Results.rows`` says which it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops import paths
 from mlops.environments import Environment
 from mlops.io_utils import read_json
 from mlops.scoring import LOWER_IS_BETTER  # log_loss, rmse, mae; the rest: higher is better
+
+if TYPE_CHECKING:
+    from mlops.champion import Champion, Scorer
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class Results:
     metrics: dict[str, float]
     slices: dict[str, Any]
     serving: dict[str, Any]
+    rows: str = ""  # which rows the metrics were measured on, when a comparison must say so
 
     @classmethod
     def from_workspace(cls, root: str | Path = ".") -> Results:
@@ -96,7 +104,7 @@ def _regression_gates(env: Environment, r: Results, live: Results | None) -> lis
                 None if drop is None else round(drop, 6),
                 tolerance,
                 ok,
-                f"live {base} -> candidate {value}",
+                f"live {base} -> candidate {value}" + (f" ({live.rows})" if live.rows else ""),
             )
         )
     return out
@@ -168,9 +176,14 @@ def passed(results: list[GateResult]) -> bool:
 # --- the version live in an environment, and one environment's verdict -------------------
 
 
+SAME_ROWS = "both on the candidate's holdout"
+OWN_HOLDOUT = "live on its own holdout"
+
+
 @dataclass(frozen=True)
 class Live:
-    """What ``models.yaml`` says an environment serves, with that version's recorded results.
+    """What ``models.yaml`` says an environment serves, with that version's recorded results
+    and, when it was asked for, its model scored on the candidate's holdout (``champion``).
 
     ``results`` is None when nothing is deployed or the version's tag cannot be read; ``note``
     then says why, in words a reviewer can act on.
@@ -180,6 +193,19 @@ class Live:
     version: str | None = None
     results: Results | None = None
     note: str = ""
+    champion: Champion | None = None
+    data_md5: str | None = None  # the data.dvc md5 the live version was trained and held out on
+
+    @property
+    def compared(self) -> Results | None:
+        """What ``max_regression`` compares the candidate with: the live model's metrics on the
+        candidate's holdout when it was scored there; else the metrics it recorded on its own
+        holdout (a different split when the data changed)."""
+        if self.champion is not None and self.champion.scored:
+            return Results(self.champion.metrics, {}, {}, SAME_ROWS)
+        if self.results is None or self.champion is None:
+            return self.results
+        return Results(self.results.metrics, {}, {}, OWN_HOLDOUT)
 
 
 @dataclass(frozen=True)
@@ -201,12 +227,27 @@ class Verdict:
             "passed": self.passed,
             "live_version": self.live.version,
             "live_note": self.live.note,
+            "compared_with": comparison(self.live),
             "gates": [g.to_dict() for g in self.gates],
         }
 
 
-def live(root: str | Path, env: str, models=None) -> Live:
-    """The stable version ``env`` serves per models.yaml, with its metadata from the registry."""
+def comparison(live: Live) -> dict[str, Any] | None:
+    """What the regression gate compared with, for --json readers (None: not asked)."""
+    champion = live.champion
+    if champion is None:
+        return None
+    return {
+        "same_rows": champion.scored,
+        "rows": champion.rows,
+        "metrics": champion.metrics,
+        "note": champion.note,
+    }
+
+
+def live(root: str | Path, env: str, models=None, scorer: Scorer | None = None) -> Live:
+    """The stable version ``env`` serves per models.yaml, with its metadata from the registry;
+    with a ``scorer``, its model scored on the candidate's holdout too."""
     from mlops import models_file, registry
     from mlops.errors import NotFoundError
 
@@ -225,15 +266,21 @@ def live(root: str | Path, env: str, models=None) -> Live:
             note=f"{registry.tag_name(model, version)} is in "
             f"{paths.MODELS_FILE} but its tag is not here (`git fetch --tags`)",
         )
+    champion = scorer.champion(found, deployment.stable.digest) if scorer else None
     if not found.metadata.get("metrics"):
-        return Live(env, version, note=f"{found.tag} records no metrics in its tag message")
-    return Live(env, version, Results.from_metadata(found.metadata))
+        note = f"{found.tag} records no metrics in its tag message"
+        return Live(env, version, note=note, champion=champion)
+    data_md5 = found.metadata.get("data_md5")
+    return Live(env, version, Results.from_metadata(found.metadata), "", champion, data_md5)
 
 
-def verdict(root: str | Path, env_name: str, candidate: Results, models=None) -> Verdict:
-    """Every gate of ``environments/<env_name>.yaml`` for ``candidate`` against what is live."""
+def verdict(
+    root: str | Path, env_name: str, candidate: Results, models=None, scorer: Scorer | None = None
+) -> Verdict:
+    """Every gate of ``environments/<env_name>.yaml`` for ``candidate`` against what is live:
+    with a ``scorer`` (``mlops.champion``), on the candidate's holdout rows."""
     from mlops import environments
 
     env = environments.load(env_name, root)
-    current = live(root, env_name, models)
-    return Verdict(env_name, current, check(env, candidate, current.results))
+    current = live(root, env_name, models, scorer)
+    return Verdict(env_name, current, check(env, candidate, current.compared))

@@ -129,7 +129,8 @@ def test_gate_compares_with_the_version_live_in_the_environment(repo):
     assert "max_regression" in failed and prod["live_version"] == "v1.0.0"
 
     _, md = _report(repo)
-    assert "| production (v1.0.0) |" in md.splitlines()[6]  # the live column in the header
+    header = md.splitlines()[6]  # the live columns: on this change's rows, and as recorded
+    assert "| production (v1.0.0) on these rows | production (v1.0.0) own holdout |" in header
     verdict = next(line for line in md.splitlines() if line.startswith("**Verdict:**"))
     assert "❌ **production**: gates fail (" in verdict and "max_regression roc_auc" in verdict
 

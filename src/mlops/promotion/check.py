@@ -2,7 +2,9 @@
 
 Every check runs and every failure is listed: the schema; each pinned version exists; each digest
 equals the registered sha256; each artifact is in the DVC remote; each environment exists; each
-new version passes the environment's gates (from its registered metrics); promotion order
+new version passes the environment's gates (its registered metrics; ``max_regression`` against the
+live version's model scored on the new version's holdout, both fetched through DVC and checked
+against their digests, else against the live version's recorded metrics); promotion order
 (``requires``); the canary within the environment's policy; no environment silently removed.
 
 What was live comes from the first-parent line of the base (``audit.read``), and the policy
@@ -15,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops import environments, gates, models_file, paths, registry, tools
+from mlops import champion, environments, gates, models_file, paths, registry, tools
 from mlops.errors import ConfigError, MlopsError
 from mlops.kube import render
 from mlops.models_file import Deployment, ModelsFile
 from mlops.promotion import audit, policy
+from mlops.report.render import compared_with
 
 
 class CheckFailed(MlopsError):
@@ -38,6 +41,8 @@ class EnvPlan:
     live: registry.Version | None = None
     candidates: list[registry.Version] = field(default_factory=list)
     gates: dict[str, list[gates.GateResult]] = field(default_factory=dict)
+    # per candidate version: the live version, scored on the candidate's holdout when it could be
+    compared: dict[str, gates.Live] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Report:
                     "from": audit.describe(p.before),
                     "to": audit.describe(p.after),
                     "gates": {v: [g.to_dict() for g in rs] for v, rs in p.gates.items()},
+                    "compared_with": {v: gates.comparison(live) for v, live in p.compared.items()},
                 }
                 for p in self.plans
             ],
@@ -117,6 +123,8 @@ class _Checker:
         self.registered = {m: {v.version: v for v in tags[m][0]} for m in models}
         self.tag_problems = [p for m in models for p in tags[m][1]]
         self._history: list[audit.Change] | None = None
+        self.unfetchable: dict[str, str] = {}  # tag -> why its artifacts cannot be fetched
+        self.scorers: dict[str, champion.Scorer] = {}  # candidate tag -> its holdout's scorer
 
     def fail(self, text: str) -> None:
         self.report.failures.append(text)
@@ -172,8 +180,10 @@ class _Checker:
             missing = registry.missing_from_remote(self.root, versions)
         except registry.ArtifactError as exc:
             self.fail(str(exc))
+            self.unfetchable = dict.fromkeys((v.tag for v in versions), "the DVC remote failed")
             return
         for version in missing:
+            self.unfetchable[version.tag] = "its artifact is not in the DVC remote"
             self.fail(
                 f"{version.tag}: artifact {version.metadata.get('artifact')} (md5 "
                 f"{version.metadata.get('md5')}) is not in the DVC remote; "
@@ -239,11 +249,33 @@ class _Checker:
                 f"promote it to {config.requires} first"
             )
 
+    def compared(self, plan: EnvPlan, version: registry.Version, rollback: bool):
+        """What the candidate's max_regression is measured against: the live version's model
+        scored on the candidate's holdout (fetched through DVC); else its recorded metrics."""
+        if plan.live is None:
+            return None
+        recorded = gates.Results.from_metadata(plan.live.metadata)
+        if rollback:  # gates inform, never block: a rollback fetches nothing
+            return recorded
+        if version.tag in self.unfetchable:
+            why = f"{version.tag}: {self.unfetchable[version.tag]}"
+            found = champion.Champion(plan.live.version, None, "", why)
+        else:
+            scorer = self.scorers.setdefault(
+                version.tag, champion.Scorer.for_version(self.root, version)
+            )
+            found = scorer.champion(plan.live, plan.before.stable.digest)
+        data_md5 = plan.live.metadata.get("data_md5")
+        live = gates.Live(plan.env, plan.live.version, recorded, "", found, data_md5)
+        plan.compared[version.version] = live
+        return live.compared
+
     def check_gates(self, plan, config, version: registry.Version, previously: set[str]) -> None:
-        live = gates.Results.from_metadata(plan.live.metadata) if plan.live else None
+        rollback = version.version in previously
+        live = self.compared(plan, version, rollback)
         results = gates.check(config, gates.Results.from_metadata(version.metadata), live)
         plan.gates[version.version] = results
-        if version.version in previously:
+        if rollback:
             return  # a rollback to a version that served here: gates inform, never block
         for result in results:
             if not result.passed:
@@ -310,19 +342,29 @@ def raise_on_failures(report: Report, what: str = "models.yaml") -> None:
 # --- the promotion plan (markdown, posted on the PR by promote.yml) -------------------------
 
 
+def _metric_columns(plan: EnvPlan) -> list[tuple[str, dict]]:
+    """Recorded metrics (each version on its own holdout), then the live version scored on
+    each candidate's holdout where it was."""
+    versions = ([plan.live] if plan.live else []) + [c for c in plan.candidates if c != plan.live]
+    columns = [
+        (f"{v.version}{' (live)' if v is plan.live else ''}", v.metadata.get("metrics", {}))
+        for v in versions
+    ]
+    for candidate, live in plan.compared.items():
+        if live.champion is not None and live.champion.scored:
+            columns.append((f"{live.version} on {candidate}'s holdout", live.champion.metrics))
+    return columns
+
+
 def _metric_rows(plan: EnvPlan) -> list[str]:
-    columns = ([plan.live] if plan.live else []) + [c for c in plan.candidates if c != plan.live]
+    columns = _metric_columns(plan)
     if not columns:
         return []
-    names = sorted({m for v in columns for m in v.metadata.get("metrics", {})})
-    head = (
-        "| metric | "
-        + " | ".join(f"{v.version}{' (live)' if v is plan.live else ''}" for v in columns)
-        + " |"
-    )
-    rows = [head, "|---" * (len(columns) + 1) + "|"]
+    names = sorted({m for _, metrics in columns for m in metrics})
+    rows = ["| metric | " + " | ".join(title for title, _ in columns) + " |"]
+    rows.append("|---" * (len(columns) + 1) + "|")
     for name in names:
-        cells = [v.metadata.get("metrics", {}).get(name) for v in columns]
+        cells = [metrics.get(name) for _, metrics in columns]
         rows.append(
             f"| {name} | " + " | ".join("-" if c is None else f"{c:.4f}" for c in cells) + " |"
         )
@@ -341,6 +383,12 @@ def _gate_rows(plan: EnvPlan) -> list[str]:
             mark = "pass" if r.passed else "FAIL"
             rows.append(
                 f"| {r.gate} | {r.metric} | {r.value} | {r.threshold} | {mark} {r.detail} |"
+            )
+        if version in plan.compared:
+            live = plan.compared[version]
+            rows.append(
+                f"\n`max_regression` against {live.version} (live in {plan.env}): "
+                f"{compared_with(live)}."
             )
     return rows
 

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops import environments, gates, models_file, paths, scoring
+from mlops import champion, environments, gates, models_file, paths, scoring
 from mlops.contract import load_contract
 from mlops.report import budget, data, params_diff, plots, render
 from mlops.report.sides import Side, base_side, require_workspace_results, workspace_side
@@ -61,7 +61,9 @@ def collect(root: str | Path, rev: str) -> ReportData:
     candidate = gates.Results(
         new.get("metrics") or {}, new.get("slices") or {}, new.get("serving") or {}
     )
-    verdicts = [gates.verdict(root, name, candidate, models) for name in envs]
+    # the live model of each environment, scored on this change's holdout rows (once each)
+    scorer = champion.Scorer.for_workspace(root)
+    verdicts = [gates.verdict(root, name, candidate, models, scorer) for name in envs]
     live = next((v.live for v in verdicts if v.env == LIVE_COLUMN_ENV), None)
     drift_share = min((e.drift_share for e in envs.values()), default=0.3)
     task = load_contract(root).task

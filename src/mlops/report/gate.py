@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import environments, gates, paths
+from mlops import champion, environments, gates, paths
 from mlops.errors import ConfigError
-from mlops.report.render import fmt_num, gate_mark, gate_threshold
+from mlops.report.render import compared_with, fmt_num, gate_mark, gate_threshold
 
 
 def check_workspace(root: str | Path = ".", envs: list[str] | None = None) -> list[gates.Verdict]:
@@ -16,14 +16,16 @@ def check_workspace(root: str | Path = ".", envs: list[str] | None = None) -> li
             raise ConfigError(path, "", "not in the workspace", hint="run `dvc repro` first")
     candidate = gates.Results.from_workspace(root)
     names = envs or environments.names(root)
-    return [gates.verdict(root, name, candidate) for name in names]
+    scorer = champion.Scorer.for_workspace(root)  # the same comparison as the PR report
+    return [gates.verdict(root, name, candidate, scorer=scorer) for name in names]
 
 
 def render_failures(verdicts: list[gates.Verdict]) -> str:
     """One line per environment; a table of the failed gates under each that failed."""
     lines = []
     for v in verdicts:
-        live = f"live {v.live.version}" if v.live.results else v.live.note
+        compared = compared_with(v.live).replace("`", "")
+        live = f"live {v.live.version}; {compared}" if v.live.results else v.live.note
         if v.passed:
             lines.append(f"{v.env}: PASS ({len(v.gates)} gates; {live})")
             continue

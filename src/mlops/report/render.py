@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlops import paths
-from mlops.gates import GateResult, Verdict
+from mlops.gates import GateResult, Live, Verdict
 from mlops.scoring import LOWER_IS_BETTER
 
 if TYPE_CHECKING:
@@ -86,13 +86,61 @@ def _metric_gates(verdicts: list[Verdict], metric: str) -> str:
     return "<br>".join(cells) or ""
 
 
+def compared_with(live: Live) -> str:
+    """One clause: which numbers the regression gate compared the candidate with."""
+    champion = live.champion
+    if champion is None:
+        return "its recorded metrics"
+    if champion.scored:
+        return f"scored on the same rows, {champion.rows}"
+    return f"its recorded metrics on its own holdout, because {_clause(champion.note)}"
+
+
+def _clause(note: str) -> str:
+    return note.rstrip(".")
+
+
+def _md5(md5: str | None) -> str:
+    return f"`{md5[:12]}`" if md5 else "unknown"
+
+
+def _live_columns(live: Live | None) -> list[tuple[str, dict]]:
+    """The live columns of the metrics table: on these rows (when scored), then as recorded."""
+    if live is None or live.results is None:
+        return []
+    name = f"{live.env} ({live.version})"
+    if live.champion is None:
+        return [(name, live.results.metrics)]
+    recorded = (f"{name} own holdout", live.results.metrics)
+    if not live.champion.scored:
+        return [recorded]
+    return [(f"{name} on these rows", live.champion.metrics), recorded]
+
+
+def same_rows_note(live: Live) -> str:
+    """The sentence under the metrics table that names the data each live number comes from."""
+    champion, own = live.champion, f"its own holdout (`{paths.DATA_DVC}` md5 {_md5(live.data_md5)})"
+    if champion is None:
+        return ""
+    if champion.scored:
+        return (
+            f"**Same rows:** *on these rows* is the model {live.env} serves ({live.version}, "
+            f"fetched through DVC, sha256 checked against `{paths.MODELS_FILE}` before loading) "
+            f"scored on {champion.rows}, the rows this change was measured on; `max_regression` "
+            f"compares these two columns. *own holdout* is what {live.version} recorded on {own}."
+        )
+    return (
+        f"**Not the same rows:** {live.env}'s {live.version} could not be scored on this change's "
+        f"holdout: {_clause(champion.note)}. So `max_regression` compares with the metrics "
+        f"{live.version} recorded on {own}, a different split when the data changed."
+    )
+
+
 def metrics_section(r: ReportData) -> list[str]:
     base_m, new_m = r.base.get("metrics") or {}, r.new.get("metrics") or {}
     live = r.live
-    live_m = live.results.metrics if live and live.results else None
-    header = ["metric", r.base.label, r.new.label, "Δ"]
-    if live_m is not None:
-        header.append(f"{live.env} ({live.version})")
+    columns = _live_columns(live)
+    header = ["metric", r.base.label, r.new.label, "Δ", *(title for title, _ in columns)]
     header.append("gates")
     rows = []
     for name in r.metric_names:
@@ -102,19 +150,32 @@ def metrics_section(r: ReportData) -> list[str]:
             fmt_num(new_m.get(name)),
             _delta(base_m.get(name), new_m.get(name), name in LOWER_IS_BETTER),
         ]
-        if live_m is not None:
-            row.append(fmt_num(live_m.get(name)))
+        row += [fmt_num(values.get(name)) for _, values in columns]
         row.append(_metric_gates(r.verdicts, name))
         rows.append(row)
     lines = [
         "### Metrics (holdout)",
         "",
-        *_table(header, rows, "lrrr" + "r" * (live_m is not None) + "l"),
+        *_table(header, rows, "lrrr" + "r" * len(columns) + "l"),
     ]
     notes = [line for line in r.base.missing if paths.METRICS in line]
     if live is not None and live.results is None:
         notes.append(f"{live.env}: {live.note}, so there is no live column")
+    elif live is not None and same_rows_note(live):
+        notes.append(same_rows_note(live))
     return lines + [""] + [f"> {NOTE} {n}" for n in notes] + ([""] if notes else [])
+
+
+def _comparisons(verdicts: list[Verdict]) -> list[str]:
+    """Per environment with a live version: what its regression gate compared with."""
+    lines = [
+        f"- {v.env} ({v.live.version}): {compared_with(v.live)}"
+        for v in verdicts
+        if v.live.results is not None
+    ]
+    if not lines:
+        return []
+    return ["`max_regression` compared this change with the live version:", "", *lines, ""]
 
 
 def gates_section(r: ReportData) -> list[str]:
@@ -147,6 +208,7 @@ def gates_section(r: ReportData) -> list[str]:
             "lllrrcl",
         )
         + [""]
+        + _comparisons(r.verdicts)
     )
 
 
