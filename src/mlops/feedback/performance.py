@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +37,12 @@ from mlops.scoring import LOWER_IS_BETTER
 
 DEFAULT_OUT_DIR = "reports/performance"
 OK, BELOW, NOT_ENOUGH = "ok", "below threshold", "not enough outcomes yet"
-# what each task measures live (no per-class probabilities in the log: no multiclass log_loss)
+# what each task measures live (multiclass log_loss: when the log holds every class's
+# probability, as `mlops serve` writes it)
 LIVE_METRICS = {
     "binary": ("roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"),
-    "multiclass": ("accuracy", "macro_f1"),
-    "regression": ("rmse", "mae"),
+    "multiclass": ("accuracy", "macro_f1", "log_loss"),
+    "regression": ("r2", "rmse", "mae"),
 }
 
 
@@ -122,6 +123,9 @@ def _classification(frame: pd.DataFrame, contract: Contract) -> dict[str, interv
     out = {"accuracy": intervals.bootstrap(cm, intervals.accuracy)}
     if contract.task == "multiclass":
         out["macro_f1"] = intervals.bootstrap(cm, intervals.macro_f1)
+        proba = _class_probabilities(frame, k)
+        if proba is not None:
+            out["log_loss"] = intervals.multiclass_log_loss(truth, proba)
         return out
     pos = list(contract.classes).index(contract.positive)
     for name, fn in (("f1", intervals.f1), ("precision", intervals.precision),
@@ -137,10 +141,25 @@ def _classification(frame: pd.DataFrame, contract: Contract) -> dict[str, interv
     return out
 
 
+def _class_probabilities(frame: pd.DataFrame, k: int) -> np.ndarray | None:
+    """The logged per-class probabilities as an (n, k) array, columns in the contract's class
+    order (the order the server logs them in); None unless every row has k of them (a log
+    written before they were logged, or under another class list)."""
+    if join.CLASS_PROBABILITIES not in frame:
+        return None
+    lists = frame[join.CLASS_PROBABILITIES].tolist()
+    if any(p is None or (isinstance(p, float) and p != p) or len(p) != k for p in lists):
+        return None
+    return np.asarray([np.asarray(p, dtype="float64") for p in lists]).reshape(len(lists), k)
+
+
 def _regression(frame: pd.DataFrame, contract: Contract) -> dict[str, intervals.Estimate]:
     predicted = pd.to_numeric(frame["prediction"], errors="coerce").to_numpy(dtype="float64")
-    errors = predicted - frame[contract.target].to_numpy(dtype="float64")
-    return {"rmse": intervals.rmse(errors), "mae": intervals.mean(np.abs(errors))}
+    truth = frame[contract.target].to_numpy(dtype="float64")
+    errors = predicted - truth
+    out = {"rmse": intervals.rmse(errors), "mae": intervals.mean(np.abs(errors))}
+    r2 = intervals.r2(errors, truth)
+    return out if r2 is None else {"r2": r2, **out}
 
 
 def live_metrics(frame: pd.DataFrame, contract: Contract) -> dict[str, intervals.Estimate]:
@@ -224,7 +243,8 @@ def run(
     root = Path(root)
     environment = environments.load(env, root)
     contract = load_contract(root)
-    window = parse_duration(since) if since else None
+    now = now or datetime.now(UTC)  # one moment for the window's start and end
+    window = parse_duration(since, now) if since else None
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR

@@ -59,7 +59,12 @@ METRICS = ["metric", "live", "95% interval", "holdout", "threshold"]
 
 
 def _intro(result: Result) -> list[str]:
-    window = f"the last {result.since}" if result.since else "all logged predictions"
+    window = "all logged predictions"
+    if result.since:
+        moment = result.since[:1].isdigit() and "-" in result.since  # an ISO time, not 24h
+        window = (
+            f"predictions logged since {result.since}" if moment else f"the last {result.since}"
+        )
     lines = [
         f"## Live performance in {result.env}: {VERDICT[result.status]}",
         "",

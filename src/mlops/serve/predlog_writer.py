@@ -71,12 +71,16 @@ class PredictionLog:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def submit(self, request_id, version, route, rows, predictions, probabilities, latency_ms):
-        """Queue one request's rows (or skip it, by the sampling rate); never blocks."""
+    def submit(
+        self, request_id, version, route, rows, predictions, probabilities, latency_ms,
+        class_probabilities=None,
+    ):  # fmt: skip
+        """Queue one request's rows (or skip it, by the sampling rate); never blocks.
+        ``class_probabilities``: multiclass, every class's probability per row."""
         if self.sample_rate <= 0 or (self.sample_rate < 1 and random.random() >= self.sample_rate):
             return
         item = (datetime.now(UTC), request_id, version, route, rows, predictions, probabilities,
-                latency_ms)  # fmt: skip
+                latency_ms, class_probabilities)  # fmt: skip
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -101,9 +105,14 @@ class PredictionLog:
         return items
 
     def _lines(self, item) -> bytes:
-        ts, request_id, version, route, rows, predictions, probabilities, latency_ms = item
+        ts, request_id, version, route, rows, predictions, probabilities, latency_ms, per_class = (
+            item
+        )
+        per_class = per_class or [None] * len(rows)
         out = []
-        for row, pred, proba in zip(rows, predictions, probabilities, strict=True):
+        for row, pred, proba, classes in zip(
+            rows, predictions, probabilities, per_class, strict=True
+        ):
             rec = predlog.record(
                 request_id=request_id,
                 env=self.env,
@@ -114,6 +123,7 @@ class PredictionLog:
                 probability=proba,
                 latency_ms=latency_ms,
                 ts=ts,
+                probabilities=classes,
             )
             out.append(orjson.dumps(rec) + b"\n")
         self.written += len(out)

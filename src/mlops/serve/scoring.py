@@ -63,5 +63,6 @@ async def score(
         answer.predictions,
         answer.logged_probabilities(),
         latency * 1000,
+        answer.logged_class_probabilities(),
     )
     return Scored(model.version, route, answer)
