@@ -165,7 +165,7 @@ def drift_arrives(sb: sandbox.Sandbox, story: Story) -> None:
     since = _labelled_round(sb, "drifted", sent)
     result = report_drift(sb.work, ENV, log_dir=sb.server_clone(ENV) / predlog.DEFAULT_DIR,
                           out_dir=sb.work / "reports" / "drift", echo=sb.log)  # fmt: skip
-    sb.log("   drift detected: monitor.yml would open (or update) its drift issue"
+    sb.log("   drift detected: monitor.yml would open (or update) its monitoring issue"
            if result.exit_code == 1 else "   no drift")  # fmt: skip
     sandbox.step(sb.log, "Outcomes arrive for the drifted traffic: live performance since it began")
     story.figures["under drift"] = _outcomes_and_performance(sb, "drifted", since)
@@ -192,7 +192,7 @@ def retrain_on_fresh_data(sb: sandbox.Sandbox) -> str:
     sandbox.sh(sb, "git", "add", "-A", show=False)
     sandbox.sh(sb, "git", "commit", "-qm", "retrain: data refreshed with labelled production "
                "traffic (live performance)")  # fmt: skip
-    sandbox.sh(sb, "dvc", "metrics", "diff", "main")
+    sandbox.sh(sb, "dvc", "metrics", "diff", "main", "--targets", paths.METRICS)
     sandbox.merge(sb, "retrain-3")
     sandbox.register(sb)
     model = load_contract(sb.work).model

@@ -159,3 +159,27 @@ def test_cli_not_enough_outcomes_and_errors(sample_repo, tmp_path):
     # the window: logged on 2026-11-20, so --since 1d (from now) holds nothing
     done = mlops(sample_repo, *base, "--since", "1d", "--json", check=False)
     assert done.returncode == 0 and json.loads(done.stdout)["groups"] == []
+
+
+def test_only_the_versions_deployed_now_decide_the_verdict(tmp_path):
+    """After a fix is deployed, the replaced version's rows in the window are shown but no
+    longer alarm (monitor.yml would otherwise dispatch retrain.yml until they age out)."""
+    from mlops.feedback import render
+
+    (tmp_path / "models.yaml").write_text(
+        "models:\n  m:\n    production:\n      version: v1.2.0\n"
+        "      digest: sha256:" + "1" * 64 + "\n"
+    )
+    assert performance.deployed_versions(tmp_path, "production", "m") == {"v1.2.0"}
+    assert performance.deployed_versions(tmp_path, "staging", "m") is None  # nothing there
+    assert performance.deployed_versions(tmp_path / "nowhere", "production", "m") is None
+    old = performance.Group("v1.0.0", "stable", 900, 900, performance.BELOW, deployed=False)
+    new = performance.Group("v1.2.0", "stable", 500, 500, performance.OK)
+    result = performance.Result("production", "m", "binary", "", {"roc_auc": 0.75}, "x", 200,
+                                [old, new], 1400, 1400)  # fmt: skip
+    assert (result.status, result.exit_code) == (performance.OK, 0)
+    md = render.markdown(result)
+    assert "## Live performance in production: ✅ ok" in md
+    assert "| v1.0.0 | stable | 900 | 900 | 100.0% | ❌ below threshold (no longer deployed: " in md
+    new.status = performance.BELOW
+    assert result.exit_code == 1

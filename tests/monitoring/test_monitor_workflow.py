@@ -51,6 +51,11 @@ def test_runs_on_a_schedule_and_on_demand_with_least_privilege():
     assert "mlops drift --env" in runs and "mlops canary --env" in runs
     assert "mlops performance --env" in runs and "gh workflow run retrain.yml" in runs
     assert "--open-pr --pr-on rollback" in runs
+    uploads = {s["with"]["name"]: s["with"]["path"] for s in jobs["drift"]["steps"]
+               if "upload-artifact" in s.get("uses", "")}  # fmt: skip
+    # pages.yml downloads `drift-report` into reports/drift
+    assert uploads == {"drift-report": "reports/drift/",
+                       "performance-report": "reports/performance/"}  # fmt: skip
 
 
 FAKE_GH = """#!/usr/bin/env python3

@@ -11,7 +11,10 @@ Thresholds, in ``environments/<env>.yaml``::
       min_outcomes: 200           # fewer labelled rows: "not enough outcomes yet", no verdict
 
 A group fails when a metric's point estimate is worse than its threshold (below; above for
-rmse, mae, log_loss); the interval is shown so a reader can judge how sure that is. A threshold
+rmse, mae, log_loss); the interval is shown so a reader can judge how sure that is. Only the
+versions models.yaml deploys to the environment now (stable and canary) decide the verdict: the
+rows of a version already replaced are shown, marked "no longer deployed", so a fixed problem
+stops alarming as soon as its fix is deployed, not when its rows leave the window. A threshold
 on a metric the task does not measure live is listed as such, not applied.
 
 Exit codes: 0 every judged group passes (or nothing to judge yet), 1 a group is below a
@@ -29,9 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import environments, predlog, registry, tools
+from mlops import environments, models_file, paths, predlog, registry, tools
 from mlops.contract import Contract, load_contract
 from mlops.durations import parse_duration
+from mlops.errors import MlopsError
 from mlops.feedback import intervals, join, outcomes
 from mlops.scoring import LOWER_IS_BETTER
 
@@ -54,6 +58,7 @@ class Group:
     labelled: int
     status: str
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deployed: bool = True  # deployed to the environment now (models.yaml): it decides the verdict
 
     @property
     def coverage(self) -> float:
@@ -80,7 +85,7 @@ class Result:
 
     @property
     def status(self) -> str:
-        statuses = {g.status for g in self.groups}
+        statuses = {g.status for g in self.groups if g.deployed}
         if BELOW in statuses:
             return BELOW
         return OK if OK in statuses else NOT_ENOUGH
@@ -207,6 +212,18 @@ def holdout_metrics(root: Path, model: str) -> dict[str, dict[str, float]]:
     return {v.version: v.metadata.get("metrics", {}) for v in versions}
 
 
+def deployed_versions(root: Path, env: str, model: str) -> set[str] | None:
+    """The versions models.yaml deploys to ``env`` now (stable, canary); None when it deploys
+    none or cannot be read (then every version in the window is judged)."""
+    try:
+        deployment = models_file.load(root / paths.MODELS_FILE).deployment(env, model)
+    except (MlopsError, OSError):
+        return None
+    if deployment is None:
+        return None
+    return {deployment.stable.version, *([deployment.canary.version] if deployment.canary else [])}
+
+
 def thresholds_of(env: environments.Environment) -> tuple[dict[str, float], str]:
     if env.monitoring.min_live:
         return env.monitoring.min_live, f"{env.source}: monitoring.min_live"
@@ -265,6 +282,9 @@ def run(
         environment.monitoring.min_outcomes,
         holdout_metrics(root, contract.model),
     )
+    live = deployed_versions(root, env, contract.model)
+    for group in groups:
+        group.deployed = live is None or group.version in live
     seconds["metrics"] = round(time.perf_counter() - t0, 3)
     return Result(
         env=env,

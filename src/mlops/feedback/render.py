@@ -32,10 +32,14 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
     ]
 
 
+def _verdict(group) -> str:
+    return VERDICT[group.status] + ("" if group.deployed else " (no longer deployed: not judged)")
+
+
 def summary_rows(result: Result) -> list[list[str]]:
     return [
         [g.version, g.route, f"{g.predictions:,}", f"{g.labelled:,}", f"{g.coverage:.1%}",
-         VERDICT[g.status]]
+         _verdict(g)]
         for g in result.groups
     ]  # fmt: skip
 

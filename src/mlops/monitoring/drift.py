@@ -420,7 +420,7 @@ def analyze(current: Current, reference: Reference, drift_share: float) -> tuple
 
 
 def markdown(result: DriftResult) -> str:
-    """The summary a human reads first (the monitor workflow posts it to the drift issue)."""
+    """The summary a human reads first (the monitor workflow posts it to the monitoring issue)."""
     verdict = "DRIFT" if result.drift else "no drift"
     cur, ref = result.current, result.reference
     lines = [
