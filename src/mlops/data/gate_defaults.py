@@ -73,16 +73,8 @@ WHY = {
 }
 
 
-def block(
-    contract: Contract,
-    env: str,
-    stats: dict[str, float],
-    kept: dict[str, Any],
-    gates: dict[str, Any] | None = None,
-) -> str:
-    """The ``gates:`` block of one environment file, as YAML text: ``gates`` when given, else
-    the task's defaults; latency and size limits from ``kept`` (the file's current gates)."""
-    gates = env_gates(contract, env, stats, kept, gates)
+def block(contract: Contract, gates: dict[str, Any]) -> str:
+    """The ``gates:`` block of one environment file (``env_gates``), as YAML text."""
     lines = [COMMENT.format(task=contract.task), "gates:"]
     for key, value in gates.items():
         shown = _flow(value) if isinstance(value, dict) else f"{value:g}"
@@ -127,12 +119,10 @@ def replace_min_live(text: str, live: dict[str, float]) -> str:
         return text
     line = f"  {f'min_live: {_flow(live)}':<28} {LIVE_COMMENT}\n"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, x in enumerate(lines) if x.startswith("monitoring:")), None)
-    if start is None:
+    found = _top_block(lines, "monitoring:")
+    if found is None:
         return text.rstrip("\n") + "\nmonitoring:\n" + line
-    end = start + 1
-    while end < len(lines) and not _TOP.match(lines[end]):
-        end += 1
+    start, end = found
     at = next((i for i in range(start + 1, end) if _MIN_LIVE.match(lines[i])), None)
     if at is None:
         return "".join([*lines[: start + 1], line, *lines[start + 1 :]])
@@ -149,7 +139,7 @@ def apply(
 ) -> str:
     """An environment file's text with adopt's ``gates:`` block and ``monitoring.min_live``."""
     chosen = env_gates(contract, env, stats, kept, gates)
-    text = replace_block(text, block(contract, env, stats, kept, chosen))
+    text = replace_block(text, block(contract, chosen))
     return replace_min_live(text, min_live(contract, chosen))
 
 
@@ -157,16 +147,25 @@ _TOP = re.compile(r"^[^\s#]")
 _MIN_LIVE = re.compile(r"^\s+(#\s*)?min_live:")
 
 
+def _top_block(lines: list[str], key: str) -> tuple[int, int] | None:
+    """(first line, line after the last) of the top-level block starting with ``key``."""
+    start = next((i for i, line in enumerate(lines) if line.startswith(key)), None)
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(lines) and not _TOP.match(lines[end]):
+        end += 1
+    return start, end
+
+
 def replace_block(text: str, new_block: str) -> str:
     """``text`` with its top-level ``gates:`` block (and a comment line right above it written
     by adopt) replaced by ``new_block``; other keys and comments stay as they are."""
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.startswith("gates:")), None)
-    if start is None:
+    found = _top_block(lines, "gates:")
+    if found is None:
         return text.rstrip("\n") + "\n" + new_block
-    end = start + 1
-    while end < len(lines) and not _TOP.match(lines[end]):
-        end += 1
+    start, end = found
     if start > 0 and lines[start - 1].startswith("# gates for a "):
         start -= 1
     return "".join(lines[:start]) + new_block + "".join(lines[end:])
