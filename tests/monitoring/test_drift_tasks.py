@@ -22,8 +22,11 @@ PREDICTION = {
 }
 
 
-def write_log(log_dir: Path, repo: Path, contract: Contract, records: list[dict]) -> None:
-    """Answer ``records`` with the repo's model as the server does; log them in its format."""
+def write_log(
+    log_dir: Path, repo: Path, contract: Contract, records: list[dict], personal: tuple = ()
+) -> None:
+    """Answer ``records`` with the repo's model as the server does; log them in its format
+    (``personal`` columns hashed, as the server does)."""
     model = model_io.load(repo / paths.MODEL)
     values = answers.outputs(model, validation.frame(records, contract), contract)
     answer = answers.answer(contract, values, 0.5)
@@ -37,7 +40,7 @@ def write_log(log_dir: Path, repo: Path, contract: Contract, records: list[dict]
                 env="production",
                 model_version="v1.0.0",
                 route="stable",
-                features=features,
+                features=predlog.redact(features, personal),
                 prediction=prediction,
                 probability=probability,
                 latency_ms=1.0,
@@ -87,7 +90,7 @@ def test_personal_columns_are_left_out_and_the_report_says_so(adopted, tmp_path)
     table = contract.read_table(repo / contract.data)
     records = traffic.records(table, contract, 400, seed=3)
     logs = tmp_path / "logs"
-    write_log(logs, repo, contract, [predlog.redact(r, (personal,)) for r in records])
+    write_log(logs, repo, contract, records, personal=(personal,))
     result, files = drift.run(repo, "production", log_dir=logs, out_dir=tmp_path / "out")
     assert result.skipped == [personal]
     assert personal not in [c.column for c in result.columns]
