@@ -58,6 +58,13 @@ def metric_rows(result: Result) -> list[tuple[str, list[list[str]]]]:
     return out
 
 
+INTERVALS = {
+    "binary": "bootstrap of the confusion matrix (label metrics), Hanley-McNeil (ROC AUC), "
+    "normal interval of the mean (log loss)",
+    "multiclass": "bootstrap of the confusion matrix (accuracy, macro_f1), normal interval of "
+    "the mean (log loss)",
+    "regression": "normal interval of the mean (mae) and of the mean squared error (rmse, r2)",
+}
 SUMMARY = ["version", "route", "predictions", "labelled", "coverage", "verdict"]
 METRICS = ["metric", "live", "95% interval", "holdout", "threshold"]
 
@@ -99,8 +106,7 @@ def markdown(result: Result) -> str:
         lines += ["", f"### {title}", "", *_table(rows, METRICS)]
     lines += [
         "",
-        "Intervals: bootstrap of the confusion matrix (label metrics), Hanley-McNeil (ROC AUC), "
-        "normal interval of the mean (losses, errors). Holdout: the version's registered "
+        f"Intervals: {INTERVALS[result.task]}. Holdout: the version's registered "
         "metrics. Live below the holdout by more than its interval means the population moved: "
         "`mlops data refresh` and a retrain PR.",
     ]
