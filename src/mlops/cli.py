@@ -112,12 +112,23 @@ def data_refresh(
     if as_json:
         typer.echo(json.dumps(done.to_dict(), indent=2))
     elif not done.changed:
-        typer.echo(f"data: no new labelled traffic from {env}; {done.data} unchanged")
+        repeats = (
+            f" ({done.duplicates_skipped:,} labelled rows repeat rows already there)"
+            if done.duplicates_skipped
+            else ""
+        )
+        typer.echo(f"data: no new labelled traffic from {env}{repeats}; {done.data} unchanged")
     else:
         typer.echo(
             f"data: {done.data} {done.rows_before:,} -> {done.rows_before + done.rows_added:,} "
             f"rows ({done.rows_added:,} labelled predictions from {env}, "
-            f"{len(done.outcome_files)} outcome file(s))"
+            f"{len(done.outcome_files)} outcome file(s)"
+            + (
+                f"; {done.duplicates_skipped:,} identical to rows already there, skipped"
+                if done.duplicates_skipped
+                else ""
+            )
+            + ")"
             + (
                 f"; then: git add {done.dvc_file} && git commit && dvc push"
                 if done.dvc_file
@@ -129,7 +140,8 @@ def data_refresh(
 @app.command()
 def demo() -> None:
     """Run the whole GitOps loop in a sandbox: retrain, register, promote, deploy, canary,
-    roll back, audit, and detect drift on live traffic."""
+    roll back, audit, detect drift on live traffic, measure live performance from outcomes,
+    and recover through a refresh-and-retrain pull request."""
     from mlops.demo import run
 
     run()

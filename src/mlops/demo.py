@@ -1,17 +1,27 @@
 """`make demo`: the whole GitOps loop in a sandbox, told as a story a newcomer can follow.
 
 retrain on a branch -> merge -> register v1.0.0 -> retrain -> v1.1.0 -> promote staging ->
-deploy -> production canary 10 % -> deploy -> revert -> deploy -> audit -> status -> drifted
-traffic to production -> drift report. Live predictions are shown after every deploy.
+deploy -> production canary 10 % -> deploy -> revert -> deploy -> audit -> status -> outcomes
+of normal traffic: live performance -> the population moves: drifted traffic, drift report,
+its outcomes, live performance below the threshold -> `mlops data refresh` and a retrain PR ->
+register v1.2.0 -> promote it to staging and production -> fresh drifted traffic and its
+outcomes: live performance recovered. Live predictions are shown after deploys.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from mlops import predlog, sandbox
-from mlops.monitoring.demo import demo_drift, records
+import pandas as pd
+
+from mlops import paths, predlog, registry, sandbox
+from mlops.contract import load_contract
+from mlops.feedback import demo as feedback
+from mlops.monitoring import traffic
+from mlops.monitoring.demo import records, report_drift, wait_for_log
 
 SANDBOX = "sandbox"
 # Two retrains per estimator `train.estimator` may pick: each changes the model, so each merge
@@ -76,22 +86,150 @@ def deploy_and_show(sb: sandbox.Sandbox) -> None:
     show_predictions(sb)
 
 
-def drift_ending(sb: sandbox.Sandbox) -> None:
+# ---------------------------------------------------------------------------- closing the loop
+
+ENV = "production"
+DRIFT = 1.0  # numeric features: mirrored, then shifted by this many standard deviations
+LOG_DIR = Path("..") / "servers" / ENV / predlog.DEFAULT_DIR  # the server's log, from work/
+
+
+@dataclass
+class Story:
+    """What the closing part measured: the live figure of each phase, the rows drifted traffic
+    was made of (fresh traffic later uses others)."""
+
+    figures: dict[str, feedback.Figure] = field(default_factory=dict)
+    drifted_rows: pd.Index | None = None
+
+
+def _sizes(table: pd.DataFrame) -> dict[str, int]:
+    """Rows per phase: enough for a verdict, a labelled share that lets a retrain learn the new
+    population, little enough to keep the demo short."""
+    n = len(table)
+    return {"normal": 600, "drifted": min(4000, n // 4), "fresh": min(2000, n // 8)}
+
+
+def _labelled_round(sb: sandbox.Sandbox, name: str, sent: traffic.Labelled) -> str:
+    """Send ``sent`` to production with request ids ``<name>-N``, wait until the server logged
+    it, write the outcome file a label source would deliver; return when sending began."""
+    from mlops.monitoring.drift import stable_version
+
+    log_dir = sb.server_clone(ENV) / predlog.DEFAULT_DIR
+    version = stable_version(sb.work, ENV).version
+    before = sum(1 for r in predlog.read(log_dir, ENV) if r.get("model_version") == version)
+    start = datetime.now(UTC).isoformat(timespec="milliseconds")
+    outcomes = feedback.send(sb.servers[ENV].url, sent, name)
+    wait_for_log(log_dir, ENV, version, before + len(outcomes))
+    target = load_contract(sb.work).target
+    feedback.write_outcomes(outcomes, target, sb.root / "labels" / f"{name}.csv")
+    sb.log(
+        f"   {len(outcomes):,} records in {outcomes['request_id'].nunique()} requests "
+        f"({name}-0 ...) answered by {version}; their outcomes: ../labels/{name}.csv"
+    )
+    return start
+
+
+def _outcomes_and_performance(sb: sandbox.Sandbox, name: str, since: str) -> feedback.Figure:
+    """`mlops outcomes ingest` the round's file, then `mlops performance` since it began."""
+    sandbox.sh(sb, "mlops", "outcomes", "ingest", f"../labels/{name}.csv", "--env", ENV)
+    sandbox.sh(sb, "mlops", "performance", "--env", ENV, "--since", since,
+               "--log-dir", str(LOG_DIR), codes=(0, 1))  # fmt: skip
+    return feedback.figure(sb.work / "reports" / "performance" / "performance.json")
+
+
+def live_before_drift(sb: sandbox.Sandbox, story: Story) -> None:
     sandbox.step(
-        sb.log, "Monitoring: production receives drifted traffic; mlops drift reads its log"
+        sb.log, "Outcomes arrive: live performance of production on ordinary traffic "
+        "(rows of the holdout split, which the model never trained on)",
+    )  # fmt: skip
+    table, contract = traffic.workspace_table(sb.work)
+    holdout = contract.read_table(sb.work / paths.HOLDOUT)
+    sent = traffic.labelled(holdout, contract, _sizes(table)["normal"], seed=11)
+    since = _labelled_round(sb, "normal", sent)
+    story.figures["before drift"] = _outcomes_and_performance(sb, "normal", since)
+
+
+def drift_arrives(sb: sandbox.Sandbox, story: Story) -> None:
+    sandbox.step(sb.log, "The population moves: production receives drifted traffic; "
+                 "mlops drift reads its log")  # fmt: skip
+    table, contract = traffic.workspace_table(sb.work)
+    sent = traffic.labelled(table, contract, _sizes(table)["drifted"], seed=7, drift=DRIFT,
+                            mirror=True)  # fmt: skip
+    story.drifted_rows = sent.rows
+    sb.log(
+        f"   real rows of {contract.data} whose numeric columns are mirrored within their range "
+        f"(the highest value becomes the lowest) and shifted by {DRIFT:g} standard deviation, "
+        "rarest categories made more common. Each record's outcome is its row's real "
+        "outcome: what the features say about the outcome is no longer what the model learned."
     )
-    clone = sb.server_clone("production")
-    result = demo_drift(
-        sb.work,
-        sb.servers["production"].url,
-        log_dir=clone / predlog.DEFAULT_DIR,
-        out_dir=sb.work / "reports" / "drift",  # where `mlops site` finds it (gitignored)
-        echo=sb.log,
-    )
-    verdict = (
-        "drift detected: monitor.yml would open an issue" if result.exit_code == 1 else ("no drift")
-    )
-    sb.log(f"   {verdict}")
+    since = _labelled_round(sb, "drifted", sent)
+    result = report_drift(sb.work, ENV, log_dir=sb.server_clone(ENV) / predlog.DEFAULT_DIR,
+                          out_dir=sb.work / "reports" / "drift", echo=sb.log)  # fmt: skip
+    sb.log("   drift detected: monitor.yml would open (or update) its monitoring issue"
+           if result.exit_code == 1 else "   no drift")  # fmt: skip
+    sandbox.step(sb.log, "Outcomes arrive for the drifted traffic: live performance since it began")
+    story.figures["under drift"] = _outcomes_and_performance(sb, "drifted", since)
+    sb.log(f"   {_verdict(story.figures['under drift'])}")
+
+
+def _verdict(fig: feedback.Figure) -> str:
+    if fig.status == "below threshold":
+        return (f"live {fig.metric} below its threshold: monitor.yml would dispatch retrain.yml "
+                "(mlops data refresh and a retrain pull request)")  # fmt: skip
+    return f"live {fig.describe()}"
+
+
+def retrain_on_fresh_data(sb: sandbox.Sandbox) -> str:
+    """What retrain.yml and train.yml do, on a branch: refresh, repro, push, merge, register."""
+    sandbox.step(sb.log, "retrain.yml: mlops data refresh adds the labelled traffic to the "
+                 "table, on branch retrain-3")  # fmt: skip
+    sandbox.sh(sb, "git", "switch", "-q", "-c", "retrain-3")
+    sandbox.sh(sb, "mlops", "data", "refresh", "--env", ENV, "--log-dir", str(LOG_DIR))
+    sandbox.step(sb.log, "train.yml on the retrain pull request: dvc repro, dvc push, the "
+                 "metrics against main")  # fmt: skip
+    sandbox.sh(sb, "dvc", "repro")
+    sandbox.sh(sb, "dvc", "push")
+    sandbox.sh(sb, "git", "add", "-A", show=False)
+    sandbox.sh(sb, "git", "commit", "-qm", "retrain: data refreshed with labelled production "
+               "traffic (live performance)")  # fmt: skip
+    sandbox.sh(sb, "dvc", "metrics", "diff", "main", "--targets", paths.METRICS)
+    sandbox.merge(sb, "retrain-3")
+    sandbox.register(sb)
+    model = load_contract(sb.work).model
+    return registry.latest(sb.work, model).version
+
+
+def live_after_retrain(sb: sandbox.Sandbox, story: Story, version: str) -> None:
+    sandbox.step(sb.log, f"Fresh drifted traffic (other rows, same change) and its outcomes: "
+                 f"live performance of {version}")  # fmt: skip
+    table, contract = traffic.workspace_table(sb.work)
+    sent = traffic.labelled(table, contract, _sizes(table)["fresh"], seed=8, drift=DRIFT,
+                            mirror=True, exclude=story.drifted_rows)  # fmt: skip
+    since = _labelled_round(sb, "fresh", sent)
+    story.figures["after the retrain"] = _outcomes_and_performance(sb, "fresh", since)
+    sandbox.sh(sb, "git", "add", "outcomes.dvc", show=False)
+    sandbox.sh(sb, "git", "commit", "-qm", "outcomes: labels of production traffic")
+    sandbox.sh(sb, "dvc", "push", "outcomes.dvc")
+    sandbox.sh(sb, "git", "push", "-q", "origin", "main")
+
+
+def tell_figures(sb: sandbox.Sandbox, story: Story) -> None:
+    sandbox.step(sb.log, "Live performance in production, from outcomes joined to the log")
+    for phase, fig in story.figures.items():
+        sb.log(f"   {phase:<18} {', '.join(fig.versions) or '-':<8} {fig.describe()}")
+
+
+def closing_the_loop(sb: sandbox.Sandbox) -> None:
+    story = Story()
+    live_before_drift(sb, story)
+    drift_arrives(sb, story)
+    version = retrain_on_fresh_data(sb)
+    for env in ("staging", "production"):
+        sandbox.merge(sb, sandbox.promote(sb, env, version, message="retrained on live traffic"))
+        sandbox.deploy(sb)
+    show_predictions(sb)
+    live_after_retrain(sb, story, version)
+    tell_figures(sb, story)
 
 
 def write_site(sb: sandbox.Sandbox) -> Path:
@@ -125,7 +263,7 @@ def run(where: str | Path = SANDBOX) -> None:
         deploy_and_show(sb)
         sandbox.audit(sb)
         sandbox.status(sb)
-        drift_ending(sb)
+        closing_the_loop(sb)
         page = write_site(sb)  # while the servers run: the page shows that they agree with Git
     finally:
         sandbox.stop_servers(sb)

@@ -5,8 +5,9 @@ JSON lines, one object per predicted row:
 ``{"ts": ISO-8601 UTC, "request_id", "env", "model_version", "route": "stable"|"canary",
 "features": {raw record}, "prediction": class or value, "probability": float | null,
 "latency_ms": float}``. Per task (``mlops.serve.answers``): binary, the predicted class and the
-positive class's probability; multiclass, the predicted class and its probability; regression,
-the predicted value and null.
+positive class's probability; multiclass, the predicted class and its probability, and
+``"probabilities"``: every class's probability in the order of the contract's classes (for live
+log loss); regression, the predicted value and null.
 Files live in ``<log_dir>/<env>/``: the active file is ``predictions.jsonl``; rotated files are
 ``predictions-<UTC timestamp>.jsonl``. Readers take every ``predictions*.jsonl`` there.
 
@@ -62,9 +63,10 @@ def record(
     probability: float | None,
     latency_ms: float,
     ts: datetime | None = None,
+    probabilities: list[float] | None = None,
 ) -> dict[str, Any]:
-    """One log record, with every field of the format."""
-    return {
+    """One log record, with every field of the format (``probabilities``: multiclass only)."""
+    rec = {
         "ts": (ts or datetime.now(UTC)).isoformat(timespec="milliseconds"),
         "request_id": request_id,
         "env": env,
@@ -75,6 +77,9 @@ def record(
         "probability": None if probability is None else round(float(probability), 6),
         "latency_ms": round(float(latency_ms), 3),
     }
+    if probabilities is not None:
+        rec["probabilities"] = [round(float(p), 6) for p in probabilities]
+    return rec
 
 
 def _plain(value: Any) -> Any:

@@ -57,8 +57,11 @@ def step(log: Log, text: str) -> None:
     log(f"\n==> {text}")
 
 
-def sh(sb: Sandbox, *args: str, cwd: Path | None = None, show: bool = True) -> str:
-    """Run a command in the sandbox, print it and what it printed; raise on failure."""
+def sh(
+    sb: Sandbox, *args: str, cwd: Path | None = None, show: bool = True, codes: tuple = (0,)
+) -> str:
+    """Run a command in the sandbox, print it and what it printed; raise on an exit code not
+    in ``codes`` (e.g. (0, 1) for a check whose finding is part of the story)."""
     cwd = cwd or sb.work
     if show:
         sb.log(f"$ {shlex.join(args)}")
@@ -69,7 +72,7 @@ def sh(sb: Sandbox, *args: str, cwd: Path | None = None, show: bool = True) -> s
     output = (proc.stdout + proc.stderr).rstrip()
     if show and output:
         sb.log(output)
-    if proc.returncode:
+    if proc.returncode not in codes:
         raise tools.ToolError(
             f"`{shlex.join(args)}` failed (exit {proc.returncode}) in {cwd}: {output[-2000:]}"
         )

@@ -23,6 +23,10 @@ def test_binary_table_kinds_ranges_categories_nulls_and_exclusions():
     assert cols["plan"].categories == ("basic", "pro")
     assert c.features == ("age", "usage", "plan", "country")
     assert not cols["customer_id"].feature and not cols["constant"].feature
+    # out of the model, so out of the prediction log: refreshed rows lack them
+    for name in ("customer_id", "constant"):
+        assert (cols[name].kind, cols[name].nullable, cols[name].max_null_share) == (
+            "category", True, 1.0)  # fmt: skip
     notes = "\n".join(got.notes)
     assert "'customer_id': not a feature (id-like" in notes
     assert "'constant': not a feature (constant: always 7)" in notes

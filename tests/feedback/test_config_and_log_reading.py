@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from mlops import environments
@@ -45,3 +46,23 @@ def test_a_record_without_the_format_fields_is_an_error(tmp_path):
     (tmp_path / "production" / "predictions.jsonl").write_text('{"ts": "x", "foo": 1}\n')
     with pytest.raises(join.LogError, match="records lack"):
         join.read_log(tmp_path, "production")
+
+
+def test_multiclass_class_probabilities_are_read_by_both_readers(tmp_path):
+    from mlops import predlog
+
+    folder = predlog.env_dir(tmp_path, "production")
+    folder.mkdir(parents=True)
+    lines = [
+        orjson.dumps(predlog.record(
+            request_id=f"r{i}", env="production", model_version="v1.0.0", route="stable",
+            features={"x": i}, prediction="b", probability=0.7, latency_ms=1.0,
+            probabilities=[0.2, 0.7, 0.1],
+        )).decode()
+        for i in range(3)
+    ]  # fmt: skip
+    (folder / "predictions-20261120T120000000000Z.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / predlog.ACTIVE).write_text(lines[0].replace("r0", "r9") + "\n" + lines[1][:40])
+    frame = join.read_log(tmp_path, "production").frame  # Arrow, then the line-by-line reader
+    assert frame["request_id"].tolist() == ["r0", "r1", "r2", "r9"]
+    assert [list(p) for p in frame[join.CLASS_PROBABILITIES]] == [[0.2, 0.7, 0.1]] * 4

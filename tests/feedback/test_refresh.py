@@ -90,3 +90,26 @@ def test_a_refresh_that_fails_the_contract_writes_nothing(template_clone, tmp_pa
     assert "nothing was written" in done.stderr
     assert _md5(repo) == before and (repo / "data" / "churn.csv").read_bytes() == table
     assert not (repo / "data" / "refresh.json").exists()
+
+
+def test_labelled_rows_the_table_already_holds_are_not_added_twice(template_clone, tmp_path):
+    """Traffic that repeats rows of the table (or itself) adds nothing but duplicates, which
+    validate counts against max_duplicate_share: they are skipped and counted."""
+    repo, logs = use_sample(template_clone, rows=1000), tmp_path / "logs"
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    table = sample_contract().read_table(repo / "data" / "churn.csv")
+    known = table.head(50)
+    fresh = generate(30, 9, 0.5)
+    frame = pd.concat([known, fresh, fresh.head(1)], ignore_index=True)  # one fresh row twice
+    features = frame[list(sample_contract().features)].astype(object)
+    records = [{k: (None if v != v else v) for k, v in r.items()} for r in
+               features.to_dict("records")]  # fmt: skip
+    ids = write_log(logs, "production", "v1.0.0", "stable", [0] * len(frame),
+                    [0.1] * len(frame), features=records, ts=now)  # fmt: skip
+    _ingest(repo, tmp_path, "a.csv", ids, frame["churn"])
+    args = ["data", "refresh", "--env", "production", "--log-dir", str(logs)]
+    done = json.loads(mlops(repo, *args, "--json").stdout)
+    assert (done["rows_added"], done["duplicates_skipped"]) == (30, 51)
+    assert len(pd.read_csv(repo / "data" / "churn.csv")) == 1030
+    again = mlops(repo, *args)
+    assert "no new labelled traffic from production; data/churn.csv unchanged" in again.stdout

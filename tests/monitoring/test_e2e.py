@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import models_file
-from mlops.monitoring import canary, demo
+from mlops import models_file, paths
+from mlops.feedback import demo as feedback
+from mlops.monitoring import canary, demo, traffic
 from mlops.serve import launcher
 from tests.conftest import dvc, git, mlops
 from tests.monitoring.conftest import MODEL, VERSION
@@ -92,3 +93,47 @@ def test_canary_analysis_on_the_real_servers_metrics(served):
     assert (
         min(analysis["canary"]["requests"], analysis["stable"]["requests"]) >= canary.MIN_REQUESTS
     )
+
+
+def _round(server, logs, sent: traffic.Labelled, name: str, tmp_path: Path, total: int) -> str:
+    """Send labelled traffic, wait for the log, write its outcome file; return when it began."""
+    from datetime import UTC, datetime
+
+    start = datetime.now(UTC).isoformat(timespec="milliseconds")
+    outcomes = feedback.send(server.url, sent, name)
+    demo.wait_for_log(logs, "production", VERSION, total)
+    feedback.write_outcomes(outcomes, "churn", tmp_path / f"{name}.csv")
+    return start
+
+
+def test_outcomes_show_live_performance_falling_under_drift(served, tmp_path):
+    """The demo's closing story on a real server: outcomes of ordinary traffic (holdout rows)
+    pass the live bar; traffic whose features no longer mean what they did (the table's rows,
+    mirrored and shifted, with their real outcomes) falls below it, and drift sees it too."""
+    logs, store = tmp_path / "served-logs", tmp_path / "outcomes"
+    table, contract = traffic.workspace_table(served)
+    holdout = contract.read_table(served / paths.HOLDOUT)
+    normal = traffic.labelled(holdout, contract, 600, seed=11)
+    drifted = traffic.labelled(table, contract, 800, seed=7, drift=1.0, mirror=True)
+    args = ["--env", "production", "--log-dir", str(logs), "--store", str(store)]
+    figures, codes = {}, {}
+    with launcher.start(served, "production", log_dir=str(logs)) as server:
+        assert server.sync()["sync"] == "Synced"
+        for name, sent, total in (("normal", normal, 600), ("drifted", drifted, 1400)):
+            since = _round(server, logs, sent, name, tmp_path, total)
+            mlops(served, "outcomes", "ingest", str(tmp_path / f"{name}.csv"), "--env",
+                  "production", "--no-dvc", "--store", str(store))  # fmt: skip
+            out = tmp_path / f"perf-{name}"
+            done = mlops(served, "performance", *args, "--since", since, "--out-dir", str(out),
+                         check=False)  # fmt: skip
+            codes[name] = done.returncode
+            figures[name] = feedback.figure(out / "performance.json")
+            assert f"predictions logged since {since}" in done.stdout
+    before, under = figures["normal"], figures["drifted"]
+    assert (codes["normal"], before.status, before.labelled) == (0, "ok", 600)
+    assert (codes["drifted"], under.status, under.labelled) == (1, "below threshold", 800)
+    assert before.metric == under.metric == "roc_auc" and before.threshold == 0.75
+    assert before.value >= 0.75 > under.value and before.value - under.value > 0.1
+    assert before.describe().endswith("(threshold 0.75): ok, 600 labelled rows")
+    result = demo.report_drift(served, log_dir=logs, out_dir=tmp_path / "drift", echo=print)
+    assert result.dataset_drift

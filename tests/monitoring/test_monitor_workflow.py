@@ -1,5 +1,5 @@
-"""monitor.yml: valid for GitHub, least privilege, green on a fresh clone, and its issue step
-keeps ONE drift issue up to date."""
+"""monitor.yml: valid for GitHub, least privilege, green on a fresh clone, its issue step keeps
+ONE alarm issue up to date, and an alarm (drift or live performance) dispatches retrain.yml."""
 
 from __future__ import annotations
 
@@ -41,10 +41,21 @@ def test_runs_on_a_schedule_and_on_demand_with_least_privilege():
     jobs = flow["jobs"]
     assert jobs["drift"]["permissions"] == {"contents": "read", "issues": "write"}
     assert jobs["canary"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    # only the job that dispatches retrain.yml may touch Actions, and nothing else
+    assert jobs["retrain"]["permissions"] == {"actions": "write"}
+    assert jobs["retrain"]["needs"] == "drift"
+    assert "needs.drift.outputs.alarm == 'yes'" in jobs["retrain"]["if"]
+    assert "uses" not in str(jobs["retrain"]["steps"])  # no checkout: nothing to leak
     assert all(job["timeout-minutes"] <= 30 for job in jobs.values())
     runs = " ".join(s.get("run", "") for job in jobs.values() for s in job["steps"])
     assert "mlops drift --env" in runs and "mlops canary --env" in runs
+    assert "mlops performance --env" in runs and "gh workflow run retrain.yml" in runs
     assert "--open-pr --pr-on rollback" in runs
+    uploads = {s["with"]["name"]: s["with"]["path"] for s in jobs["drift"]["steps"]
+               if "upload-artifact" in s.get("uses", "")}  # fmt: skip
+    # pages.yml downloads `drift-report` into reports/drift
+    assert uploads == {"drift-report": "reports/drift/",
+                       "performance-report": "reports/performance/"}  # fmt: skip
 
 
 FAKE_GH = """#!/usr/bin/env python3
@@ -60,39 +71,94 @@ if args[:2] == ["issue", "list"]:
 """
 
 
+def _step(name: str, job: str = "drift") -> str:
+    return next(s["run"] for s in _workflow()["jobs"][job]["steps"] if s.get("name") == name)
+
+
 def _issue_step() -> str:
-    steps = _workflow()["jobs"]["drift"]["steps"]
-    return next(s["run"] for s in steps if s.get("name") == "Open or update the drift issue")
+    return _step("Open or update the monitoring issue")
 
 
-def test_drift_opens_one_issue_then_updates_it(tmp_path):
+def _fake_gh(tmp_path: Path) -> dict[str, str]:
     bindir = tmp_path / "bin"
-    bindir.mkdir()
+    bindir.mkdir(exist_ok=True)
     gh = bindir / "gh"
     gh.write_text(FAKE_GH)
     gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+            "GH_STATE": str(tmp_path / "gh.json")}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("drift", "performance", "alarm", "reason", "errors"),
+    [
+        ("0", "0", "no", None, None),
+        ("1", "0", "yes", "drift", None),
+        ("0", "1", "yes", "live performance", None),
+        ("1", "1", "yes", "drift and live performance", None),
+        ("0", "2", "no", None, "yes"),  # could not measure: the job fails, no alarm
+    ],
+)
+def test_verdict_raises_the_alarm_on_drift_or_live_performance(
+    tmp_path, drift, performance, alarm, reason, errors
+):
+    out = tmp_path / "out"
+    env = {**os.environ, "DRIFT_CODE": drift, "PERFORMANCE_CODE": performance,
+           "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}  # fmt: skip
+    subprocess.run(["bash", "-eo", "pipefail", "-c", _step("Verdict")], env=env, check=True)
+    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert outputs.get("alarm") == alarm
+    assert outputs.get("reason") == reason
+    assert outputs.get("errors") == errors
+    if reason:
+        assert f"Alarm: {reason}; retrain.yml is dispatched." in (tmp_path / "summary").read_text()
+
+
+def test_an_alarm_dispatches_retrain_yml_with_its_reason(tmp_path):
+    env = {**_fake_gh(tmp_path), "REF": "main", "REASON": "live performance",
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}  # fmt: skip
+    step = _workflow()["jobs"]["retrain"]["steps"][0]["run"]
+    subprocess.run(["bash", "-eo", "pipefail", "-c", step], env=env, check=True)
+    calls = json.loads((tmp_path / "gh.json").read_text())
+    assert calls == [["workflow", "run", "retrain.yml", "--ref", "main", "-f",
+                      "reason=live performance"]]  # fmt: skip
+    assert "Dispatched retrain.yml on main" in (tmp_path / "summary").read_text()
+
+
+def test_an_alarm_opens_one_issue_then_updates_it(tmp_path):
     (tmp_path / "reports" / "drift").mkdir(parents=True)
+    (tmp_path / "reports" / "performance").mkdir(parents=True)
     env = {
-        **os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
-        "GH_STATE": str(tmp_path / "gh.json"), "RUNNER_TEMP": str(tmp_path),
+        **_fake_gh(tmp_path), "RUNNER_TEMP": str(tmp_path),
         "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "team/churn",
-        "ENV_NAME": "production", "DRIFT_LABEL": "drift",
+        "ENV_NAME": "production", "ALARM_LABEL": "monitoring",
     }  # fmt: skip
     bodies = []
-    for run_id, share in (("7", "0.4"), ("8", "0.6")):
+    for run_id, share, reason in (("7", "0.4", "drift"),
+                                  ("8", "0.6", "drift and live performance")):  # fmt: skip
         report = f"## Drift in production: DRIFT (share {share})\n"
         (tmp_path / "reports" / "drift" / "drift.md").write_text(report)
-        run = {**env, "GITHUB_RUN_ID": run_id}
+        if run_id == "8":
+            (tmp_path / "reports" / "performance" / "performance.md").write_text(
+                "## Live performance in production: ❌ below threshold\n"
+            )
+        run = {**env, "GITHUB_RUN_ID": run_id, "REASON": reason}
         subprocess.run(["bash", "-e", "-c", _issue_step()], cwd=tmp_path, env=run, check=True)
-        bodies.append((tmp_path / "drift-issue.md").read_text())
+        bodies.append((tmp_path / "monitoring-issue.md").read_text())
     calls = json.loads((tmp_path / "gh.json").read_text())
     creates = [c for c in calls if c[:2] == ["issue", "create"]]
     edits = [c for c in calls if c[:2] == ["issue", "edit"]]
-    assert len(creates) == 1 and "--label" in creates[0]
+    assert len(creates) == 1 and creates[0][creates[0].index("--label") + 1] == "monitoring"
+    assert "Monitoring alarm in production: drift" in creates[0]
     assert [c for c in calls if c[:2] == ["issue", "comment"]] == []  # no comment per hour
     assert len(edits) == 1 and edits[0][2] == "42" and "--body-file" in edits[0]
+    assert "Monitoring alarm in production: drift and live performance" in edits[0]
     assert "share 0.4" in bodies[0] and "actions/runs/7" in bodies[0]
-    assert "share 0.6" in bodies[1] and "actions/runs/8" in bodies[1]  # the latest report
+    assert "Live performance" not in bodies[0]
+    # the latest reports, both of them
+    assert "share 0.6" in bodies[1] and "actions/runs/8" in bodies[1]
+    assert "**Alarm: drift and live performance.**" in bodies[1]
+    assert "Live performance in production: ❌ below threshold" in bodies[1]
 
 
 @pytest.mark.integration
@@ -111,7 +177,12 @@ def test_both_jobs_succeed_and_say_so_on_a_fresh_clone(template_clone):
     assert drift.succeeded, drift.log()
     assert "## Drift in production: nothing to compare yet" in drift.summary
     assert "nothing is deployed to 'production'" in drift.summary
-    assert not drift.step("Open or update the drift issue").ran
+    # live performance: no log, no outcomes -> a state, not a failure
+    assert "## Live performance in production: ⏳ not enough outcomes yet" in drift.summary
+    assert "Nothing logged in this window yet: no verdict." in drift.summary
+    assert "Alarm" not in drift.summary
+    assert not drift.step("Open or update the monitoring issue").ran
+    assert not drift.step("Fail when a check could not run (exit 2 above)").ran
     assert not drift.step("Fetch the prediction logs").ran  # MLOPS_FETCH_LOGS unset
 
     canary = run_job(WORKFLOW, "canary", template_clone, context)

@@ -89,3 +89,9 @@ def test_answers_per_task_and_422s_name_the_adopted_column(served):
         assert probability == [None] * len(records)
     else:
         assert all(0 <= p <= 1 for p in probability)
+    if task == "multiclass":  # every class's probability too: live log loss needs them
+        for rec, row in zip(logged, body["probabilities"], strict=True):
+            assert rec["probabilities"] == pytest.approx(row, abs=1e-6)
+            assert max(rec["probabilities"]) == pytest.approx(rec["probability"], abs=1e-6)
+    else:
+        assert all("probabilities" not in rec for rec in logged)

@@ -10,9 +10,10 @@ What it does, explicitly:
   steps in order, with `inputs.*` from the step's `with:` and the action's defaults.
 - `run:` steps run with `bash --noprofile --norc -eo pipefail`, like GitHub's default shell, in
   the job's working directory, with the workflow's, job's and step's `env:` after `${{ }}`
-  expansion from a context the caller gives (unknown expressions are an error;
-  `secrets.*`/`vars.*` not given are empty strings, as on GitHub). `$GITHUB_PATH`,
-  `$GITHUB_ENV`, `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` and `$RUNNER_TEMP` work.
+  expansion from a context the caller gives and the outputs of the steps run so far (unknown
+  expressions are an error; `secrets.*`/`vars.*`/`steps.*` not given are empty strings, as on
+  GitHub). `$GITHUB_PATH`, `$GITHUB_ENV`, `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` and
+  `$RUNNER_TEMP` work.
 - `if:` is evaluated for the forms the workflows use: `always()`, and `X == 'v'` / `X != 'v'`
   where X is `env.NAME`, `steps.ID.outputs.KEY` or a context key. Without `if:` a step runs
   only while no earlier step failed, as on GitHub; a failing step fails the job.
@@ -79,8 +80,8 @@ def expand(text: str, context: dict[str, str]) -> str:
         expr = match.group(1)
         if expr in context:
             return str(context[expr])
-        if expr.startswith(("secrets.", "vars.")):
-            return ""  # an unset secret or variable is an empty string on GitHub too
+        if expr.startswith(("secrets.", "vars.", "steps.")):
+            return ""  # an unset secret, variable or step output is an empty string on GitHub too
         raise KeyError(f"the harness has no value for ${{{{ {expr} }}}}; add it to the context")
 
     return EXPR.sub(value, str(text))
@@ -180,9 +181,19 @@ class _Runner:
         self.failed = self.failed or proc.returncode != 0
         return Step(name, "run", True, proc.returncode, proc.stdout)
 
+    def with_outputs(self, context: dict[str, str]) -> dict[str, str]:
+        """``context`` plus ``steps.ID.outputs.KEY`` of the steps run so far."""
+        outputs = {
+            f"steps.{sid}.outputs.{key}": value
+            for sid, values in self.outputs.items()
+            for key, value in values.items()
+        }
+        return {**context, **outputs}
+
     def steps(self, steps: list[dict], context: dict[str, str], prefix: str = "") -> list[Step]:
         done = []
         for step in steps:
+            context = self.with_outputs(context)
             name = prefix + _step_name(step)
             if not self.condition(step.get("if"), self.env_for(step, context)):
                 why = "an earlier step failed" if self.failed else "its `if:` is false"

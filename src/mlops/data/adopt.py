@@ -121,8 +121,7 @@ def _env_gates(
         text = (root / rel).read_text()
         kept = (yaml.safe_load(text) or {}).get("gates") or {}
         gates = None if given is None else given.get(name)
-        block = gate_defaults.block(contract, name, stats, kept, gates)
-        _write(root, rel, gate_defaults.replace_block(text, block), changed)
+        _write(root, rel, gate_defaults.apply(text, contract, name, stats, kept, gates), changed)
 
 
 def _models_file(root: Path, model: str, changed: list[str], notes: list[str]) -> None:

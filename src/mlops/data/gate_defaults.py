@@ -3,6 +3,10 @@
 Defaults ask a model to beat a trivial one by a margin; people set the real bar in review.
 ``production`` gets the stricter set, every other environment the lenient one; latency and
 model-size limits already in the file are kept.
+
+The live bar, ``monitoring.min_live`` (`mlops performance` on outcomes), is the task's headline
+gate minus a margin: a version that passed the gate is not alarmed on by the noise of a few
+hundred outcomes, while a population that moved away from what it learned is.
 """
 
 from __future__ import annotations
@@ -37,11 +41,14 @@ def _regression(strict: bool, stats: dict[str, float], segment: bool) -> dict[st
 
 BUILDERS = {"binary": _binary, "multiclass": _multiclass, "regression": _regression}
 EXPLAIN = {
-    "binary": "min roc_auc 0.65 (0.70 in production): better than chance (0.5) by a margin",
+    "binary": "min roc_auc 0.65 (0.70 in production): better than chance (0.5) by a margin; "
+    "live (monitoring.min_live) roc_auc 0.05 below that",
     "multiclass": "min accuracy: the majority class's share + 0.02 (+ 0.05 in production), "
-    "i.e. better than always answering the most common class",
+    "i.e. better than always answering the most common class; live (monitoring.min_live) "
+    "accuracy 0.05 below that",
     "regression": "min r2 0.20 (0.30 in production): better than predicting the mean; "
-    "max_regression rmse: 5% of the target's standard deviation",
+    "max_regression rmse: 5% of the target's standard deviation; live (monitoring.min_live) "
+    "r2 0.10 below the gate",
 }
 COMMENT = "# gates for a {task} task, written by `mlops data adopt`: set the bar your use needs"
 
@@ -66,21 +73,8 @@ WHY = {
 }
 
 
-def block(
-    contract: Contract,
-    env: str,
-    stats: dict[str, float],
-    kept: dict[str, Any],
-    gates: dict[str, Any] | None = None,
-) -> str:
-    """The ``gates:`` block of one environment file, as YAML text: ``gates`` when given, else
-    the task's defaults; latency and size limits from ``kept`` (the file's current gates)."""
-    if gates is None:
-        gates = BUILDERS[contract.task](env == "production", stats, bool(contract.segment))
-    gates = dict(gates)
-    for key in ("max_latency_ms_p95", "max_model_mb"):
-        if kept.get(key) is not None and key not in gates:
-            gates[key] = kept[key]
+def block(contract: Contract, gates: dict[str, Any]) -> str:
+    """The ``gates:`` block of one environment file (``env_gates``), as YAML text."""
     lines = [COMMENT.format(task=contract.task), "gates:"]
     for key, value in gates.items():
         shown = _flow(value) if isinstance(value, dict) else f"{value:g}"
@@ -88,19 +82,90 @@ def block(
     return "\n".join(lines) + "\n"
 
 
+# task -> (the gate metric the live bar follows, the margin below the gate)
+LIVE = {"binary": ("roc_auc", 0.05), "multiclass": ("accuracy", 0.05), "regression": ("r2", 0.10)}
+LIVE_COMMENT = "# live: at least (at most for rmse, mae, log_loss); the gate minus a margin"
+
+
+def env_gates(
+    contract: Contract,
+    env: str,
+    stats: dict[str, float],
+    kept: dict[str, Any],
+    gates: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An environment's gates: ``gates`` when given, else the task's defaults; latency and size
+    limits from ``kept`` (the file's current gates)."""
+    if gates is None:
+        gates = BUILDERS[contract.task](env == "production", stats, bool(contract.segment))
+    gates = dict(gates)
+    for key in ("max_latency_ms_p95", "max_model_mb"):
+        if kept.get(key) is not None and key not in gates:
+            gates[key] = kept[key]
+    return gates
+
+
+def min_live(contract: Contract, gates: dict[str, Any]) -> dict[str, float]:
+    """``monitoring.min_live`` for these gates ({} when ``gates.min`` lacks the metric)."""
+    metric, margin = LIVE[contract.task]
+    floor = (gates.get("min") or {}).get(metric)
+    return {} if floor is None else {metric: round(float(floor) - margin, 4)}
+
+
+def replace_min_live(text: str, live: dict[str, float]) -> str:
+    """``text`` with ``monitoring.min_live`` set to ``live`` (replacing the line, or a
+    commented-out one; added under ``monitoring:``, or as that block, when absent)."""
+    if not live:
+        return text
+    line = f"  {f'min_live: {_flow(live)}':<28} {LIVE_COMMENT}\n"
+    lines = text.splitlines(keepends=True)
+    found = _top_block(lines, "monitoring:")
+    if found is None:
+        return text.rstrip("\n") + "\nmonitoring:\n" + line
+    start, end = found
+    at = next((i for i in range(start + 1, end) if _MIN_LIVE.match(lines[i])), None)
+    if at is None:
+        return "".join([*lines[: start + 1], line, *lines[start + 1 :]])
+    return "".join([*lines[:at], line, *lines[at + 1 :]])
+
+
+def apply(
+    text: str,
+    contract: Contract,
+    env: str,
+    stats: dict[str, float],
+    kept: dict[str, Any],
+    gates: dict[str, Any] | None = None,
+) -> str:
+    """An environment file's text with adopt's ``gates:`` block and ``monitoring.min_live``."""
+    chosen = env_gates(contract, env, stats, kept, gates)
+    text = replace_block(text, block(contract, chosen))
+    return replace_min_live(text, min_live(contract, chosen))
+
+
 _TOP = re.compile(r"^[^\s#]")
+_MIN_LIVE = re.compile(r"^\s+(#\s*)?min_live:")
+
+
+def _top_block(lines: list[str], key: str) -> tuple[int, int] | None:
+    """(first line, line after the last) of the top-level block starting with ``key``."""
+    start = next((i for i, line in enumerate(lines) if line.startswith(key)), None)
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(lines) and not _TOP.match(lines[end]):
+        end += 1
+    return start, end
 
 
 def replace_block(text: str, new_block: str) -> str:
     """``text`` with its top-level ``gates:`` block (and a comment line right above it written
     by adopt) replaced by ``new_block``; other keys and comments stay as they are."""
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.startswith("gates:")), None)
-    if start is None:
+    found = _top_block(lines, "gates:")
+    if found is None:
         return text.rstrip("\n") + "\n" + new_block
-    end = start + 1
-    while end < len(lines) and not _TOP.match(lines[end]):
-        end += 1
+    start, end = found
     if start > 0 and lines[start - 1].startswith("# gates for a "):
         start -= 1
     return "".join(lines[:start]) + new_block + "".join(lines[end:])

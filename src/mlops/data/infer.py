@@ -11,6 +11,9 @@ Rules (each decision is reported to the user as a note):
 - nullable when any value is missing; ``max_null_share`` is the observed share plus
   ``NULL_MARGIN``;
 - a constant column (one value, or none) is kept out of the features;
+- a column kept out of the features is validated as text (``kind: category``, any value) and
+  may be null: the prediction log never holds it, so rows `mlops data refresh` adds from
+  labelled live traffic lack it;
 - task ``auto``: strings or booleans with 2 classes -> binary, more -> multiclass; integers with
   2 values -> binary, up to ``MULTICLASS_MAX`` -> multiclass, more -> regression; fractional
   numbers -> regression.
@@ -98,15 +101,10 @@ def _kind(s: pd.Series) -> str:
     return "category"
 
 
-def _excluded(name: str, kind: str, nullable: bool, why: str, notes: list[str]) -> Column:
+def _excluded(name: str, why: str, notes: list[str]) -> Column:
     notes.append(f"column {name!r}: not a feature ({why}); kept in the table as feature: false")
     return Column(
-        name,
-        kind,
-        nullable=nullable,
-        max_null_share=1.0 if nullable else None,
-        feature=False,
-        description=why,
+        name, "category", nullable=True, max_null_share=1.0, feature=False, description=why
     )
 
 
@@ -123,11 +121,11 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
         first = values.iloc[0] if len(values) else None
         first = first.item() if hasattr(first, "item") else first
         why = "empty" if values.empty else f"constant: always {first!r}"
-        return _excluded(name, kind, nullable, why, notes)
+        return _excluded(name, why, notes)
     if kind == "category":
         cats = sorted(as_text(uniques).unique().tolist())
         if _is_id_like(name, values, distinct, kind) and not segment:
-            return _excluded(name, kind, nullable, f"id-like: {len(cats)} distinct values", notes)
+            return _excluded(name, f"id-like: {len(cats)} distinct values", notes)
         if len(cats) > CATEGORY_CAP:
             if segment:
                 raise AdoptError(
@@ -135,7 +133,7 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
                     f"{CATEGORY_CAP} to slice by"
                 )
             why = f"high cardinality: {len(cats)} distinct values, cap {CATEGORY_CAP}"
-            return _excluded(name, kind, nullable, why, notes)
+            return _excluded(name, why, notes)
         return Column(
             name,
             kind,
@@ -145,7 +143,7 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
             description=described,
         )
     if _is_id_like(name, values, distinct, kind):
-        return _excluded(name, kind, nullable, "id-like: every value distinct", notes)
+        return _excluded(name, "id-like: every value distinct", notes)
     low, high = numeric_range(values, kind == "int")
     return Column(
         name,

@@ -5,6 +5,9 @@ Labelled traffic: the environment's logged predictions of the last ``refresh.win
 the most recent ``refresh.max_rows`` of them, as rows of the contract's columns and target. A
 column the log does not hold (``feature: false``) or holds only as a hash (``personal: true``)
 is null in those rows, so the contract must allow nulls there or the refresh is refused.
+A labelled row identical to a row the table already holds (or to an earlier added one) is not
+added again: it carries no new information, and the validate stage counts duplicates against
+``validate.max_duplicate_share``; how many were skipped is reported.
 
 The new table is validated exactly as the validate stage does (contract.yaml, params.yaml
 ``validate``); only a valid table replaces ``contract.data`` (written to a temporary file and
@@ -41,6 +44,7 @@ class Refreshed:
     rows_added: int
     outcome_files: list[str] = field(default_factory=list)
     labelled_available: int = 0  # labelled predictions in the window, before the cap
+    duplicates_skipped: int = 0  # labelled rows identical to one the table already holds
     dvc_file: str | None = None
 
     @property
@@ -78,6 +82,14 @@ def traffic_rows(labelled: pd.DataFrame, contract: Contract, cap: int) -> pd.Dat
         out[col.name] = rows[col.name] if logged else None
     out[contract.target] = rows[contract.target]
     return out.reset_index(drop=True)
+
+
+def without_repeats(table: pd.DataFrame, first_added: int) -> tuple[pd.DataFrame, int]:
+    """``table`` without the added rows (from position ``first_added``) that repeat an earlier
+    row; and how many were dropped. Repeats inside the current table are left alone."""
+    repeat = table.duplicated(keep="first").to_numpy(copy=True)
+    repeat[:first_added] = False
+    return table[~repeat].reset_index(drop=True), int(repeat.sum())
 
 
 def combine(current: pd.DataFrame, added: pd.DataFrame, contract: Contract) -> pd.DataFrame:
@@ -139,13 +151,18 @@ def refresh(
     )  # fmt: skip
     if added.empty:
         return result
-    table = combine(current, added, contract)
+    table, result.duplicates_skipped = without_repeats(
+        combine(current, added, contract), len(current)
+    )
+    result.rows_added = len(table) - len(current)
+    if not result.changed:
+        return result
     _check(table, contract, root, contract.data)
     _write_table(table, data_path)
     used = state.setdefault("outcome_files", {}).setdefault(env, [])
     used += [f for f in result.outcome_files if f not in used]
     state["last"] = {"env": env, "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-                     "rows_added": len(added)}  # fmt: skip
+                     "rows_added": result.rows_added}  # fmt: skip
     (root / paths.DATA_DIR / STATE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
     if dvc_add:
         tools.dvc("add", paths.DATA_DIR, cwd=root)

@@ -53,7 +53,9 @@ def ingest(
 def performance(
     env: str = typer.Option(..., "--env", help="Environment whose live predictions are judged."),
     since: str = typer.Option(
-        None, help="Only predictions logged in this window before now: 30m, 24h, 7d, 2w."
+        None,
+        help="Only predictions logged in the last 30m, 24h, 7d, 2w, or since an ISO time "
+        "(2026-11-27T06:40Z).",
     ),
     log_dir: Path = typer.Option(
         None, help="Prediction log folder (default logs/predictions, as `mlops serve`)."

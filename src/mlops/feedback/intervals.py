@@ -6,7 +6,8 @@
   2.5 and 97.5 percentiles.
 - ROC AUC: the Hanley-McNeil (1982) standard error, normal interval.
 - Means of per-row losses (log_loss, mae): normal interval of the mean; rmse: the interval of
-  the mean squared error, square-rooted.
+  the mean squared error, square-rooted; r2: 1 - that interval over the outcomes' variance
+  (the variance taken as known).
 
 Values follow ``mlops.scoring`` (sklearn's definitions, ``zero_division=0``), so a live number
 and the holdout number of the same name mean the same thing.
@@ -111,7 +112,25 @@ def rmse(errors: np.ndarray) -> Estimate:
     return Estimate(np.sqrt(mse.value), np.sqrt(max(mse.low, 0.0)), np.sqrt(mse.high))
 
 
+def r2(errors: np.ndarray, truth: np.ndarray) -> Estimate | None:
+    """sklearn's r2 (1 - SSE / SST) with the mean squared error's interval; None when the
+    outcomes are all equal (r2 is undefined)."""
+    variance = float(np.var(np.asarray(truth, dtype="float64")))
+    if variance == 0:
+        return None
+    mse = mean(np.asarray(errors, dtype="float64") ** 2)
+    return Estimate(1 - mse.value / variance, 1 - mse.high / variance, 1 - mse.low / variance)
+
+
 def log_loss(truth: np.ndarray, score: np.ndarray) -> Estimate:
     """Binary log loss per row (clipped as sklearn does), then its mean."""
     p = np.clip(np.asarray(score, dtype="float64"), 1e-15, 1 - 1e-15)
     return mean(-(truth * np.log(p) + (1 - truth) * np.log(1 - p)))
+
+
+def multiclass_log_loss(truth: np.ndarray, proba: np.ndarray) -> Estimate:
+    """Multiclass log loss: per row, minus the log of the probability given to the true class
+    (``proba`` rows in class-code order, renormalised and clipped as sklearn does)."""
+    proba = np.clip(np.asarray(proba, dtype="float64"), 1e-15, 1 - 1e-15)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    return mean(-np.log(proba[np.arange(len(truth)), truth]))

@@ -20,6 +20,7 @@ from mlops.errors import MlopsError
 from mlops.feedback.outcomes import REQUEST_ID, ROW
 
 LOG_COLUMNS = ("ts", REQUEST_ID, "model_version", "route", "prediction", "probability")
+CLASS_PROBABILITIES = "probabilities"  # multiclass records only: every class's probability
 
 
 class LogError(MlopsError):
@@ -67,6 +68,8 @@ def _arrow_frame(path: Path, features: bool) -> pd.DataFrame:
     if (error := _missing(path, table.column_names, features)) is not None:
         raise error
     keep = [*LOG_COLUMNS, *(["features"] if features else [])]
+    if CLASS_PROBABILITIES in table.column_names:
+        keep.append(CLASS_PROBABILITIES)
     table = table.select(keep)
     if features:
         table = table.flatten()
@@ -76,14 +79,17 @@ def _arrow_frame(path: Path, features: bool) -> pd.DataFrame:
 
 def _python_frame(path: Path, features: bool) -> pd.DataFrame:
     """The same frame, line by line: for a file with a line cut short by a crash."""
-    rows, feats = [], []
+    rows, feats, per_class = [], [], []
     for rec in predlog.read_file(path):
         if (error := _missing(path, rec, features)) is not None:
             raise error
         rows.append(tuple(rec[c] for c in LOG_COLUMNS))
+        per_class.append(rec.get(CLASS_PROBABILITIES))
         if features:
             feats.append(rec["features"])
     frame = pd.DataFrame.from_records(rows, columns=list(LOG_COLUMNS))
+    if any(p is not None for p in per_class):
+        frame[CLASS_PROBABILITIES] = per_class
     if features and feats:
         frame = pd.concat([frame, pd.DataFrame.from_records(feats, index=frame.index)], axis=1)
     return frame

@@ -11,7 +11,10 @@ Thresholds, in ``environments/<env>.yaml``::
       min_outcomes: 200           # fewer labelled rows: "not enough outcomes yet", no verdict
 
 A group fails when a metric's point estimate is worse than its threshold (below; above for
-rmse, mae, log_loss); the interval is shown so a reader can judge how sure that is. A threshold
+rmse, mae, log_loss); the interval is shown so a reader can judge how sure that is. Only the
+versions models.yaml deploys to the environment now (stable and canary) decide the verdict: the
+rows of a version already replaced are shown, marked "no longer deployed", so a fixed problem
+stops alarming as soon as its fix is deployed, not when its rows leave the window. A threshold
 on a metric the task does not measure live is listed as such, not applied.
 
 Exit codes: 0 every judged group passes (or nothing to judge yet), 1 a group is below a
@@ -22,26 +25,28 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlops import environments, predlog, registry, tools
+from mlops import environments, models_file, paths, predlog, registry, tools
 from mlops.contract import Contract, load_contract
 from mlops.durations import parse_duration
+from mlops.errors import MlopsError
 from mlops.feedback import intervals, join, outcomes
 from mlops.scoring import LOWER_IS_BETTER
 
 DEFAULT_OUT_DIR = "reports/performance"
 OK, BELOW, NOT_ENOUGH = "ok", "below threshold", "not enough outcomes yet"
-# what each task measures live (no per-class probabilities in the log: no multiclass log_loss)
+# what each task measures live (multiclass log_loss: when the log holds every class's
+# probability, as `mlops serve` writes it)
 LIVE_METRICS = {
     "binary": ("roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"),
-    "multiclass": ("accuracy", "macro_f1"),
-    "regression": ("rmse", "mae"),
+    "multiclass": ("accuracy", "macro_f1", "log_loss"),
+    "regression": ("r2", "rmse", "mae"),
 }
 
 
@@ -53,6 +58,7 @@ class Group:
     labelled: int
     status: str
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deployed: bool = True  # deployed to the environment now (models.yaml): it decides the verdict
 
     @property
     def coverage(self) -> float:
@@ -79,7 +85,7 @@ class Result:
 
     @property
     def status(self) -> str:
-        statuses = {g.status for g in self.groups}
+        statuses = {g.status for g in self.groups if g.deployed}
         if BELOW in statuses:
             return BELOW
         return OK if OK in statuses else NOT_ENOUGH
@@ -122,6 +128,9 @@ def _classification(frame: pd.DataFrame, contract: Contract) -> dict[str, interv
     out = {"accuracy": intervals.bootstrap(cm, intervals.accuracy)}
     if contract.task == "multiclass":
         out["macro_f1"] = intervals.bootstrap(cm, intervals.macro_f1)
+        proba = _class_probabilities(frame, k)
+        if proba is not None:
+            out["log_loss"] = intervals.multiclass_log_loss(truth, proba)
         return out
     pos = list(contract.classes).index(contract.positive)
     for name, fn in (("f1", intervals.f1), ("precision", intervals.precision),
@@ -137,10 +146,25 @@ def _classification(frame: pd.DataFrame, contract: Contract) -> dict[str, interv
     return out
 
 
+def _class_probabilities(frame: pd.DataFrame, k: int) -> np.ndarray | None:
+    """The logged per-class probabilities as an (n, k) array, columns in the contract's class
+    order (the order the server logs them in); None unless every row has k of them (a log
+    written before they were logged, or under another class list)."""
+    if join.CLASS_PROBABILITIES not in frame:
+        return None
+    lists = frame[join.CLASS_PROBABILITIES].tolist()
+    if any(p is None or (isinstance(p, float) and p != p) or len(p) != k for p in lists):
+        return None
+    return np.asarray([np.asarray(p, dtype="float64") for p in lists]).reshape(len(lists), k)
+
+
 def _regression(frame: pd.DataFrame, contract: Contract) -> dict[str, intervals.Estimate]:
     predicted = pd.to_numeric(frame["prediction"], errors="coerce").to_numpy(dtype="float64")
-    errors = predicted - frame[contract.target].to_numpy(dtype="float64")
-    return {"rmse": intervals.rmse(errors), "mae": intervals.mean(np.abs(errors))}
+    truth = frame[contract.target].to_numpy(dtype="float64")
+    errors = predicted - truth
+    out = {"rmse": intervals.rmse(errors), "mae": intervals.mean(np.abs(errors))}
+    r2 = intervals.r2(errors, truth)
+    return out if r2 is None else {"r2": r2, **out}
 
 
 def live_metrics(frame: pd.DataFrame, contract: Contract) -> dict[str, intervals.Estimate]:
@@ -188,6 +212,18 @@ def holdout_metrics(root: Path, model: str) -> dict[str, dict[str, float]]:
     return {v.version: v.metadata.get("metrics", {}) for v in versions}
 
 
+def deployed_versions(root: Path, env: str, model: str) -> set[str] | None:
+    """The versions models.yaml deploys to ``env`` now (stable, canary); None when it deploys
+    none or cannot be read (then every version in the window is judged)."""
+    try:
+        deployment = models_file.load(root / paths.MODELS_FILE).deployment(env, model)
+    except (MlopsError, OSError):
+        return None
+    if deployment is None:
+        return None
+    return {deployment.stable.version, *([deployment.canary.version] if deployment.canary else [])}
+
+
 def thresholds_of(env: environments.Environment) -> tuple[dict[str, float], str]:
     if env.monitoring.min_live:
         return env.monitoring.min_live, f"{env.source}: monitoring.min_live"
@@ -224,7 +260,8 @@ def run(
     root = Path(root)
     environment = environments.load(env, root)
     contract = load_contract(root)
-    window = parse_duration(since) if since else None
+    now = now or datetime.now(UTC)  # one moment for the window's start and end
+    window = parse_duration(since, now) if since else None
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
@@ -245,6 +282,9 @@ def run(
         environment.monitoring.min_outcomes,
         holdout_metrics(root, contract.model),
     )
+    live = deployed_versions(root, env, contract.model)
+    for group in groups:
+        group.deployed = live is None or group.version in live
     seconds["metrics"] = round(time.perf_counter() - t0, 3)
     return Result(
         env=env,

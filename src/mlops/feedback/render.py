@@ -32,10 +32,14 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
     ]
 
 
+def _verdict(group) -> str:
+    return VERDICT[group.status] + ("" if group.deployed else " (no longer deployed: not judged)")
+
+
 def summary_rows(result: Result) -> list[list[str]]:
     return [
         [g.version, g.route, f"{g.predictions:,}", f"{g.labelled:,}", f"{g.coverage:.1%}",
-         VERDICT[g.status]]
+         _verdict(g)]
         for g in result.groups
     ]  # fmt: skip
 
@@ -54,12 +58,24 @@ def metric_rows(result: Result) -> list[tuple[str, list[list[str]]]]:
     return out
 
 
+INTERVALS = {
+    "binary": "bootstrap of the confusion matrix (label metrics), Hanley-McNeil (ROC AUC), "
+    "normal interval of the mean (log loss)",
+    "multiclass": "bootstrap of the confusion matrix (accuracy, macro_f1), normal interval of "
+    "the mean (log loss)",
+    "regression": "normal interval of the mean (mae) and of the mean squared error (rmse, r2)",
+}
 SUMMARY = ["version", "route", "predictions", "labelled", "coverage", "verdict"]
 METRICS = ["metric", "live", "95% interval", "holdout", "threshold"]
 
 
 def _intro(result: Result) -> list[str]:
-    window = f"the last {result.since}" if result.since else "all logged predictions"
+    window = "all logged predictions"
+    if result.since:
+        moment = result.since[:1].isdigit() and "-" in result.since  # an ISO time, not 24h
+        window = (
+            f"predictions logged since {result.since}" if moment else f"the last {result.since}"
+        )
     lines = [
         f"## Live performance in {result.env}: {VERDICT[result.status]}",
         "",
@@ -90,8 +106,7 @@ def markdown(result: Result) -> str:
         lines += ["", f"### {title}", "", *_table(rows, METRICS)]
     lines += [
         "",
-        "Intervals: bootstrap of the confusion matrix (label metrics), Hanley-McNeil (ROC AUC), "
-        "normal interval of the mean (losses, errors). Holdout: the version's registered "
+        f"Intervals: {INTERVALS[result.task]}. Holdout: the version's registered "
         "metrics. Live below the holdout by more than its interval means the population moved: "
         "`mlops data refresh` and a retrain PR.",
     ]

@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
 def drift(
     env: str = typer.Option(..., "--env", help="Environment whose stable version is checked."),
     since: str = typer.Option(
-        None, help="Only records logged in this window before now: 30m, 24h, 7d, 2w."
+        None,
+        help="Only records logged in the last 30m, 24h, 7d, 2w, or since an ISO time "
+        "(2026-11-27T06:40Z).",
     ),
     max_rows: int = typer.Option(
         100_000,

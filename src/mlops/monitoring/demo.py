@@ -85,6 +85,20 @@ def demo_drift(
     sent = send_traffic(server_url, records(repo, rows, seed=seed, drift=drift))
     # a canary may take a share of the rows; the stable's share is what drift reads
     wait_for_log(log_dir, env, version, before + max(1, sent // 2))
+    return report_drift(repo, env, log_dir=log_dir, out_dir=out_dir, echo=echo)
+
+
+def report_drift(
+    repo: str | Path,
+    env: str = "production",
+    *,
+    log_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    echo: Callable[[str], None] = print,
+):
+    """`mlops drift` on the log as it is now; show the markdown, say where the reports are."""
+    from mlops.monitoring import drift as drift_api
+
     result, files = drift_api.run(repo, env, log_dir=log_dir, out_dir=out_dir)
     echo(drift_api.markdown(result))
     echo(f"full report: {files['html']} (open it in a browser); JSON: {files['json']}")

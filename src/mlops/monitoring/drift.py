@@ -14,10 +14,15 @@ Evidently 0.7 runs with an explicit ``DataDefinition`` built from that contract.
 the test per column by reference size (K-S / chi-square / Z up to 1,000 rows, Wasserstein /
 Jensen-Shannon above); a p-value test drifts below its threshold, a distance at or above it.
 The dataset drifts when the share of drifted feature columns reaches ``monitoring.drift_share``.
+
+Columns marked ``personal: true`` (in the version's contract or the workspace's) are not
+compared: the log keeps only their hash, which never matches the training data's values. The
+report says which were left out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from mlops import durations, environments, models_file, paths, predlog, registry, tools
-from mlops.contract import CONTRACT_FILE, Contract
+from mlops.contract import CONTRACT_FILE, Contract, load_contract
 from mlops.errors import MlopsError
 from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds, score_report
 from mlops.io_utils import write_json
@@ -60,10 +65,11 @@ class NothingToCompare(MlopsError):
 # inputs
 
 
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> timedelta (``mlops.durations``)."""
+def parse_duration(text: str, now: datetime | None = None) -> timedelta:
+    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` or an ISO time -> timedelta
+    (``mlops.durations``)."""
     try:
-        return durations.parse_duration(text)
+        return durations.parse_duration(text, now)
     except durations.DurationError as exc:
         raise DriftInputError(str(exc)) from exc
 
@@ -141,7 +147,7 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None, contract
 def _frame(features: list[dict], where: str, contract: Contract) -> pd.DataFrame:
     """Records -> a frame with the contract's dtypes; a foreign one is an error, not NaNs."""
     frame = pd.DataFrame.from_records(features)
-    extra = sorted(set(frame.columns) - set(contract.features))
+    extra = sorted(set(frame.columns) - set(contract.features) - set(contract.personal))
     missing = [c for c in contract.features if c not in frame.columns]
     if extra or missing:
         parts = ([f"unknown columns {extra}"] if extra else []) + (
@@ -311,6 +317,24 @@ def load_reference(
     return Reference(frame, _reference_scores(predictions, schema), version.commit, rows, schema)
 
 
+def comparable(contract: Contract, also_personal: tuple[str, ...] = ()) -> Contract:
+    """``contract`` with its personal columns (and ``also_personal``) out of the comparison."""
+    personal = set(contract.personal) | set(also_personal)
+    columns = tuple(
+        dataclasses.replace(c, feature=False, personal=True) if c.name in personal else c
+        for c in contract.columns
+    )
+    return dataclasses.replace(contract, columns=columns)
+
+
+def _workspace_personal(root: Path) -> tuple[str, ...]:
+    """The workspace contract's personal columns: what the server hashes today."""
+    try:
+        return load_contract(root).personal
+    except MlopsError:
+        return ()
+
+
 def _reference_scores(predictions: pd.DataFrame, contract: Contract) -> np.ndarray:
     """The holdout's predictions in the form the log keeps them (``PREDICTION``)."""
     if contract.task == "binary":
@@ -336,6 +360,7 @@ class DriftResult:
     reference: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     evidently: dict[str, Any] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # personal features, not compared
 
     @property
     def drifted_columns(self) -> list[ColumnDrift]:
@@ -369,6 +394,7 @@ class DriftResult:
             "drift_share_threshold": self.drift_share,
             "drifted_columns": [c.column for c in self.drifted_columns],
             "columns": [asdict(c) for c in self.columns],
+            "skipped_personal_columns": self.skipped,
             "prediction_drift": asdict(self.prediction),
             "current": self.current,
             "reference": self.reference,
@@ -394,7 +420,7 @@ def analyze(current: Current, reference: Reference, drift_share: float) -> tuple
 
 
 def markdown(result: DriftResult) -> str:
-    """The summary a human reads first (the monitor workflow posts it to the drift issue)."""
+    """The summary a human reads first (the monitor workflow posts it to the monitoring issue)."""
     verdict = "DRIFT" if result.drift else "no drift"
     cur, ref = result.current, result.reference
     lines = [
@@ -406,6 +432,14 @@ def markdown(result: DriftResult) -> str:
         f"- Feature drift: **{len(result.drifted_columns)} of {len(result.columns)}** columns "
         f"drifted (share {result.share:.2f}; the environment's `monitoring.drift_share` is "
         f"{result.drift_share:g}) → {'drift' if result.dataset_drift else 'no dataset drift'}",
+        *(
+            [
+                f"- Not compared: {', '.join(f'`{c}`' for c in result.skipped)}, marked "
+                "`personal: true` in the contract (the log keeps only a hash of the value)"
+            ]
+            if result.skipped
+            else []
+        ),
         f"- Prediction drift: {result.prediction.test} = {result.prediction.score:.4g} "
         f"(threshold {result.prediction.threshold:g}) → "
         f"{'drift' if result.prediction.drifted else 'no drift'}",
@@ -491,12 +525,15 @@ def run(
     if max_rows < 100:
         raise DriftInputError(f"--max-rows {max_rows}: too few to test distributions; use >= 100")
     environment = environments.load(env, root)
-    window = parse_duration(since) if since else None
+    now = now or datetime.now(UTC)
+    window = parse_duration(since, now) if since else None
     version = stable_version(root, env, model)
     log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    contract = version_contract(root, version)
+    trained = version_contract(root, version)
+    contract = comparable(trained, _workspace_personal(root))
+    skipped = [c for c in trained.features if c not in contract.features]
     current = load_current(
         log_dir, env, version.version, since=window, max_rows=max_rows, now=now, contract=contract
     )
@@ -535,6 +572,7 @@ def run(
         },
         seconds=timings,
         evidently={"features": f_snap.dict()["metrics"], "prediction": s_snap.dict()["metrics"]},
+        skipped=skipped,
     )
     t0 = time.perf_counter()
     files = write_reports(result, f_snap, s_snap, out_dir or root / DEFAULT_OUT_DIR)

@@ -5,10 +5,18 @@ Records are rows of the table (features only), drawn with a seed. ``drift`` > 0 
 population the way real traffic drifts: every numeric feature shifts by ``drift`` of its standard
 deviation (clipped to the contract's range, so the server still accepts every record) and each
 category column's rarest category becomes ``1 + 3 * drift`` times as likely.
+
+``labelled`` draws rows the same way but keeps each row's real target aside (the outcome that
+arrives later) and can also change what the numbers mean: ``mirror`` first mirrors every numeric
+feature within the table's observed range (the highest value becomes the lowest), so the
+relation between features and outcome is no longer the one a model learned from the table. It
+draws without replacement and can leave out rows an earlier draw used, so a model retrained on
+one draw is judged on rows it never saw.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +39,25 @@ def _weights(frame: pd.DataFrame, contract: Contract, drift: float) -> np.ndarra
     return weights / weights.sum()
 
 
-def _shift(frame: pd.DataFrame, contract: Contract, drift: float) -> pd.DataFrame:
+def _shift(
+    frame: pd.DataFrame,
+    contract: Contract,
+    drift: float,
+    mirror: dict[str, tuple] | None = None,
+    table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Numeric features moved by ``drift`` standard deviations (of ``table``'s column, else of
+    ``frame``'s), after mirroring each within ``mirror[name]`` = (low, high) when given, then
+    clipped to the contract's range."""
     frame = frame.copy()
     for name in contract.numeric:
         col = contract.by_name[name]
         values = frame[name].astype("float64")
-        moved = (values + drift * float(values.std(skipna=True) or 1.0)).clip(col.low, col.high)
+        std = float((table if table is not None else frame)[name].astype("float64").std())
+        if mirror:
+            low, high = mirror[name]
+            values = low + high - values
+        moved = (values + drift * (std if std == std and std > 0 else 1.0)).clip(col.low, col.high)
         frame[name] = moved.round() if col.kind == "int" else moved.round(6)
     return frame
 
@@ -59,6 +80,46 @@ def records(
     frame = features.iloc[picked].reset_index(drop=True)
     if drift > 0:
         frame = _shift(frame, contract, drift)
+    return _as_records(frame, contract)
+
+
+@dataclass
+class Labelled:
+    """Request records and, in the same order, the real target of the row each was made from."""
+
+    records: list[dict[str, Any]]
+    outcomes: list[Any]
+    rows: pd.Index  # the table's index labels of those rows
+
+
+def labelled(
+    table: pd.DataFrame,
+    contract: Contract,
+    rows: int,
+    *,
+    seed: int = 7,
+    drift: float = 0.0,
+    mirror: bool = False,
+    exclude: pd.Index | None = None,
+) -> Labelled:
+    """Up to ``rows`` distinct rows of ``table`` outside ``exclude``, as request records (moved
+    by ``drift`` and ``mirror``, see the module docstring) with their real targets."""
+    pool = table if exclude is None else table.drop(index=exclude, errors="ignore")
+    pool = pool[pool[contract.target].notna()]
+    features = pool[list(contract.features)]
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(
+        len(pool), size=min(rows, len(pool)), replace=False, p=_weights(features, contract, drift)
+    )
+    frame = features.iloc[picked]
+    if drift > 0 or mirror:
+        ranges = {n: (table[n].min(), table[n].max()) for n in contract.numeric}
+        frame = _shift(frame, contract, drift, ranges if mirror else None, table)
+    targets = [_plain(v) for v in pool[contract.target].iloc[picked].astype(object)]
+    return Labelled(_as_records(frame.reset_index(drop=True), contract), targets, frame.index)
+
+
+def _as_records(frame: pd.DataFrame, contract: Contract) -> list[dict[str, Any]]:
     ints = [n for n in contract.numeric if contract.by_name[n].kind == "int"]
     out = []
     for rec in frame.astype(object).to_dict("records"):

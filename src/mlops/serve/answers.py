@@ -12,7 +12,8 @@ regression  the predicted value                            (absent)
 =========== ============================================== ==================================
 
 The log keeps one number per row in ``probability``: the positive class's probability (binary),
-the predicted class's (multiclass), null (regression).
+the predicted class's (multiclass), null (regression); multiclass rows also keep every class's
+probability in ``probabilities`` (``classes`` order), from which live log loss is computed.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class Answer:
         if self.probabilities is not None:
             out["probabilities"] = self.probabilities
         return out
+
+    def logged_class_probabilities(self) -> list[list[float]] | None:
+        """Multiclass: every class's probability per row (``classes`` order); else None."""
+        return self.probabilities if self.classes else None
 
     def logged_probabilities(self) -> list[float | None]:
         """One number per row for the prediction log (see the module docstring)."""

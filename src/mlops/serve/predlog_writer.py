@@ -73,14 +73,17 @@ class PredictionLog:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def submit(self, request_id, version, route, rows, predictions, probabilities, latency_ms,
-               personal: tuple[str, ...] = ()):  # fmt: skip
+    def submit(
+        self, request_id, version, route, rows, predictions, probabilities, latency_ms,
+        class_probabilities=None, personal: tuple[str, ...] = (),
+    ):  # fmt: skip
         """Queue one request's rows (or skip it, by the sampling rate); never blocks.
+        ``class_probabilities``: multiclass, every class's probability per row.
         ``personal``: the columns the served version's own contract marks personal."""
         if self.sample_rate <= 0 or (self.sample_rate < 1 and random.random() >= self.sample_rate):
             return
         item = (datetime.now(UTC), request_id, version, route, rows, predictions, probabilities,
-                latency_ms, personal)  # fmt: skip
+                latency_ms, class_probabilities, personal)  # fmt: skip
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -105,10 +108,14 @@ class PredictionLog:
         return items
 
     def _lines(self, item) -> bytes:
-        ts, request_id, version, route, rows, predictions, probabilities, latency_ms, extra = item
+        ts, request_id, version, route, rows, predictions, probabilities, latency_ms = item[:8]
+        per_class, extra = item[8:]
+        per_class = per_class or [None] * len(rows)
         personal = tuple(dict.fromkeys((*self.personal, *extra)))
         out = []
-        for row, pred, proba in zip(rows, predictions, probabilities, strict=True):
+        for row, pred, proba, classes in zip(
+            rows, predictions, probabilities, per_class, strict=True
+        ):
             rec = predlog.record(
                 request_id=request_id,
                 env=self.env,
@@ -119,6 +126,7 @@ class PredictionLog:
                 probability=proba,
                 latency_ms=latency_ms,
                 ts=ts,
+                probabilities=classes,
             )
             out.append(orjson.dumps(rec) + b"\n")
         self.written += len(out)

@@ -63,6 +63,7 @@ async def score(
         answer.predictions,
         answer.logged_probabilities(),
         latency * 1000,
+        answer.logged_class_probabilities(),
         model.contract.personal,
     )
     return Scored(model.version, route, answer)

@@ -1,0 +1,59 @@
+"""The gates and the live bar `mlops data adopt` writes into environments/*.yaml, per task."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from mlops import environments
+from mlops.data import gate_defaults
+from tests.feedback.contracts import contract
+
+ENV_FILE = """serving:
+  target: local
+  url: http://127.0.0.1:8100
+gates:
+  min: {roc_auc: 0.8}
+  max_latency_ms_p95: 50
+monitoring:
+  drift_share: 0.3
+  # min_live: {roc_auc: 0.75}   # at least; default gates.min
+  min_outcomes: 200
+cost:
+  usd_per_cpu_hour: 0.05
+"""
+STATS = {"binary": {"majority_share": 0.7}, "multiclass": {"majority_share": 0.4},
+         "regression": {"target_std": 12.0}}  # fmt: skip
+LIVE = {  # the production gate's headline metric minus the margin
+    ("binary", "production"): {"roc_auc": 0.65},
+    ("binary", "staging"): {"roc_auc": 0.60},
+    ("multiclass", "production"): {"accuracy": 0.40},
+    ("multiclass", "staging"): {"accuracy": 0.37},
+    ("regression", "production"): {"r2": 0.20},
+    ("regression", "staging"): {"r2": 0.10},
+}
+
+
+@pytest.mark.parametrize(("task", "env"), sorted(LIVE))
+def test_adopt_writes_a_live_bar_below_the_gate_and_keeps_the_rest(task, env):
+    c = contract(task)
+    text = gate_defaults.apply(ENV_FILE, c, env, STATS[task], {"max_latency_ms_p95": 50})
+    parsed = environments.parse(yaml.safe_load(text), env, f"{env}.yaml")
+    assert parsed.monitoring.min_live == pytest.approx(LIVE[(task, env)])
+    metric = next(iter(LIVE[(task, env)]))
+    assert parsed.gates.min[metric] > parsed.monitoring.min_live[metric]
+    assert parsed.monitoring.min_outcomes == 200 and parsed.gates.max_latency_ms_p95 == 50
+    assert "# min_live" not in text and text.count("min_live:") == 1
+    assert "usd_per_cpu_hour: 0.05" in text
+    again = gate_defaults.apply(text, c, env, STATS[task], {"max_latency_ms_p95": 50})
+    assert again == text  # adopting the same table twice changes nothing
+
+
+def test_a_file_without_monitoring_gets_one_and_given_gates_set_the_bar():
+    text = "serving:\n  target: local\n  url: http://127.0.0.1:8100\n"
+    given = {"min": {"roc_auc": 0.8, "f1": 0.55}}
+    out = gate_defaults.apply(text, contract("binary"), "production", STATS["binary"], {}, given)
+    assert yaml.safe_load(out)["monitoring"]["min_live"] == {"roc_auc": 0.75}
+    no_auc = {"min": {"f1": 0.55}}  # no headline metric in the gate: no bar, gates.min applies
+    out = gate_defaults.apply(text, contract("binary"), "production", STATS["binary"], {}, no_auc)
+    assert "min_live" not in out
