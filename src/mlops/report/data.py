@@ -7,7 +7,6 @@ base's from the DVC remote (``dvc.api.read`` at the base revision).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from mlops.report.sides import Side
 if TYPE_CHECKING:  # pandas, pandera and Evidently load only when the data changed
     import pandas as pd
 
+    from mlops.contract import Contract
     from mlops.report.drift import DriftResult
 
 NULL_SHARE_NOISE = 0.0005  # null-share moves smaller than this are not worth a line
@@ -59,22 +59,40 @@ def _shape(section: DataSection, base: Side, new: Side) -> None:
             section.null_changes.append((column, a, b))
 
 
-def _base_frame(root: Path, base: Side, rev: str) -> tuple[pd.DataFrame | None, str]:
-    import dvc.api
-    import pandas as pd
+def _base_table(root: Path, base: Side) -> str | None:
+    """The table the base's contract names (it may be another table, in another format)."""
+    import yaml
 
-    from mlops.contract import load_contract
+    from mlops import tools
+    from mlops.contract import CONTRACT_FILE
 
-    data = load_contract(root).data
+    proc = tools.run(["git", "show", f"{base.commit}:{CONTRACT_FILE}"], cwd=root, check=False)
     try:
-        text = dvc.api.read(data, repo=str(root), rev=base.commit)
+        return yaml.safe_load(proc.stdout)["data"] if proc.returncode == 0 else None
+    except (yaml.YAMLError, KeyError, TypeError):
+        return None
+
+
+def _base_frame(
+    root: Path, base: Side, rev: str, contract: Contract
+) -> tuple[pd.DataFrame | None, str]:
+    import tempfile
+
+    import dvc.api
+
+    data = _base_table(root, base) or contract.data
+    try:  # bytes: a Parquet table is not text
+        raw = dvc.api.read(data, repo=str(root), rev=base.commit, mode="rb")
     except Exception as exc:  # DVC raises many types; all mean "not available"
         return None, (
             f"base data ({data} at {rev}, md5 {base.data_md5}) could not be read from the "
             f"DVC remote or cache ({type(exc).__name__}): drift not measured. Was `dvc push` run "
             "when the base was committed?"
         )
-    return pd.read_csv(io.StringIO(text)), ""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(data).name
+        path.write_bytes(raw)
+        return contract.read_table(path), ""
 
 
 def _dtypes(section: DataSection, old: pd.DataFrame, cur: pd.DataFrame) -> None:
@@ -102,7 +120,7 @@ def collect(root: Path, base: Side, new: Side, rev: str, drift_share: float) -> 
             f"`{contract.data}` is not in the workspace (run `dvc pull`): drift not measured"
         )
         return section
-    reference, why = _base_frame(root, base, rev)
+    reference, why = _base_frame(root, base, rev, contract)
     if reference is None:
         section.notes.append(why)
         return section
@@ -111,5 +129,13 @@ def collect(root: Path, base: Side, new: Side, rev: str, drift_share: float) -> 
     current = contract.read_table(current_file)
     _dtypes(section, reference, current)
     features = [c for c in current.columns if c != contract.target]
+    absent = [c for c in features if c not in reference.columns]
+    if absent:  # a newly adopted table: its columns have no past to drift from
+        shown = ", ".join(map(repr, absent[:5])) + (" ..." if len(absent) > 5 else "")
+        section.notes.append(
+            f"the base's table has no column {shown} (another table was adopted): "
+            "drift not measured"
+        )
+        return section
     section.drift = measure(current[features], reference, drift_share, contract)
     return section
