@@ -78,5 +78,5 @@ def test_newly_adopted_table_says_why_drift_is_not_measured(adopted, tmp_path):
     _adopt(repo, tmp_path / "visits.parquet", tables.binary().rename(columns={"age": "years"}))
     mlops(repo, "report", "--base", "HEAD")
     data = (repo / paths.PR_REPORT).read_text().split("### Data")[1].split("\n### ")[0]
-    assert "the base's table has no column 'years' (another table was adopted)" in data
+    assert "the base's contract has no column 'years' (another table was adopted)" in data
     assert "could not be read" not in data

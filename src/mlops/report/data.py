@@ -59,8 +59,9 @@ def _shape(section: DataSection, base: Side, new: Side) -> None:
             section.null_changes.append((column, a, b))
 
 
-def _base_table(root: Path, base: Side) -> str | None:
-    """The table the base's contract names (it may be another table, in another format)."""
+def _base_contract(root: Path, base: Side) -> dict:
+    """The base's contract.yaml as written ({} when it has none): its table may be another one,
+    in another format."""
     import yaml
 
     from mlops import tools
@@ -68,19 +69,19 @@ def _base_table(root: Path, base: Side) -> str | None:
 
     proc = tools.run(["git", "show", f"{base.commit}:{CONTRACT_FILE}"], cwd=root, check=False)
     try:
-        return yaml.safe_load(proc.stdout)["data"] if proc.returncode == 0 else None
-    except (yaml.YAMLError, KeyError, TypeError):
-        return None
+        spec = yaml.safe_load(proc.stdout) if proc.returncode == 0 else None
+    except yaml.YAMLError:
+        spec = None
+    return spec if isinstance(spec, dict) else {}
 
 
 def _base_frame(
-    root: Path, base: Side, rev: str, contract: Contract
+    root: Path, base: Side, rev: str, contract: Contract, data: str
 ) -> tuple[pd.DataFrame | None, str]:
     import tempfile
 
     import dvc.api
 
-    data = _base_table(root, base) or contract.data
     try:  # bytes: a Parquet table is not text
         raw = dvc.api.read(data, repo=str(root), rev=base.commit, mode="rb")
     except Exception as exc:  # DVC raises many types; all mean "not available"
@@ -120,7 +121,17 @@ def collect(root: Path, base: Side, new: Side, rev: str, drift_share: float) -> 
             f"`{contract.data}` is not in the workspace (run `dvc pull`): drift not measured"
         )
         return section
-    reference, why = _base_frame(root, base, rev, contract)
+    spec = _base_contract(root, base)
+    known = spec.get("columns")  # None: a base from before contract.yaml; read its rows as they are
+    absent = [c.name for c in contract.columns if known is not None and c.name not in known]
+    if absent:  # a newly adopted table: its columns have no past to drift from
+        shown = ", ".join(map(repr, absent[:5])) + (" ..." if len(absent) > 5 else "")
+        section.notes.append(
+            f"the base's contract has no column {shown} (another table was adopted): "
+            "drift not measured"
+        )
+        return section
+    reference, why = _base_frame(root, base, rev, contract, spec.get("data", contract.data))
     if reference is None:
         section.notes.append(why)
         return section
@@ -129,13 +140,5 @@ def collect(root: Path, base: Side, new: Side, rev: str, drift_share: float) -> 
     current = contract.read_table(current_file)
     _dtypes(section, reference, current)
     features = [c for c in current.columns if c != contract.target]
-    absent = [c for c in features if c not in reference.columns]
-    if absent:  # a newly adopted table: its columns have no past to drift from
-        shown = ", ".join(map(repr, absent[:5])) + (" ..." if len(absent) > 5 else "")
-        section.notes.append(
-            f"the base's table has no column {shown} (another table was adopted): "
-            "drift not measured"
-        )
-        return section
     section.drift = measure(current[features], reference, drift_share, contract)
     return section
