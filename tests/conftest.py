@@ -92,14 +92,18 @@ def template_clone(tmp_path) -> Path:
     return new_clone(tmp_path / "repo", tmp_path / "remote")
 
 
+def pin_sample(dest: Path) -> Path:
+    """The bundled sample's contract and data.dvc (the full sample, as a fresh clone of the
+    template has them) but no data yet: what `mlops data restore` regenerates or pulls."""
+    use_sample(dest, rows=None)
+    shutil.rmtree(dest / "data")
+    shutil.rmtree(dest / ".dvc" / "cache")
+    return dest
+
+
 @pytest.fixture
 def sample_clone(template_clone) -> Path:
-    """The template with the bundled sample's contract and data.dvc (the full sample, as a
-    fresh clone has them) but no data yet: what `mlops data restore` regenerates."""
-    use_sample(template_clone, rows=None)
-    shutil.rmtree(template_clone / "data")
-    shutil.rmtree(template_clone / ".dvc" / "cache")
-    return template_clone
+    return pin_sample(template_clone)
 
 
 def init_repo(dest: Path, remote: Path, rows: int = SMALL_ROWS) -> Path:

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from mlops.data.sample import contract as sample_contract
+from tests.adopt import tables
 from tests.conftest import ROOT, dvc, mlops
 
 pytestmark = pytest.mark.integration
@@ -34,6 +35,22 @@ def test_regenerated_data_that_does_not_match_fails_loudly(sample_clone):
     assert proc.returncode == 2
     assert "does not match the md5 pinned in data.dvc" in proc.stderr
     assert "MLOPS_DVC_REMOTE" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_adopted_table_missing_from_the_remote_is_refused_not_replaced(template_clone, tmp_path):
+    """A clone of a repository that adopted a table its DVC remote lacks (no `dvc push`, or the
+    default remote, a folder inside the other clone): a clear refusal saying what to do, and no
+    churn sample written under the adopted table's name."""
+    source = tmp_path / "houses.csv"
+    tables.regression().to_csv(source, index=False)
+    adopted = mlops(template_clone, "data", "adopt", str(source), "--target", "price").stdout
+    assert "dvc push" in adopted and "shared storage" in adopted
+    shutil.rmtree(template_clone / "data")
+    shutil.rmtree(template_clone / ".dvc" / "cache")
+    proc = mlops(template_clone, "data", "restore", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "data/houses.csv" in proc.stderr and "dvc push" in proc.stderr
+    assert not (template_clone / "data" / "houses.csv").exists()
 
 
 def test_remote_from_environment_variable(sample_clone, tmp_path):

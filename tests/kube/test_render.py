@@ -15,7 +15,7 @@ from mlops import environments, models_file, registry
 from mlops.errors import ConfigError
 from mlops.kube import render, schemas
 from mlops.models_file import Canary, Deployment, Pin
-from tests.conftest import BIN, copy_template, git, mlops
+from tests.conftest import BIN, copy_template, git, mlops, use_sample
 
 MODEL = "churn-model"
 BUCKET = "s3://team-bucket/dvc"
@@ -36,11 +36,12 @@ def kube_repo(tmp_path) -> Path:
     """The template with production served by KServe and two registered versions (tags only:
     rendering reads the registry, never the DVC remote)."""
     repo = copy_template(tmp_path / "repo")
+    git(repo, "init", "-q")
+    use_sample(repo)  # the churn model these tests name, whatever table the workspace adopted
     path = repo / "environments" / "production.yaml"
     config = yaml.safe_load(path.read_text())
     config["serving"] = {"target": "kserve", "kserve": {"storage_uri": BUCKET, "replicas": 2}}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "template, production on KServe")
     for n, version in ((1, "v1.0.0"), (2, "v1.1.0")):

@@ -4,12 +4,14 @@ applies), plots and slices; a table without a segment says plainly that there ar
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from mlops import paths
+from tests.adopt import tables
 from tests.adopted import TASKS, private_copy
-from tests.conftest import mlops
+from tests.conftest import dvc, git, mlops
 
 pytestmark = pytest.mark.integration
 PLOTS = {
@@ -44,3 +46,37 @@ def test_report_per_task(task, adopted, tmp_path):
         assert "### Slices by country" in md and "roc_auc base" in md
     else:
         assert "no segment in `contract.yaml`: no slices" in md
+
+
+def _adopt(repo, table, frame) -> None:
+    frame.to_parquet(table, index=False)
+    mlops(repo, "data", "adopt", str(table), "--target", "bought", "--segment", "country")
+
+
+def test_data_change_of_a_parquet_table_measures_drift(adopted, tmp_path):
+    """The base's rows of a Parquet table come from the DVC remote (bytes, not CSV text)."""
+    repo = private_copy(adopted("binary"), tmp_path)
+    _adopt(repo, tmp_path / "bought.parquet", tables.binary())
+    dvc(repo, "push")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "the table as Parquet")
+    shifted = tables.binary(seed=9)
+    shifted["age"] += 15
+    shifted.to_parquet(repo / "data" / "bought.parquet", index=False)
+    dvc(repo, "add", "data")
+    shutil.rmtree(repo / ".dvc" / "cache")  # the base data can only come from the remote
+    mlops(repo, "report", "--base", "HEAD")
+    data = (repo / paths.PR_REPORT).read_text().split("### Data")[1].split("\n### ")[0]
+    assert "columns drifted" in data and "could not be read" not in data
+    assert next(line for line in data.splitlines() if line.startswith("| `age` |"))
+
+
+def test_newly_adopted_table_says_why_drift_is_not_measured(adopted, tmp_path):
+    """A pull request that adopts another table: no drift against the old one's columns, and
+    no misleading "was `dvc push` run" line."""
+    repo = private_copy(adopted("binary"), tmp_path)
+    _adopt(repo, tmp_path / "visits.parquet", tables.binary().rename(columns={"age": "years"}))
+    mlops(repo, "report", "--base", "HEAD")
+    data = (repo / paths.PR_REPORT).read_text().split("### Data")[1].split("\n### ")[0]
+    assert "the base's contract has no column 'years' (another table was adopted)" in data
+    assert "could not be read" not in data

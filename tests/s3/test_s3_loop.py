@@ -12,7 +12,7 @@ import yaml
 
 from mlops import environments
 from mlops.serve import launcher
-from tests.conftest import dvc, git, mlops, new_clone, run
+from tests.conftest import dvc, git, mlops, new_clone, pin_sample, run
 from tests.promotion.conftest import merge_pr, relax_gates
 from tests.serve.conftest import _retrain
 from tests.serve.conftest import deploy as pin_on_main
@@ -24,11 +24,11 @@ TOKEN = "s3-sync-token"
 
 def test_data_restore_pushes_to_and_pulls_from_s3(s3, prefix, tmp_path, monkeypatch):
     monkeypatch.setenv("MLOPS_DVC_REMOTE", s3.url(prefix))
-    first = new_clone(tmp_path / "first", tmp_path / "unused")
+    first = pin_sample(new_clone(tmp_path / "first", tmp_path / "unused"))
     out = mlops(first, "data", "restore").stdout
     assert "pushed to the DVC remote" in out
     assert s3.keys(prefix), "nothing arrived in the bucket"
-    second = new_clone(tmp_path / "second", tmp_path / "unused")
+    second = pin_sample(new_clone(tmp_path / "second", tmp_path / "unused"))
     assert "pulled data/ from the DVC remote" in mlops(second, "data", "restore").stdout
     assert (second / "data" / "churn.csv").read_bytes() == (
         first / "data" / "churn.csv"

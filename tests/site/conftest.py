@@ -15,7 +15,7 @@ from mlops import card, models_file, registry
 from mlops.models_file import Canary, Deployment, Pin
 from mlops.promotion import gitops
 from mlops.promotion.audit import describe
-from tests.conftest import copy_template, git
+from tests.conftest import copy_template, git, use_sample
 
 MODEL = "churn-model"
 VERSIONS = {
@@ -76,6 +76,7 @@ def pin(version: str) -> Pin:
 def build_history(repo: Path) -> Path:
     copy_template(repo)
     git(repo, "init", "-q", "-b", "main")
+    use_sample(repo)  # the churn model and metrics below, whatever table the workspace adopted
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "Start from the template")
     for version, metrics in VERSIONS.items():

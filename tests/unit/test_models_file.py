@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from mlops import models_file as mf
+from mlops.contract import load_contract
 from mlops.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,7 +14,7 @@ A, B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 
 def test_committed_file_declares_the_model_and_says_nothing_is_deployed():
     state = mf.load(ROOT / "models.yaml")
-    assert state.model_names == ["churn-model"]
+    assert state.model_names == [load_contract(ROOT).model]
     assert state.deployment("production") is None
     assert "not deployed to any environment yet" in state.describe()
 

@@ -273,8 +273,11 @@ def describe(done: Adoption) -> str:
     if done.review:
         lines += ["review before committing:", *(f"  - {r}" for r in done.review)]
     lines += [
-        "then: dvc repro && git add -A && git commit -m 'adopt "
+        "then: dvc repro && dvc push && git add -A && git commit -m 'adopt "
         + Path(c.data).name
         + "' and open a pull request",
+        "  (CI and every other clone `dvc pull` the table from the DVC remote; the default one,"
+        " .dvc-storage/, is a folder in this clone: point it at shared storage first, e.g."
+        ' `dvc remote modify storage url s3://bucket/dvc`; README, "Data and the DVC remote")',
     ]
     return "\n".join(lines)

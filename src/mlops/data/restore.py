@@ -22,6 +22,10 @@ class DataMismatchError(MlopsError):
     """The regenerated sample is not what data.dvc pins."""
 
 
+class AdoptedDataMissingError(MlopsError):
+    """data.dvc pins an adopted table that the DVC remote does not hold (nothing regenerates it)."""
+
+
 def configure_remote(root: Path) -> None:
     """Point the default remote at ``$MLOPS_DVC_REMOTE`` (local config only) when it is set."""
     url = os.environ.get(REMOTE_ENV)
@@ -72,6 +76,14 @@ def restore(root: str | Path = ".", log=print) -> str:
     if tools.dvc("pull", paths.DATA_DVC, cwd=root, check=False).returncode == 0 and in_sync(root):
         log(f"data: pulled {paths.DATA_DIR}/ from the DVC remote")
         return "pulled"
+    if load_contract(root) != sample.contract():
+        raise AdoptedDataMissingError(
+            f"{data}: the DVC remote `{REMOTE_NAME}` does not hold the table {paths.DATA_DVC} "
+            "pins, and only the bundled sample can be regenerated. An adopted table lives in "
+            "the team's DVC remote: where the table is, run `dvc push` with the remote pointed "
+            f"at shared storage (`dvc remote modify {REMOTE_NAME} url s3://...`, committed); "
+            f"here, set {REMOTE_ENV} or `dvc remote modify --local {REMOTE_NAME} url <URL>`"
+        )
     log("data: the DVC remote does not hold data/ yet; regenerating the bundled sample")
     regenerate(root)
     if not in_sync(root):

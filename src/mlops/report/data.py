@@ -7,7 +7,6 @@ base's from the DVC remote (``dvc.api.read`` at the base revision).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from mlops.report.sides import Side
 if TYPE_CHECKING:  # pandas, pandera and Evidently load only when the data changed
     import pandas as pd
 
+    from mlops.contract import Contract
     from mlops.report.drift import DriftResult
 
 NULL_SHARE_NOISE = 0.0005  # null-share moves smaller than this are not worth a line
@@ -59,22 +59,41 @@ def _shape(section: DataSection, base: Side, new: Side) -> None:
             section.null_changes.append((column, a, b))
 
 
-def _base_frame(root: Path, base: Side, rev: str) -> tuple[pd.DataFrame | None, str]:
-    import dvc.api
-    import pandas as pd
+def _base_contract(root: Path, base: Side) -> dict:
+    """The base's contract.yaml as written ({} when it has none): its table may be another one,
+    in another format."""
+    import yaml
 
-    from mlops.contract import load_contract
+    from mlops import tools
+    from mlops.contract import CONTRACT_FILE
 
-    data = load_contract(root).data
+    proc = tools.run(["git", "show", f"{base.commit}:{CONTRACT_FILE}"], cwd=root, check=False)
     try:
-        text = dvc.api.read(data, repo=str(root), rev=base.commit)
+        spec = yaml.safe_load(proc.stdout) if proc.returncode == 0 else None
+    except yaml.YAMLError:
+        spec = None
+    return spec if isinstance(spec, dict) else {}
+
+
+def _base_frame(
+    root: Path, base: Side, rev: str, contract: Contract, data: str
+) -> tuple[pd.DataFrame | None, str]:
+    import tempfile
+
+    import dvc.api
+
+    try:  # bytes: a Parquet table is not text
+        raw = dvc.api.read(data, repo=str(root), rev=base.commit, mode="rb")
     except Exception as exc:  # DVC raises many types; all mean "not available"
         return None, (
             f"base data ({data} at {rev}, md5 {base.data_md5}) could not be read from the "
             f"DVC remote or cache ({type(exc).__name__}): drift not measured. Was `dvc push` run "
             "when the base was committed?"
         )
-    return pd.read_csv(io.StringIO(text)), ""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(data).name
+        path.write_bytes(raw)
+        return contract.read_table(path), ""
 
 
 def _dtypes(section: DataSection, old: pd.DataFrame, cur: pd.DataFrame) -> None:
@@ -102,7 +121,17 @@ def collect(root: Path, base: Side, new: Side, rev: str, drift_share: float) -> 
             f"`{contract.data}` is not in the workspace (run `dvc pull`): drift not measured"
         )
         return section
-    reference, why = _base_frame(root, base, rev)
+    spec = _base_contract(root, base)
+    known = spec.get("columns")  # None: a base from before contract.yaml; read its rows as they are
+    absent = [c.name for c in contract.columns if known is not None and c.name not in known]
+    if absent:  # a newly adopted table: its columns have no past to drift from
+        shown = ", ".join(map(repr, absent[:5])) + (" ..." if len(absent) > 5 else "")
+        section.notes.append(
+            f"the base's contract has no column {shown} (another table was adopted): "
+            "drift not measured"
+        )
+        return section
+    reference, why = _base_frame(root, base, rev, contract, spec.get("data", contract.data))
     if reference is None:
         section.notes.append(why)
         return section
