@@ -198,6 +198,20 @@ def test_a_model_that_is_not_a_pipeline_falls_back():
     assert "not a Pipeline" in predictor.info.reason
 
 
+def test_a_regression_on_large_values_is_held_to_relative_precision():
+    """Prices in the millions: treelite and sklearn sum 60 trees in a different order, which
+    moves the result by a few float64 ulps (~1e-10 each at 1e6) - past an absolute 1e-9, well
+    inside a relative one. The compiled path must still serve, and still match closely."""
+    rows = records(600, seed=1)
+    pipeline = Pipeline(
+        [("features", preprocessing()), ("model", HistGradientBoostingRegressor(max_iter=60))]
+    ).fit(to_frame(rows), 1e6 + 1e5 * targets(rows, "regression"))
+    predictor = inference.load(pipeline, SAMPLE, to_frame)
+    assert predictor.info.path == inference.COMPILED, predictor.info
+    want = reference(pipeline, UNSEEN)
+    np.testing.assert_allclose(predictor.outputs(UNSEEN), want, rtol=inference.PARITY_TOLERANCE)
+
+
 def test_the_parity_gate_refuses_a_compiled_path_that_drifts(monkeypatch):
     pipeline = fit(HistGradientBoostingClassifier(max_iter=20, random_state=0), "binary")
     real = trees.TreeliteEnsemble.predict

@@ -10,7 +10,9 @@ estimator. At load, ``load`` builds the fastest path this module can reproduce i
 - ``pipeline``: the pipeline on a pandas frame, exactly as trained.
 
 **Parity is a gate**: a faster path serves only when it reproduces the pipeline's outputs on the
-sample it is given (max absolute difference at most ``PARITY_TOLERANCE``, batch and single rows);
+sample it is given (max difference at most ``PARITY_TOLERANCE``, batch and single rows: absolute
+for outputs up to 1 in size, such as probabilities, relative above that, so a regression on prices
+in the millions is held to float64's own precision rather than to an impossible absolute one);
 otherwise the pipeline serves and ``Inference.reason`` says why. ``MLOPS_INFERENCE=pipeline``
 in the environment switches the faster paths off.
 Outputs are ``predict_proba`` (n, classes) for classifiers and ``predict`` (n,) for regressors.
@@ -129,14 +131,19 @@ def _with(predictor: Predictor, **changes: Any) -> Predictor:
 
 
 def parity(fast: Predictor, reference: Predictor, rows: Rows) -> float:
-    """Max absolute difference of the two on ``rows`` as a batch and one row at a time."""
+    """Max difference of the two on ``rows`` as a batch and one row at a time: absolute where the
+    pipeline's output is at most 1 in size, relative to it above that."""
     want = np.asarray(reference.outputs(rows), dtype=np.float64)
     got = np.asarray(fast.outputs(rows), dtype=np.float64)
     if got.shape != want.shape:
         raise Unsupported(f"outputs of shape {got.shape}, the pipeline's {want.shape}")
     singles = [fast.outputs([row]) for row in rows[:SINGLE_ROW_CHECKS]]
     single = np.concatenate(singles) if singles else want[:0]
-    diffs = [np.abs(got - want), np.abs(single - want[: len(single)])]
+    scale = np.maximum(1.0, np.abs(want))
+    diffs = [
+        np.abs(got - want) / scale,
+        np.abs(single - want[: len(single)]) / scale[: len(single)],
+    ]
     worst = max(float(d.max()) if d.size else 0.0 for d in diffs)
     if not np.all(np.isfinite(got)) or math.isnan(worst):
         return math.inf
