@@ -23,7 +23,7 @@
 #
 #      docker run -p 8080:8080 -e MLOPS_PORT=8080 -v $PWD/model.skops:/mnt/models/model.skops:ro \
 #          -e MLOPS_MODEL_FILE=/mnt/models/model.skops -e MLOPS_MODEL_VERSION=v1.3.0 \
-#          -e MLOPS_MODEL_DIGEST=sha256:... -e MLOPS_MODEL_THRESHOLD=0.5 \
+#          -e MLOPS_MODEL_DIGEST=sha256:... -e MLOPS_MODEL_THRESHOLD=0.5 -e MLOPS_MODEL_NAME=churn-model \
 #          churn-serve mlops serve-pinned
 #
 #    Same request validation, batching, /metrics, /predict and Open Inference Protocol (V2)

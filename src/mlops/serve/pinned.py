@@ -159,7 +159,9 @@ def register(app: typer.Typer) -> None:
         digest: str = typer.Option(
             ..., envvar="MLOPS_MODEL_DIGEST", help="sha256:<hex>, checked before loading."
         ),
-        model: str = typer.Option("churn-model", envvar="MLOPS_MODEL_NAME", help="Model name."),
+        model: str = typer.Option(
+            ..., envvar="MLOPS_MODEL_NAME", help="Model name (contract.yaml's `model`)."
+        ),
         threshold: float = typer.Option(
             0.5, envvar="MLOPS_MODEL_THRESHOLD", help="Probability at which a prediction is 1."
         ),
