@@ -75,10 +75,23 @@ class Gates:
     max_model_mb: float | None = None
 
 
+# the canary's sequential tests (``mlops.monitoring.sequential``): the smallest difference worth
+# detecting, canary minus stable, per comparison
+MIN_EFFECT = {
+    "error_rate": 0.01,  # 5xx share of requests, absolute (0.01: one point)
+    "live_error": 0.05,  # wrong answers per labelled request (regression: in outcome SDs)
+    "prediction_shift": 0.25,  # mean prediction, in the stable's standard deviations
+}
+ABORT_ON = ("p99_ms",)  # budgets a canary must keep whatever the stable does
+
+
 @dataclass(frozen=True)
 class CanaryPolicy:
     max_traffic: int = 50
     abort_on: dict[str, float] = field(default_factory=dict)
+    alpha: float = 0.05  # false-rollback rate, however often the canary is looked at
+    min_effect: dict[str, float] = field(default_factory=lambda: dict(MIN_EFFECT))
+    min_requests: int = 100  # per route, before any verdict
 
 
 @dataclass(frozen=True)
@@ -213,6 +226,54 @@ def _monitoring(raw: dict, source: str) -> Monitoring:
     )
 
 
+def _whole(raw: dict, key: str, default: int, low: int, high: int, source: str) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(
+            source, f"canary.{key}", f"must be a whole number from {low} to {high}", value=value
+        )
+    return value
+
+
+def _canary(raw: dict, source: str) -> CanaryPolicy:
+    max_traffic = raw.get("max_traffic", 50)
+    if not isinstance(max_traffic, int) or not 1 <= max_traffic <= 99:
+        raise ConfigError(
+            source, "canary.max_traffic", "must be a whole percent from 1 to 99", value=max_traffic
+        )
+    abort_on = _number_map(raw.get("abort_on"), source, "canary.abort_on")
+    for key in abort_on:
+        if key not in ABORT_ON:
+            raise ConfigError(
+                source, f"canary.abort_on.{key}", "not a budget (known: p99_ms)",
+                value=abort_on[key],
+                hint="error rate and predictions are judged by the sequential test: set "
+                "canary.alpha and canary.min_effect (error_rate, live_error, prediction_shift)",
+            )  # fmt: skip
+    alpha = raw.get("alpha", CanaryPolicy.alpha)
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 < alpha <= 0.5:
+        raise ConfigError(
+            source, "canary.alpha", "must be a false-rollback rate above 0 and at most 0.5",
+            value=alpha, hint="0.05: one healthy canary in twenty may be rolled back",
+        )  # fmt: skip
+    min_effect = _number_map(raw.get("min_effect"), source, "canary.min_effect")
+    for key, value in min_effect.items():
+        if key not in MIN_EFFECT:
+            raise ConfigError(
+                source, f"canary.min_effect.{key}", "unknown comparison",
+                hint=f"known: {', '.join(MIN_EFFECT)}",
+            )  # fmt: skip
+        if value <= 0:
+            raise ConfigError(
+                source, f"canary.min_effect.{key}", "must be above 0", value=value,
+                hint="the smallest difference worth detecting, canary minus stable",
+            )  # fmt: skip
+    return CanaryPolicy(
+        max_traffic, abort_on, float(alpha), {**MIN_EFFECT, **min_effect},
+        _whole(raw, "min_requests", CanaryPolicy.min_requests, 1, 10**9, source),
+    )  # fmt: skip
+
+
 def parse(raw: Any, name: str, source: str) -> Environment:
     raw = _mapping(raw, source, "")
     serving = _mapping(raw.get("serving"), source, "serving")
@@ -224,11 +285,6 @@ def parse(raw: Any, name: str, source: str) -> Environment:
     gates = _mapping(raw.get("gates"), source, "gates")
     canary = _mapping(raw.get("canary"), source, "canary")
     monitoring = _monitoring(_mapping(raw.get("monitoring"), source, "monitoring"), source)
-    max_traffic = canary.get("max_traffic", 50)
-    if not isinstance(max_traffic, int) or not 1 <= max_traffic <= 99:
-        raise ConfigError(
-            source, "canary.max_traffic", "must be a whole percent from 1 to 99", value=max_traffic
-        )
     return Environment(
         name=name,
         serving=Serving(
@@ -246,9 +302,7 @@ def parse(raw: Any, name: str, source: str) -> Environment:
             ),
             max_model_mb=_number(gates.get("max_model_mb"), source, "gates.max_model_mb"),
         ),
-        canary=CanaryPolicy(
-            max_traffic, _number_map(canary.get("abort_on"), source, "canary.abort_on")
-        ),
+        canary=_canary(canary, source),
         drift_share=monitoring.drift_share,
         usd_per_cpu_hour=_number(
             _mapping(raw.get("cost"), source, "cost").get("usd_per_cpu_hour", 0.05),

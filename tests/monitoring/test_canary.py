@@ -10,7 +10,8 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from mlops import environments, models_file
-from mlops.monitoring import canary
+from mlops.monitoring import canary, canary_pr
+from mlops.monitoring.sequential import Moments
 from tests.conftest import git, mlops
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0)
@@ -66,7 +67,7 @@ def metrics_text(stable: dict, canary_: dict) -> str:
 def production():
     from tests.conftest import ROOT
 
-    return environments.load("production", ROOT)  # abort_on: error_rate 0.01, p99_ms 50
+    return environments.load("production", ROOT)  # abort_on: p99_ms 50; alpha 0.05
 
 
 def test_quantile_interpolates_like_prometheus():
@@ -76,41 +77,69 @@ def test_quantile_interpolates_like_prometheus():
     assert canary.quantile(0.99, [(0.1, 1.0), (float("inf"), 2.0)]) == pytest.approx(0.1)
 
 
+def _test(result, name):
+    return next(t for t in result.tests if t.name == name)
+
+
 def test_healthy_canary_with_enough_traffic_is_promoted(production):
-    text = metrics_text({"ok": 2000}, {"ok": 300})
+    text = metrics_text({"ok": 2000}, {"ok": 600})
     result = canary.analyze(production, DEPLOYMENT, text)
     assert result.verdict == "promote", result.reasons
-    assert result.canary.requests == 303 and result.canary.errors == 0
+    assert result.canary.requests == 603 and result.canary.errors == 0
     assert result.canary.p99_ms < 50
-    psi = next(c for c in result.checks if c.name == "score_psi")
-    assert psi.canary < 0.1
+    errors, shift = _test(result, "error_rate"), _test(result, "prediction_shift")
+    assert errors.upper < production.canary.min_effect["error_rate"]
+    assert -0.25 < shift.lower < shift.difference < shift.upper < 0.25
+    assert "live_error not compared: outcomes were not read" in result.notes
 
 
-def test_failing_canary_is_rolled_back(production):
+def test_failing_canary_is_rolled_back_with_its_statistics(production):
     text = metrics_text({"ok": 2000, "errors": 2}, {"ok": 300, "errors": 30})
     result = canary.analyze(production, DEPLOYMENT, text)
-    assert result.verdict == "rollback"
-    assert any(r.startswith("error_rate") for r in result.reasons)
-    assert result.exit_code == 1
+    assert result.verdict == "rollback" and result.exit_code == 1
+    assert result.reasons[0].startswith("error_rate: canary - stable = +0.08991")
+    errors = _test(result, "error_rate")
+    assert errors.lower > 0 and errors.evidence >= 1 / production.canary.alpha
+    shown = canary.markdown(result)
+    assert "**roll back**" in shown and "| error_rate (share of requests) |" in shown
+    assert "What would change it" in shown and "cannot reverse" in shown
 
 
 def test_slow_canary_and_shifted_scores_are_rolled_back(production):
     text = metrics_text({"ok": 2000}, {"ok": 400, "latency_ms": 200, "score_mean": 0.7})
     result = canary.analyze(production, DEPLOYMENT, text)
     assert result.verdict == "rollback"
-    breached = {c.name for c in result.checks if c.breached}
-    assert breached == {"p99_ms", "score_psi"}
+    assert [c.name for c in result.checks if c.blamed] == ["p99_ms"]
+    shift = _test(result, "prediction_shift")
+    assert shift.verdict == "rollback" and shift.lower > 0.25
 
 
-def test_too_little_canary_traffic_holds(production):
+def test_a_small_difference_keeps_watching_and_says_how_long(production):
+    text = metrics_text({"ok": 2000, "errors": 10}, {"ok": 600, "errors": 5})
+    result = canary.analyze(production, DEPLOYMENT, text)
+    assert result.verdict == "watch" and result.exit_code == 0
+    errors = _test(result, "error_rate")
+    assert errors.lower < 0 < errors.upper and "more requests" in errors.change
+    assert "**keep watching**" in canary.markdown(result)
+
+
+def test_too_little_canary_traffic_keeps_watching(production):
     result = canary.analyze(production, DEPLOYMENT, metrics_text({"ok": 2000}, {"ok": 20}))
-    assert result.verdict == "hold" and "not enough traffic" in result.reasons[0]
+    assert result.verdict == "watch" and "waiting for 100" in result.reasons[0]
 
 
 def test_an_environment_wide_slowdown_does_not_blame_the_canary(production):
-    text = metrics_text({"ok": 2000, "latency_ms": 300}, {"ok": 300, "latency_ms": 300})
+    text = metrics_text({"ok": 2000, "latency_ms": 300}, {"ok": 600, "latency_ms": 300})
     result = canary.analyze(production, DEPLOYMENT, text)
-    assert result.verdict == "hold" and "stable breaches too" in result.reasons[0]
+    assert result.verdict == "watch" and "the stable breaches it too" in result.reasons[-1]
+
+
+def test_the_live_error_joins_the_verdict(production):
+    text = metrics_text({"ok": 2000}, {"ok": 600})
+    worse = (Moments.bernoulli(120, 400), Moments.bernoulli(200, 2000))
+    result = canary.analyze(production, DEPLOYMENT, text, (worse, "from outcomes"))
+    assert result.verdict == "rollback"
+    assert result.reasons[0].startswith("live_error: canary - stable = +0.2")
 
 
 def test_no_canary_is_a_clear_error(production):
@@ -162,7 +191,7 @@ def test_open_pr_proposes_the_rollback_as_a_commit(repo):
 
 def test_pr_on_rollback_leaves_a_passing_canary_alone(repo):
     _with_canary(repo)
-    metrics = metrics_text({"ok": 2000}, {"ok": 300})
+    metrics = metrics_text({"ok": 2000}, {"ok": 600})
     analysis, proposal = canary.run(
         repo, "production", open_pr=True, push=False, pr_on="rollback", metrics_text=metrics
     )
@@ -217,7 +246,7 @@ def gh(tmp_path, monkeypatch):
     state = tmp_path / "gh.json"
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("GH_STATE", str(state))
-    monkeypatch.setattr(canary, "PR_RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(canary_pr, "PR_RETRY_SECONDS", 0.0)
     return lambda: json.loads(state.read_text())
 
 
@@ -237,11 +266,11 @@ def test_a_pushed_rollback_whose_pr_failed_gets_it_on_the_next_run(repo, tmp_pat
     origin = _with_origin(repo, tmp_path)
     metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
     branch = "rollback/production-canary-v1.1.0"
-    monkeypatch.setenv("GH_FAILURES", str(canary.PR_ATTEMPTS))
+    monkeypatch.setenv("GH_FAILURES", str(canary_pr.PR_ATTEMPTS))
     with pytest.raises(canary.CanaryError, match=r"failed 3 times.*next `mlops canary --open-pr`"):
         canary.run(repo, "production", open_pr=True, metrics_text=metrics)
     assert git(origin, "branch", "--list", branch).strip() == branch  # pushed, PR not opened
-    assert len(_creates(gh())) == canary.PR_ATTEMPTS and gh()["prs"] == []
+    assert len(_creates(gh())) == canary_pr.PR_ATTEMPTS and gh()["prs"] == []
 
     # the next scheduled run (a fresh checkout of main) opens the missing pull request
     git(repo, "switch", "-q", "main")
@@ -256,7 +285,7 @@ def test_a_pushed_rollback_whose_pr_failed_gets_it_on_the_next_run(repo, tmp_pat
 
     # and the one after that does nothing: the pull request exists
     assert canary.run(repo, "production", open_pr=True, metrics_text=metrics)[1] is None
-    assert len(_creates(gh())) == canary.PR_ATTEMPTS + 1
+    assert len(_creates(gh())) == canary_pr.PR_ATTEMPTS + 1
 
 
 def test_a_failing_pr_create_is_retried_in_the_same_run(repo, tmp_path, gh, monkeypatch):

@@ -51,22 +51,23 @@ def production():
 )
 def test_multiclass_canary_is_judged_by_its_class_shares(production, canary_shares, verdict):
     stable, new = f"v5.{verdict}.0", f"v5.{verdict}.1"
-    _serve(stable, "stable", _classes({"a": 0.5, "b": 0.3, "c": 0.2}, 1500, 1))
-    _serve(new, "canary", _classes(canary_shares, 300, 2))
+    _serve(stable, "stable", _classes({"a": 0.5, "b": 0.3, "c": 0.2}, 4000, 1))
+    _serve(new, "canary", _classes(canary_shares, 2000, 2))
     result = canary.analyze(production, _deployment(stable, new), metrics.exposition().decode())
-    [check] = [c for c in result.checks if c.name == "class_psi"]
-    assert not any(c.name in ("score_psi", "value_shift") for c in result.checks)
+    shifts = [t for t in result.tests if t.name.startswith("prediction_shift")]
+    assert [t.name for t in shifts] == [f"prediction_shift[{c}]" for c in "abc"]
+    assert all(t.alpha == pytest.approx(production.canary.alpha / 3) for t in shifts)
     assert result.verdict == verdict, result.reasons
-    assert check.breached == (verdict == "rollback")
+    assert (shifts[2].verdict == "rollback") == (verdict == "rollback")
 
 
 @pytest.mark.parametrize(("canary_mean", "verdict"), [(100.5, "promote"), (112.0, "rollback")])
 def test_regression_canary_is_judged_by_its_mean_prediction(production, canary_mean, verdict):
     stable, new = f"v6.{verdict}.0", f"v6.{verdict}.1"
-    _serve(stable, "stable", _values(100.0, 1500, 1))
-    _serve(new, "canary", _values(canary_mean, 300, 2))
+    _serve(stable, "stable", _values(100.0, 3000, 1))
+    _serve(new, "canary", _values(canary_mean, 1500, 2))
     result = canary.analyze(production, _deployment(stable, new), metrics.exposition().decode())
-    [check] = [c for c in result.checks if c.name == "value_shift"]
-    assert check.canary == pytest.approx(abs(canary_mean - 100.0) / 10.0, abs=0.15)
+    [shift] = [t for t in result.tests if t.name == "prediction_shift"]
+    assert shift.difference == pytest.approx((canary_mean - 100.0) / 10.0, abs=0.1)
     assert result.verdict == verdict, result.reasons
-    assert "value_shift" in canary.markdown(result)
+    assert "prediction_shift" in canary.markdown(result)

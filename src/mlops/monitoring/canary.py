@@ -1,49 +1,48 @@
-"""Canary analysis: canary vs stable on the live server's Prometheus metrics.
+"""Canary analysis: is the canary worse than the stable, or is this noise?
 
-Reads ``/metrics`` (names fixed in CONVENTIONS.md), filtered to the versions models.yaml pins for
-the environment, and checks the canary against ``canary.abort_on`` in environments/ENV.yaml:
+Reads the live server's ``/metrics`` (names fixed in CONVENTIONS.md), filtered to the versions
+models.yaml pins for the environment, and, where they can be read, the prediction log joined to
+the outcomes that arrived. Three comparisons of canary minus stable, each a sequential test that
+stays valid however often the analysis runs (``mlops.monitoring.sequential``), with the
+environment's ``canary.alpha`` (the false-rollback rate) and ``canary.min_effect``:
 
-- ``error_rate``: share of the route's requests answered 5xx (a 4xx is the client's mistake —
-  a request the schema refused — and says nothing about the model);
-- ``p99_ms``: 99th percentile latency, interpolated in the histogram buckets the way
-  Prometheus' ``histogram_quantile`` does;
-- the predictions, per task (what the server counted for the route tells the task):
-  ``score_psi`` (binary): population stability index between the canary's and the stable's
-  histograms of the positive class's probability; ``class_psi`` (multiclass): the same over
-  the shares of each predicted class; both default to 0.2, the usual "significant shift" line,
-  when the file does not set them. ``value_shift`` (regression): how far the canary's mean
-  prediction is from the stable's, in the stable's standard deviations (default 0.25).
+- ``error_rate``: the share of requests answered 5xx (a 4xx is the client's mistake, a request
+  the schema refused, and says nothing about the model);
+- ``live_error``: wrong answers per labelled request (regression: absolute error in outcome
+  standard deviations), from the outcomes as they arrive (``mlops.monitoring.live_error``);
+- ``prediction_shift``: the mean prediction (binary: the positive class's probability;
+  regression: the value; multiclass: each class's share, Bonferroni over the classes), in the
+  stable's standard deviations.
 
-Verdict: ``rollback`` when the canary breaches a limit the stable keeps (or is worse than a
-stable that breaches it too, by a margin); ``hold`` while the canary has too little traffic or
-the whole environment is unhealthy; ``promote`` when it has enough traffic and breaches nothing.
-The change it leads to is a Git change (a branch and a commit editing models.yaml, pushed as a
-pull request by issue 4's promotion code), never a switch on the server.
+Beside them, ``canary.abort_on.p99_ms`` is a latency budget: breached by the canary alone (or by
+a canary 10 % slower than a stable that breaches it too), it rolls back.
+
+Verdict: ``rollback`` when any comparison shows the canary worse (or the budget breached);
+``promote`` when every comparison with data shows any harm smaller than ``min_effect``;
+otherwise ``watch`` (keep watching). Each comparison says its statistic, the evidence so far and
+what would change it. The change it leads to is a Git change (``mlops.monitoring.canary_pr``),
+never a switch on the server.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import shlex
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops import environments, models_file, paths, tools
+from mlops import environments, models_file, paths
 from mlops.errors import MlopsError, NotFoundError
+from mlops.monitoring import sequential
+from mlops.monitoring.sequential import PROMOTE, ROLLBACK, WATCH, Moments
 
 REQUESTS = "mlops_requests_total"
 LATENCY = "mlops_request_latency_seconds"
 SCORE = "mlops_prediction_score"
 CLASSES = "mlops_predicted_class_total"
 VALUES = "mlops_prediction_value"
-DEFAULT_SCORE_PSI = 0.2
-DEFAULT_VALUE_SHIFT = 0.25
-MIN_REQUESTS = 100  # canary requests needed before a promote or a rollback on rates
-PSI_EPSILON = 1e-4
-WORSE_MARGIN = 1.1  # when both breach, the canary must be 10 % worse to be blamed
+MIN_REQUESTS = environments.CanaryPolicy.min_requests
+WORSE_MARGIN = 1.1  # when both breach the latency budget, the canary must be 10 % worse
 
 
 class CanaryError(MlopsError):
@@ -122,17 +121,6 @@ def bucket_shares(cumulative: list[tuple[float, float]]) -> list[float]:
     return [c / total for c in counts] if total else []
 
 
-def psi(expected: list[float], actual: list[float]) -> float | None:
-    """Population stability index of ``actual`` against ``expected`` (same buckets)."""
-    if not expected or len(expected) != len(actual):
-        return None
-    total = 0.0
-    for e, a in zip(expected, actual, strict=True):
-        e, a = max(e, PSI_EPSILON), max(a, PSI_EPSILON)
-        total += (a - e) * math.log(a / e)
-    return total
-
-
 @dataclass(frozen=True)
 class RouteStats:
     version: str
@@ -140,75 +128,151 @@ class RouteStats:
     requests: float
     errors: float
     p99_ms: float | None
-    scores: list[float] = field(default_factory=list)  # share per score bucket
-    scored: float = 0.0
+    scores: list[tuple[float, float]] = field(default_factory=list)  # cumulative buckets
+    score_sum: float = 0.0
     classes: dict[str, float] = field(default_factory=dict)  # rows per predicted class
     values: dict[str, float] = field(default_factory=dict)  # sum, squares, count
-
-    @property
-    def value_mean_std(self) -> tuple[float, float] | None:
-        n = self.values.get("count", 0.0)
-        if n <= 0:
-            return None
-        mean = self.values["sum"] / n
-        return mean, math.sqrt(max(self.values["squares"] / n - mean * mean, 0.0))
+    client_errors: float = 0.0  # 4xx: refused requests, never the model's fault
 
     @property
     def error_rate(self) -> float | None:
-        return self.errors / self.requests if self.requests else None
+        return self.errors / self.answered if self.answered else None
+
+    @property
+    def answered(self) -> float:
+        """Requests the model was asked to answer (every request but the refused ones)."""
+        return self.requests - self.client_errors
+
+    def score_moments(self) -> Moments | None:
+        """Binary: the positive class's probability. The mean is exact (the histogram's sum);
+        the variance comes from the buckets (mid-points, plus each bucket's own spread)."""
+        n = self.scores[-1][1] if self.scores else 0.0
+        if n <= 0:
+            return None
+        mean = self.score_sum / n
+        second, low = 0.0, 0.0
+        for (bound, _), share in zip(self.scores, bucket_shares(self.scores), strict=True):
+            high = low if math.isinf(bound) else bound
+            mid, width = (low + high) / 2, high - low
+            second += share * (mid * mid + width * width / 12)
+            low = high
+        return Moments(n, mean, max(second - mean * mean, 0.0))
+
+    def value_moments(self) -> Moments | None:
+        """Regression: the predicted value (sum, sum of squares and count are exact)."""
+        n = self.values.get("count", 0.0)
+        if n <= 1:
+            return None
+        mean = self.values["sum"] / n
+        var = max(self.values["squares"] - n * mean * mean, 0.0) / (n - 1)
+        return Moments(n, mean, var)
 
 
 def route_stats(samples: list[Sample], version: str, route: str) -> RouteStats:
     requests = _select(samples, REQUESTS, version, route)
     total = sum(s.value for s in requests)
     errors = sum(s.value for s in requests if s.labels.get("status", "").startswith("5"))
+    refused = sum(s.value for s in requests if s.labels.get("status", "").startswith("4"))
     p99 = quantile(0.99, buckets(samples, LATENCY, version, route))
-    score_buckets = buckets(samples, SCORE, version, route)
+    score_sum = sum(s.value for s in _select(samples, f"{SCORE}_sum", version, route))
     return RouteStats(
         version,
         route,
         total,
         errors,
         None if p99 is None else p99 * 1000,
-        bucket_shares(score_buckets),
-        score_buckets[-1][1] if score_buckets else 0,
+        buckets(samples, SCORE, version, route),
+        score_sum,
         {s.labels["cls"]: s.value for s in _select(samples, CLASSES, version, route)},
         {s.labels["stat"]: s.value for s in _select(samples, VALUES, version, route)},
+        refused,
     )
 
 
-def class_shares(stable: RouteStats, canary: RouteStats) -> tuple[list[float], list[float]]:
-    """Both routes' shares of each predicted class, over the classes either predicted."""
-    names = sorted(stable.classes.keys() | canary.classes.keys())
-
-    def shares(counts: dict[str, float]) -> list[float]:
-        total = sum(counts.values())
-        return [counts.get(n, 0.0) / total for n in names] if total else []
-
-    return shares(stable.classes), shares(canary.classes)
-
-
-def value_shift(stable: RouteStats, canary: RouteStats) -> float | None:
-    """|canary mean - stable mean| in the stable's standard deviations."""
-    s, c = stable.value_mean_std, canary.value_mean_std
-    if s is None or c is None:
-        return None
-    return abs(c[0] - s[0]) / s[1] if s[1] > 0 else (0.0 if c[0] == s[0] else math.inf)
-
-
 # ---------------------------------------------------------------------------------------------
-# the verdict
+# the comparisons
+
+
+def _test(policy: environments.CanaryPolicy, name: str, canary: Moments, stable: Moments,
+          kind: str, unit: str, detail: str, effect: str, alpha: float | None = None,
+          scale: float = 1.0):  # fmt: skip
+    return sequential.compare(
+        name, canary, stable, kind=kind, min_effect=policy.min_effect[effect],
+        alpha=alpha or policy.alpha, min_requests=policy.min_requests, unit=unit, detail=detail,
+        scale=scale,
+    )  # fmt: skip
+
+
+def error_test(policy, stable: RouteStats, canary: RouteStats) -> sequential.Test:
+    return _test(
+        policy, "error_rate",
+        Moments.bernoulli(canary.errors, canary.answered),
+        Moments.bernoulli(stable.errors, stable.answered),
+        sequential.HARM, "share of requests", "5xx answers per request (4xx excluded)",
+        "error_rate",
+    )  # fmt: skip
+
+
+def prediction_tests(policy, stable: RouteStats, canary: RouteStats) -> list[sequential.Test]:
+    """The prediction distribution per task (module docstring), in the stable's SDs."""
+    unit = "stable SDs"
+    if stable.classes or canary.classes:
+        names = sorted(stable.classes.keys() | canary.classes.keys())
+        n_s, n_c = sum(stable.classes.values()), sum(canary.classes.values())
+        out = []
+        for name in names:
+            s = Moments.bernoulli(stable.classes.get(name, 0.0), n_s)
+            c = Moments.bernoulli(canary.classes.get(name, 0.0), n_c)
+            scale = math.sqrt(s.var)
+            out.append(_test(
+                policy, f"prediction_shift[{name}]", c,
+                s, sequential.SHIFT, unit,
+                f"share of rows predicted {name!r} (alpha split over {len(names)} classes)",
+                "prediction_shift", policy.alpha / len(names), scale,
+            ))  # fmt: skip
+        return out
+    if stable.values or canary.values:
+        s, c, detail = stable.value_moments(), canary.value_moments(), "mean predicted value"
+    else:
+        s, c = stable.score_moments(), canary.score_moments()
+        detail = "mean probability of the positive class"
+    s, c = s or Moments(0, 0.0, 0.0), c or Moments(0, 0.0, 0.0)
+    return [_test(policy, "prediction_shift", c, s, sequential.SHIFT, unit, detail,
+                  "prediction_shift", scale=math.sqrt(s.var))]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Check:
-    name: str  # error_rate | p99_ms | score_psi
+    """A budget the canary must keep (``canary.abort_on``), whatever the statistics say."""
+
+    name: str  # p99_ms
     canary: float | None
     stable: float | None
     limit: float
     breached: bool
     stable_breached: bool
     detail: str = ""
+
+    @property
+    def blamed(self) -> bool:
+        """Breached by the canary alone, or by a canary clearly worse than a breaching stable."""
+        if not self.breached:
+            return False
+        return not self.stable_breached or self.canary > self.stable * WORSE_MARGIN
+
+
+def budget_checks(stable: RouteStats, canary: RouteStats, abort_on: dict[str, float]):
+    if "p99_ms" not in abort_on:
+        return []
+    limit = abort_on["p99_ms"]
+    return [
+        Check(
+            "p99_ms", canary.p99_ms, stable.p99_ms, limit,
+            canary.p99_ms is not None and canary.p99_ms > limit,
+            stable.p99_ms is not None and stable.p99_ms > limit,
+            "99th percentile latency from histogram buckets",
+        )
+    ]  # fmt: skip
 
 
 @dataclass
@@ -217,102 +281,64 @@ class Analysis:
     stable: RouteStats
     canary: RouteStats
     traffic: int
+    tests: list[sequential.Test]
     checks: list[Check]
-    verdict: str  # promote | hold | rollback
+    verdict: str  # promote | watch | rollback
     reasons: list[str]
+    alpha: float = 0.05
+    notes: list[str] = field(default_factory=list)  # what could not be compared, and why
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.verdict == "rollback" else 0
+        return 1 if self.verdict == ROLLBACK else 0
 
     def to_dict(self) -> dict[str, Any]:
+        def route(r: RouteStats) -> dict[str, Any]:
+            return {"version": r.version, "requests": r.requests, "errors": r.errors,
+                    "error_rate": r.error_rate, "p99_ms": r.p99_ms}  # fmt: skip
+
         return {
             "env": self.env,
             "verdict": self.verdict,
             "reasons": self.reasons,
+            "alpha": self.alpha,
             "traffic": self.traffic,
-            "stable": {**asdict(self.stable), "error_rate": self.stable.error_rate},
-            "canary": {**asdict(self.canary), "error_rate": self.canary.error_rate},
+            "stable": route(self.stable),
+            "canary": route(self.canary),
+            "tests": [t.to_dict() for t in self.tests],
             "checks": [asdict(c) for c in self.checks],
+            "notes": self.notes,
         }
 
 
-def _check(
-    name: str, canary: float | None, stable: float | None, limit: float, detail: str = ""
-) -> Check:
-    breached = canary is not None and canary > limit
-    stable_breached = stable is not None and stable > limit
-    return Check(name, canary, stable, limit, breached, stable_breached, detail)
+def _describe(t: sequential.Test) -> str:
+    if t.difference is None:
+        return f"{t.name}: {t.change}"
+    return (
+        f"{t.name}: canary - stable = {t.difference:+.4g} {t.unit}, interval "
+        f"[{t.lower:+.4g}, {t.upper:+.4g}] at alpha {t.alpha:g} (min effect {t.min_effect:g})"
+    )
 
 
-def checks(stable: RouteStats, canary: RouteStats, abort_on: dict[str, float]) -> list[Check]:
-    out = []
-    if "error_rate" in abort_on:
-        out.append(
-            _check(
-                "error_rate",
-                canary.error_rate,
-                stable.error_rate,
-                abort_on["error_rate"],
-                "5xx share of requests",
-            )
-        )
-    if "p99_ms" in abort_on:
-        out.append(
-            _check(
-                "p99_ms",
-                canary.p99_ms,
-                stable.p99_ms,
-                abort_on["p99_ms"],
-                "99th percentile latency from histogram buckets",
-            )
-        )
-    out.append(prediction_check(stable, canary, abort_on))
-    return out
-
-
-def prediction_check(stable: RouteStats, canary: RouteStats, abort_on: dict[str, float]) -> Check:
-    """The canary's predictions against the stable's, per task (module docstring)."""
-    if stable.classes or canary.classes:
-        name, limit = "class_psi", abort_on.get("class_psi", DEFAULT_SCORE_PSI)
-        value = psi(*class_shares(stable, canary))
-        detail = "PSI of the canary's predicted-class shares against the stable's"
-    elif stable.values or canary.values:
-        name, limit = "value_shift", abort_on.get("value_shift", DEFAULT_VALUE_SHIFT)
-        value = value_shift(stable, canary)
-        detail = "|mean prediction - stable's| / stable's standard deviation"
-    else:
-        name, limit = "score_psi", abort_on.get("score_psi", DEFAULT_SCORE_PSI)
-        value = psi(stable.scores, canary.scores)
-        detail = "PSI of the canary's score histogram against the stable's"
-    breached = value is not None and value > limit
-    return Check(name, value, 0.0 if value is not None else None, limit, breached, False, detail)
-
-
-def decide(
-    stable: RouteStats, canary: RouteStats, found: list[Check], min_requests: int = MIN_REQUESTS
-) -> tuple[str, list[str]]:
-    """promote / hold / rollback, with the reasons a reviewer reads."""
-    blame, shared = [], []
-    for c in found:
-        if not c.breached:
-            continue
-        text = f"{c.name} {c.canary:.4g} > {c.limit:g} (stable {_num(c.stable)})"
-        worse = c.stable is None or c.canary > c.stable * WORSE_MARGIN
-        (blame if not c.stable_breached or worse else shared).append(text)
-    if blame and canary.requests >= min_requests:
-        return "rollback", blame
-    if canary.requests < min_requests or stable.requests < min_requests:
-        waiting = (
-            f"not enough traffic yet: canary {canary.requests:g}, stable "
-            f"{stable.requests:g} requests (need {min_requests} each)"
-        )
-        return "hold", [waiting, *blame]
-    if shared:
-        return "hold", [
-            f"the stable breaches too, so the canary is not to blame: {t}" for t in shared
-        ]
-    return "promote", [f"{c.name} {_num(c.canary)} within {c.limit:g}" for c in found]
+def decide(tests: list[sequential.Test], found: list[Check], canary: RouteStats,
+           min_requests: int = MIN_REQUESTS) -> tuple[str, list[str]]:  # fmt: skip
+    """promote / watch / rollback, with the reasons a reviewer reads."""
+    worse = [_describe(t) for t in tests if t.verdict == ROLLBACK]
+    enough = canary.requests >= min_requests
+    worse += [f"{c.name} {c.canary:.4g} > budget {c.limit:g} (stable {_num(c.stable)})"
+              for c in found if c.blamed and enough]  # fmt: skip
+    if worse:
+        return ROLLBACK, worse
+    judged = [t for t in tests if t.verdict]
+    waiting = [t for t in judged if t.verdict != PROMOTE]
+    shared = [c for c in found if c.breached]
+    if not enough or waiting or not judged or shared:
+        reasons = [_describe(t) + (f"; {t.change}" if t.lower is not None else "")
+                   for t in waiting]  # fmt: skip
+        reasons += [f"{c.name} {c.canary:.4g} > budget {c.limit:g}, but the stable breaches "
+                    "it too: not the canary's doing" for c in shared]  # fmt: skip
+        return WATCH, reasons or [f"waiting for {min_requests} canary requests"]
+    return PROMOTE, [f"{_describe(t)}: any harm is below the min effect" for t in judged]
 
 
 def _num(value: float | None) -> str:
@@ -323,9 +349,10 @@ def analyze(
     env: environments.Environment,
     deployment: models_file.Deployment,
     metrics_text: str,
-    min_requests: int = MIN_REQUESTS,
+    live: tuple[tuple[Moments, Moments] | None, str] | None = None,
 ) -> Analysis:
-    """The pure core: metric text + policy + what models.yaml pins -> an analysis."""
+    """The pure core: metric text (+ the live error per route, or why there is none) + policy +
+    what models.yaml pins -> an analysis."""
     if deployment.canary is None:
         raise CanaryError(
             f"{paths.MODELS_FILE}: {env.name} has no canary to analyse "
@@ -334,34 +361,66 @@ def analyze(
     samples = parse_metrics(metrics_text)
     if not any(s.name == REQUESTS for s in samples):
         raise CanaryError(f"the server's /metrics has no {REQUESTS}; is it `mlops serve`?")
+    policy = env.canary
     stable = route_stats(samples, deployment.stable.version, "stable")
     canary = route_stats(samples, deployment.canary.version, "canary")
-    found = checks(stable, canary, env.canary.abort_on)
-    verdict, reasons = decide(stable, canary, found, min_requests)
-    return Analysis(env.name, stable, canary, deployment.canary.traffic, found, verdict, reasons)
+    tests = [error_test(policy, stable, canary)]
+    notes = []
+    pair, why = live if live is not None else (None, "outcomes were not read")
+    if pair is not None:
+        tests.append(_test(policy, "live_error", pair[0], pair[1], sequential.HARM,
+                           "per labelled request", why, "live_error"))  # fmt: skip
+    else:
+        notes.append(f"live_error not compared: {why}")
+    tests += prediction_tests(policy, stable, canary)
+    found = budget_checks(stable, canary, policy.abort_on)
+    verdict, reasons = decide(tests, found, canary, policy.min_requests)
+    return Analysis(env.name, stable, canary, deployment.canary.traffic, tests, found, verdict,
+                    reasons, policy.alpha, notes)  # fmt: skip
+
+
+VERDICT_WORDS = {PROMOTE: "promote", ROLLBACK: "roll back", WATCH: "keep watching"}
+
+
+def _cell(value: float | None, fmt: str = "+.4g") -> str:
+    return "n/a" if value is None else format(value, fmt)
 
 
 def markdown(a: Analysis) -> str:
     lines = [
-        f"## Canary in {a.env}: **{a.verdict}**",
+        f"## Canary in {a.env}: **{VERDICT_WORDS[a.verdict]}**",
         "",
-        f"Canary {a.canary.version} ({a.traffic} % of traffic) vs stable {a.stable.version}.",
+        f"Canary {a.canary.version} ({a.traffic} % of traffic, {a.canary.requests:g} requests) vs "
+        f"stable {a.stable.version} ({a.stable.requests:g} requests). Sequential tests at "
+        f"alpha {a.alpha:g}: a healthy canary is rolled back at most {a.alpha:.0%} of the time, "
+        "however often this analysis runs.",
         "",
-        "| check | canary | stable | limit | breached |",
-        "|---|---:|---:|---:|:---:|",
-        f"| requests | {a.canary.requests:g} | {a.stable.requests:g} | | |",
+        "| comparison | canary | stable | difference (canary - stable) | interval | min effect "
+        "| evidence (needs) | says |",
+        "|---|---:|---:|---:|---|---:|---:|---|",
     ]
+    for t in a.tests:
+        interval = "n/a" if t.lower is None else f"[{t.lower:+.4g}, {t.upper:+.4g}]"
+        evidence = "n/a" if t.evidence is None else f"{t.evidence:.3g} ({1 / t.alpha:g})"
+        lines.append(
+            f"| {t.name} ({t.unit}) | {_cell(t.canary.mean if t.canary.n else None, '.4g')} "
+            f"(n={t.canary.n:g}) | {_cell(t.stable.mean if t.stable.n else None, '.4g')} "
+            f"(n={t.stable.n:g}) | {_cell(t.difference)} | {interval} | {t.min_effect:g} | "
+            f"{evidence} | {VERDICT_WORDS.get(t.verdict, 'no data')} |"
+        )
     for c in a.checks:
         lines.append(
-            f"| {c.name} | {_num(c.canary)} | {_num(c.stable)} | {c.limit:g} | "
-            f"{'**yes**' if c.breached else 'no'} |"
+            f"| {c.name} (budget) | {_num(c.canary)} | {_num(c.stable)} | | | {c.limit:g} | | "
+            f"{'**breached**' if c.breached else 'within'} |"
         )
-    lines += ["", *[f"- {r}" for r in a.reasons]]
+    lines += ["", *[f"- {r}" for r in a.reasons], *[f"- {n}" for n in a.notes]]
+    lines += ["", "What would change it:", ""]
+    lines += [f"- {t.name}: {t.change}" for t in a.tests]
     return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
-# I/O: scrape, and the Git change
+# I/O
 
 
 def scrape(url: str, timeout: float = 10.0) -> str:
@@ -379,134 +438,6 @@ def scrape(url: str, timeout: float = 10.0) -> str:
     return response.text
 
 
-PR_ON = ("rollback", "promote", "both")
-
-
-PR_ATTEMPTS = 3
-PR_RETRY_SECONDS = 5.0
-
-
-def _local_branch(root: Path, branch: str) -> bool:
-    proc = tools.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=root, check=False
-    )
-    return proc.returncode == 0
-
-
-def _on_origin(root: Path, branch: str) -> bool:
-    proc = tools.run(
-        ["git", "ls-remote", "--exit-code", "--heads", "origin", branch], cwd=root, check=False
-    )
-    return proc.returncode == 0
-
-
-def _has_pull_request(root: Path, branch: str) -> bool:
-    """A pull request from ``branch`` exists in any state: open, merged, or closed by a human
-    (who must not see it reopened every hour)."""
-    listing = ["gh", "pr", "list", "--head", branch, "--state", "all", "--json", "number"]
-    return tools.run([*listing, "--jq", "length"], cwd=root).stdout.strip() not in ("", "0")
-
-
-def _open_pr(root: Path, proposal, attempts: int = PR_ATTEMPTS, wait: float = PR_RETRY_SECONDS):
-    """`gh pr create` for a pushed branch, retried: a transient API error must not leave a
-    pushed rollback branch without its pull request."""
-    from mlops.promotion import gitops
-
-    command = gitops.pr_command(proposal)
-    for attempt in range(1, attempts + 1):
-        proc = tools.run(command, cwd=root, check=False)
-        if proc.returncode == 0:
-            return dataclasses.replace(proposal, pushed=True, pr_url=proc.stdout.strip())
-        if attempt < attempts:
-            time.sleep(wait * attempt)
-    raise CanaryError(
-        f"pushed {proposal.branch}, but `gh pr create` failed {attempts} times "
-        f"({(proc.stderr or proc.stdout).strip()}); the next `mlops canary --open-pr` opens it, "
-        f"or run: {shlex.join(command)}"
-    )
-
-
-def _push_and_open(root: Path, proposal):
-    """Push the proposal's branch and open its pull request (retried, see ``_open_pr``)."""
-    from mlops.promotion import gitops
-
-    tools.git("push", "-q", "-u", "origin", proposal.branch, cwd=root)
-    pushed = dataclasses.replace(proposal, pushed=True)
-    if not gitops.gh_ready():
-        return dataclasses.replace(pushed, next_command=shlex.join(gitops.pr_command(pushed)))
-    return _open_pr(root, pushed)
-
-
-def _finish_earlier(root: Path, branch: str):
-    """An earlier run made ``branch``. If it reached origin but its pull request never opened
-    (`gh pr create` failed after the push), open it now; otherwise there is nothing to do."""
-    from mlops.promotion import gitops
-
-    if not (_on_origin(root, branch) and gitops.gh_ready()) or _has_pull_request(root, branch):
-        return None
-    tools.git("fetch", "-q", "origin", f"refs/heads/{branch}", cwd=root)
-    subject, _, body = tools.git(
-        "log", "-1", "--format=%s%x00%b", "FETCH_HEAD", cwd=root
-    ).partition("\0")
-    commit = tools.git("rev-parse", "FETCH_HEAD", cwd=root)
-    base = gitops.current_branch(root)
-    proposal = gitops.Proposal(branch, base, commit, subject, body.strip(), pushed=True)
-    return _open_pr(root, proposal)
-
-
-def propose(
-    root: Path,
-    analysis: Analysis,
-    deployment: models_file.Deployment,
-    model: str | None = None,
-    push: bool = True,
-    pr_on: str = "both",
-):
-    """Make the verdict a Git change the way `mlops promote` / `mlops rollback` do (issue 4's
-    ``promotion.promote``): a branch, one commit of models.yaml, the same checks as the PR
-    check, then (``push``) a push and `gh pr create` (retried). Returns the proposal, or None
-    when the verdict asks for no change or the change was proposed already. Idempotent: a
-    branch an earlier run pushed without its pull request gets the pull request."""
-    from mlops.promotion import promote
-
-    if analysis.verdict == "hold" or (pr_on != "both" and analysis.verdict != pr_on):
-        return None
-    reasons = "\n".join(f"- {r}" for r in analysis.reasons)
-    canary_version = analysis.canary.version
-    if analysis.verdict == "promote":
-        branch = f"promote/{analysis.env}-{canary_version}"
-    else:
-        branch = f"rollback/{analysis.env}-canary-{canary_version}"
-    if _local_branch(root, branch) or _on_origin(root, branch):
-        return _finish_earlier(root, branch) if push else None
-    if analysis.verdict == "promote":
-        proposal = promote.promote(
-            root,
-            analysis.env,
-            canary_version,
-            push=False,
-            model=model,
-            message=f"mlops canary: the canary passed.\n\n{reasons}",
-        )
-    else:
-        text = models_file.with_deployment(
-            (root / paths.MODELS_FILE).read_text(),
-            analysis.env,
-            models_file.Deployment(deployment.stable, None),
-            model,
-        )
-        subject = (
-            f"rollback {analysis.env}: drop canary {canary_version} "
-            f"(back to {deployment.stable.version} only)"
-        )
-        body = (
-            f"mlops canary: verdict rollback for {canary_version} at {analysis.traffic} %."
-            f"\n\n{reasons}"
-        )
-        proposal = promote.propose(root, analysis.env, text, subject, body, branch, False)
-    return _push_and_open(root, proposal) if push else proposal
-
-
 def run(
     root: str | Path = ".",
     env: str = "production",
@@ -517,9 +448,14 @@ def run(
     push: bool = True,
     pr_on: str = "both",
     metrics_text: str | None = None,
+    log_dir: str | Path | None = None,
+    store: str | Path | None = None,
 ):
-    """Scrape the server, analyse, and with ``open_pr`` propose the change the verdict asks for
-    (returns ``(analysis, gitops.Proposal | None)``)."""
+    """Scrape the server, read the live error where outcomes exist, analyse, and with
+    ``open_pr`` propose the change the verdict asks for (returns ``(analysis, Proposal |
+    None)``)."""
+    from mlops.monitoring import canary_pr, live_error
+
     root = Path(root)
     environment = environments.load(env, root)
     models = models_file.load(root / paths.MODELS_FILE)
@@ -527,6 +463,11 @@ def run(
     if deployment is None:
         raise NotFoundError(f"{paths.MODELS_FILE}: nothing is deployed to {env!r}")
     text = metrics_text if metrics_text is not None else scrape(url or environment.serving.url)
-    analysis = analyze(environment, deployment, text)
-    proposal = propose(root, analysis, deployment, model, push, pr_on) if open_pr else None
+    live = live_error.pair(root, env, deployment, log_dir, store) if deployment.canary else None
+    analysis = analyze(environment, deployment, text, live)
+    proposal = (
+        canary_pr.propose(root, analysis, deployment, model, push, pr_on, markdown(analysis))
+        if open_pr
+        else None
+    )
     return analysis, proposal

@@ -84,20 +84,30 @@ def canary(
         "both", help="With --open-pr: which verdicts become a PR: rollback, promote or both."
     ),
     model: str = typer.Option(None, help="Model name in models.yaml (default: the first)."),
+    log_dir: Path = typer.Option(
+        None, help="Prediction log folder for the live error (default logs/predictions)."
+    ),
+    store: Path = typer.Option(
+        None, help="Outcome store for the live error (default: as `mlops outcomes ingest`)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
 ) -> None:
-    """Compare canary and stable on the live server's /metrics: promote, hold or rollback.
+    """Compare canary and stable with sequential tests that stay valid however often this runs:
+    the 5xx rate and the predictions (the live server's /metrics), the live error (the log
+    joined to the outcomes, where they exist); promote, keep watching or roll back.
 
-    Exit 0: promote or hold; 1: rollback; 2: the analysis could not be made.
+    Exit 0: promote or keep watching; 1: rollback; 2: the analysis could not be made.
     """
     from mlops.monitoring import canary as api
+    from mlops.monitoring.canary_pr import PR_ON
     from mlops.promotion import gitops
 
-    if pr_on not in api.PR_ON:
-        raise typer.BadParameter(f"--pr-on must be one of {', '.join(api.PR_ON)}")
+    if pr_on not in PR_ON:
+        raise typer.BadParameter(f"--pr-on must be one of {', '.join(PR_ON)}")
     analysis, proposal = api.run(
-        ".", env, url=url, open_pr=open_pr, model=model, push=push, pr_on=pr_on
-    )
+        ".", env, url=url, open_pr=open_pr, model=model, push=push, pr_on=pr_on,
+        log_dir=log_dir, store=store,
+    )  # fmt: skip
     if as_json:
         change = None if proposal is None else {**proposal.__dict__}
         typer.echo(json.dumps({**analysis.to_dict(), "change": change}, indent=2))
