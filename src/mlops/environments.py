@@ -73,6 +73,12 @@ class Gates:
     max_slice_gap: dict[str, float] = field(default_factory=dict)
     max_latency_ms_p95: float | None = None
     max_model_mb: float | None = None
+    # gate -> enforce | dry_run: a dry-run gate is computed and shown as "would block", never
+    # blocks (how a team introduces a new gate without stopping work)
+    mode: dict[str, str] = field(default_factory=dict)
+
+    def dry_run(self, gate: str) -> bool:
+        return self.mode.get(gate, self.mode.get("*", ENFORCE)) == DRY_RUN
 
 
 # the canary's sequential tests (``mlops.monitoring.sequential``): the smallest difference worth
@@ -83,6 +89,8 @@ MIN_EFFECT = {
     "prediction_shift": 0.25,  # mean prediction, in the stable's standard deviations
 }
 ABORT_ON = ("p99_ms",)  # budgets a canary must keep whatever the stable does
+ENFORCE, DRY_RUN = "enforce", "dry_run"
+GATE_NAMES = ("min", "max_regression", "max_slice_gap", "max_latency_ms_p95", "max_model_mb")
 
 
 @dataclass(frozen=True)
@@ -226,6 +234,20 @@ def _monitoring(raw: dict, source: str) -> Monitoring:
     )
 
 
+def _gate_mode(raw: Any, source: str) -> dict[str, str]:
+    """``gates.mode``: one mode for every gate, or a mapping gate -> mode."""
+    if raw is None:
+        return {}
+    given = {"*": raw} if isinstance(raw, str) else _mapping(raw, source, "gates.mode")
+    for gate, mode in given.items():
+        key = "gates.mode" if gate == "*" else f"gates.mode.{gate}"
+        if gate != "*" and gate not in GATE_NAMES:
+            raise ConfigError(source, key, "unknown gate", hint=f"known: {', '.join(GATE_NAMES)}")
+        if mode not in (ENFORCE, DRY_RUN):
+            raise ConfigError(source, key, f"must be {ENFORCE} or {DRY_RUN}", value=mode)
+    return dict(given)
+
+
 def _whole(raw: dict, key: str, default: int, low: int, high: int, source: str) -> int:
     value = raw.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -301,6 +323,7 @@ def parse(raw: Any, name: str, source: str) -> Environment:
                 gates.get("max_latency_ms_p95"), source, "gates.max_latency_ms_p95"
             ),
             max_model_mb=_number(gates.get("max_model_mb"), source, "gates.max_model_mb"),
+            mode=_gate_mode(gates.get("mode"), source),
         ),
         canary=_canary(canary, source),
         drift_share=monitoring.drift_share,

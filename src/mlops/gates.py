@@ -11,7 +11,7 @@ the live version recorded on its own holdout, and ``Results.rows`` says which it
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +55,14 @@ class GateResult:
     threshold: float
     passed: bool
     detail: str = ""
+    dry_run: bool = False  # gates.mode dry_run: shown as "would block", never blocks
+
+    @property
+    def blocks(self) -> bool:
+        return not self.passed and not self.dry_run
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "blocks": self.blocks}
 
 
 def _slice_values(slices: dict[str, Any], metric: str) -> dict[str, float]:
@@ -160,17 +165,20 @@ def _budget_gates(env: Environment, r: Results) -> list[GateResult]:
 
 
 def check(env: Environment, candidate: Results, live: Results | None = None) -> list[GateResult]:
-    """Every gate of ``env`` applied to ``candidate``; ``live`` is what the environment serves."""
-    return [
+    """Every gate of ``env`` applied to ``candidate``; ``live`` is what the environment serves.
+    A gate in ``gates.mode`` dry_run is computed all the same and marked so."""
+    results = [
         *_min_gates(env, candidate),
         *_regression_gates(env, candidate, live),
         *_slice_gates(env, candidate),
         *_budget_gates(env, candidate),
     ]
+    return [replace(r, dry_run=env.gates.dry_run(r.gate)) for r in results]
 
 
 def passed(results: list[GateResult]) -> bool:
-    return all(r.passed for r in results)
+    """No gate blocks (a failing dry-run gate would block, and does not)."""
+    return not any(r.blocks for r in results)
 
 
 # --- the version live in an environment, and one environment's verdict -------------------
@@ -219,7 +227,11 @@ class Verdict:
         return passed(self.gates)
 
     def failures(self) -> list[GateResult]:
-        return [g for g in self.gates if not g.passed]
+        return [g for g in self.gates if g.blocks]
+
+    def would_block(self) -> list[GateResult]:
+        """Dry-run gates that fail: shown, never blocking."""
+        return [g for g in self.gates if g.dry_run and not g.passed]
 
     def to_dict(self) -> dict[str, Any]:
         return {

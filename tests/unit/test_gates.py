@@ -61,3 +61,35 @@ def test_latency_and_size_budgets():
         ("max_latency_ms_p95", "latency_ms_1_row.p95"),
         ("max_model_mb", "model_mb"),
     }
+
+
+def test_a_dry_run_gate_is_computed_shown_and_never_blocks():
+    from mlops.report.gate import render_failures
+    from mlops.report.render import WOULD_BLOCK, gate_mark, verdict_line
+
+    raw = {"gates": {"min": {"roc_auc": 0.8}, "max_slice_gap": {"roc_auc": 0.1},
+                     "mode": {"max_slice_gap": "dry_run"}}}  # fmt: skip
+    env = parse(raw, "production", "environments/production.yaml")
+    found = gates.check(env, results(slices=(0.7, 0.9)))
+    gap = next(g for g in found if g.gate == "max_slice_gap")
+    assert not gap.passed and gap.dry_run and not gap.blocks
+    assert gates.passed(found) and gap.to_dict()["blocks"] is False
+    verdict = gates.Verdict("production", gates.Live("production"), found)
+    assert verdict.passed and verdict.failures() == [] and verdict.would_block() == [gap]
+    assert gate_mark(gap) == WOULD_BLOCK and "would block" in verdict_line([verdict])
+    assert "would block in dry run: max_slice_gap roc_auc 0.2" in render_failures([verdict])
+    # the same gate enforced blocks; a dry-run environment blocks nothing
+    assert not gates.passed(gates.check(ENV, results(slices=(0.7, 0.9))))
+    everything = parse({**raw, "gates": {**raw["gates"], "mode": "dry_run"}}, "p", "p.yaml")
+    assert gates.passed(gates.check(everything, results(roc=0.5, slices=(0.7, 0.9))))
+
+
+def test_gate_modes_are_validated():
+    import pytest
+
+    from mlops.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"gates\.mode = 'off': must be enforce or dry_run"):
+        parse({"gates": {"mode": "off"}}, "x", "x.yaml")
+    with pytest.raises(ConfigError, match=r"gates\.mode\.max_gap: unknown gate.*max_slice_gap"):
+        parse({"gates": {"mode": {"max_gap": "dry_run"}}}, "x", "x.yaml")

@@ -278,7 +278,7 @@ class _Checker:
         if rollback:
             return  # a rollback to a version that served here: gates inform, never block
         for result in results:
-            if not result.passed:
+            if result.blocks:  # a dry-run gate is shown as "would block" in the plan
                 self.fail(
                     f"{plan.env}: {version.tag} fails gate {result.gate} on {result.metric}: "
                     f"{result.value} vs {result.threshold}"
@@ -380,7 +380,7 @@ def _gate_rows(plan: EnvPlan) -> list[str]:
             "|---|---|---|---|---|",
         ]
         for r in results:
-            mark = "pass" if r.passed else "FAIL"
+            mark = "pass" if r.passed else ("would block (dry run)" if r.dry_run else "FAIL")
             rows.append(
                 f"| {r.gate} | {r.metric} | {r.value} | {r.threshold} | {mark} {r.detail} |"
             )

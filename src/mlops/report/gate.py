@@ -26,6 +26,9 @@ def render_failures(verdicts: list[gates.Verdict]) -> str:
     for v in verdicts:
         compared = compared_with(v.live).replace("`", "")
         live = f"live {v.live.version}; {compared}" if v.live.results else v.live.note
+        dry = [f"{g.gate} {g.metric} {fmt_num(g.value)}" for g in v.would_block()]
+        if dry:
+            live += f"; would block in dry run: {', '.join(dry)}"
         if v.passed:
             lines.append(f"{v.env}: PASS ({len(v.gates)} gates; {live})")
             continue

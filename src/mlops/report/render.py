@@ -55,9 +55,14 @@ def gate_threshold(g: GateResult) -> str:
     }.get(g.gate, t)
 
 
+WOULD_BLOCK = "⚠️ would block (dry run)"  # gates.mode dry_run: shown, never blocks
+
+
 def gate_mark(g: GateResult) -> str:
     if g.gate == "max_regression" and g.value is None and g.passed:
         return "n/a"  # nothing live to regress against
+    if not g.passed and g.dry_run:
+        return WOULD_BLOCK
     return PASS if g.passed else FAIL
 
 
@@ -72,6 +77,9 @@ def verdict_line(verdicts: list[Verdict]) -> str:
         else:
             failed = ", ".join(f"{g.gate} {g.metric}" for g in v.failures())
             parts.append(f"{FAIL} **{v.env}**: gates fail ({failed})")
+        if v.would_block():
+            dry = ", ".join(f"{g.gate} {g.metric}" for g in v.would_block())
+            parts.append(f"{WOULD_BLOCK} **{v.env}**: {dry}")
     return "**Verdict:** " + " · ".join(parts) if parts else "**Verdict:** no environments defined"
 
 
