@@ -296,3 +296,31 @@ def test_a_failing_pr_create_is_retried_in_the_same_run(repo, tmp_path, gh, monk
     _, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
     assert proposal.pushed and proposal.pr_url.endswith("/pull/1")
     assert len(_creates(gh())) == 2
+
+
+def test_the_rollback_pr_carries_the_statistics_and_one_waits_per_environment(repo, tmp_path):
+    _with_canary(repo)
+    origin = _with_origin(repo, tmp_path)
+    git(repo, "push", "-q", "origin", "main")
+    git(repo, "fetch", "-q", "origin")
+    # an earlier verdict for production, pushed and not merged: its pull request is open
+    git(repo, "switch", "-q", "-c", "rollback/production-canary-v0.9.0")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "rollback production: drop canary v0.9.0")
+    git(repo, "push", "-q", "origin", "rollback/production-canary-v0.9.0")
+    git(repo, "switch", "-q", "main")
+    metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
+    analysis, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    assert analysis.verdict == "rollback" and proposal is None
+    assert "rollback/production-canary-v0.9.0 is still open" in analysis.notes[-1]
+    assert "rollback/production-canary-v1.1.0" not in git(origin, "branch", "--list")
+
+    # once that one is merged, the new verdict becomes a pull request with its statistics
+    git(repo, "merge", "-q", "--no-ff", "rollback/production-canary-v0.9.0", "-m", "Merge #1")
+    git(repo, "push", "-q", "origin", "main")
+    git(repo, "fetch", "-q", "origin")
+    analysis, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    assert proposal.pushed and proposal.branch == "rollback/production-canary-v1.1.0"
+    assert "gh pr create" in proposal.next_command  # no gh here: the exact command to run
+    body = git(origin, "log", "-1", "--format=%b", proposal.branch)
+    assert "| error_rate (share of requests) |" in body and "evidence (needs)" in body
+    assert "What would change it" in body
