@@ -100,6 +100,7 @@ class CanaryPolicy:
     alpha: float = 0.05  # false-rollback rate, however often the canary is looked at
     min_effect: dict[str, float] = field(default_factory=lambda: dict(MIN_EFFECT))
     min_requests: int = 100  # per route, before any verdict
+    max_shadow_traffic: int = 100  # percent of requests a shadow may score (0: no shadows)
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,7 @@ def _canary(raw: dict, source: str) -> CanaryPolicy:
     return CanaryPolicy(
         max_traffic, abort_on, float(alpha), {**MIN_EFFECT, **min_effect},
         _whole(raw, "min_requests", CanaryPolicy.min_requests, 1, 10**9, source),
+        _whole(raw, "max_shadow_traffic", CanaryPolicy.max_shadow_traffic, 0, 100, source),
     )  # fmt: skip
 
 

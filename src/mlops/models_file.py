@@ -33,18 +33,21 @@ class Canary(Pin):
 
 
 @dataclass(frozen=True)
+class Shadow(Canary):
+    """Scored on ``traffic`` percent of requests off the answer's path; never answers."""
+
+
+@dataclass(frozen=True)
 class Deployment:
     stable: Pin
     canary: Canary | None = None
+    shadow: Shadow | None = None
 
     def to_dict(self) -> dict:
         out: dict = {"version": self.stable.version, "digest": self.stable.digest}
-        if self.canary:
-            out["canary"] = {
-                "version": self.canary.version,
-                "digest": self.canary.digest,
-                "traffic": self.canary.traffic,
-            }
+        for key, pin in (("canary", self.canary), ("shadow", self.shadow)):
+            if pin:
+                out[key] = {"version": pin.version, "digest": pin.digest, "traffic": pin.traffic}
         return out
 
 
@@ -75,7 +78,10 @@ class ModelsFile:
                 canary = (
                     f", canary {dep.canary.version} at {dep.canary.traffic}%" if dep.canary else ""
                 )
-                lines.append(f"{model} in {env}: {dep.stable.version}{canary}")
+                shadow = (
+                    f", shadow {dep.shadow.version} on {dep.shadow.traffic}%" if dep.shadow else ""
+                )
+                lines.append(f"{model} in {env}: {dep.stable.version}{canary}{shadow}")
         return "\n".join(lines)
 
 
@@ -137,11 +143,14 @@ def _schema_error(source: str, error: jsonschema.ValidationError) -> ConfigError
     elif (
         error.validator == "required"
         and isinstance(error.instance, dict)
-        and "canary" in error.instance
+        and ("canary" in error.instance or "shadow" in error.instance)
     ):
         hint = (
-            "a canary needs a stable version and digest beside it; promote a stable version first"
+            "a canary or a shadow needs a stable version and digest beside it; promote a stable "
+            "version first"
         )
+    elif "traffic" in key and "shadow" in key:
+        hint = "a shadow's traffic is a whole percent from 1 to 100"
     elif "traffic" in key:
         hint = "traffic is a whole percent from 1 to 99"
     return ConfigError(source, key, error.message, hint=hint, value=value)
@@ -149,9 +158,11 @@ def _schema_error(source: str, error: jsonschema.ValidationError) -> ConfigError
 
 def _deployment(raw: dict) -> Deployment:
     stable = Pin(raw["version"], raw["digest"])
-    canary = raw.get("canary")
+    canary, shadow = raw.get("canary"), raw.get("shadow")
     return Deployment(
-        stable, Canary(canary["version"], canary["digest"], canary["traffic"]) if canary else None
+        stable,
+        Canary(canary["version"], canary["digest"], canary["traffic"]) if canary else None,
+        Shadow(shadow["version"], shadow["digest"], shadow["traffic"]) if shadow else None,
     )
 
 

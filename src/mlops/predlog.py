@@ -7,7 +7,10 @@ JSON lines, one object per predicted row:
 "latency_ms": float}``. Per task (``mlops.serve.answers``): binary, the predicted class and the
 positive class's probability; multiclass, the predicted class and its probability, and
 ``"probabilities"``: every class's probability in the order of the contract's classes (for live
-log loss); regression, the predicted value and null.
+log loss); regression, the predicted value and null. A request a shadow version scored (off the
+answer's path) also has ``"shadow": {"model_version", "prediction", "probability"}``: the
+shadow's output for the same row, under the same request id; readers that ignore it are
+unaffected.
 Files live in ``<log_dir>/<env>/``: the active file is ``predictions.jsonl``; rotated files are
 ``predictions-<UTC timestamp>.jsonl``. Readers take every ``predictions*.jsonl`` there.
 
@@ -80,6 +83,16 @@ def record(
     if probabilities is not None:
         rec["probabilities"] = [round(float(p), 6) for p in probabilities]
     return rec
+
+
+def shadow_record(output: dict[str, Any]) -> dict[str, Any]:
+    """A shadow version's output for one row, as the ``shadow`` field of the answer's record."""
+    proba = output.get("probability")
+    return {
+        "model_version": output["model_version"],
+        "prediction": _plain(output["prediction"]),
+        "probability": None if proba is None else round(float(proba), 6),
+    }
 
 
 def _plain(value: Any) -> Any:

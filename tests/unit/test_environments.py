@@ -54,5 +54,5 @@ def test_canary_policy_defaults_and_overrides():
 
 
 def test_a_retired_abort_on_key_says_what_replaces_it():
-    with pytest.raises(ConfigError, match="canary.alpha and canary.min_effect"):
+    with pytest.raises(ConfigError, match=r"canary\.alpha and canary\.min_effect"):
         environments.parse({"canary": {"abort_on": {"score_psi": 0.2}}}, "x", "x.yaml")

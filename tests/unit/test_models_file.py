@@ -83,3 +83,31 @@ def test_removing_a_canary_keeps_the_stable_version():
 def test_bad_files_are_refused_with_the_key(text, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace(".", r"\.")):
         mf.parse(text)
+
+
+def test_a_shadow_is_pinned_like_a_canary_and_may_see_every_request():
+    stable = mf.Pin("v1.0.0", A)
+    both = mf.Deployment(stable, mf.Canary("v1.1.0", B, 10), mf.Shadow("v1.2.0", B, 100))
+    text = mf.with_deployment("models:\n  churn-model: {}\n", "production", both)
+    state = mf.parse(text)
+    assert state.deployment("production") == both
+    assert "shadow v1.2.0 on 100%" in state.describe()
+    dropped = mf.with_deployment(text, "production", mf.Deployment(stable, None, both.shadow))
+    assert mf.parse(dropped).deployment("production").canary is None
+    assert mf.parse(dropped).deployment("production").shadow == both.shadow
+
+
+@pytest.mark.parametrize(
+    ("shadow", "message"),
+    [
+        (f"{{version: v1.2.0, digest: {B}, traffic: 0}}", "a shadow's traffic is a whole"),
+        (f"{{version: v1.2.0, digest: {B}, traffic: 101}}", "from 1 to 100"),
+        ("{version: v1.2.0, traffic: 10}", "'digest' is a required property"),
+        (f"{{version: v1.2.0, digest: {B}, traffic: 5, mirror: true}}", "mirror"),
+    ],
+)
+def test_bad_shadows_are_refused_with_the_key(shadow, message):
+    text = f"models:\n  churn-model:\n    production:\n      version: v1.0.0\n      digest: {A}\n"
+    with pytest.raises(ConfigError, match=r"models\.churn-model\.production") as info:
+        mf.parse(text + f"      shadow: {shadow}\n")
+    assert message in str(info.value)

@@ -21,6 +21,8 @@ from mlops.feedback.outcomes import REQUEST_ID, ROW
 
 LOG_COLUMNS = ("ts", REQUEST_ID, "model_version", "route", "prediction", "probability")
 CLASS_PROBABILITIES = "probabilities"  # multiclass records only: every class's probability
+SHADOW = "shadow"  # records a shadow version scored too: its output beside the answer
+SHADOW_COLUMNS = tuple(f"{SHADOW}.{c}" for c in ("model_version", "prediction", "probability"))
 
 
 class LogError(MlopsError):
@@ -70,8 +72,10 @@ def _arrow_frame(path: Path, features: bool) -> pd.DataFrame:
     keep = [*LOG_COLUMNS, *(["features"] if features else [])]
     if CLASS_PROBABILITIES in table.column_names:
         keep.append(CLASS_PROBABILITIES)
+    if SHADOW in table.column_names:
+        keep.append(SHADOW)
     table = table.select(keep)
-    if features:
+    if features or SHADOW in keep:
         table = table.flatten()
         table = table.rename_columns([c.removeprefix("features.") for c in table.column_names])
     return table.to_pandas()
@@ -79,17 +83,21 @@ def _arrow_frame(path: Path, features: bool) -> pd.DataFrame:
 
 def _python_frame(path: Path, features: bool) -> pd.DataFrame:
     """The same frame, line by line: for a file with a line cut short by a crash."""
-    rows, feats, per_class = [], [], []
+    rows, feats, per_class, shadows = [], [], [], []
     for rec in predlog.read_file(path):
         if (error := _missing(path, rec, features)) is not None:
             raise error
         rows.append(tuple(rec[c] for c in LOG_COLUMNS))
         per_class.append(rec.get(CLASS_PROBABILITIES))
+        shadows.append(rec.get(SHADOW) or {})
         if features:
             feats.append(rec["features"])
     frame = pd.DataFrame.from_records(rows, columns=list(LOG_COLUMNS))
     if any(p is not None for p in per_class):
         frame[CLASS_PROBABILITIES] = per_class
+    if any(shadows):
+        for column in SHADOW_COLUMNS:
+            frame[column] = [s.get(column.removeprefix(f"{SHADOW}.")) for s in shadows]
     if features and feats:
         frame = pd.concat([frame, pd.DataFrame.from_records(feats, index=frame.index)], axis=1)
     return frame
@@ -146,3 +154,15 @@ def label(logged: pd.DataFrame, outcomes: pd.DataFrame, target: str) -> pd.DataF
     """Each logged prediction with its outcome in ``target`` (missing when none arrived)."""
     known = outcomes[[REQUEST_ID, ROW, target]]
     return latest_per_key(logged).merge(known, on=[REQUEST_ID, ROW], how="left", sort=False)
+
+
+def shadow_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a shadow version scored, as the shadow's own predictions (route ``shadow``):
+    same request ids, rows and outcomes as the answers they were logged beside."""
+    if SHADOW_COLUMNS[0] not in frame:
+        return frame.iloc[0:0]
+    rows = frame[frame[SHADOW_COLUMNS[0]].notna()].copy()
+    for column in SHADOW_COLUMNS:
+        rows[column.removeprefix(f"{SHADOW}.")] = rows[column]
+    rows["route"] = SHADOW
+    return rows

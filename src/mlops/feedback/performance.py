@@ -275,16 +275,18 @@ def run(
     seconds["join"] = round(time.perf_counter() - t0, 3)
     thresholds, source = thresholds_of(environment)
     t0 = time.perf_counter()
-    groups = measure(
-        labelled,
-        contract,
-        thresholds,
-        environment.monitoring.min_outcomes,
-        holdout_metrics(root, contract.model),
-    )
+    holdout = holdout_metrics(root, contract.model)
+    minimum = environment.monitoring.min_outcomes
+    groups = measure(labelled, contract, thresholds, minimum, holdout)
     live = deployed_versions(root, env, contract.model)
     for group in groups:
         group.deployed = live is None or group.version in live
+    # beside them, what a shadow version would have answered on the same requests: shown, not
+    # judged (it answered nobody)
+    shadows = measure(join.shadow_rows(labelled), contract, thresholds, minimum, holdout)
+    for group in shadows:
+        group.deployed = False
+    groups += shadows
     seconds["metrics"] = round(time.perf_counter() - t0, 3)
     return Result(
         env=env,

@@ -33,6 +33,8 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
 
 
 def _verdict(group) -> str:
+    if group.route == "shadow":
+        return VERDICT[group.status] + " (shadow: what it would have answered; not judged)"
     return VERDICT[group.status] + ("" if group.deployed else " (no longer deployed: not judged)")
 
 

@@ -74,9 +74,12 @@ class Trail:
 def describe(dep: Deployment | None) -> str:
     if dep is None:
         return "none"
-    if dep.canary is None:
-        return dep.stable.version
-    return f"{dep.stable.version} + canary {dep.canary.version} at {dep.canary.traffic}%"
+    text = dep.stable.version
+    if dep.canary is not None:
+        text += f" + canary {dep.canary.version} at {dep.canary.traffic}%"
+    if dep.shadow is not None:
+        text += f" + shadow {dep.shadow.version} on {dep.shadow.traffic}%"
+    return text
 
 
 # --- the first-parent line and what each of its commits brought in --------------------------

@@ -21,7 +21,7 @@ from mlops import champion, environments, gates, models_file, paths, registry, t
 from mlops.errors import ConfigError, MlopsError
 from mlops.kube import render
 from mlops.models_file import Deployment, ModelsFile
-from mlops.promotion import audit, policy
+from mlops.promotion import audit, policy, shadow_policy
 from mlops.report.render import compared_with
 
 
@@ -96,7 +96,8 @@ def _load_base(root: str | Path, base: str) -> ModelsFile:
 
 
 def _pins(dep: Deployment) -> list[tuple[str, models_file.Pin]]:
-    return [("", dep.stable)] + ([("canary.", dep.canary)] if dep.canary else [])
+    extra = [(f"{k}.", p) for k, p in (("canary", dep.canary), ("shadow", dep.shadow)) if p]
+    return [("", dep.stable), *extra]
 
 
 def _kind(before: Deployment | None, after: Deployment | None, previously_live: set[str]) -> str:
@@ -104,6 +105,8 @@ def _kind(before: Deployment | None, after: Deployment | None, previously_live: 
         return "unchanged"
     if after is None:
         return "removal"
+    if before and (before.stable, before.canary) == (after.stable, after.canary):
+        return "shadow"  # only the shadow changed: it never answers
     if before and after.stable == before.stable and after.canary:
         return "canary"
     if after.stable.version in previously_live and not after.canary:
@@ -202,10 +205,13 @@ class _Checker:
             return plan
         config = policy.config(self.root, env, self.base_rev)
         self.check_canary(plan, config)
+        self.report.failures.extend(shadow_policy.problems(plan, config))
         for _, pin in _pins(after):
             version = self.registered[model].get(pin.version)
             if version is None or (before and pin in [p for _, p in _pins(before)]):
                 continue
+            if after.shadow is pin:
+                continue  # a shadow never answers: no gates, no promotion order
             plan.candidates.append(version)
             self.check_order(plan, config, version, previously)
             self.check_gates(plan, config, version, previously)

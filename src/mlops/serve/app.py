@@ -27,6 +27,7 @@ from mlops.serve.coordination import Coordinator
 from mlops.serve.predlog_writer import hygiene
 from mlops.serve.scoring import NotReady, score
 from mlops.serve.settings import TOKEN_ENV, Settings
+from mlops.serve.shadow import ShadowScorer
 
 POLL_SECONDS = 0.1  # how often a worker looks for sync requests made to other workers
 SYNC_TIMEOUT_S = 600
@@ -54,6 +55,7 @@ class Server:
         self.predlog = pinned.prediction_log(
             settings, {} if settings.pinned_file else hygiene(settings.root, settings.env)
         )
+        self.shadow = ShadowScorer(self.predlog)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._sync_loop, name="controller", daemon=True)
@@ -67,12 +69,14 @@ class Server:
     def start(self) -> None:
         self.batcher.start()
         self.predlog.start()
+        self.shadow.start()
         self._thread.start()
 
     async def stop(self) -> None:
         self._stop.set()
         self._wake.set()
         await self.batcher.stop()
+        self.shadow.stop()
         self.predlog.stop()
 
     def _sync_loop(self) -> None:

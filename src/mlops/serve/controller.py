@@ -115,6 +115,7 @@ class Controller:
             "commit": status.commit,
             "stable": stable,
             "canary": canary,
+            "shadow": _shadow_view(routing),
             "sync": status.sync,
             "reason": status.reason,
             "desired_commit": status.desired_commit,
@@ -222,6 +223,8 @@ class Controller:
             deployment.stable.version,
             deployment.stable.digest,
         )
+        if not _same_shadow(routing, deployment.shadow):
+            return False
         if canary is None or live_canary is None:
             return same_stable and canary is None and live_canary is None
         return same_stable and (live_canary.version, live_canary.digest, routing.traffic) == (
@@ -234,8 +237,11 @@ class Controller:
         stable = self._ensure(deployment.stable)
         canary = self._ensure(deployment.canary) if deployment.canary else None
         traffic = deployment.canary.traffic if deployment.canary else 0
-        self.routing = Routing(commit, stable, canary, traffic)  # the one atomic swap
-        self._remember(stable, canary)
+        shadow = self._ensure(deployment.shadow) if deployment.shadow else None
+        shadow_traffic = deployment.shadow.traffic if deployment.shadow else 0
+        # the one atomic swap
+        self.routing = Routing(commit, stable, canary, traffic, shadow, shadow_traffic)
+        self._remember(stable, canary, shadow)
 
     def _apply_nothing(self) -> None:
         if self.routing is not None:
@@ -338,3 +344,19 @@ def model_contract(estimator, tag: str) -> Contract | None:
         return contract_of(estimator)
     except MlopsError as exc:
         raise ReconcileError(f"{tag}: the contract inside the model is malformed: {exc}") from exc
+
+
+def _shadow_view(routing: Routing | None) -> dict[str, Any] | None:
+    shadow = routing.shadow if routing is not None else None
+    if shadow is None:
+        return None
+    return {"version": shadow.version, "digest": shadow.digest, "traffic": routing.shadow_traffic}
+
+
+def _same_shadow(routing: Routing, pin) -> bool:
+    live = routing.shadow
+    if pin is None or live is None:
+        return pin is None and live is None
+    return (live.version, live.digest, routing.shadow_traffic) == (
+        pin.version, pin.digest, pin.traffic,
+    )  # fmt: skip

@@ -75,15 +75,16 @@ class PredictionLog:
 
     def submit(
         self, request_id, version, route, rows, predictions, probabilities, latency_ms,
-        class_probabilities=None, personal: tuple[str, ...] = (),
+        class_probabilities=None, personal: tuple[str, ...] = (), shadow=None,
     ):  # fmt: skip
         """Queue one request's rows (or skip it, by the sampling rate); never blocks.
         ``class_probabilities``: multiclass, every class's probability per row.
-        ``personal``: the columns the served version's own contract marks personal."""
+        ``personal``: the columns the served version's own contract marks personal.
+        ``shadow``: per row, the shadow version's output, logged beside the answer."""
         if self.sample_rate <= 0 or (self.sample_rate < 1 and random.random() >= self.sample_rate):
             return
         item = (datetime.now(UTC), request_id, version, route, rows, predictions, probabilities,
-                latency_ms, class_probabilities, personal)  # fmt: skip
+                latency_ms, class_probabilities, personal, shadow)  # fmt: skip
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -109,12 +110,13 @@ class PredictionLog:
 
     def _lines(self, item) -> bytes:
         ts, request_id, version, route, rows, predictions, probabilities, latency_ms = item[:8]
-        per_class, extra = item[8:]
+        per_class, extra, shadow = item[8:]
         per_class = per_class or [None] * len(rows)
+        shadow = shadow or [None] * len(rows)
         personal = tuple(dict.fromkeys((*self.personal, *extra)))
         out = []
-        for row, pred, proba, classes in zip(
-            rows, predictions, probabilities, per_class, strict=True
+        for row, pred, proba, classes, beside in zip(
+            rows, predictions, probabilities, per_class, shadow, strict=True
         ):
             rec = predlog.record(
                 request_id=request_id,
@@ -128,6 +130,8 @@ class PredictionLog:
                 ts=ts,
                 probabilities=classes,
             )
+            if beside is not None:
+                rec["shadow"] = predlog.shadow_record(beside)
             out.append(orjson.dumps(rec) + b"\n")
         self.written += len(out)
         return b"".join(out)

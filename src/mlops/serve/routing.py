@@ -18,6 +18,9 @@ from mlops.serve import answers, validation
 
 STABLE = "stable"
 CANARY = "canary"
+SHADOW = "shadow"
+SHADOW_SALT = 0x5AD0  # a second CRC32 stream: which requests a shadow sees is independent of the
+# canary split (a 10 % canary and a 10 % shadow are not the same requests)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +72,8 @@ class Routing:
     stable: LoadedModel
     canary: LoadedModel | None = None
     traffic: int = 0  # percent of requests the canary serves
+    shadow: LoadedModel | None = None  # scores requests off the answer's path, never answers
+    shadow_traffic: int = 0  # percent of requests the shadow scores
 
     def choose(self, request_id: str) -> tuple[LoadedModel, str]:
         """Deterministic split: the same request id always takes the same route."""
@@ -76,10 +81,21 @@ class Routing:
             return self.canary, CANARY
         return self.stable, STABLE
 
+    def shadowed(self, request_id: str) -> LoadedModel | None:
+        """The shadow, when it scores this request (deterministic, like ``choose``)."""
+        if self.shadow is None:
+            return None
+        if self.shadow_traffic >= 100:
+            return self.shadow
+        share = zlib.crc32(request_id.encode(), SHADOW_SALT) % 100
+        return self.shadow if share < self.shadow_traffic else None
+
     def active(self) -> list[tuple[LoadedModel, str]]:
         routes = [(self.stable, STABLE)]
         if self.canary is not None:
             routes.append((self.canary, CANARY))
+        if self.shadow is not None:
+            routes.append((self.shadow, SHADOW))
         return routes
 
 

@@ -55,7 +55,7 @@ async def score(
     latency = time.perf_counter() - t0
     metrics.observe(model.version, route, 200, latency)
     metrics.observe_predictions(model.version, route, answer, result.cpu_seconds)
-    server.predlog.submit(
+    entry = (
         request_id,
         model.version,
         route,
@@ -66,4 +66,9 @@ async def score(
         answer.logged_class_probabilities(),
         model.contract.personal,
     )
+    shadow = routing.shadowed(request_id)
+    if shadow is None:
+        server.predlog.submit(*entry)
+    else:  # scored off the answer's path; it logs the entry with the shadow's output beside it
+        server.shadow.submit(shadow, entry)
     return Scored(model.version, route, answer)
