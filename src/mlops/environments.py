@@ -115,6 +115,14 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Replay:
+    """``replay``: the logged requests `mlops check` replays a candidate on."""
+
+    window: str = "7d"  # 30m, 24h, 7d, 2w
+    max_rows: int = 100_000  # sampled with a fixed seed above this
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     serving: Serving
@@ -125,6 +133,7 @@ class Environment:
     requires: str | None = None
     source: str = ""
     monitoring: Monitoring = field(default_factory=Monitoring)
+    replay: Replay = field(default_factory=Replay)
 
 
 def _mapping(raw: Any, source: str, key: str) -> dict:
@@ -249,6 +258,22 @@ def _gate_mode(raw: Any, source: str) -> dict[str, str]:
     return dict(given)
 
 
+def _replay(raw: dict, source: str) -> Replay:
+    from mlops.durations import DurationError, parse_duration
+
+    window = raw.get("window", Replay.window)
+    try:
+        parse_duration(str(window))
+    except (DurationError, ValueError):
+        raise ConfigError(
+            source, "replay.window", "must be a duration like 24h, 7d or 2w", value=window
+        ) from None
+    max_rows = raw.get("max_rows", Replay.max_rows)
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1:
+        raise ConfigError(source, "replay.max_rows", "must be a whole number >= 1", value=max_rows)
+    return Replay(str(window), max_rows)
+
+
 def _whole(raw: dict, key: str, default: int, low: int, high: int, source: str) -> int:
     value = raw.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -337,6 +362,7 @@ def parse(raw: Any, name: str, source: str) -> Environment:
         requires=raw.get("requires"),
         source=source,
         monitoring=monitoring,
+        replay=_replay(_mapping(raw.get("replay"), source, "replay"), source),
     )
 
 

@@ -67,3 +67,26 @@ def test_promote_canary_and_rollback_commit_the_manifests(promo):  # noqa: F811
     git(repo, "switch", "-q", "main")  # not merged: refused, the branch left as it was
     with pytest.raises(GitStateError, match=r"canary10' already exists"):
         promote.promote(repo, "production", "v1.1.0", canary=10)
+
+
+def test_a_shadow_on_kserve_is_refused_with_the_reason(promo):  # noqa: F811
+    from mlops import models_file
+
+    path = promo / "environments" / "production.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["serving"] = {"target": "kserve", "kserve": {"storage_uri": "s3://bucket/dvc"}}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    git(promo, "commit", "-qam", "production on KServe")
+    tag = git(promo, "tag", "-l", "--format=%(contents)", "churn-model@v1.0.0")
+    digest = yaml.safe_load(tag)["sha256"]
+    stable = models_file.Pin("v1.0.0", digest)
+    shadow = models_file.Shadow("v1.1.0", digest, 50)
+    text = models_file.with_deployment(
+        (promo / "models.yaml").read_text(), "production",
+        models_file.Deployment(stable, None, shadow),
+    )  # fmt: skip
+    (promo / "models.yaml").write_text(text)
+    mlops(promo, "render")
+    report = check.check(promo, base="main")
+    assert any("production.shadow: KServe's InferenceService cannot score" in f
+               for f in report.failures), report.failures  # fmt: skip

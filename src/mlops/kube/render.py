@@ -359,6 +359,14 @@ def rolled_out(root: Path, rev: str, env: str, model: str) -> str | None:
     return body.get("metadata", {}).get("annotations", {}).get(f"{ANNOTATION}/stable-version")
 
 
+SHADOW_REFUSED = (
+    "models.yaml: models.{model}.{env}.shadow: KServe's InferenceService cannot score a second "
+    "model on a copy of the requests (it splits traffic, it does not mirror it), so {env} "
+    "(serving.target: kserve) cannot run a shadow; drop the shadow, or run it where "
+    "serving.target is local (`mlops serve` scores shadows off the answer's path)"
+)
+
+
 def canary_problems(root: str | Path, base: str) -> list[str]:
     """Canaries KServe would not serve as models.yaml says (see the module docstring)."""
     root = Path(root)
@@ -366,9 +374,13 @@ def canary_problems(root: str | Path, base: str) -> list[str]:
     out = []
     for model, envs in state.models.items():
         for env, dep in envs.items():
-            if dep.canary is None or env not in environments.names(root):
+            if (dep.canary is None and dep.shadow is None) or env not in environments.names(root):
                 continue
             if environments.load(env, root).serving.target != "kserve":
+                continue
+            if dep.shadow is not None:
+                out.append(SHADOW_REFUSED.format(model=model, env=env))
+            if dep.canary is None:
                 continue
             live = rolled_out(root, base, env, model)
             if live != dep.stable.version:
