@@ -194,10 +194,9 @@ def _store(dest: Path, blob: bytes) -> None:
 
 def threshold_of(metadata: dict[str, Any]) -> float:
     """The decision threshold the version was evaluated and is served with."""
-    try:
-        return float(metadata["params"]["evaluate"]["threshold"])
-    except (KeyError, TypeError, ValueError):
-        return 0.5
+    from mlops.thresholds import of_metadata
+
+    return of_metadata(metadata)
 
 
 def load_live(root: str | Path, version: registry.Version, digest: str):
