@@ -51,7 +51,8 @@ def metric_rows(result: Result) -> list[tuple[str, list[list[str]]]]:
             continue
         rows = [
             [f"`{name}`", _num(m["value"]), f"[{_num(m['low'])}, {_num(m['high'])}]",
-             _num(m["holdout"]), _threshold(name, m)]
+             _num(m["holdout"]), _num(m.get("trivial")), _num(m.get("linear")),
+             _threshold(name, m)]
             for name, m in g.metrics.items()
         ]  # fmt: skip
         out.append((f"{g.version} · {g.route} · {g.labelled:,} labelled rows", rows))
@@ -66,7 +67,7 @@ INTERVALS = {
     "regression": "normal interval of the mean (mae) and of the mean squared error (rmse, r2)",
 }
 SUMMARY = ["version", "route", "predictions", "labelled", "coverage", "verdict"]
-METRICS = ["metric", "live", "95% interval", "holdout", "threshold"]
+METRICS = ["metric", "live", "95% interval", "holdout", "trivial", "linear", "threshold"]
 
 
 def _intro(result: Result) -> list[str]:
@@ -107,7 +108,9 @@ def markdown(result: Result) -> str:
     lines += [
         "",
         f"Intervals: {INTERVALS[result.task]}. Holdout: the version's registered "
-        "metrics. Live below the holdout by more than its interval means the population moved: "
+        "metrics; trivial and linear: its baselines on the same holdout (majority class or "
+        "mean; a plain linear model). Live at or below the trivial baseline means the model "
+        "adds nothing. Live below the holdout by more than its interval means the population moved: "
         "`mlops data refresh` and a retrain PR.",
     ]
     return "\n".join(lines) + "\n"
