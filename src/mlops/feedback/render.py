@@ -110,8 +110,8 @@ def markdown(result: Result) -> str:
         f"Intervals: {INTERVALS[result.task]}. Holdout: the version's registered "
         "metrics; trivial and linear: its baselines on the same holdout (majority class or "
         "mean; a plain linear model). Live at or below the trivial baseline means the model "
-        "adds nothing. Live below the holdout by more than its interval means the population moved: "
-        "`mlops data refresh` and a retrain PR.",
+        "adds nothing. Live below the holdout by more than its interval means the population "
+        "moved: `mlops data refresh` and a retrain PR.",
     ]
     return "\n".join(lines) + "\n"
 
