@@ -35,8 +35,8 @@ def test_the_id_column_is_the_identity_when_the_contract_names_one():
     edited = df.assign(x=df["x"] + 1.0)  # a corrected feature does not move the row
     assert _sides(df, c) == _sides(edited, c)
     by_content = contract(id_column=None)
-    moved = np.mean([a != b for a, b in zip(
-        _sides(df, by_content).values(), _sides(edited, by_content).values(), strict=True)])  # fmt: skip
+    before, after = _sides(df, by_content).values(), _sides(edited, by_content).values()
+    moved = np.mean([a != b for a, b in zip(before, after, strict=True)])
     assert moved > 0.2  # without an id, the row's content is its identity
 
 
