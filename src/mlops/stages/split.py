@@ -29,8 +29,13 @@ _KEY = "mlops-row-ident1"
 _SCALE = float(2**64)
 
 
-def _cell_text(column: pd.Series) -> pd.Series:
-    """A column as text, missing values as the empty string: the hash reads values, not dtypes."""
+def _canonical(column: pd.Series) -> pd.Series:
+    """A column as the hash reads it: numbers (and booleans) as float64, so an int column that
+    gains a null keeps its rows' identities, with one NaN and no negative zero; everything else
+    as text, missing as the empty string."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        values = pd.to_numeric(column, errors="coerce").astype("float64").to_numpy()
+        return pd.Series(np.where(np.isnan(values), np.nan, values + 0.0), index=column.index)
     return column.astype("string").fillna("").astype(object)
 
 
@@ -38,8 +43,8 @@ def row_ids(df: pd.DataFrame, contract: Contract) -> np.ndarray:
     """Each row's stable identity (uint64): its ``id`` column's value, else its content."""
     ident = contract.id_column
     columns = [ident] if ident else [c.name for c in contract.columns if c.name in df.columns]
-    text = pd.DataFrame({c: _cell_text(df[c]) for c in columns})
-    return pd.util.hash_pandas_object(text, index=False, hash_key=_KEY).to_numpy(np.uint64)
+    values = pd.DataFrame({c: _canonical(df[c]) for c in columns})
+    return pd.util.hash_pandas_object(values, index=False, hash_key=_KEY).to_numpy(np.uint64)
 
 
 def _mix(ids: np.ndarray, seed: int) -> np.ndarray:
