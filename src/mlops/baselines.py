@@ -36,6 +36,13 @@ def trivial_model(train: pd.DataFrame, contract):
     return model.fit(train[list(contract.features)], train[contract.target])
 
 
+def trivial_scores(table: pd.DataFrame, contract) -> dict[str, float]:
+    """The trivial baseline's metrics on a whole table (its own prior or mean): what a default
+    bar must beat before any model is trained, e.g. when a table is adopted."""
+    labelled = table[table[contract.target].notna()]
+    return score(trivial_model(labelled, contract), labelled, 0.5, contract)
+
+
 def linear_model(train: pd.DataFrame, settings: dict[str, Any], contract):
     from mlops.stages.train import build
 

@@ -44,6 +44,8 @@ def test_the_trivial_baseline_is_the_majority_class(fitted):
     assert out["trivial"]["roc_auc"] == 0.5 and out["trivial"]["recall"] == 0
     assert out["linear"]["roc_auc"] > 0.8 and out["rows"] == len(parts["holdout"])
     assert out["linear"]["threshold"] < 0.5
+    whole = baselines.trivial_scores(parts["train"], c)  # before any model: at adopt time
+    assert whole["accuracy"] == pytest.approx(1 - (parts["train"]["y"] == 1).mean(), abs=1e-6)
 
 
 def test_calibration_is_measured():
