@@ -20,7 +20,8 @@ def _threshold(name: str, row: dict) -> str:
     if "threshold" not in row:
         return ""
     bar = "≤" if name in LOWER_IS_BETTER else "≥"
-    return f"{bar} {row['threshold']:g} {'✅' if row['passed'] else '❌'}"
+    weak = " ⚠️ the trivial baseline meets it" if row.get("bar_met_by_trivial") else ""
+    return f"{bar} {row['threshold']:g} {'✅' if row['passed'] else '❌'}{weak}"
 
 
 def _table(rows: list[list[str]], header: list[str]) -> list[str]:
