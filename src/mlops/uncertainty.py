@@ -4,8 +4,8 @@ Gates compare numbers measured on finite rows. A gap between two segments of a f
 or a regression of a hundredth on a small holdout, is often noise. Here:
 
 - ``standard_errors``: each metric's bootstrap standard error on a set of rows (``REPLICATES``
-  resamples of at most ``MAX_ROWS`` rows, scaled to the real row count; seeded, so a retrain
-  writes the same bytes);
+  resamples of at most ``MAX_ROWS`` rows, the spread scaled by sqrt(resampled / real rows);
+  seeded, so a retrain writes the same bytes);
 - ``paired_standard_errors``: the standard error of the *difference* between two models scored
   on the same rows (resampled together, so what they share cancels);
 - ``beyond_noise``: a shortfall counts only when it stays above its allowance at ``CONFIDENCE``
@@ -22,7 +22,7 @@ import numpy as np
 
 from mlops import scoring
 
-REPLICATES = 100
+REPLICATES = 50  # enough for a standard error (Efron and Tibshirani: 50 to 200)
 MAX_ROWS = 5000
 CONFIDENCE = 0.95
 Z = 1.6449  # one-sided 95 %
