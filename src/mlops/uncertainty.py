@@ -23,7 +23,7 @@ import numpy as np
 from mlops import scoring
 
 REPLICATES = 50  # enough for a standard error (Efron and Tibshirani: 50 to 200)
-MAX_ROWS = 5000
+MAX_ROWS = 2000  # a larger set: resampled at this size, its spread scaled by sqrt(m / n)
 CONFIDENCE = 0.95
 Z = 1.6449  # one-sided 95 %
 MIN_ROWS = 30
