@@ -54,7 +54,7 @@ def data_adopt(
         "auto", help="auto | binary | multiclass | regression (auto infers it from the target)."
     ),
     segment: str = typer.Option(
-        None, help="A category column to stratify the split on and to slice metrics by."
+        None, help="A category column to slice metrics by."
     ),
     name: str = typer.Option(
         None, help="Model name for tags and models.yaml (default: from the file name)."

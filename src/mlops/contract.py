@@ -3,7 +3,7 @@
 ``contract.yaml`` (top level, in Git) says what the table is: the model's name, the task, where
 the data lives, the target, an optional segment, and every column's kind, range, categories and
 nullability. `mlops data adopt` writes it from a table; people review and tighten it by hand.
-Validation (pandera), split (stratification), train (feature lists), evaluate (slices), serving
+Validation (pandera), split (row identity), train (feature lists), evaluate (slices), serving
 (request checks), drift (column kinds), the card and the PR report all read it through here.
 
 API::
@@ -15,7 +15,7 @@ API::
     c.target      # "churn": the target column's name
     c.classes     # classification: every label, sorted as the model's classes_; () for regression
     c.positive    # binary: the positive label (its probability is the score); else None
-    c.segment     # "region" or None: slices and stratification
+    c.segment     # "region" or None: slices
     c.id_column   # "customer_id" or None: the row's identity (split keeps each row on one side)
     c.columns     # tuple[Column]: every column but the target, in file order
     c.features    # names of the columns the model reads (``feature: true``)
