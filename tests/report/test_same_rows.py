@@ -90,9 +90,9 @@ def test_same_rows_change_the_verdict_when_the_data_changed(repo, tmp_path):
     assert float(new) == pytest.approx(candidate, abs=1e-4)
     assert float(own) == pytest.approx(recorded, abs=1e-4)
     # on its own (easier) holdout the live model looked better than the candidate by more than
-    # the tolerance; on the candidate's rows the candidate is the better one
+    # the tolerance; on the candidate's rows the difference is within it
     assert recorded - candidate > 0.01
-    assert float(on_rows) < candidate
+    assert float(on_rows) - candidate < 0.01
     assert "**Same rows:**" in md and "this change's holdout (`artifacts/split/holdout.csv`" in md
     rows = len((repo / paths.HOLDOUT).read_text().splitlines()) - 1
     # the live version trained on none of the new table's rows: all of them are compared
