@@ -51,6 +51,9 @@ def test_dvc_yaml_paths_match_the_code():
         "METRICS",
         "SLICES",
         "SERVING",
+        "VALIDATION_SPLIT",
+        "ROW_IDS",
+        "BASELINES",
         "FIGURES",
         "PLOTS",
     ):

@@ -20,8 +20,9 @@ from typing import Any
 import yaml
 
 from mlops import cost, environments, params, paths
+from mlops.card_metrics import calibration_section, metrics_section
+from mlops.card_slices import slices_section
 from mlops.contract import Contract, load_contract
-from mlops.scoring import LOWER_IS_BETTER
 
 # The purpose is the contract's `description` (write it there); these fill in per task.
 PURPOSE = {
@@ -35,10 +36,11 @@ INTENDED_USE = (
     "validated against the contract the model was trained with (`contract.yaml`)."
 )
 LIMITS = {
-    "binary": "Scores are probabilities calibrated on the holdout at training time; re-check "
-    "the decision threshold when the positive rate moves.",
-    "multiclass": "Probabilities are calibrated on the holdout at training time; rare classes "
-    "have the least reliable recall (see the per-class recall).",
+    "binary": "Scores are the model's probabilities, not recalibrated: see Calibration for how "
+    "far they are from observed rates; re-check the decision threshold when the positive rate "
+    "moves.",
+    "multiclass": "Probabilities are the model's own, not recalibrated (see Calibration); rare "
+    "classes have the least reliable recall (see the per-class recall).",
     "regression": "Predictions outside the target's training range are extrapolations; check "
     "the residuals plot for where errors grow.",
 }
@@ -65,6 +67,7 @@ class CardInputs:
     rates: dict[str, float] = field(default_factory=dict)  # env -> usd_per_cpu_hour
     gaps_allowed: dict[str, dict[str, float]] = field(default_factory=dict)  # env -> metric -> gap
     contract: Contract | None = None  # the contract the model was trained with
+    baselines: dict[str, Any] = field(default_factory=dict)  # reports/baselines.json
 
 
 def _env_policies(root: Path) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
@@ -85,7 +88,9 @@ def from_workspace(root: str | Path = ".") -> CardInputs:
     contract = load_contract(root)
     train = contract.read_table(root / paths.TRAIN)
     rates, gaps = _env_policies(root)
+    baselines = root / paths.BASELINES
     return CardInputs(
+        baselines=read_json(baselines) if baselines.is_file() else {},
         metrics=read_json(root / paths.METRICS),
         slices=read_json(root / paths.SLICES),
         serving=read_json(root / paths.SERVING),
@@ -95,6 +100,7 @@ def from_workspace(root: str | Path = ".") -> CardInputs:
         rows={
             "data": len(contract.read_table(root / contract.data)),
             "train": len(train),
+            "validation": len(contract.read_table(root / paths.VALIDATION_SPLIT)),
             "holdout": len(contract.read_table(root / paths.HOLDOUT)),
         },
         positive_rate=_positive_rate(train, contract),
@@ -120,6 +126,7 @@ def from_metadata(metadata: dict[str, Any], root: str | Path | None = None) -> C
         else load_contract(root if root is not None else ".")
     )
     return CardInputs(
+        baselines=metadata.get("baselines", {}),
         metrics=metadata.get("metrics", {}),
         slices=metadata.get("slices", {}),
         serving=metadata.get("serving", {}),
@@ -134,10 +141,6 @@ def from_metadata(metadata: dict[str, Any], root: str | Path | None = None) -> C
 
 # ---------------------------------------------------------------------------------------------
 # markdown sections (each a pure function of the inputs)
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _values(c) -> str:
@@ -182,80 +185,6 @@ def _features(c: Contract) -> list[str]:
             "(`sha256:<16 hex>`, key `$MLOPS_LOG_HASH_KEY`), never as values; rotated log "
             "files are deleted after `monitoring.log_retention_days`."
         )
-    return lines
-
-
-def _metrics(inputs: CardInputs) -> list[str]:
-    threshold = inputs.params.get("evaluate", {}).get("threshold")
-    binary = inputs.contract is not None and inputs.contract.task == "binary"
-    at = f", decision threshold {threshold}" if binary else ""
-    lines = [
-        f"Holdout ({inputs.rows.get('holdout', '?')} rows){at}:",
-        "",
-        "| metric | value |",
-        "|---|---:|",
-    ]
-    lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(inputs.metrics.items())]
-    return lines
-
-
-SLICE_METRICS = {
-    "binary": ("rows", "positive_rate", "roc_auc", "f1", "precision", "recall"),
-    "multiclass": ("rows", "accuracy", "macro_f1", "log_loss"),
-    "regression": ("rows", "rmse", "mae", "r2"),
-}
-GAP_METRICS = {
-    "binary": ("roc_auc", "f1", "precision", "recall", "accuracy"),
-    "multiclass": ("accuracy", "macro_f1"),
-    "regression": ("rmse", "mae", "r2"),
-}
-
-
-def slice_gaps(slices: dict[str, Any], task: str = "binary") -> dict[str, tuple[float, str, str]]:
-    """metric -> (gap between best and worst, worst segment, best segment)."""
-    values = slices.get("slices", {})
-    out = {}
-    for metric in GAP_METRICS[task]:
-        have = {name: s[metric] for name, s in values.items() if metric in s}
-        if have:
-            low, high = min(have, key=have.get), max(have, key=have.get)
-            worst, best = (high, low) if metric in LOWER_IS_BETTER else (low, high)
-            out[metric] = (round(abs(have[best] - have[worst]), 6), worst, best)
-    return out
-
-
-def _slices(inputs: CardInputs) -> list[str]:
-    values = inputs.slices.get("slices", {})
-    if not values:
-        return ["No slice metrics: the contract names no segment."]
-    task = inputs.contract.task if inputs.contract else "binary"
-    shown = SLICE_METRICS[task]
-    segment = inputs.slices.get("segment") or "segment"
-    lines = [
-        f"Per `{segment}`:",
-        "",
-        "| " + " | ".join([segment, *shown]) + " |",
-        "|---" + "|---:" * len(shown) + "|",
-    ]
-    for name, s in sorted(values.items()):
-        lines.append("| " + " | ".join([name, *(_fmt(s.get(m, "")) for m in shown)]) + " |")
-    lines += [
-        "",
-        "### Gaps between segments",
-        "",
-        "| metric | gap (best − worst) | worst | best | allowed |",
-        "|---|---:|---|---|---|",
-    ]
-    for metric, (gap, worst, best) in slice_gaps(inputs.slices, task).items():
-        allowed = (
-            ", ".join(
-                f"{env} ≤ {g[metric]:g}"
-                for env, g in sorted(inputs.gaps_allowed.items())
-                if metric in g
-            )
-            or "no gate"
-        )
-        lines.append(f"| {metric} | {gap:.4f} | {worst} | {best} | {allowed} |")
     return lines
 
 
@@ -322,9 +251,9 @@ def _retrain(model: str) -> list[str]:
     ]
 
 
-def _stratified(c: Contract) -> str:
-    parts = (["target"] if c.classification else []) + ([f"`{c.segment}`"] if c.segment else [])
-    return f"stratified by {' and '.join(parts)}" if parts else "random, seeded"
+def _assigned(c: Contract) -> str:
+    ident = f"its `{c.id_column}`" if c.id_column else "its content"
+    return f"each row's side fixed by a hash of {ident}, so it keeps it as the table grows"
 
 
 def _data(inputs: CardInputs, c: Contract) -> list[str]:
@@ -333,7 +262,8 @@ def _data(inputs: CardInputs, c: Contract) -> list[str]:
     if rows:
         data.append(
             f"- {rows.get('data', '?')} rows: {rows.get('train', '?')} for training, "
-            f"{rows.get('holdout', '?')} holdout ({_stratified(c)})"
+            f"{rows.get('validation', '?')} for choosing the threshold, "
+            f"{rows.get('holdout', '?')} holdout ({_assigned(c)})"
         )
     if inputs.positive_rate is not None:
         data.append(f"- Share of `{c.positive}` in the training split: {inputs.positive_rate}")
@@ -387,11 +317,15 @@ def render_inputs(
         "",
         "## Metrics",
         "",
-        *_metrics(inputs),
+        *metrics_section(inputs, c.task == "binary"),
+        "",
+        "## Calibration",
+        "",
+        *calibration_section(inputs, c.task),
         "",
         "## Slices",
         "",
-        *_slices(inputs),
+        *slices_section(inputs),
         "",
         "## Serving budget",
         "",

@@ -11,6 +11,14 @@ what the evaluate stage uses) on the candidate's holdout rows:
 - ``mlops check``: the candidate version's holdout, fetched through DVC by the md5 in its
   commit's ``dvc.lock`` and checked against it (``version_holdout``).
 
+Rows neither trained on, proven: the split stage records every row's identity and side
+(``artifacts/split/row_ids.csv``, pinned in dvc.lock). The live version's training-side rows
+(train and validation) are read from *its* commit's row_ids file, fetched through DVC and checked
+against its md5, and removed from the candidate's holdout; both models are then scored on what
+is left (``Champion.candidate`` and ``Champion.metrics``), with the paired bootstrap standard
+error of each difference (``Champion.se``). A live version whose commit records no row
+identities cannot be compared this way, and says so.
+
 Whatever goes wrong (no remote, a missing object, a digest that does not match, a model trained
 on another contract) is a ``Champion`` without metrics and a note saying why: the caller falls
 back to the recorded metrics and says so. Nothing here raises for those.
@@ -19,7 +27,7 @@ back to the recorded metrics and says so. Nothing here raises for those.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,16 +55,21 @@ class Holdout:
     contract: Contract
     md5: str
     where: str  # "this change's holdout (artifacts/split/holdout.csv, 600 rows, md5 …)"
+    ids: tuple[str, ...] | None = None  # each row's identity (row_ids.csv), in frame order
 
 
 @dataclass(frozen=True)
 class Champion:
-    """The live version scored on the candidate's holdout, or why it could not be."""
+    """The live version scored on the candidate's holdout rows it never trained on, beside the
+    candidate on the same rows, or why it could not be."""
 
     version: str
     metrics: dict[str, float] | None
-    rows: str  # the holdout's ``where``, or "" when there were no rows to score on
+    rows: str  # which rows, in words ("" when there were none to score on)
     note: str = ""  # set when ``metrics`` is None
+    candidate: dict[str, float] | None = None  # the candidate's metrics on the same rows
+    se: dict[str, float] = field(default_factory=dict)  # of candidate - live, per metric
+    count: int = 0  # how many rows both were scored on
 
     @property
     def scored(self) -> bool:
@@ -122,7 +135,33 @@ def workspace_holdout(root: str | Path) -> Holdout:
         )
     dvc_file = root / paths.DATA_DVC
     data_md5 = _data_md5(dvc_file.read_text() if dvc_file.is_file() else None)
-    return _read(path, load_contract(root), actual, "this change's holdout", data_md5)
+    holdout = _read(path, load_contract(root), actual, "this change's holdout", data_md5)
+    ids_path = root / paths.ROW_IDS
+    ids_md5 = lock_md5(lock.read_text() if lock.is_file() else None, paths.ROW_IDS)
+    if not ids_path.is_file() or _md5(ids_path.read_bytes()) != ids_md5:
+        return holdout  # rows not proven: scoring says so
+    return _with_ids(holdout, ids_path.read_bytes())
+
+
+def _sides(blob: bytes) -> pd.DataFrame:
+    import io
+
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(blob), dtype=str, keep_default_na=False)
+
+
+def _with_ids(holdout: Holdout, blob: bytes) -> Holdout:
+    """The holdout with each row's identity: the holdout side of row_ids.csv, in table order,
+    as the split wrote both."""
+    sides = _sides(blob)
+    ids = tuple(sides.loc[sides["side"] == "holdout", "row_id"])
+    if len(ids) != len(holdout.frame):
+        raise ChampionError(
+            f"`{paths.ROW_IDS}` lists {len(ids)} holdout rows but `{paths.HOLDOUT}` has "
+            f"{len(holdout.frame)} (run `dvc repro`)"
+        )
+    return replace(holdout, ids=ids)
 
 
 def _data_md5(text: str | None) -> str | None:
@@ -158,17 +197,46 @@ def version_holdout(root: str | Path, version: registry.Version) -> Holdout:
     if not md5:
         raise ChampionError(f"{owner}: dvc.lock at {version.commit[:10]} pins no `{paths.HOLDOUT}`")
     contract = _version_contract(root, version)
-    dest = cache_dir() / "holdouts" / f"{md5}.csv"
+    dest = _cached(root, version, paths.HOLDOUT, md5, owner)
+    holdout = _read(dest, contract, md5, owner, version.metadata.get("data_md5"))
+    ids = _pinned(root, version, paths.ROW_IDS, f"{version.tag}'s row identities")
+    return holdout if ids is None else _with_ids(holdout, ids)
+
+
+def _cached(root: Path, version: registry.Version, path: str, md5: str, owner: str) -> Path:
+    """``path`` at ``version``'s commit, by the md5 its dvc.lock pins, kept in ``cache_dir()``."""
+    dest = cache_dir() / "holdouts" / f"{md5}{Path(path).suffix}"
     if not (dest.is_file() and _md5(dest.read_bytes()) == md5):
-        _store(dest, _fetch(root, version, md5, owner))
-    return _read(dest, contract, md5, owner, version.metadata.get("data_md5"))
+        _store(dest, _fetch(root, version, md5, owner, path))
+    return dest
 
 
-def _fetch(root: Path, version: registry.Version, md5: str, owner: str) -> bytes:
+def _pinned(root: Path, version: registry.Version, path: str, owner: str) -> bytes | None:
+    """The bytes of a DVC output at ``version``'s commit (None when its dvc.lock pins none)."""
+    md5 = lock_md5(_show(root, version.commit, "dvc.lock"), path)
+    return None if not md5 else _cached(root, version, path, md5, owner).read_bytes()
+
+
+def training_ids(root: str | Path, version: registry.Version) -> frozenset[str]:
+    """The identities of the rows ``version`` trained on or chose its threshold on (every side
+    but the holdout), from the row_ids file its commit pins."""
+    blob = _pinned(Path(root), version, paths.ROW_IDS, f"{version.tag}'s row identities")
+    if blob is None:
+        raise ChampionError(
+            f"{version.tag} records no row identities (`{paths.ROW_IDS}` is not in its commit's "
+            "dvc.lock), so rows it never trained on cannot be told apart"
+        )
+    sides = _sides(blob)
+    return frozenset(sides.loc[sides["side"] != "holdout", "row_id"])
+
+
+def _fetch(
+    root: Path, version: registry.Version, md5: str, owner: str, path: str = paths.HOLDOUT
+) -> bytes:
     import dvc.api
 
     try:
-        blob = dvc.api.read(paths.HOLDOUT, repo=str(root), rev=version.commit, mode="rb")
+        blob = dvc.api.read(path, repo=str(root), rev=version.commit, mode="rb")
     except Exception as exc:  # DVC raises many types; all mean "not fetchable"
         raise ChampionError(
             f"{owner} (md5 `{short(md5)}`) cannot be fetched from the DVC remote: "
@@ -194,10 +262,9 @@ def _store(dest: Path, blob: bytes) -> None:
 
 def threshold_of(metadata: dict[str, Any]) -> float:
     """The decision threshold the version was evaluated and is served with."""
-    try:
-        return float(metadata["params"]["evaluate"]["threshold"])
-    except (KeyError, TypeError, ValueError):
-        return 0.5
+    from mlops.thresholds import of_metadata
+
+    return of_metadata(metadata)
 
 
 def load_live(root: str | Path, version: registry.Version, digest: str):
@@ -245,52 +312,144 @@ def _compatible(model, version: registry.Version, holdout: Holdout) -> Contract:
     return mine
 
 
-def score(model, version: registry.Version, holdout: Holdout) -> dict[str, float]:
-    """The task's metrics of ``model`` on the holdout rows, as the evaluate stage computes them."""
+def _predictions(model, tag: str, threshold: float, contract: Contract, frame: pd.DataFrame):
     from mlops import scoring
 
-    contract = _compatible(model, version, holdout)
-    frame = holdout.frame
     try:
-        p = scoring.predict(
-            model, frame[list(contract.features)], contract, threshold_of(version.metadata)
-        )
-        return scoring.score(frame[holdout.contract.target].to_numpy(), p, contract)
+        return scoring.predict(model, frame[list(contract.features)], contract, threshold)
     except Exception as exc:  # a model that cannot read these rows: say so, never crash
         raise ChampionError(
-            f"{version.tag} could not predict on the candidate's holdout "
+            f"{tag} could not predict on the candidate's holdout "
             f"({type(exc).__name__}: {str(exc)[:200]})"
         ) from exc
 
 
-class Scorer:
-    """Scores live versions on one candidate's holdout, each version once.
+def _metrics(y, p, contract: Contract, threshold: float) -> dict[str, float]:
+    """The task's metrics as the evaluate stage writes them (binary: with the threshold)."""
+    from mlops import scoring
 
-    ``holdout`` is read on first use; when it cannot be, every ``champion`` call returns the
-    same note.
+    recorded = {"threshold": round(float(threshold), 6)} if contract.task == "binary" else {}
+    return scoring.score(y, p, contract) | recorded
+
+
+def score(model, version: registry.Version, holdout: Holdout) -> dict[str, float]:
+    """The task's metrics of ``model`` on the holdout rows, as the evaluate stage computes them."""
+    contract = _compatible(model, version, holdout)
+    threshold = threshold_of(version.metadata)
+    p = _predictions(model, version.tag, threshold, contract, holdout.frame)
+    return _metrics(holdout.frame[holdout.contract.target].to_numpy(), p, contract, threshold)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The model being judged, and the threshold it answers with."""
+
+    model: Any
+    threshold: float
+    name: str  # "this change" or its tag
+
+
+def workspace_candidate(root: str | Path) -> Candidate:
+    """The workspace's model: the artifact dvc.lock pins, with the threshold its metrics record."""
+    from mlops import model_io
+    from mlops.io_utils import read_json
+    from mlops.thresholds import of_metadata
+
+    root = Path(root)
+    path, lock = root / paths.MODEL, root / "dvc.lock"
+    pinned = lock_md5(lock.read_text() if lock.is_file() else None, paths.MODEL)
+    if not path.is_file() or _md5(path.read_bytes()) != pinned:
+        raise ChampionError(f"`{paths.MODEL}` is not the model dvc.lock pins (run `dvc repro`)")
+    metrics = root / paths.METRICS
+    recorded = {"metrics": read_json(metrics)} if metrics.is_file() else {}
+    try:
+        return Candidate(model_io.load(path), of_metadata(recorded), "this change")
+    except MlopsError as exc:  # a model file outside the allow-list
+        raise ChampionError(str(exc)) from exc
+
+
+def version_candidate(root: str | Path, version: registry.Version) -> Candidate:
+    """A registered version's model (fetched through DVC, sha256 checked against its tag)."""
+    return Candidate(
+        load_live(root, version, version.digest), threshold_of(version.metadata), version.tag
+    )
+
+
+def neither_trained_on(holdout: Holdout, trained: frozenset[str]):
+    """The positions of the holdout rows outside ``trained`` (a numpy index array)."""
+    import numpy as np
+
+    if holdout.ids is None:
+        raise ChampionError(
+            f"the candidate's holdout has no row identities (`{paths.ROW_IDS}` is missing or "
+            "not the one dvc.lock pins; run `dvc repro`)"
+        )
+    return np.flatnonzero([i not in trained for i in holdout.ids])
+
+
+def compare(live_model, version: registry.Version, candidate: Candidate, holdout: Holdout,
+            trained: frozenset[str]) -> Champion:  # fmt: skip
+    """Live and candidate scored on the holdout rows the live version never trained on, with
+    the paired standard error of each difference (candidate - live)."""
+    from mlops import uncertainty
+
+    contract = _compatible(live_model, version, holdout)
+    keep = neither_trained_on(holdout, trained)
+    n, total = len(keep), len(holdout.frame)
+    if n == 0:
+        raise ChampionError(f"{version.tag} trained on every row of the candidate's holdout")
+    frame = holdout.frame.iloc[keep]
+    y = frame[holdout.contract.target].to_numpy()
+    live_threshold = threshold_of(version.metadata)
+    theirs = _predictions(live_model, version.tag, live_threshold, contract, frame)
+    ours = _predictions(candidate.model, candidate.name, candidate.threshold, contract, frame)
+    rows = f"{n:,} of {total:,} rows of {holdout.where} that neither version trained on"
+    return Champion(
+        version.version,
+        _metrics(y, theirs, contract, live_threshold),
+        rows,
+        candidate=_metrics(y, ours, contract, candidate.threshold),
+        se=uncertainty.paired_standard_errors(y, ours, theirs, contract),
+        count=n,
+    )
+
+
+class Scorer:
+    """Scores live versions on one candidate's holdout rows they never trained on, beside the
+    candidate on the same rows; each version once.
+
+    ``holdout`` and the candidate are read on first use; when either cannot be, every
+    ``champion`` call returns the same note.
     """
 
-    def __init__(self, root: str | Path, read_holdout):
+    def __init__(self, root: str | Path, read_holdout, read_candidate=None):
         self.root = Path(root)
         self._read = read_holdout
+        self._read_candidate = read_candidate or (lambda: workspace_candidate(root))
         self._holdout: Holdout | None = None
+        self._candidate: Candidate | None = None
         self._why = ""
         self._done: dict[tuple[str, str], Champion] = {}
 
     @classmethod
     def for_workspace(cls, root: str | Path) -> Scorer:
-        return cls(root, lambda: workspace_holdout(root))
+        return cls(root, lambda: workspace_holdout(root), lambda: workspace_candidate(root))
 
     @classmethod
     def for_version(cls, root: str | Path, candidate: registry.Version) -> Scorer:
-        return cls(root, lambda: version_holdout(root, candidate))
+        return cls(
+            root,
+            lambda: version_holdout(root, candidate),
+            lambda: version_candidate(root, candidate),
+        )
 
     def holdout(self) -> Holdout | None:
         if self._holdout is None and not self._why:
             try:
                 self._holdout = self._read()
+                self._candidate = self._read_candidate()
             except ChampionError as exc:
-                self._why = str(exc)
+                self._holdout, self._why = None, str(exc)
         return self._holdout
 
     def champion(self, version: registry.Version, digest: str) -> Champion:
@@ -301,10 +460,11 @@ class Scorer:
 
     def _score(self, version: registry.Version, digest: str) -> Champion:
         holdout = self.holdout()
-        if holdout is None:
+        if holdout is None or self._candidate is None:
             return Champion(version.version, None, "", self._why)
         try:
-            metrics = score(load_live(self.root, version, digest), version, holdout)
+            live_model = load_live(self.root, version, digest)
+            trained = training_ids(self.root, version)
+            return compare(live_model, version, self._candidate, holdout, trained)
         except ChampionError as exc:
             return Champion(version.version, None, holdout.where, str(exc))
-        return Champion(version.version, metrics, holdout.where)

@@ -53,9 +53,7 @@ def data_adopt(
     task: str = typer.Option(
         "auto", help="auto | binary | multiclass | regression (auto infers it from the target)."
     ),
-    segment: str = typer.Option(
-        None, help="A category column to stratify the split on and to slice metrics by."
-    ),
+    segment: str = typer.Option(None, help="A category column to slice metrics by."),
     name: str = typer.Option(
         None, help="Model name for tags and models.yaml (default: from the file name)."
     ),

@@ -3,7 +3,7 @@
 ``contract.yaml`` (top level, in Git) says what the table is: the model's name, the task, where
 the data lives, the target, an optional segment, and every column's kind, range, categories and
 nullability. `mlops data adopt` writes it from a table; people review and tighten it by hand.
-Validation (pandera), split (stratification), train (feature lists), evaluate (slices), serving
+Validation (pandera), split (row identity), train (feature lists), evaluate (slices), serving
 (request checks), drift (column kinds), the card and the PR report all read it through here.
 
 API::
@@ -15,7 +15,8 @@ API::
     c.target      # "churn": the target column's name
     c.classes     # classification: every label, sorted as the model's classes_; () for regression
     c.positive    # binary: the positive label (its probability is the score); else None
-    c.segment     # "region" or None: slices and stratification
+    c.segment     # "region" or None: slices
+    c.id_column   # "customer_id" or None: the row's identity (split keeps each row on one side)
     c.columns     # tuple[Column]: every column but the target, in file order
     c.features    # names of the columns the model reads (``feature: true``)
     c.numeric     # numeric features;  c.categorical: categorical features
@@ -82,6 +83,7 @@ class Contract:
     positive: Any = None
     segment: str | None = None
     description: str = ""
+    id_column: str | None = None  # contract.yaml ``id``: a column naming each row for good
     source: str = field(default=CONTRACT_FILE, compare=False)
 
     @property
@@ -144,7 +146,10 @@ class Contract:
         out: dict[str, Any] = {"model": self.model, "task": self.task, "data": self.data}
         if self.description:
             out["description"] = self.description
-        out |= {"target": target, "segment": self.segment, "columns": {}}
+        out |= {"target": target, "segment": self.segment}
+        if self.id_column:
+            out["id"] = self.id_column
+        out["columns"] = {}
         for c in self.columns:
             out["columns"][c.name] = _column_dict(c)
         return out
@@ -203,7 +208,7 @@ def _get(raw: dict, key: str, kinds: tuple[type, ...], source: str, where: str =
 
 
 _NUMBER = (int, float)
-_TOP_KEYS = ("model", "task", "data", "description", "target", "segment", "columns")
+_TOP_KEYS = ("model", "task", "data", "description", "target", "segment", "id", "columns")
 _COLUMN_KEYS = (
     "kind",
     "min",
@@ -316,6 +321,9 @@ def _parse(raw: Any, source: str) -> Contract:
             raise _fail(source, "segment", "must name a category column with categories", segment)
     if not any(c.feature for c in columns):
         raise _fail(source, "columns", "no column is a feature (all have feature: false)")
+    ident = _get(raw, "id", (str,), source, "", None)
+    if ident is not None and ident not in {c.name for c in columns}:
+        raise _fail(source, "id", "must name a column under `columns`", ident)
     return Contract(
         model=model,
         task=task,
@@ -326,6 +334,7 @@ def _parse(raw: Any, source: str) -> Contract:
         positive=positive,
         segment=segment,
         description=str(_get(raw, "description", (str,), source, "", "")),
+        id_column=ident,
         source=source,
     )
 

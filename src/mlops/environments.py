@@ -71,6 +71,8 @@ class Gates:
     min: dict[str, float] = field(default_factory=dict)
     max_regression: dict[str, float] = field(default_factory=dict)
     max_slice_gap: dict[str, float] = field(default_factory=dict)
+    # at least this much better than the trivial baseline on the same holdout (baselines.json)
+    min_lift: dict[str, float] = field(default_factory=dict)
     max_latency_ms_p95: float | None = None
     max_model_mb: float | None = None
     # gate -> enforce | dry_run: a dry-run gate is computed and shown as "would block", never
@@ -346,6 +348,7 @@ def parse(raw: Any, name: str, source: str) -> Environment:
             min=_number_map(gates.get("min"), source, "gates.min"),
             max_regression=_number_map(gates.get("max_regression"), source, "gates.max_regression"),
             max_slice_gap=_number_map(gates.get("max_slice_gap"), source, "gates.max_slice_gap"),
+            min_lift=_number_map(gates.get("min_lift"), source, "gates.min_lift"),
             max_latency_ms_p95=_number(
                 gates.get("max_latency_ms_p95"), source, "gates.max_latency_ms_p95"
             ),

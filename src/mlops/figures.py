@@ -76,6 +76,15 @@ def residuals(records: list[dict], path: Path) -> None:
     _save(fig, path)
 
 
+def reliability(records: list[dict], path: Path) -> None:
+    """Classification: observed rate against mean score per bin; the diagonal is calibrated."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    ax.plot([r["predicted"] for r in records], [r["observed"] for r in records], marker="o")
+    ax.set(xlabel="mean score", ylabel="observed rate", title="Reliability", xlim=(0, 1))
+    _save(fig, path)
+
+
 def draw_all(task: str, result: dict, folder: str | Path, label: str = "model") -> None:
     """The task's PNGs from the evaluate stage's result (curves and the exact confusion)."""
     folder = Path(folder)
@@ -86,6 +95,7 @@ def draw_all(task: str, result: dict, folder: str | Path, label: str = "model") 
     if task in ("binary", "multiclass"):
         cm = result["confusion"]
         confusion(cm["labels"], cm["counts"], folder / "confusion.png")
+        reliability(curves["reliability"], folder / "reliability.png")
     if task == "regression":
         predicted_vs_actual(curves["predicted_vs_actual"], folder / "predicted_vs_actual.png")
         residuals(curves["residuals"], folder / "residuals.png")

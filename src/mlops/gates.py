@@ -1,21 +1,26 @@
 """Quality gates: one definition used by `mlops gate`, the PR report and `mlops check`.
 
-A candidate's results (metrics, slices, serving budget) are checked against an environment's
-``gates``: absolute minimums, maximum regression against the version live there, maximum gap
-between segments, maximum latency and model size.
+A candidate's results (metrics, slices, serving budget, baselines) are checked against an
+environment's ``gates``: absolute minimums, a minimum lift over the trivial baseline on the same
+holdout (``min_lift``), maximum regression against the version live there, maximum gap between
+segments, maximum latency and model size.
 
-The regression gate compares like with like when it can: the live version's model scored on the
-candidate's holdout rows (``mlops.champion``, asked for with a ``scorer``); otherwise the metrics
-the live version recorded on its own holdout, and ``Results.rows`` says which it was.
+The regression gate compares like with like when it can: both models scored on the candidate's
+holdout rows neither trained on (``mlops.champion``, asked for with a ``scorer``); otherwise the
+metrics the live version recorded on its own holdout, and ``Results.rows`` says which it was.
+
+Regressions and slice gaps are judged with their uncertainty (``mlops.uncertainty``): they fail
+only when the shortfall exceeds the allowance at 95 % confidence (one-sided), and a segment too
+small to judge is reported as such rather than failing.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops import paths
+from mlops import paths, uncertainty
 from mlops.environments import Environment
 from mlops.io_utils import read_json
 from mlops.scoring import LOWER_IS_BETTER  # log_loss, rmse, mae; the rest: higher is better
@@ -30,26 +35,36 @@ class Results:
     slices: dict[str, Any]
     serving: dict[str, Any]
     rows: str = ""  # which rows the metrics were measured on, when a comparison must say so
+    baselines: dict[str, Any] = field(default_factory=dict)  # reports/baselines.json
+    # a live version scored on the candidate's rows: the candidate's metrics on those same rows,
+    # and the standard error of each difference
+    candidate: dict[str, float] | None = None
+    se: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_workspace(cls, root: str | Path = ".") -> Results:
         root = Path(root)
+        baselines = root / paths.BASELINES
         return cls(
             read_json(root / paths.METRICS),
             read_json(root / paths.SLICES),
             read_json(root / paths.SERVING),
+            baselines=read_json(baselines) if baselines.is_file() else {},
         )
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any]) -> Results:
         return cls(
-            metadata.get("metrics", {}), metadata.get("slices", {}), metadata.get("serving", {})
+            metadata.get("metrics", {}),
+            metadata.get("slices", {}),
+            metadata.get("serving", {}),
+            baselines=metadata.get("baselines", {}),
         )
 
 
 @dataclass(frozen=True)
 class GateResult:
-    gate: str  # min, max_regression, max_slice_gap, max_latency_ms_p95, max_model_mb
+    gate: str  # min, min_lift, max_regression, max_slice_gap, max_latency_ms_p95, max_model_mb
     metric: str
     value: float | None
     threshold: float
@@ -82,6 +97,22 @@ def _min_gates(env: Environment, r: Results) -> list[GateResult]:
     return out
 
 
+def _lift_gates(env: Environment, r: Results) -> list[GateResult]:
+    """The candidate beats the trivial baseline (same holdout) by at least the margin."""
+    out = []
+    trivial = r.baselines.get("trivial", {})
+    for metric, margin in env.gates.min_lift.items():
+        value, base = r.metrics.get(metric), trivial.get(metric)
+        if value is None or base is None:
+            why = f"no trivial baseline for {metric} ({paths.BASELINES}; run `dvc repro`)"
+            out.append(GateResult("min_lift", metric, None, margin, False, why))
+            continue
+        lift = round(base - value if metric in LOWER_IS_BETTER else value - base, 6)
+        detail = f"candidate {value} vs trivial baseline {base}"
+        out.append(GateResult("min_lift", metric, lift, margin, lift >= margin, detail))
+    return out
+
+
 def _regression_gates(env: Environment, r: Results, live: Results | None) -> list[GateResult]:
     out = []
     for metric, tolerance in env.gates.max_regression.items():
@@ -97,11 +128,15 @@ def _regression_gates(env: Environment, r: Results, live: Results | None) -> lis
                 )
             )
             continue
-        value, base = r.metrics.get(metric), live.metrics[metric]
+        ours = live.candidate if live.candidate is not None else r.metrics
+        value, base = ours.get(metric), live.metrics[metric]
         drop = (
             None if value is None else (value - base if metric in LOWER_IS_BETTER else base - value)
         )
-        ok = drop is not None and drop <= tolerance
+        se = live.se.get(metric)
+        ok = drop is not None and not uncertainty.beyond_noise(drop, tolerance, se)
+        where = f" ({live.rows})" if live.rows else ""
+        noise = f"; drop {uncertainty.interval(round(drop, 6), se)} at 95 %" if se and drop else ""
         out.append(
             GateResult(
                 "max_regression",
@@ -109,32 +144,50 @@ def _regression_gates(env: Environment, r: Results, live: Results | None) -> lis
                 None if drop is None else round(drop, 6),
                 tolerance,
                 ok,
-                f"live {base} -> candidate {value}" + (f" ({live.rows})" if live.rows else ""),
+                f"live {base} -> candidate {value}{noise}{where}",
             )
         )
     return out
+
+
+def _judged(slices: dict[str, Any], metric: str) -> tuple[dict[str, dict], list[str]]:
+    """Slices that hold ``metric`` and enough rows to judge it; the names of those too small."""
+    judged, small = {}, []
+    for name, s in slices.get("slices", {}).items():
+        if metric not in s or s[metric] != s[metric]:  # missing or NaN
+            continue
+        if s.get("too_small"):
+            small.append(f"{name} ({s['too_small']})")
+        else:
+            judged[name] = s
+    return judged, small
+
+
+def _slice_gate(metric: str, max_gap: float, slices: dict[str, Any]) -> GateResult:
+    judged, small = _judged(slices, metric)
+    too_small = f"; too small to judge: {', '.join(small)}" if small else ""
+    if len(judged) < 2:
+        if not small:
+            return GateResult("max_slice_gap", metric, None, max_gap, False, "no slices")
+        why = f"fewer than 2 slices large enough to judge{too_small}"
+        return GateResult("max_slice_gap", metric, None, max_gap, True, why)
+    value = {n: s[metric] for n, s in judged.items()}
+    worst, best = min(value, key=value.get), max(value, key=value.get)
+    if metric in LOWER_IS_BETTER:
+        worst, best = best, worst
+    gap = round(abs(value[best] - value[worst]), 6)
+    ses = [judged[n].get("se", {}).get(metric) for n in (worst, best)]
+    se = (ses[0] ** 2 + ses[1] ** 2) ** 0.5 if None not in ses else None
+    ok = not uncertainty.beyond_noise(gap, max_gap, se)
+    detail = (
+        f"worst slice {worst} ({value[worst]}, {judged[worst].get('rows', '?')} rows), best "
+        f"{best} ({value[best]}); gap {uncertainty.interval(gap, se)} at 95 %{too_small}"
+    )
+    return GateResult("max_slice_gap", metric, gap, max_gap, ok, detail)
 
 
 def _slice_gates(env: Environment, r: Results) -> list[GateResult]:
-    out = []
-    for metric, max_gap in env.gates.max_slice_gap.items():
-        values = _slice_values(r.slices, metric)
-        if not values:
-            out.append(GateResult("max_slice_gap", metric, None, max_gap, False, "no slices"))
-            continue
-        worst, best = min(values, key=values.get), max(values, key=values.get)
-        gap = round(values[best] - values[worst], 6)
-        out.append(
-            GateResult(
-                "max_slice_gap",
-                metric,
-                gap,
-                max_gap,
-                gap <= max_gap,
-                f"worst slice {worst} ({values[worst]}), best {best}",
-            )
-        )
-    return out
+    return [_slice_gate(m, gap, r.slices) for m, gap in env.gates.max_slice_gap.items()]
 
 
 def _budget_gates(env: Environment, r: Results) -> list[GateResult]:
@@ -169,6 +222,7 @@ def check(env: Environment, candidate: Results, live: Results | None = None) -> 
     A gate in ``gates.mode`` dry_run is computed all the same and marked so."""
     results = [
         *_min_gates(env, candidate),
+        *_lift_gates(env, candidate),
         *_regression_gates(env, candidate, live),
         *_slice_gates(env, candidate),
         *_budget_gates(env, candidate),
@@ -184,7 +238,7 @@ def passed(results: list[GateResult]) -> bool:
 # --- the version live in an environment, and one environment's verdict -------------------
 
 
-SAME_ROWS = "both on the candidate's holdout"
+SAME_ROWS = "both on the candidate's holdout rows neither trained on"
 OWN_HOLDOUT = "live on its own holdout"
 
 
@@ -209,8 +263,12 @@ class Live:
         """What ``max_regression`` compares the candidate with: the live model's metrics on the
         candidate's holdout when it was scored there; else the metrics it recorded on its own
         holdout (a different split when the data changed)."""
-        if self.champion is not None and self.champion.scored:
-            return Results(self.champion.metrics, {}, {}, SAME_ROWS)
+        champion = self.champion
+        if champion is not None and champion.scored:
+            rows = f"both on {champion.rows}" if champion.rows else SAME_ROWS
+            return Results(
+                champion.metrics, {}, {}, rows, candidate=champion.candidate, se=champion.se
+            )
         if self.results is None or self.champion is None:
             return self.results
         return Results(self.results.metrics, {}, {}, OWN_HOLDOUT)
@@ -252,7 +310,10 @@ def comparison(live: Live) -> dict[str, Any] | None:
     return {
         "same_rows": champion.scored,
         "rows": champion.rows,
+        "row_count": champion.count,
         "metrics": champion.metrics,
+        "candidate_metrics": champion.candidate,
+        "standard_errors": champion.se,
         "note": champion.note,
     }
 

@@ -19,6 +19,8 @@ PARAMS_FILE = "params.yaml"
 # A str key's "lower bound" is the tuple of allowed values; a dict is a nested section.
 Spec = dict[str, "tuple[type, Any, Any] | Spec"]
 ESTIMATORS = ("hist_gradient_boosting", "random_forest", "linear")
+AUTO = "auto"
+AUTO_OR_FLOAT = "auto or float"  # a kind: the word ``auto`` or a float within the bounds
 SPEC: dict[str, Spec] = {
     "sample": {"rows": (int, 1, None), "seed": (int, 0, None)},
     "validate": {
@@ -26,7 +28,11 @@ SPEC: dict[str, Spec] = {
         "max_null_share": (float, 0, 1),
         "max_duplicate_share": (float, 0, 1),
     },
-    "split": {"holdout_size": (float, 0.01, 0.99), "seed": (int, 0, None)},
+    "split": {
+        "holdout_size": (float, 0.01, 0.99),
+        "validation_size": (float, 0, 0.9),
+        "seed": (int, 0, None),
+    },
     "train": {
         "seed": (int, 0, None),
         "estimator": (str, ESTIMATORS, None),
@@ -45,13 +51,18 @@ SPEC: dict[str, Spec] = {
         },
         "linear": {"regularization": (float, 1e-9, None), "max_iter": (int, 1, 1_000_000)},
     },
-    "evaluate": {"threshold": (float, 0, 1), "latency_repeats": (int, 1, 100_000)},
+    "evaluate": {"threshold": (AUTO_OR_FLOAT, 0, 1), "latency_repeats": (int, 1, 100_000)},
     "refresh": {"window_days": (float, 0.001, None), "max_rows": (int, 1, None)},
 }
 
 
 def _check(path: Path, name: str, spec: tuple, value: Any) -> Any:
     kind, low, high = spec
+    label = getattr(kind, "__name__", kind)
+    if kind == AUTO_OR_FLOAT:
+        if value == AUTO:
+            return value
+        kind = float
     ok_type = isinstance(value, kind) and not isinstance(value, bool)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok_type = float(value), True
@@ -59,9 +70,9 @@ def _check(path: Path, name: str, spec: tuple, value: Any) -> Any:
         raise ConfigError(
             path,
             name,
-            f"must be {kind.__name__}, got {type(value).__name__}",
+            f"must be {label}, got {type(value).__name__}",
             value=value,
-            hint=f"set a {kind.__name__} in {path}",
+            hint=f"set a {label} in {path}",
         )
     if kind is str:
         if value not in low:

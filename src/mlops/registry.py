@@ -91,7 +91,7 @@ def _metadata(tag: str, message: str) -> tuple[dict[str, Any] | None, str | None
         return None, f"tag {tag}: its message is JSON {type(data).__name__}, not an object"
     if not DIGEST_RE.match(str(data.get("sha256", ""))):
         return None, f"tag {tag}: its message holds no sha256:<64 hex> under 'sha256'"
-    for key in ("metrics", "params", "slices", "serving"):
+    for key in ("metrics", "params", "slices", "serving", "baselines"):
         if not isinstance(data.get(key, {}), dict):
             return None, f"tag {tag}: '{key}' in its message is not a mapping"
     return data, None
@@ -167,6 +167,10 @@ def workspace_metadata(root: str | Path = ".") -> dict[str, Any]:
         "metrics": read_json(root / paths.METRICS),
         "slices": read_json(root / paths.SLICES),
         "serving": read_json(root / paths.SERVING),
+        # the trivial and linear baselines on the same holdout (absent before they existed)
+        "baselines": read_json(root / paths.BASELINES)
+        if (root / paths.BASELINES).is_file()
+        else {},
         # the contract the model was trained with (the artifact carries the same)
         "contract": load_contract(root).for_model(),
         "commit": tools.git("rev-parse", "HEAD", cwd=root),
@@ -251,7 +255,7 @@ def _file_md5(path: Path) -> str:
 
 
 # what a version's metadata is read from: each must be the file dvc.lock pins, committed
-REGISTERED_FILES = (paths.MODEL, paths.METRICS, paths.SLICES, paths.SERVING)
+REGISTERED_FILES = (paths.MODEL, paths.METRICS, paths.SLICES, paths.SERVING, paths.BASELINES)
 
 
 def _lock_outs(root: Path) -> dict[str, str]:

@@ -1,8 +1,13 @@
 """Holdout metrics per task: one definition used by evaluate (overall and per slice).
 
-binary      roc_auc, average_precision, f1, precision, recall, accuracy, log_loss
-multiclass  accuracy, macro_f1, log_loss, recall_<class> for every class
+binary      roc_auc, average_precision, f1, precision, recall, accuracy, log_loss, brier, ece
+multiclass  accuracy, macro_f1, log_loss, brier, ece, recall_<class> for every class
 regression  rmse, mae, r2
+
+``brier`` is the Brier score (mean squared error of the probabilities; multiclass: summed over
+classes) and ``ece`` the expected calibration error: over ten equal-width bins of the score
+(binary: the positive class's probability; multiclass: the predicted class's), the row-weighted
+mean gap between the mean score and the observed rate. ``reliability`` gives the bins themselves.
 
 ``LOWER_IS_BETTER`` names the metrics where smaller is better (gates and reports read it).
 """
@@ -17,7 +22,8 @@ import numpy as np
 if TYPE_CHECKING:
     from mlops.contract import Contract
 
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "brier", "ece"})
+CALIBRATION_BINS = 10
 HEADLINE = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "rmse"}
 
 
@@ -46,6 +52,46 @@ def predict(model, features, contract: Contract, threshold: float = 0.5) -> Pred
     return Predictions(np.asarray(predicted), proba, classes)
 
 
+def _bins(score: np.ndarray) -> np.ndarray:
+    return np.minimum((np.asarray(score) * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+
+
+def _ece(score: np.ndarray, hit: np.ndarray) -> float:
+    """Expected calibration error: sum over bins of (rows share) * |mean score - hit rate|."""
+    if len(score) == 0:
+        return float("nan")
+    b = _bins(score)
+    gap = np.bincount(b, weights=np.asarray(score) - hit, minlength=CALIBRATION_BINS)
+    return float(np.abs(gap).sum() / len(score))
+
+
+def calibration_score(y, p: Predictions, contract: Contract) -> tuple[np.ndarray, np.ndarray]:
+    """What calibration is measured on: the score and whether it came true, per row."""
+    y = np.asarray(y)
+    if contract.task == "binary":
+        return p.proba[:, p.classes.index(contract.positive)], (y == contract.positive).astype(int)
+    predicted = np.asarray(p.classes)[p.proba.argmax(axis=1)]
+    return p.proba.max(axis=1), (predicted == y).astype(int)
+
+
+def reliability(y, p: Predictions, contract: Contract) -> list[dict[str, float]]:
+    """The reliability diagram's bins (classification): mean score, observed rate, rows."""
+    score, hit = calibration_score(y, p, contract)
+    b = _bins(score)
+    out = []
+    for i in range(CALIBRATION_BINS):
+        mask = b == i
+        if mask.any():
+            out.append(
+                {
+                    "predicted": round(float(score[mask].mean()), 6),
+                    "observed": round(float(hit[mask].mean()), 6),
+                    "rows": int(mask.sum()),
+                }
+            )
+    return out
+
+
 def _round(values: dict[str, float]) -> dict[str, float]:
     return {k: round(float(v), 6) for k, v in values.items()}
 
@@ -66,6 +112,8 @@ def _binary(y, p: Predictions, contract: Contract) -> dict[str, float]:
         "recall": skm.recall_score(truth, pred, zero_division=0),
         "accuracy": skm.accuracy_score(truth, pred),
         "log_loss": skm.log_loss(truth, score, labels=[0, 1]),
+        "brier": float(np.mean((score - truth) ** 2)),
+        "ece": _ece(score, truth),
     }
 
 
@@ -79,6 +127,8 @@ def _multiclass(y, p: Predictions) -> dict[str, float]:
         "accuracy": skm.accuracy_score(y, pred),
         "macro_f1": skm.f1_score(y, pred, labels=labels, average="macro", zero_division=0),
         "log_loss": skm.log_loss(y, p.proba, labels=labels),
+        "brier": float(np.mean(((y[:, None] == np.asarray(labels)) - p.proba) ** 2) * len(labels)),
+        "ece": _ece(p.proba.max(axis=1), (pred == y).astype(int)),
         **{f"recall_{c}": r for c, r in zip(labels, recalls, strict=True)},
     }
 

@@ -103,7 +103,11 @@ def _outcomes(tmp_path, name, ids, labels):
 
 def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_path):
     repo, env, logs = sample_repo, "staging", tmp_path / "logs"
-    tag = {"sha256": "sha256:" + "0" * 64, "metrics": {"roc_auc": 0.83, "f1": 0.6}}
+    tag = {
+        "sha256": "sha256:" + "0" * 64,
+        "metrics": {"roc_auc": 0.83, "f1": 0.6},
+        "baselines": {"trivial": {"roc_auc": 0.5, "f1": 0.0}, "linear": {"roc_auc": 0.8}},
+    }
     git(repo, "tag", "-a", "churn-model@v1.0.0", "-m", json.dumps(tag))
     good_truth, good_score, good_pred = binary_traffic(600, 2.0, seed=1)
     bad_truth, bad_score, bad_pred = binary_traffic(400, 0.1, seed=2)
@@ -133,10 +137,13 @@ def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_pa
     assert auc["holdout"] == 0.83 and auc["threshold"] == 0.73 and auc["passed"] is True
     assert stable_g["status"] == "ok" and canary_g["status"] == "below threshold"
     assert canary_g["metrics"]["roc_auc"]["holdout"] is None  # v1.1.0 is not registered
+    # beside the holdout figure, the version's baselines on the same holdout
+    assert (auc["trivial"], auc["linear"]) == (0.5, 0.8) and "bar_met_by_trivial" not in auc
     assert result["threshold_source"] == "environments/staging.yaml: monitoring.min_live"
     md = (tmp_path / "out" / "performance.md").read_text()
     assert "| v1.0.0 | stable | 600 | 500 | 83.3% | ✅ ok |" in md
     assert "| v1.1.0 | canary | 405 | 400 | 98.8% | ❌ below threshold |" in md
+    assert "| 0.8300 | 0.5000 | 0.8000 | ≥ 0.73 ✅ |" in md
     assert "<table>" in (tmp_path / "out" / "performance.html").read_text()
 
 

@@ -28,14 +28,19 @@ def lock_md5(repo: Path, out: str) -> str:
     )
 
 
-METRIC_NAMES = ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss")
+METRIC_NAMES = (
+    "roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss", "brier",
+    "ece",
+)  # fmt: skip
 DATA = sample_contract().data
 
 
 def test_repro_writes_every_report(built_repo):
     metrics = json.loads((built_repo / paths.METRICS).read_text())
-    assert set(metrics) == set(METRIC_NAMES)
-    assert 0.7 < metrics["roc_auc"] <= 1
+    assert set(metrics) == {*METRIC_NAMES, "threshold"}  # auto: chosen on validation rows
+    assert 0.7 < metrics["roc_auc"] <= 1 and 0 < metrics["threshold"] < 1
+    baselines = json.loads((built_repo / paths.BASELINES).read_text())
+    assert baselines["trivial"]["roc_auc"] == 0.5 and set(baselines["linear"]) >= set(METRIC_NAMES)
     slices = json.loads((built_repo / paths.SLICES).read_text())
     assert set(slices["slices"]) == set(sample_contract().by_name["region"].categories)
     assert all(set(METRIC_NAMES) <= set(s) for s in slices["slices"].values())
@@ -44,7 +49,7 @@ def test_repro_writes_every_report(built_repo):
     assert serving["latency_ms_1_row"]["p50"] <= serving["latency_ms_1_row"]["p95"]
     assert set(serving["latency_ms_100_rows"]) == {"p50", "p95"}
     assert serving["inference"] == "compiled"  # the budget times the path the server serves
-    for plot in ("roc", "precision_recall", "confusion"):
+    for plot in ("roc", "precision_recall", "confusion", "reliability"):
         assert json.loads((built_repo / paths.PLOTS / f"{plot}.json").read_text())
         assert (built_repo / paths.FIGURES / f"{plot}.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads(dvc(built_repo, "status", "--json").stdout) == {}
@@ -67,7 +72,7 @@ def test_repro_from_scratch_twice_gives_the_same_model(repo):
 
 def test_a_param_change_reruns_only_what_depends_on_it(repo):
     params = repo / "params.yaml"
-    params.write_text(params.read_text().replace("threshold: 0.5", "threshold: 0.4"))
+    params.write_text(params.read_text().replace("threshold: auto", "threshold: 0.4"))
     out = dvc(repo, "repro").stdout
     assert "Running stage 'evaluate'" in out
     assert "Running stage 'train'" not in out and "Running stage 'split'" not in out

@@ -15,8 +15,8 @@ from tests.conftest import dvc, git, mlops
 
 pytestmark = pytest.mark.integration
 PLOTS = {
-    "binary": {"roc.png", "precision_recall.png", "confusion.png"},
-    "multiclass": {"confusion.png"},
+    "binary": {"roc.png", "precision_recall.png", "confusion.png", "reliability.png"},
+    "multiclass": {"confusion.png", "reliability.png"},
     "regression": {"predicted_vs_actual.png", "residuals.png"},
 }
 # a metric of the task and a change that is an improvement
@@ -39,6 +39,8 @@ def test_report_per_task(task, adopted, tmp_path):
     assert "🟢" in row, row  # better, whichever direction better is
     for metric in metrics:
         assert f"| `{metric}` |" in md
+    # every metric beside its baselines on the same holdout
+    assert "| this change | Δ | trivial baseline | linear baseline |" in md
     figures = {p.name for p in (repo / paths.PR_REPORT).parent.glob("*.png")}
     assert figures == PLOTS[task]
     assert all(f"]({png})" in md for png in PLOTS[task])

@@ -2,7 +2,8 @@
 
 For every (model_version, route) in the window, the task's metrics on the labelled predictions
 with a 95 % interval (``mlops.feedback.intervals``), the row count, the label coverage (labelled
-share of the logged predictions) and the version's holdout metrics from its registry tag.
+share of the logged predictions), the version's holdout metrics from its registry tag and, beside
+them, its baselines on the same holdout (``trivial`` and ``linear``, ``mlops.baselines``).
 
 Thresholds, in ``environments/<env>.yaml``::
 
@@ -184,17 +185,23 @@ def judge(
     thresholds: dict[str, float],
     min_outcomes: int,
     holdout: dict[str, float],
+    baselines: dict[str, dict[str, float]] | None = None,
 ) -> tuple[str, dict[str, dict[str, Any]]]:
-    """A group's status and its metric table (value, interval, holdout, threshold, passed)."""
+    """A group's status and its metric table (value, interval, holdout, the holdout's
+    baselines, threshold, passed)."""
     labelled = group[group[contract.target].notna()]
     if len(labelled) < min_outcomes:
         return NOT_ENOUGH, {}
     table = {}
     for name, est in live_metrics(labelled, contract).items():
         row: dict[str, Any] = {**est.to_dict(), "holdout": holdout.get(name)}
+        for kind in ("trivial", "linear"):
+            row[kind] = (baselines or {}).get(kind, {}).get(name)
         if name in thresholds:
             row |= {"threshold": thresholds[name],
                     "passed": _passes(name, est.value, thresholds[name])}  # fmt: skip
+            if row["trivial"] is not None and _passes(name, row["trivial"], thresholds[name]):
+                row["bar_met_by_trivial"] = True  # a constant answer would pass this bar
         table[name] = row
     failed = any(r.get("passed") is False for r in table.values())
     return (BELOW if failed else OK), table
@@ -203,13 +210,14 @@ def judge(
 # ---------------------------------------------------------------------------- inputs
 
 
-def holdout_metrics(root: Path, model: str) -> dict[str, dict[str, float]]:
-    """version -> its registered holdout metrics ({} outside a Git repository)."""
+def holdout_metrics(root: Path, model: str, key: str = "metrics") -> dict[str, dict[str, Any]]:
+    """version -> its registered holdout metrics (``key="baselines"``: its baselines on the
+    same holdout); {} outside a Git repository."""
     try:
         versions = registry.list_versions(root, model)
     except tools.ToolError:
         return {}
-    return {v.version: v.metadata.get("metrics", {}) for v in versions}
+    return {v.version: v.metadata.get(key, {}) for v in versions}
 
 
 def deployed_versions(root: Path, env: str, model: str) -> set[str] | None:
@@ -236,11 +244,17 @@ def measure(
     thresholds: dict[str, float],
     min_outcomes: int,
     holdout: dict[str, dict[str, float]],
+    baselines: dict[str, dict[str, Any]] | None = None,
 ) -> list[Group]:
     groups = []
     for (version, route), group in labelled.groupby(["model_version", "route"], sort=True):
         status, table = judge(
-            group, contract, thresholds, min_outcomes, holdout.get(str(version), {})
+            group,
+            contract,
+            thresholds,
+            min_outcomes,
+            holdout.get(str(version), {}),
+            (baselines or {}).get(str(version)),
         )
         n = int(group[contract.target].notna().sum())
         groups.append(Group(str(version), str(route), len(group), n, status, table))
@@ -275,15 +289,16 @@ def run(
     seconds["join"] = round(time.perf_counter() - t0, 3)
     thresholds, source = thresholds_of(environment)
     t0 = time.perf_counter()
-    holdout = holdout_metrics(root, contract.model)
     minimum = environment.monitoring.min_outcomes
-    groups = measure(labelled, contract, thresholds, minimum, holdout)
+    holdout = holdout_metrics(root, contract.model)
+    baselines = holdout_metrics(root, contract.model, "baselines")
+    groups = measure(labelled, contract, thresholds, minimum, holdout, baselines)
     live = deployed_versions(root, env, contract.model)
     for group in groups:
         group.deployed = live is None or group.version in live
     # beside them, what a shadow version would have answered on the same requests: shown, not
     # judged (it answered nobody)
-    shadows = measure(join.shadow_rows(labelled), contract, thresholds, minimum, holdout)
+    shadows = measure(join.shadow_rows(labelled), contract, thresholds, minimum, holdout, baselines)
     for group in shadows:
         group.deployed = False
     groups += shadows

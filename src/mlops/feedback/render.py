@@ -20,7 +20,8 @@ def _threshold(name: str, row: dict) -> str:
     if "threshold" not in row:
         return ""
     bar = "≤" if name in LOWER_IS_BETTER else "≥"
-    return f"{bar} {row['threshold']:g} {'✅' if row['passed'] else '❌'}"
+    weak = " ⚠️ the trivial baseline meets it" if row.get("bar_met_by_trivial") else ""
+    return f"{bar} {row['threshold']:g} {'✅' if row['passed'] else '❌'}{weak}"
 
 
 def _table(rows: list[list[str]], header: list[str]) -> list[str]:
@@ -53,7 +54,8 @@ def metric_rows(result: Result) -> list[tuple[str, list[list[str]]]]:
             continue
         rows = [
             [f"`{name}`", _num(m["value"]), f"[{_num(m['low'])}, {_num(m['high'])}]",
-             _num(m["holdout"]), _threshold(name, m)]
+             _num(m["holdout"]), _num(m.get("trivial")), _num(m.get("linear")),
+             _threshold(name, m)]
             for name, m in g.metrics.items()
         ]  # fmt: skip
         out.append((f"{g.version} · {g.route} · {g.labelled:,} labelled rows", rows))
@@ -68,7 +70,7 @@ INTERVALS = {
     "regression": "normal interval of the mean (mae) and of the mean squared error (rmse, r2)",
 }
 SUMMARY = ["version", "route", "predictions", "labelled", "coverage", "verdict"]
-METRICS = ["metric", "live", "95% interval", "holdout", "threshold"]
+METRICS = ["metric", "live", "95% interval", "holdout", "trivial", "linear", "threshold"]
 
 
 def _intro(result: Result) -> list[str]:
@@ -109,8 +111,10 @@ def markdown(result: Result) -> str:
     lines += [
         "",
         f"Intervals: {INTERVALS[result.task]}. Holdout: the version's registered "
-        "metrics. Live below the holdout by more than its interval means the population moved: "
-        "`mlops data refresh` and a retrain PR.",
+        "metrics; trivial and linear: its baselines on the same holdout (majority class or "
+        "mean; a plain linear model). Live at or below the trivial baseline means the model "
+        "adds nothing. Live below the holdout by more than its interval means the population "
+        "moved: `mlops data refresh` and a retrain PR.",
     ]
     return "\n".join(lines) + "\n"
 

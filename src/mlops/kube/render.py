@@ -168,7 +168,9 @@ def _container(model: str, env: str, pin: Pin, version: registry.Version, base: 
     md5 = version.metadata.get("md5") or ""
     if not md5:
         raise MlopsError(f"{version.tag}: its tag records no DVC md5; re-register it")
-    threshold = version.metadata.get("params", {}).get("evaluate", {}).get("threshold", 0.5)
+    from mlops.thresholds import of_metadata
+
+    threshold = of_metadata(version.metadata)
     env_vars = {
         "STORAGE_URI": storage_uri(base, md5),  # KServe's storage initializer downloads it
         "MLOPS_ENV": env,

@@ -59,7 +59,10 @@ def collect(root: str | Path, rev: str) -> ReportData:
     envs = environments.load_all(root)
     models = models_file.load(root / paths.MODELS_FILE)
     candidate = gates.Results(
-        new.get("metrics") or {}, new.get("slices") or {}, new.get("serving") or {}
+        new.get("metrics") or {},
+        new.get("slices") or {},
+        new.get("serving") or {},
+        baselines=new.get("baselines") or {},
     )
     # the live model of each environment, scored on this change's holdout rows (once each)
     scorer = champion.Scorer.for_workspace(root)

@@ -12,6 +12,7 @@ from mlops.report.sides import Side
 # The evaluate stage's PNGs the comment shows as they are (drawn from every holdout row).
 AS_DRAWN = {
     "confusion": "Confusion matrix (this change)",
+    "reliability": "Reliability: observed rate against mean score (this change)",
     "predicted_vs_actual": "Predicted vs actual (this change)",
     "residuals": "Residuals (this change)",
 }
@@ -20,9 +21,9 @@ AS_DRAWN = {
 def draw(
     root: Path, base: Side, new: Side, folder: Path, task: str = "binary"
 ) -> tuple[dict[str, str], list[str]]:
-    """The task's plots (binary: ROC and precision-recall of both sides, confusion; multiclass:
-    confusion; regression: predicted vs actual, residuals); return {title: file name} and notes
-    about what is missing."""
+    """The task's plots (binary: ROC and precision-recall of both sides, confusion, reliability;
+    multiclass: confusion, reliability; regression: predicted vs actual, residuals); return
+    {title: file name} and notes about what is missing."""
     from mlops.stages.evaluate import PLOT_FILES
 
     drawn: dict[str, str] = {}

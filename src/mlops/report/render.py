@@ -49,6 +49,7 @@ def gate_threshold(g: GateResult) -> str:
     return {
         "min": f"{'≤' if g.metric in LOWER_IS_BETTER else '≥'} {t}",
         "max_regression": f"drop ≤ {t} vs live",
+        "min_lift": f"≥ trivial + {t}",
         "max_slice_gap": f"gap ≤ {t}",
         "max_latency_ms_p95": f"≤ {t} ms",
         "max_model_mb": f"≤ {t} MB",
@@ -112,17 +113,30 @@ def _md5(md5: str | None) -> str:
     return f"`{md5[:12]}`" if md5 else "unknown"
 
 
-def _live_columns(live: Live | None) -> list[tuple[str, dict]]:
-    """The live columns of the metrics table: on these rows (when scored), then as recorded."""
+def _live_columns(live: Live | None, new: dict[str, Any]) -> list[tuple[str, dict]]:
+    """The live columns of the metrics table: on these rows (when scored), then as recorded.
+    When the live version trained on part of this holdout, the rows neither trained on are
+    fewer, and this change's metrics on them come first."""
     if live is None or live.results is None:
         return []
     name = f"{live.env} ({live.version})"
     if live.champion is None:
         return [(name, live.results.metrics)]
     recorded = (f"{name} own holdout", live.results.metrics)
-    if not live.champion.scored:
+    champion = live.champion
+    if not champion.scored:
         return [recorded]
-    return [(f"{name} on these rows", live.champion.metrics), recorded]
+    columns = [(f"{name} on these rows", champion.metrics), recorded]
+    if champion.candidate is not None and champion.candidate != new:
+        columns.insert(0, (f"this change on these {champion.count:,} rows", champion.candidate))
+    return columns
+
+
+def _baseline_columns(baselines: dict[str, Any]) -> list[tuple[str, dict]]:
+    """This change's baselines on the same holdout: trivial, then linear (when recorded)."""
+    return [
+        (f"{name} baseline", baselines[name]) for name in ("trivial", "linear") if name in baselines
+    ]
 
 
 def same_rows_note(live: Live) -> str:
@@ -134,8 +148,9 @@ def same_rows_note(live: Live) -> str:
         return (
             f"**Same rows:** *on these rows* is the model {live.env} serves ({live.version}, "
             f"fetched through DVC, sha256 checked against `{paths.MODELS_FILE}` before loading) "
-            f"scored on {champion.rows}, the rows this change was measured on; `max_regression` "
-            f"compares these two columns. *own holdout* is what {live.version} recorded on {own}."
+            f"scored on {champion.rows} (row identities from each version's "
+            f"`{paths.ROW_IDS}`); `max_regression` compares it with this change on the same "
+            f"rows. *own holdout* is what {live.version} recorded on {own}."
         )
     return (
         f"**Not the same rows:** {live.env}'s {live.version} could not be scored on this change's "
@@ -147,7 +162,7 @@ def same_rows_note(live: Live) -> str:
 def metrics_section(r: ReportData) -> list[str]:
     base_m, new_m = r.base.get("metrics") or {}, r.new.get("metrics") or {}
     live = r.live
-    columns = _live_columns(live)
+    columns = _baseline_columns(r.new.get("baselines") or {}) + _live_columns(live, new_m)
     header = ["metric", r.base.label, r.new.label, "Δ", *(title for title, _ in columns)]
     header.append("gates")
     rows = []

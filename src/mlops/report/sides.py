@@ -22,6 +22,7 @@ RESULT_FILES = {
     "slices": paths.SLICES,
     "serving": paths.SERVING,
     "validation": paths.VALIDATION,
+    "baselines": paths.BASELINES,
 }
 CURVES = ("roc", "precision_recall", "confusion")
 

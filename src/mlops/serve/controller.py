@@ -330,11 +330,10 @@ def _inference(routing: Routing | None) -> dict[str, Any]:
 
 
 def _threshold(metadata: dict[str, Any]) -> float:
-    """The decision threshold the version was evaluated with (params.yaml ``evaluate``)."""
-    try:
-        return float(metadata["params"]["evaluate"]["threshold"])
-    except (KeyError, TypeError, ValueError):
-        return 0.5
+    """The decision threshold the version was evaluated with (``mlops.thresholds``)."""
+    from mlops.thresholds import of_metadata
+
+    return of_metadata(metadata)
 
 
 def model_contract(estimator, tag: str) -> Contract | None:

@@ -1,8 +1,15 @@
-"""evaluate: holdout metrics (per task), per-segment slices, the serving budget and plots.
+"""evaluate: holdout metrics (per task) beside their baselines, per-segment slices with their
+uncertainty, the serving budget and plots.
+
+The binary threshold follows ``evaluate.threshold`` (a number, or ``auto``: chosen on the
+validation rows, never the holdout; ``mlops.thresholds``) and is recorded in metrics.json.
+reports/baselines.json holds the trivial and linear baselines on the same holdout
+(``mlops.baselines``). Each slice records its rows, its metrics, their bootstrap standard errors
+(``se``) and, when it is too small to judge, why (``too_small``; ``mlops.uncertainty``).
 
 Plots per task, in DVC's format under reports/plots/ and as PNGs under reports/figures/:
-binary: ROC, precision-recall, confusion; multiclass: confusion; regression: predicted versus
-actual, residuals.
+binary: ROC, precision-recall, confusion, reliability; multiclass: confusion, reliability;
+regression: predicted versus actual, residuals.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import pandas as pd
 from sklearn import metrics as skm
 from threadpoolctl import threadpool_limits
 
-from mlops import inference, params, paths, scoring
+from mlops import baselines, inference, params, paths, scoring, thresholds, uncertainty
 from mlops.contract import Contract, load_contract
 from mlops.figures import draw_all
 from mlops.io_utils import write_json
@@ -26,14 +33,15 @@ from mlops.io_utils import write_json
 # sample keeps the Git-tracked files small. Metrics and the PNGs always use every row.
 MAX_RECORDS = 5000
 PLOT_FILES = {
-    "binary": ("roc", "precision_recall", "confusion"),
-    "multiclass": ("confusion",),
+    "binary": ("roc", "precision_recall", "confusion", "reliability"),
+    "multiclass": ("confusion", "reliability"),
     "regression": ("predicted_vs_actual", "residuals"),
 }
 
 
 def slices(df: pd.DataFrame, p: scoring.Predictions, contract: Contract) -> dict[str, Any]:
-    """Metrics per segment value, with the row count (and positive rate, binary) of each.
+    """Metrics per segment value, with the row count (and positive rate, binary) of each, the
+    metrics' standard errors (``se``) and, for a slice too small to judge, ``too_small``.
     Without a segment in the contract: ``{"segment": null, "slices": {}}``."""
     if not contract.segment:
         return {"segment": None, "slices": {}}
@@ -43,7 +51,11 @@ def slices(df: pd.DataFrame, p: scoring.Predictions, contract: Contract) -> dict
         row: dict[str, Any] = {"rows": len(idx)}
         if contract.task == "binary":
             row["positive_rate"] = round(float((y[idx] == contract.positive).mean()), 6)
-        out[str(value)] = row | scoring.score(y[idx], scoring.subset(p, idx), contract)
+        part = scoring.subset(p, idx)
+        row |= scoring.score(y[idx], part, contract)
+        row["se"] = uncertainty.standard_errors(y[idx], part, contract)
+        small = uncertainty.too_small(y[idx], contract)
+        out[str(value)] = row | ({"too_small": small} if small else {})
     return {"segment": contract.segment, "slices": out}
 
 
@@ -151,9 +163,12 @@ def _regression_curves(y, p: scoring.Predictions) -> dict[str, list[dict]]:
 def curves(y, p: scoring.Predictions, contract: Contract) -> dict[str, list[dict]]:
     """The task's plot data in DVC's format (lists of records)."""
     if contract.task == "binary":
-        return _binary_curves(y, p, contract)
+        return _binary_curves(y, p, contract) | {"reliability": scoring.reliability(y, p, contract)}
     if contract.task == "multiclass":
-        return {"confusion": _confusion_records(y, p.predicted)}
+        return {
+            "confusion": _confusion_records(y, p.predicted),
+            "reliability": scoring.reliability(y, p, contract),
+        }
     return _regression_curves(y, p)
 
 
@@ -167,12 +182,14 @@ def confusion(y, p: scoring.Predictions) -> dict[str, Any]:
 
 
 def evaluate(model, holdout: pd.DataFrame, threshold: float, contract: Contract) -> dict[str, Any]:
-    """The pure core: predictions, metrics, slices and curves for one model on one holdout."""
+    """The pure core: predictions, metrics, slices and curves for one model on one holdout;
+    a binary task's metrics record the ``threshold`` they were measured at."""
     p = scoring.predict(model, holdout[list(contract.features)], contract, threshold)
     y = holdout[contract.target].to_numpy()
+    recorded = {"threshold": round(float(threshold), 6)} if contract.task == "binary" else {}
     return {
         "predictions": p,
-        "metrics": scoring.score(y, p, contract),
+        "metrics": scoring.score(y, p, contract) | recorded,
         "slices": slices(holdout, p, contract),
         "curves": curves(y, p, contract),
         "confusion": confusion(y, p),
@@ -205,9 +222,18 @@ def main() -> int:
     settings = params.section("evaluate")
     model = model_io.load(paths.MODEL)
     holdout = contract.read_table(paths.HOLDOUT)
-    result = evaluate(model, holdout, settings["threshold"], contract)
+    validation = contract.read_table(paths.VALIDATION_SPLIT)
+    threshold = thresholds.choose(settings["threshold"], model, validation, contract)
+    result = evaluate(model, holdout, threshold, contract)
     write_json(paths.METRICS, result["metrics"])
     write_json(paths.SLICES, result["slices"])
+    train = contract.read_table(paths.TRAIN)
+    write_json(
+        paths.BASELINES,
+        baselines.evaluate(
+            train, validation, holdout, params.section("train"), settings["threshold"], contract
+        ),
+    )
     features = holdout[list(contract.features)]
     write_json(
         paths.SERVING,

@@ -1,52 +1,93 @@
-"""split: a deterministic, stratified, seeded train/holdout split."""
+"""split: every row keeps its side for good, so a growing table never leaks.
+
+A row's identity (``row_id``) is a stable 64-bit hash of the contract's ``id`` column when it
+declares one, else of the row's content (every column but the target). Its side follows from
+that identity and ``split.seed`` alone: ``holdout`` for a ``holdout_size`` share, then
+``validation`` (threshold choice) for a ``validation_size`` share of the rest, else ``train``.
+Adding rows (`mlops data refresh`) therefore only adds rows to each side: a row that was in a
+holdout stays there, and a model never trains on a row an older version was judged on.
+
+``artifacts/split/row_ids.csv`` records every row's identity and side, in table order. DVC pins
+it in dvc.lock, so a version's tag points at the exact rows it trained on; `mlops.champion` reads
+it to compare two versions on rows neither trained on.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from mlops import params, paths
 from mlops.contract import Contract, load_contract
 from mlops.data.schema import write_table
 
+SIDES = ("train", "validation", "holdout")
+# pandas' SipHash key: fixed, so an identity never depends on the library's defaults.
+_KEY = "mlops-row-ident1"
+_SCALE = float(2**64)
 
-def strata(df: pd.DataFrame, contract: Contract) -> pd.Series | None:
-    """Target class (classification) and segment together, so every segment keeps its class
-    mix; a combination too rare to split (fewer than 2 rows) falls back to its class alone."""
-    parts = []
-    if contract.classification:
-        parts.append(df[contract.target].astype(str))
-    if contract.segment:
-        parts.append(df[contract.segment].astype(str))
-    if not parts:
-        return None
-    combined = parts[0] if len(parts) == 1 else parts[0] + "|" + parts[1]
-    if len(parts) == 2:
-        rare = combined.map(combined.value_counts()) < 2
-        combined = combined.where(~rare, parts[0])
-    return combined if combined.value_counts().min() >= 2 else None
+
+def _canonical(column: pd.Series) -> pd.Series:
+    """A column as the hash reads it: numbers (and booleans) as float64, so an int column that
+    gains a null keeps its rows' identities, with one NaN and no negative zero; everything else
+    as text, missing as the empty string."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        values = pd.to_numeric(column, errors="coerce").astype("float64").to_numpy()
+        return pd.Series(np.where(np.isnan(values), np.nan, values + 0.0), index=column.index)
+    return column.astype("string").fillna("").astype(object)
+
+
+def row_ids(df: pd.DataFrame, contract: Contract) -> np.ndarray:
+    """Each row's stable identity (uint64): its ``id`` column's value, else its content."""
+    ident = contract.id_column
+    columns = [ident] if ident else [c.name for c in contract.columns if c.name in df.columns]
+    values = pd.DataFrame({c: _canonical(df[c]) for c in columns})
+    return pd.util.hash_pandas_object(values, index=False, hash_key=_KEY).to_numpy(np.uint64)
+
+
+def _mix(ids: np.ndarray, seed: int) -> np.ndarray:
+    """splitmix64 of (identity + seed): a uniform draw in [0, 1) per row, fixed for good."""
+    with np.errstate(over="ignore"):
+        z = ids + np.uint64(0x9E3779B97F4A7C15) * np.uint64(seed + 1)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return z.astype("float64") / _SCALE
+
+
+def sides(ids: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+    """``train`` | ``validation`` | ``holdout`` per row, from its identity and the seed."""
+    u = _mix(ids, int(settings["seed"]))
+    holdout = float(settings["holdout_size"])
+    validation = holdout + (1 - holdout) * float(settings.get("validation_size", 0.0))
+    return np.where(u < holdout, "holdout", np.where(u < validation, "validation", "train"))
+
+
+def hex_ids(ids: np.ndarray) -> np.ndarray:
+    return np.char.zfill(np.char.mod("%x", ids.astype(np.uint64)), 16)
 
 
 def split(
     df: pd.DataFrame, settings: dict[str, Any], contract: Contract
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    train, holdout = train_test_split(
-        df,
-        test_size=settings["holdout_size"],
-        random_state=settings["seed"],
-        stratify=strata(df, contract),
-    )
-    return train.sort_index(), holdout.sort_index()
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The three sides (rows in table order) and the row-identity table (``row_id``, ``side``)."""
+    ids = row_ids(df, contract)
+    side = sides(ids, settings)
+    parts = {name: df[side == name] for name in SIDES}
+    return parts, pd.DataFrame({"row_id": hex_ids(ids), "side": side})
 
 
 def main() -> int:
     contract = load_contract()
-    train, holdout = split(contract.read_table(contract.data), params.section("split"), contract)
-    write_table(train, paths.TRAIN)
-    write_table(holdout, paths.HOLDOUT)
-    print(f"split: {len(train)} train rows, {len(holdout)} holdout rows")
+    parts, ids = split(contract.read_table(contract.data), params.section("split"), contract)
+    write_table(parts["train"], paths.TRAIN)
+    write_table(parts["validation"], paths.VALIDATION_SPLIT)
+    write_table(parts["holdout"], paths.HOLDOUT)
+    write_table(ids, paths.ROW_IDS)
+    counts = ", ".join(f"{len(parts[s])} {s}" for s in SIDES)
+    print(f"split: {counts} rows (by row identity; {paths.ROW_IDS})")
     return 0
 
 
