@@ -230,6 +230,30 @@ def closing_the_loop(sb: sandbox.Sandbox) -> None:
     show_predictions(sb)
     live_after_retrain(sb, story, version)
     tell_figures(sb, story)
+    sb.log(f"   {feedback.check_recovered(story.figures.get('after the retrain'), ENV)}")
+
+
+def first_version_gates(sb: sandbox.Sandbox, version: str = "v1.0.0") -> None:
+    """Stop before the first promotion when the first version cannot pass an environment's
+    gates, naming each gate to revisit (the bar adopt wrote may not suit the table)."""
+    from mlops import environments, gates
+
+    results = gates.Results.from_metadata(
+        registry.get_version(sb.work, load_contract(sb.work).model, version).metadata
+    )
+    failed = [
+        f"environments/{name}.yaml gates.{g.gate}.{g.metric}: {g.threshold:g}, "
+        f"{version} has {'none' if g.value is None else f'{g.value:.4g}'}"
+        for name in ("staging", "production")
+        for g in gates.check(environments.load(name, sb.work), results)
+        if not g.passed
+    ]
+    if failed:
+        raise feedback.StoryError(
+            f"{version} cannot be promoted: it fails these gates\n  " + "\n  ".join(failed)
+            + "\nrevisit each: is the bar right for this table (contract.yaml, the baselines "
+            "in reports/metrics.json), or does the model need work (params.yaml train)?"
+        )  # fmt: skip
 
 
 def write_site(sb: sandbox.Sandbox) -> Path:
@@ -249,6 +273,7 @@ def run(where: str | Path = SANDBOX) -> None:
         sandbox.merge(sb, "retrain-2")
         sandbox.register(sb)
         sandbox.sh(sb, "mlops", "versions")
+        first_version_gates(sb)
         sandbox.merge(sb, sandbox.promote(sb, "staging", "v1.0.0", message="first release"))
         sandbox.merge(sb, sandbox.promote(sb, "production", "v1.0.0", message="first release"))
         sandbox.start_servers(sb)

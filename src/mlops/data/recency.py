@@ -1,0 +1,96 @@
+"""Recency for a shifted population: which training rows count, and how much (``train.recency``).
+
+`mlops data refresh` appends labelled live traffic to the end of the table, so a row's position
+in the table is its age: the last row is the newest. When the population moves, old rows keep
+teaching the old relation; params.yaml lets the team choose the answer, and the version records
+it with the other training params:
+
+- ``train.recency.window: N`` trains only on training rows among the newest N rows of the table
+  (0: every row);
+- ``train.recency.half_life: H`` weighs a row N rows older than the newest ``0.5 ** (N / H)``
+  (0: every row weighs the same), so the old population still informs what the new one does
+  not cover, but the new one decides where they disagree.
+
+Positions come from the table itself (``contract.data``): each training row is found there by the
+hash of its values (the newest copy of a repeated row), whatever order the split wrote it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlops.contract import Contract
+from mlops.errors import MlopsError
+
+KEY = "recency"  # params.yaml train.recency
+
+
+@dataclass(frozen=True)
+class Recency:
+    window: int = 0  # rows; 0 = all
+    half_life: float = 0  # rows; 0 = equal weights
+
+    @property
+    def active(self) -> bool:
+        return self.window > 0 or self.half_life > 0
+
+    def describe(self) -> str:
+        parts = []
+        if self.window:
+            parts.append(f"the newest {self.window:,} rows of the table")
+        if self.half_life:
+            parts.append(f"weights halving every {self.half_life:,g} rows back")
+        return ", ".join(parts) or "every row, equal weights"
+
+
+def settings(train: dict[str, Any]) -> Recency:
+    """``train.recency`` of the train section params.py checked (absent: off)."""
+    raw = train.get(KEY) or {}
+    return Recency(window=int(raw.get("window", 0)), half_life=float(raw.get("half_life", 0)))
+
+
+def _row_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    return pd.util.hash_pandas_object(df[columns], index=False).to_numpy()
+
+
+def ages(train: pd.DataFrame, table: pd.DataFrame, contract: Contract) -> np.ndarray:
+    """For each training row: how many rows of ``table`` are newer than its newest copy."""
+    columns = [c.name for c in contract.columns] + [contract.target]
+    newest = pd.Series(np.arange(len(table)), index=_row_hashes(table, columns))
+    newest = newest[~newest.index.duplicated(keep="last")]
+    found = newest.reindex(_row_hashes(train, columns))
+    if found.isna().any():
+        raise MlopsError(
+            f"{int(found.isna().sum())} training row(s) are not in {contract.data}: the split is "
+            "out of date; run `dvc repro`"
+        )
+    return (len(table) - 1 - found.to_numpy()).astype("int64")
+
+
+def apply(
+    train: pd.DataFrame, settings_: dict[str, Any], contract: Contract, root: str | Path = "."
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """(training rows to fit, their sample weights or None) under ``train.recency`` of the
+    train settings ``settings_``; the table is read only when recency is on."""
+    chosen = settings(settings_)
+    if not chosen.active:
+        return train, None
+    return weigh(train, contract.read_table(Path(root) / contract.data), chosen, contract)
+
+
+def weigh(
+    train: pd.DataFrame, table: pd.DataFrame, recency: Recency, contract: Contract
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    age = ages(train, table, contract)
+    if recency.window:
+        keep = age < recency.window
+        if not keep.any():
+            raise MlopsError(f"train.{KEY}.window {recency.window} keeps no training row")
+        train, age = train[keep].reset_index(drop=True), age[keep]
+    weight = 0.5 ** (age / recency.half_life) if recency.half_life else None
+    return train, weight
