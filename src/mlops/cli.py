@@ -128,7 +128,7 @@ def data_refresh(
                 if done.duplicates_skipped
                 else ""
             )
-            + ")"
+            + f"); the retrain learns from {done.recency} (params.yaml train.recency)"
             + (
                 f"; then: git add {done.dvc_file} && git commit && dvc push"
                 if done.dvc_file

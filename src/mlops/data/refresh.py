@@ -14,6 +14,10 @@ The new table is validated exactly as the validate stage does (contract.yaml, pa
 moved into place), and ``dvc add data`` pins it in data.dvc. ``data/refresh.json`` records
 which outcome files were used, so running it again adds nothing twice; no new outcome means no
 change at all.
+
+Rows are appended, so a row's position is its age: ``train.recency`` (params.yaml, window or
+half-life in rows, ``mlops.data.recency``) lets the retrain favour the newest rows when the
+population moved; the result says what the retrain will learn from.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pandas as pd
 
 from mlops import params, paths, predlog, tools
 from mlops.contract import Contract, load_contract
+from mlops.data import recency
 from mlops.data.schema import coerce, write_table
 from mlops.errors import DataValidationError, MlopsError
 from mlops.feedback import join, outcomes
@@ -46,6 +51,7 @@ class Refreshed:
     labelled_available: int = 0  # labelled predictions in the window, before the cap
     duplicates_skipped: int = 0  # labelled rows identical to one the table already holds
     dvc_file: str | None = None
+    recency: str = ""  # what the retrain will learn from (params.yaml train.recency)
 
     @property
     def changed(self) -> bool:
@@ -135,7 +141,8 @@ def refresh(
     """Build, check and write the next training table (see the module doc)."""
     root = Path(root)
     contract = load_contract(root)
-    settings = params.load(root / params.PARAMS_FILE)["refresh"]
+    loaded = params.load(root / params.PARAMS_FILE)
+    settings = loaded["refresh"]
     state = _state(root)
     known = new_outcomes(root, env, contract, state, store)
     log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
@@ -149,6 +156,7 @@ def refresh(
         env, contract.data, len(current), len(added),
         sorted(set(known["file"])), int(labelled[contract.target].notna().sum()),
     )  # fmt: skip
+    result.recency = recency.settings(loaded["train"]).describe()
     if added.empty:
         return result
     table, result.duplicates_skipped = without_repeats(
