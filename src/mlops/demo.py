@@ -100,6 +100,7 @@ class Story:
 
     figures: dict[str, feedback.Figure] = field(default_factory=dict)
     drifted_rows: pd.Index | None = None
+    table: pd.DataFrame | None = None  # before the refresh: fresh traffic is drawn from it too
 
 
 def _sizes(table: pd.DataFrame) -> dict[str, int]:
@@ -155,7 +156,7 @@ def drift_arrives(sb: sandbox.Sandbox, story: Story) -> None:
     table, contract = traffic.workspace_table(sb.work)
     sent = traffic.labelled(table, contract, _sizes(table)["drifted"], seed=7, drift=DRIFT,
                             mirror=True)  # fmt: skip
-    story.drifted_rows = sent.rows
+    story.drifted_rows, story.table = sent.rows, table
     sb.log(
         f"   real rows of {contract.data} whose numeric columns are mirrored within their range "
         f"(the highest value becomes the lowest) and shifted by {DRIFT:g} standard deviation, "
@@ -202,7 +203,8 @@ def retrain_on_fresh_data(sb: sandbox.Sandbox) -> str:
 def live_after_retrain(sb: sandbox.Sandbox, story: Story, version: str) -> None:
     sandbox.step(sb.log, f"Fresh drifted traffic (other rows, same change) and its outcomes: "
                  f"live performance of {version}")  # fmt: skip
-    table, contract = traffic.workspace_table(sb.work)
+    contract = load_contract(sb.work)
+    table = story.table  # rows the refresh appended (or dropped) must not be drifted twice
     sent = traffic.labelled(table, contract, _sizes(table)["fresh"], seed=8, drift=DRIFT,
                             mirror=True, exclude=story.drifted_rows)  # fmt: skip
     since = _labelled_round(sb, "fresh", sent)

@@ -88,8 +88,9 @@ def test_recency_ages_come_from_the_table_and_weigh_the_newest_most():
     train = table.iloc[[5, 399, 200]].reset_index(drop=True)
     assert recency.ages(train, table, contract).tolist() == [394, 0, 199]
     rows, weight = recency.weigh(train, table, recency.Recency(half_life=199), contract)
-    assert weight == pytest.approx([0.5 ** (394 / 199), 1.0, 0.5]) and len(rows) == 3
-    rows, weight = recency.weigh(train, table, recency.Recency(window=250), contract)
-    assert weight is None and rows["order_id"].tolist() == ["o00399", "o00200"]
-    assert recency.apply(train, {"recency": {"window": 0, "half_life": 0}}, contract) == (
-        train, None)  # fmt: skip
+    assert weight == pytest.approx([0.5 ** (394 / 199), 1.0, 0.5]) and rows is train
+    off = recency.apply(train, {"recency": {"half_life": 0}}, contract)
+    assert off[0] is train and off[1] is None  # off: the table is not even read
+    kept, dropped = recency.keep_newest(table, 150)
+    assert dropped == 250 and kept["order_id"].tolist()[0] == "o00250"
+    assert recency.keep_newest(table, 0) == (table, 0)

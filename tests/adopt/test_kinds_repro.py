@@ -110,12 +110,12 @@ def test_recency_changes_the_model_and_the_version_records_it(kinds, tmp_path):
     repo = private_copy(kinds[0], tmp_path)
     before = _md5(repo / paths.MODEL)
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["train"]["recency"] = {"window": 0, "half_life": 300}
+    params["train"]["recency"] = {"half_life": 300}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     dvc(repo, "repro")
     weighted = _md5(repo / paths.MODEL)
     assert weighted != before
     recorded = registry.workspace_metadata(repo)["params"]["train"]["recency"]
-    assert recorded == {"window": 0, "half_life": 300.0}
+    assert recorded == {"half_life": 300.0}
     run([sys.executable, "-m", "mlops.stages.train"], repo)  # bit-exact retrain still holds
     assert _md5(repo / paths.MODEL) == weighted

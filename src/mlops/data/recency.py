@@ -1,15 +1,18 @@
-"""Recency for a shifted population: which training rows count, and how much (``train.recency``).
+"""Recency for a population that moves: how much each training row counts, and how many rows
+the table keeps.
 
 `mlops data refresh` appends labelled live traffic to the end of the table, so a row's position
 in the table is its age: the last row is the newest. When the population moves, old rows keep
 teaching the old relation; params.yaml lets the team choose the answer, and the version records
-it with the other training params:
+it with the other params:
 
-- ``train.recency.window: N`` trains only on training rows among the newest N rows of the table
-  (0: every row);
 - ``train.recency.half_life: H`` weighs a row N rows older than the newest ``0.5 ** (N / H)``
   (0: every row weighs the same), so the old population still informs what the new one does
-  not cover, but the new one decides where they disagree.
+  not cover, but newer rows count more: for a population that drifts gradually (the holdout
+  still weighs every row alike);
+- ``refresh.keep_rows: N`` (`mlops data refresh`, ``keep_newest``) keeps only the newest N rows
+  in the table: for a population that moved, training, the holdout and the gates all follow
+  the new one.
 
 Positions come from the table itself (``contract.data``): each training row is found there by the
 hash of its values (the newest copy of a repeated row), whatever order the split wrote it in.
@@ -32,26 +35,21 @@ KEY = "recency"  # params.yaml train.recency
 
 @dataclass(frozen=True)
 class Recency:
-    window: int = 0  # rows; 0 = all
     half_life: float = 0  # rows; 0 = equal weights
 
     @property
     def active(self) -> bool:
-        return self.window > 0 or self.half_life > 0
+        return self.half_life > 0
 
     def describe(self) -> str:
-        parts = []
-        if self.window:
-            parts.append(f"the newest {self.window:,} rows of the table")
         if self.half_life:
-            parts.append(f"weights halving every {self.half_life:,g} rows back")
-        return ", ".join(parts) or "every row, equal weights"
+            return f"every row, weights halving every {self.half_life:,g} rows back"
+        return "every row, equal weights"
 
 
 def settings(train: dict[str, Any]) -> Recency:
     """``train.recency`` of the train section params.py checked (absent: off)."""
-    raw = train.get(KEY) or {}
-    return Recency(window=int(raw.get("window", 0)), half_life=float(raw.get("half_life", 0)))
+    return Recency(half_life=float((train.get(KEY) or {}).get("half_life", 0)))
 
 
 def _row_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -86,11 +84,14 @@ def apply(
 def weigh(
     train: pd.DataFrame, table: pd.DataFrame, recency: Recency, contract: Contract
 ) -> tuple[pd.DataFrame, np.ndarray | None]:
-    age = ages(train, table, contract)
-    if recency.window:
-        keep = age < recency.window
-        if not keep.any():
-            raise MlopsError(f"train.{KEY}.window {recency.window} keeps no training row")
-        train, age = train[keep].reset_index(drop=True), age[keep]
-    weight = 0.5 ** (age / recency.half_life) if recency.half_life else None
-    return train, weight
+    if not recency.active:
+        return train, None
+    return train, 0.5 ** (ages(train, table, contract) / recency.half_life)
+
+
+def keep_newest(table: pd.DataFrame, keep_rows: int) -> tuple[pd.DataFrame, int]:
+    """(the newest ``keep_rows`` rows of ``table``, how many older ones dropped out); 0 keeps
+    every row."""
+    if not keep_rows or len(table) <= keep_rows:
+        return table, 0
+    return table.tail(keep_rows).reset_index(drop=True), len(table) - keep_rows
