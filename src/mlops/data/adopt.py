@@ -231,6 +231,7 @@ def labelled_only(df: pd.DataFrame, target: str, source: Path, tmp: Path, notes:
         df.to_parquet(out, index=False)
     else:
         write_table(df, out)
+    df = read_raw(out)  # as every later step reads it (a column may lose its only nulls)
     notes.append(
         f"target {target!r}: {missing} row(s) without a value left out of {paths.DATA_DIR}/"
         f"{source.name} ({len(df)} kept); {source} itself is unchanged"
