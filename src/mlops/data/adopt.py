@@ -282,7 +282,7 @@ def _adopt(root, source, placed, df, target, task, segment, name, positive) -> A
     contract = inferred.contract
     text = dump(contract, HEADER.format(source=source.name))
     changed = install(root, placed, contract, df, text, inferred.notes)
-    inferred.notes.append("gates: " + gate_defaults.EXPLAIN[contract.task])
+    inferred.notes.append("gates: " + gate_defaults.explain(contract))
     return Adoption(contract, inferred.notes, inferred.review, changed)
 
 

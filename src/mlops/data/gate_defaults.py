@@ -79,17 +79,22 @@ _LIVE = (
 )
 EXPLAIN = {
     "binary": "min roc_auc 0.65 (0.70 in production): better than chance (0.5) by a margin"
-    + _LIVE.format(margin="roc_auc 0.05", baseline="0.5")
-    + _SLICES.format(base="0.10"),
+    + _LIVE.format(margin="roc_auc 0.05", baseline="0.5"),
     "multiclass": "min accuracy: the majority class's share + 0.02 (+ 0.05 in production), "
     "i.e. better than always answering the most common class"
-    + _LIVE.format(margin="accuracy 0.05", baseline="the majority share")
-    + _SLICES.format(base="0.10"),
+    + _LIVE.format(margin="accuracy 0.05", baseline="the majority share"),
     "regression": "min r2 0.20 (0.30 in production): better than predicting the mean; "
     "max_regression rmse: 5% of the target's standard deviation"
-    + _LIVE.format(margin="r2 0.10", baseline="r2 0")
-    + _SLICES.format(base="0.20"),
+    + _LIVE.format(margin="r2 0.10", baseline="r2 0"),
 }
+
+
+def explain(contract: Contract) -> str:
+    """What adopt's defaults for this contract are, in a sentence."""
+    base = "0.20" if contract.task == "regression" else "0.10"
+    return EXPLAIN[contract.task] + (_SLICES.format(base=base) if contract.segment else "")
+
+
 COMMENT = "# gates for a {task} task, written by `mlops data adopt`: set the bar your use needs"
 
 
