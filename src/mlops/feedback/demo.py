@@ -105,6 +105,7 @@ def check_recovered(fig: Figure | None, env: str) -> str:
     raise StoryError(
         f"the loop did not recover: after the retrain, {shown} "
         f"(the bar: environments/{env}.yaml monitoring.min_live). The old rows may still teach "
-        "the old relation: set train.recency (window or half_life) in params.yaml so the "
-        "newest rows decide, or gather more labelled traffic, then run `make demo` again"
+        "the old relation: in params.yaml, refresh.keep_rows keeps only the newest rows (train "
+        "and holdout follow the new population) or train.recency.half_life weighs them more; "
+        "or gather more labelled traffic. Then run `make demo` again"
     )
