@@ -118,7 +118,8 @@ def data_refresh(
         typer.echo(f"data: no new labelled traffic from {env}{repeats}; {done.data} unchanged")
     else:
         typer.echo(
-            f"data: {done.data} {done.rows_before:,} -> {done.rows_before + done.rows_added:,} "
+            f"data: {done.data} {done.rows_before:,} -> "
+            f"{done.rows_before + done.rows_added - done.rows_dropped:,} "
             f"rows ({done.rows_added:,} labelled predictions from {env}, "
             f"{len(done.outcome_files)} outcome file(s)"
             + (
@@ -126,7 +127,12 @@ def data_refresh(
                 if done.duplicates_skipped
                 else ""
             )
-            + ")"
+            + (
+                f"; the oldest {done.rows_dropped:,} dropped out (refresh.keep_rows)"
+                if done.rows_dropped
+                else ""
+            )
+            + f"); the retrain learns from {done.recency} (params.yaml train.recency)"
             + (
                 f"; then: git add {done.dvc_file} && git commit && dvc push"
                 if done.dvc_file

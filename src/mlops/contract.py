@@ -19,7 +19,9 @@ API::
     c.id_column   # "customer_id" or None: the row's identity (split keeps each row on one side)
     c.columns     # tuple[Column]: every column but the target, in file order
     c.features    # names of the columns the model reads (``feature: true``)
-    c.numeric     # numeric features;  c.categorical: categorical features
+    c.numeric     # numeric features;  c.categorical: categorical features, of which
+    c.nominal     # the unordered (one-hot encoded) and
+    c.ordinal     # the ordered ones (``ordered: true``: trained as their position)
     c.personal    # columns marked ``personal: true`` (hashed in the prediction log)
     c.by_name     # name -> Column
     c.dtypes(with_target=True)        # name -> pandas dtype of training and serving frames
@@ -66,6 +68,7 @@ class Column:
     feature: bool = True
     description: str = ""
     personal: bool = False  # hashed in the prediction log (mlops.predlog.redact)
+    ordered: bool = False  # category: ``categories`` is an order; trained as its position
 
     @property
     def numeric(self) -> bool:
@@ -106,6 +109,16 @@ class Contract:
     @property
     def categorical(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.feature and not c.numeric)
+
+    @property
+    def nominal(self) -> tuple[str, ...]:
+        """Unordered category features (one-hot encoded)."""
+        return tuple(c.name for c in self.columns if c.feature and not c.numeric and not c.ordered)
+
+    @property
+    def ordinal(self) -> tuple[str, ...]:
+        """Ordered category features (encoded as the position in ``categories``)."""
+        return tuple(c.name for c in self.columns if c.feature and c.ordered)
 
     @property
     def classification(self) -> bool:
@@ -172,6 +185,8 @@ def _column_dict(c: Column) -> dict[str, Any]:
         out |= {k: v for k, v in (("min", c.low), ("max", c.high)) if v is not None}
     elif c.categories:
         out["categories"] = list(c.categories)
+        if c.ordered:
+            out["ordered"] = True
     if c.nullable:
         out["nullable"] = True
         if c.max_null_share is not None:
@@ -219,6 +234,7 @@ _COLUMN_KEYS = (
     "feature",
     "description",
     "personal",
+    "ordered",
 )
 
 
@@ -249,6 +265,9 @@ def _column(name: str, raw: Any, source: str) -> Column:
         raise _fail(source, f"{where}categories", "must be a list of strings", cats)
     if len({str(c) for c in cats}) != len(cats):
         raise _fail(source, f"{where}categories", "lists a category twice", cats)
+    ordered = _get(raw, "ordered", (bool,), source, where, False)
+    if ordered and len(cats) < 2:
+        raise _fail(source, f"{where}ordered", "an ordered column lists its categories in order")
     share = _get(raw, "max_null_share", _NUMBER, source, where, None)
     if share is not None and not 0 <= share <= 1:
         raise _fail(source, f"{where}max_null_share", "must be between 0 and 1", share)
@@ -263,6 +282,7 @@ def _column(name: str, raw: Any, source: str) -> Column:
         feature=_get(raw, "feature", (bool,), source, where, True),
         description=str(_get(raw, "description", (str,), source, where, "")),
         personal=_get(raw, "personal", (bool,), source, where, False),
+        ordered=ordered,
     )
 
 

@@ -33,6 +33,7 @@ TRUSTED: tuple[str, ...] = (
     "sklearn.impute._base.SimpleImputer",
     "sklearn.pipeline.Pipeline",
     "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._encoders.OrdinalEncoder",
     "sklearn.utils._bunch.Bunch",
     "numpy.dtype",
     "builtins.str",

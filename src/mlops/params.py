@@ -50,9 +50,14 @@ SPEC: dict[str, Spec] = {
             "max_features": (float, 0.01, 1),
         },
         "linear": {"regularization": (float, 1e-9, None), "max_iter": (int, 1, 1_000_000)},
+        "recency": {"half_life": (float, 0, None)},  # 0: off
     },
     "evaluate": {"threshold": (AUTO_OR_FLOAT, 0, 1), "latency_repeats": (int, 1, 100_000)},
-    "refresh": {"window_days": (float, 0.001, None), "max_rows": (int, 1, None)},
+    "refresh": {
+        "window_days": (float, 0.001, None),
+        "max_rows": (int, 1, None),
+        "keep_rows": (int, 0, None),  # 0: keep every row
+    },
 }
 
 

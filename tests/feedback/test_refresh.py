@@ -48,6 +48,7 @@ def test_refresh_adds_labelled_traffic_once_within_window_and_cap(template_clone
     args = ["data", "refresh", "--env", "production", "--log-dir", str(logs)]
     done = json.loads(mlops(repo, *args, "--json").stdout)
     assert done["changed"] and done["rows_before"] == 1000 and done["rows_added"] == 120
+    assert done["rows_dropped"] == 0 and done["recency"] == "every row, equal weights"
     assert done["labelled_available"] == 120  # the 40 old ones are outside the window
     table = pd.read_csv(repo / "data" / "churn.csv")
     assert len(table) == 1120 and _md5(repo) != before
@@ -113,3 +114,20 @@ def test_labelled_rows_the_table_already_holds_are_not_added_twice(template_clon
     assert len(pd.read_csv(repo / "data" / "churn.csv")) == 1030
     again = mlops(repo, *args)
     assert "no new labelled traffic from production; data/churn.csv unchanged" in again.stdout
+
+
+def test_keep_rows_drops_the_oldest_rows_and_says_so(template_clone, tmp_path):
+    """refresh.keep_rows: the table keeps its newest rows, so train and holdout follow them."""
+    repo, logs = use_sample(template_clone, rows=1000), tmp_path / "logs"
+    text = (repo / "params.yaml").read_text().replace("keep_rows: 0", "keep_rows: 1050")
+    (repo / "params.yaml").write_text(text)
+    recent = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="milliseconds")
+    ids, frame = _traffic(logs, 100, 3, "new", recent)
+    _ingest(repo, tmp_path, "a.csv", ids, list(frame["churn"]))
+    before = pd.read_csv(repo / "data" / "churn.csv")
+    args = ["data", "refresh", "--env", "production", "--log-dir", str(logs)]
+    out = mlops(repo, *args).stdout
+    assert "1,000 -> 1,050 rows" in out and "the oldest 50 dropped out (refresh.keep_rows)" in out
+    table = pd.read_csv(repo / "data" / "churn.csv")
+    assert len(table) == 1050
+    pd.testing.assert_frame_equal(table.head(950), before.tail(950).reset_index(drop=True))

@@ -25,7 +25,8 @@ from mlops import environments, params, paths, tools
 from mlops.contract import CONTRACT_FILE, Contract, dump
 from mlops.data import gate_defaults, sample
 from mlops.data.infer import AdoptError, Inferred, infer_contract, model_name
-from mlops.data.schema import TableError, coerce, read_raw
+from mlops.data.schema import TableError, coerce, read_raw, write_table
+from mlops.stages import validate
 
 HEADER = """\
 # contract.yaml: the one definition of the table, written by `mlops data adopt` from {source}.
@@ -141,23 +142,21 @@ def _models_file(root: Path, model: str, changed: list[str], notes: list[str]) -
     _write(root, paths.MODELS_FILE, head + body, changed)
 
 
-def _relax_params(root: Path, df: pd.DataFrame, changed: list[str], notes: list[str]) -> None:
-    """Lower ``validate.min_rows`` / raise ``max_duplicate_share`` when the table itself would
-    fail them (a line edit: params.yaml keeps its comments)."""
-    settings = params.section("validate", root / params.PARAMS_FILE)
-    text = (root / params.PARAMS_FILE).read_text()
+def relaxed(settings: dict, df: pd.DataFrame, notes: list[str]) -> dict:
+    """``settings`` (params.yaml ``validate``) with ``min_rows`` lowered / ``max_duplicate_share``
+    raised where the table itself would fail them."""
+    out = dict(settings)
     if len(df) < settings["min_rows"]:
-        text = _set_param(text, "min_rows", len(df))
+        out["min_rows"] = len(df)
         notes.append(f"params.yaml validate.min_rows: {settings['min_rows']} -> {len(df)}")
     dup = float(df.duplicated().mean())
     if dup > settings["max_duplicate_share"]:
-        share = math.ceil((dup + 0.01) * 100) / 100
-        text = _set_param(text, "max_duplicate_share", share)
+        out["max_duplicate_share"] = math.ceil((dup + 0.01) * 100) / 100
         notes.append(
             f"params.yaml validate.max_duplicate_share: {settings['max_duplicate_share']} -> "
-            f"{share} (the table has {dup:.1%} duplicate rows)"
+            f"{out['max_duplicate_share']} (the table has {dup:.1%} duplicate rows)"
         )
-    _write(root, params.PARAMS_FILE, text, changed)
+    return out
 
 
 def _set_param(text: str, key: str, value) -> str:
@@ -174,6 +173,21 @@ def _reset_params(root: Path, values: dict, changed: list[str]) -> None:
     _write(root, params.PARAMS_FILE, text, changed)
 
 
+def check_table(source: Path, text: str, settings: dict, df: pd.DataFrame | None = None) -> None:
+    """Run the validate stage's checks on the file about to be placed, read as that stage will
+    read it, with the contract text and validate settings about to be written; refuse (nothing
+    written) when they fail: `dvc repro` would stop there."""
+    contract = Contract.from_dict(yaml.safe_load(text), source=CONTRACT_FILE)
+    table = coerce(read_raw(source) if df is None else df, contract)
+    report = validate.validate(table, settings, contract)
+    if not report["valid"]:
+        raise AdoptError(
+            f"{source.name} would not pass the validate stage with the contract adopt inferred "
+            f"(nothing was written):\n{validate.describe(report)}\nadjust the table, or report "
+            "this: adopt should infer a contract its own table passes"
+        )
+
+
 def install(
     root: Path,
     source: Path,
@@ -182,23 +196,47 @@ def install(
     text: str,
     notes: list[str],
     gates: dict | None = None,
-    validate: dict | None = None,
+    settings: dict | None = None,
 ) -> list[str]:
-    """Write the table, contract, gates, models.yaml and params (``validate`` settings when
-    given, else relaxed only where the table fails them); ``dvc add`` the data."""
+    """Check the table against the validate stage, then write it, the contract, gates,
+    models.yaml and params (``settings`` for ``validate`` when given, else the current ones
+    relaxed only where the table fails them); ``dvc add`` the data."""
+    current = params.section("validate", root / params.PARAMS_FILE)
+    chosen = relaxed(current, df, notes) if settings is None else current | settings
+    check_table(source, text, chosen, df)
     changed: list[str] = []
-    if validate is None:
-        _relax_params(root, df, changed, notes)
-    else:
-        _reset_params(root, validate, changed)
+    _reset_params(root, {k: chosen[k] for k in ("min_rows", "max_duplicate_share")}, changed)
     _place_table(root, source, contract.data, changed)
     _write(root, CONTRACT_FILE, text, changed)
-    stats = gate_defaults.stats(coerce(df, contract), contract)
+    holdout = params.section("split", root / params.PARAMS_FILE)["holdout_size"]
+    stats = gate_defaults.stats(coerce(df, contract), contract, holdout)
     _env_gates(root, contract, stats, changed, gates)
     _models_file(root, contract.model, changed, notes)
     if changed or not (root / paths.DATA_DVC).is_file():
         tools.dvc("add", paths.DATA_DIR, cwd=root)
     return changed
+
+
+def labelled_only(df: pd.DataFrame, target: str, source: Path, tmp: Path, notes: list[str]):
+    """(table, file to place): rows without a target value cannot train or be scored, so they
+    are left out of the adopted copy (the file given stays as it is)."""
+    if target not in df or not df[target].isna().any():
+        return df, source
+    missing = int(df[target].isna().sum())
+    df = df[df[target].notna()].reset_index(drop=True)
+    if df.empty:
+        raise AdoptError(f"target {target!r}: no row has a value; there is nothing to learn")
+    out = tmp / source.name
+    if source.suffix == ".parquet":
+        df.to_parquet(out, index=False)
+    else:
+        write_table(df, out)
+    df = read_raw(out)  # as every later step reads it (a column may lose its only nulls)
+    notes.append(
+        f"target {target!r}: {missing} row(s) without a value left out of {paths.DATA_DIR}/"
+        f"{source.name} ({len(df)} kept); {source} itself is unchanged"
+    )
+    return df, out
 
 
 # ------------------------------------------------------------------------------ API
@@ -215,10 +253,21 @@ def adopt(
     positive: str | None = None,
 ) -> Adoption:
     """Adopt the table ``file`` as the workspace's data (see the module docstring)."""
+    import tempfile
+
     root, source = Path(root), Path(file)
     df = read(source)
     if df.empty:
         raise AdoptError(f"{source}: the table has no rows")
+    with tempfile.TemporaryDirectory() as tmp:
+        notes: list[str] = []
+        df, placed = labelled_only(df, target, source, Path(tmp), notes)
+        done = _adopt(root, source, placed, df, target, task, segment, name, positive)
+    done.notes[:0] = notes
+    return done
+
+
+def _adopt(root, source, placed, df, target, task, segment, name, positive) -> Adoption:
     holdout = params.section("split", root / params.PARAMS_FILE)["holdout_size"]
     inferred: Inferred = infer_contract(
         df,
@@ -232,8 +281,8 @@ def adopt(
     )
     contract = inferred.contract
     text = dump(contract, HEADER.format(source=source.name))
-    changed = install(root, source, contract, df, text, inferred.notes)
-    inferred.notes.append("gates: " + gate_defaults.EXPLAIN[contract.task])
+    changed = install(root, placed, contract, df, text, inferred.notes)
+    inferred.notes.append("gates: " + gate_defaults.explain(contract))
     return Adoption(contract, inferred.notes, inferred.review, changed)
 
 

@@ -11,6 +11,7 @@ hundred outcomes, while a population that moved away from what it learned is.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -19,45 +20,99 @@ import pandas as pd
 from mlops.contract import Contract
 
 
+def baseline(task: str, stats: dict[str, float]) -> dict[str, float]:
+    """What a constant model scores on the gate's headline metric: roc_auc 0.5 (one score for
+    every row), accuracy = the majority class's share, r2 0 (the mean)."""
+    metric = LIVE[task][0]
+    return {metric: {"binary": 0.5, "multiclass": stats.get("majority_share", 0.0)}.get(task, 0.0)}
+
+
+def _slice_noise(metric: str, stats: dict[str, float]) -> float:
+    """Two standard errors of the gap between two slices the size of the smallest segment's
+    expected share of the holdout: a gap this size is within noise. accuracy: a proportion
+    (at most 0.5 / sqrt(n)); roc_auc: Hanley-McNeil at 0.5, sqrt((1/pos + 1/neg) / 12); r2: about
+    sqrt(2 / n)."""
+    n = max(stats.get("smallest_slice", 0.0), 2.0)
+    if metric == "roc_auc":
+        pos = max(n * stats.get("positive_share", 0.5), 1.0)
+        se = math.sqrt((1 / pos + 1 / max(n - pos, 1.0)) / 12)
+    elif metric == "accuracy":
+        se = 0.5 / math.sqrt(n)
+    else:
+        se = math.sqrt(2 / n)
+    return 2 * math.sqrt(2) * se
+
+
+def _slice_gap(metric: str, base: float, stats: dict[str, float]) -> dict[str, Any]:
+    gap = min(1.0, math.ceil((base + _slice_noise(metric, stats)) * 100) / 100)
+    return {"max_slice_gap": {metric: gap}}
+
+
 def _binary(strict: bool, stats: dict[str, float], segment: bool) -> dict[str, Any]:
     gates = {
         "min": {"roc_auc": 0.70 if strict else 0.65},
         "max_regression": {"roc_auc": 0.02},
     }
-    return gates | ({"max_slice_gap": {"roc_auc": 0.15}} if segment else {})
+    return gates | (_slice_gap("roc_auc", 0.10, stats) if segment else {})
 
 
 def _multiclass(strict: bool, stats: dict[str, float], segment: bool) -> dict[str, Any]:
     floor = min(0.99, round(stats["majority_share"] + (0.05 if strict else 0.02), 2))
     gates = {"min": {"accuracy": floor}, "max_regression": {"macro_f1": 0.02}}
-    return gates | ({"max_slice_gap": {"accuracy": 0.15}} if segment else {})
+    return gates | (_slice_gap("accuracy", 0.10, stats) if segment else {})
 
 
 def _regression(strict: bool, stats: dict[str, float], segment: bool) -> dict[str, Any]:
     tolerance = float(f"{0.05 * stats['target_std']:.3g}") or 0.001
     gates = {"min": {"r2": 0.30 if strict else 0.20}, "max_regression": {"rmse": tolerance}}
-    return gates | ({"max_slice_gap": {"r2": 0.30}} if segment else {})
+    return gates | (_slice_gap("r2", 0.20, stats) if segment else {})
 
 
 BUILDERS = {"binary": _binary, "multiclass": _multiclass, "regression": _regression}
+_SLICES = (
+    "; max_slice_gap: {base} plus two standard errors of the gap between two slices the size of "
+    "the smallest segment in the holdout (a gap within noise never fails)"
+)
+_LIVE = (
+    "; live (monitoring.min_live): {margin} below the gate, never below halfway from what a "
+    "constant model scores ({baseline}) to the gate"
+)
 EXPLAIN = {
-    "binary": "min roc_auc 0.65 (0.70 in production): better than chance (0.5) by a margin; "
-    "live (monitoring.min_live) roc_auc 0.05 below that",
+    "binary": "min roc_auc 0.65 (0.70 in production): better than chance (0.5) by a margin"
+    + _LIVE.format(margin="roc_auc 0.05", baseline="0.5"),
     "multiclass": "min accuracy: the majority class's share + 0.02 (+ 0.05 in production), "
-    "i.e. better than always answering the most common class; live (monitoring.min_live) "
-    "accuracy 0.05 below that",
+    "i.e. better than always answering the most common class"
+    + _LIVE.format(margin="accuracy 0.05", baseline="the majority share"),
     "regression": "min r2 0.20 (0.30 in production): better than predicting the mean; "
-    "max_regression rmse: 5% of the target's standard deviation; live (monitoring.min_live) "
-    "r2 0.10 below the gate",
+    "max_regression rmse: 5% of the target's standard deviation"
+    + _LIVE.format(margin="r2 0.10", baseline="r2 0"),
 }
+
+
+def explain(contract: Contract) -> str:
+    """What adopt's defaults for this contract are, in a sentence."""
+    base = "0.20" if contract.task == "regression" else "0.10"
+    return EXPLAIN[contract.task] + (_SLICES.format(base=base) if contract.segment else "")
+
+
 COMMENT = "# gates for a {task} task, written by `mlops data adopt`: set the bar your use needs"
 
 
-def stats(df: pd.DataFrame, contract: Contract) -> dict[str, float]:
+def stats(df: pd.DataFrame, contract: Contract, holdout_size: float = 0.2) -> dict[str, float]:
+    """What the defaults depend on: the class shares or the target's spread, and the expected
+    holdout rows of the smallest segment."""
     y = df[contract.target]
+    out: dict[str, float] = {}
     if contract.classification:
-        return {"majority_share": float(y.value_counts(normalize=True).iloc[0])}
-    return {"target_std": float(y.std())}
+        shares = y.value_counts(normalize=True)
+        out["majority_share"] = float(shares.iloc[0])
+        if contract.task == "binary":
+            out["positive_share"] = float(shares.get(contract.positive, 0.0))
+    else:
+        out["target_std"] = float(y.std())
+    if contract.segment:
+        out["smallest_slice"] = float(df[contract.segment].value_counts().min() * holdout_size)
+    return out
 
 
 def _flow(mapping: dict[str, float]) -> str:
@@ -105,11 +160,18 @@ def env_gates(
     return gates
 
 
-def min_live(contract: Contract, gates: dict[str, Any]) -> dict[str, float]:
-    """``monitoring.min_live`` for these gates ({} when ``gates.min`` lacks the metric)."""
+def min_live(
+    contract: Contract, gates: dict[str, Any], stats: dict[str, float] | None = None
+) -> dict[str, float]:
+    """``monitoring.min_live`` for these gates ({} when ``gates.min`` lacks the metric): the
+    gate minus a margin, but never below halfway from the constant model's score to the gate,
+    so a model that learned nothing cannot pass it."""
     metric, margin = LIVE[contract.task]
     floor = (gates.get("min") or {}).get(metric)
-    return {} if floor is None else {metric: round(float(floor) - margin, 4)}
+    if floor is None:
+        return {}
+    trivial = baseline(contract.task, stats or {})[metric]
+    return {metric: round(max(float(floor) - margin, (trivial + float(floor)) / 2), 4)}
 
 
 def replace_min_live(text: str, live: dict[str, float]) -> str:
@@ -140,7 +202,7 @@ def apply(
     """An environment file's text with adopt's ``gates:`` block and ``monitoring.min_live``."""
     chosen = env_gates(contract, env, stats, kept, gates)
     text = replace_block(text, block(contract, chosen))
-    return replace_min_live(text, min_live(contract, chosen))
+    return replace_min_live(text, min_live(contract, chosen, stats))
 
 
 _TOP = re.compile(r"^[^\s#]")

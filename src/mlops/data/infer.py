@@ -4,6 +4,11 @@ Rules (each decision is reported to the user as a note):
 
 - kind per column from the dtype pandas reads: integers -> ``int``, floats -> ``float``, strings
   and booleans -> ``category`` (a column with nulls reads as float, so it becomes ``float``);
+- a numeric column holding only 0 and 1 is a flag: ``int`` in [0, 1] exactly (with nulls, the
+  categories {0, 1}), so 2 is refused;
+- a pandas ``Categorical`` (Parquet dictionary column, R factor) is a ``category`` with its own
+  categories in their order; an ordered one is marked ``ordered: true`` and trained as the
+  position in that order;
 - numeric ranges: the observed min and max widened by ``RANGE_MARGIN`` of the span on each side,
   never below 0 for a column that has no negative value, rounded outwards;
 - categories: the observed values, up to ``CATEGORY_CAP``; a string column with more distinct
@@ -37,6 +42,7 @@ ID_LIKE_SHARE = 0.95
 RANGE_MARGIN = 0.10
 NULL_MARGIN = 0.05
 MULTICLASS_MAX = 20
+IMBALANCED = 0.10  # a class below this share of rows: accuracy says little, adopt warns
 POSITIVE_NAMES = ("1", "true", "yes", "y", "positive", "pos")
 
 
@@ -108,6 +114,33 @@ def _excluded(name: str, why: str, notes: list[str]) -> Column:
     )
 
 
+def _is_flag(s: pd.Series, values: pd.Series) -> bool:
+    """Numbers that are only ever 0 or 1 (a flag, not a quantity)."""
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    return numeric and set(values.unique().tolist()) == {0, 1}
+
+
+def _flag(name: str, s: pd.Series, share: float, max_share, notes: list[str]) -> Column:
+    """A 0/1 column: an integer in [0, 1] exactly, or with nulls (read as floats) the categories
+    {0, 1}; either way a 2 is refused."""
+    notes.append(f"column {name!r}: a 0/1 flag; only 0 and 1 are valid")
+    described = "0/1 flag" + (f"; {share:.1%} null in the adopted table" if share else "")
+    if not share:
+        return Column(name, "int", low=0, high=1, description=described)
+    return Column(
+        name, "category", categories=("0", "1"), nullable=True, max_null_share=max_share,
+        description=described,
+    )  # fmt: skip
+
+
+def _categories(s: pd.Series, uniques: pd.Series) -> tuple[list[str], bool]:
+    """(categories, ordered): a ``Categorical``'s own categories in their order (an R factor's
+    levels, a Parquet dictionary), else the observed values sorted."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return as_text(pd.Series(s.cat.categories)).tolist(), bool(s.cat.ordered)
+    return sorted(as_text(uniques).unique().tolist()), False
+
+
 def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = False) -> Column:
     kind = "category" if segment else _kind(s)
     values = s.dropna()
@@ -122,8 +155,10 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
         first = first.item() if hasattr(first, "item") else first
         why = "empty" if values.empty else f"constant: always {first!r}"
         return _excluded(name, why, notes)
+    if not segment and _is_flag(s, values):
+        return _flag(name, s, share, max_share, notes)
     if kind == "category":
-        cats = sorted(as_text(uniques).unique().tolist())
+        cats, ordered = _categories(s, uniques)
         if _is_id_like(name, values, distinct, kind) and not segment:
             return _excluded(name, f"id-like: {len(cats)} distinct values", notes)
         if len(cats) > CATEGORY_CAP:
@@ -134,6 +169,8 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
                 )
             why = f"high cardinality: {len(cats)} distinct values, cap {CATEGORY_CAP}"
             return _excluded(name, why, notes)
+        if ordered and not segment:
+            notes.append(f"column {name!r}: ordered categories {cats}; trained as their position")
         return Column(
             name,
             kind,
@@ -141,6 +178,7 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
             nullable=nullable,
             max_null_share=max_share,
             description=described,
+            ordered=ordered and not segment,
         )
     if _is_id_like(name, values, distinct, kind):
         return _excluded(name, "id-like: every value distinct", notes)
@@ -256,7 +294,9 @@ def infer_target(
     check_class_sizes(labels, name, holdout_size)
     counts = labels.value_counts()
     classes = tuple(sorted(counts.index.tolist(), key=lambda c: (str(type(c)), c)))
-    notes.append(f"classes: {', '.join(f'{c!r} ({counts[c]} rows)' for c in classes)}")
+    notes.append("class balance: " + ", ".join(
+        f"{c!r} {counts[c]} rows ({counts[c] / len(labels):.1%})" for c in classes
+    ))  # fmt: skip
     if task != "binary":
         if positive is not None:
             raise AdoptError("--positive-label is for a binary task only")
@@ -312,7 +352,25 @@ def infer_contract(
         positive=label,
         segment=segment,
     )
-    return Inferred(contract, notes, _review(contract))
+    review = _review(contract)
+    warning = imbalance(_labels(df[target])) if contract.classification else None
+    if warning:
+        notes.append("warning: " + warning)
+        review.insert(0, warning)
+    return Inferred(contract, notes, review)
+
+
+def imbalance(labels: pd.Series) -> str | None:
+    """A warning when a class is rarer than ``IMBALANCED``: what a constant model scores."""
+    shares = labels.value_counts(normalize=True)
+    if shares.iloc[-1] >= IMBALANCED:
+        return None
+    return (
+        f"imbalanced target: class {shares.index[-1]!r} is {shares.iloc[-1]:.1%} of rows; always "
+        f"answering {shares.index[0]!r} scores accuracy {shares.iloc[0]:.3f}. Judge the model by "
+        "roc_auc, macro F1, precision and recall at its threshold (the default gates do), and "
+        "set evaluate.threshold for the errors you can afford"
+    )
 
 
 def _review(c: Contract) -> list[str]:

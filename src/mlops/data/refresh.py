@@ -14,6 +14,11 @@ The new table is validated exactly as the validate stage does (contract.yaml, pa
 moved into place), and ``dvc add data`` pins it in data.dvc. ``data/refresh.json`` records
 which outcome files were used, so running it again adds nothing twice; no new outcome means no
 change at all.
+
+Rows are appended, so a row's position is its age (``mlops.data.recency``): ``refresh.keep_rows``
+keeps only the newest N rows (the oldest drop out, counted in ``rows_dropped``), and
+``train.recency.half_life`` makes the retrain weigh newer rows more; the result says what the
+retrain will learn from.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import pandas as pd
 
 from mlops import params, paths, predlog, tools
 from mlops.contract import Contract, load_contract
+from mlops.data import recency
 from mlops.data.schema import coerce, write_table
 from mlops.errors import DataValidationError, MlopsError
 from mlops.feedback import join, outcomes
@@ -45,7 +51,9 @@ class Refreshed:
     outcome_files: list[str] = field(default_factory=list)
     labelled_available: int = 0  # labelled predictions in the window, before the cap
     duplicates_skipped: int = 0  # labelled rows identical to one the table already holds
+    rows_dropped: int = 0  # the oldest rows beyond refresh.keep_rows
     dvc_file: str | None = None
+    recency: str = ""  # what the retrain will learn from (params.yaml train.recency)
 
     @property
     def changed(self) -> bool:
@@ -135,7 +143,8 @@ def refresh(
     """Build, check and write the next training table (see the module doc)."""
     root = Path(root)
     contract = load_contract(root)
-    settings = params.load(root / params.PARAMS_FILE)["refresh"]
+    loaded = params.load(root / params.PARAMS_FILE)
+    settings = loaded["refresh"]
     state = _state(root)
     known = new_outcomes(root, env, contract, state, store)
     log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
@@ -149,6 +158,7 @@ def refresh(
         env, contract.data, len(current), len(added),
         sorted(set(known["file"])), int(labelled[contract.target].notna().sum()),
     )  # fmt: skip
+    result.recency = recency.settings(loaded["train"]).describe()
     if added.empty:
         return result
     table, result.duplicates_skipped = without_repeats(
@@ -157,12 +167,14 @@ def refresh(
     result.rows_added = len(table) - len(current)
     if not result.changed:
         return result
+    table, result.rows_dropped = recency.keep_newest(table, settings["keep_rows"])
     _check(table, contract, root, contract.data)
     _write_table(table, data_path)
     used = state.setdefault("outcome_files", {}).setdefault(env, [])
     used += [f for f in result.outcome_files if f not in used]
-    state["last"] = {"env": env, "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-                     "rows_added": result.rows_added}  # fmt: skip
+    at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    state["last"] = {"env": env, "at": at, "rows_added": result.rows_added,
+                     "rows_dropped": result.rows_dropped}  # fmt: skip
     (root / paths.DATA_DIR / STATE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
     if dvc_add:
         tools.dvc("add", paths.DATA_DIR, cwd=root)

@@ -111,14 +111,19 @@ def read_raw(path: str | Path) -> pd.DataFrame:
 def as_text(s: pd.Series) -> pd.Series:
     """Category values as strings, the one spelling adopt infers and every reader coerces to:
     ``1.0`` -> ``"1"`` (integer codes with nulls read back as floats), ``True`` -> ``"True"``;
-    nulls stay nulls."""
+    nulls stay nulls; a ``Categorical``'s values are its categories' text."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        names = as_text(pd.Series(s.cat.categories)).tolist()
+        s = s.cat.rename_categories(names).astype(object)
     if pd.api.types.is_float_dtype(s) and (s.dropna() == s.dropna().round()).all():
         s = s.astype("Int64")
     return s.astype("str").where(s.notna(), None).astype("str")
 
 
 def _is_str(s: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(s)
+    """Plain strings; a pandas ``Categorical`` (Parquet dictionary, R factor) is not: its values
+    are read as their text, and the contract keeps its order (``categories``, ``ordered``)."""
+    return pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype)
 
 
 def _integral(s: pd.Series) -> bool:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from mlops.errors import MlopsError
 from mlops.feedback.outcomes import REQUEST_ID, ROW
+from mlops.feedback.performance import OK
 from mlops.monitoring.traffic import Labelled
 
 BATCH = 50  # records per request
@@ -87,3 +88,24 @@ def figure(report: Path) -> Figure:
         name, value, result["thresholds"].get(name), result["status"], n,
         tuple(g["version"] for g in measured),
     )  # fmt: skip
+
+
+class StoryError(MlopsError):
+    """`make demo` did not show what it claims: the run stops with this reason (exit 1)."""
+
+    exit_code = 1
+
+
+def check_recovered(fig: Figure | None, env: str) -> str:
+    """The story's last claim, checked: the retrained version meets its live bar on fresh
+    traffic of the moved population. Otherwise ``StoryError`` saying why and what to try."""
+    if fig is not None and fig.status == OK:
+        return f"live performance recovered: {fig.describe()}"
+    shown = "no live figure" if fig is None else fig.describe()
+    raise StoryError(
+        f"the loop did not recover: after the retrain, {shown} "
+        f"(the bar: environments/{env}.yaml monitoring.min_live). The old rows may still teach "
+        "the old relation: in params.yaml, refresh.keep_rows keeps only the newest rows (train "
+        "and holdout follow the new population) or train.recency.half_life weighs them more; "
+        "or gather more labelled traffic. Then run `make demo` again"
+    )

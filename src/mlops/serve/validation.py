@@ -61,13 +61,26 @@ def _bound(value: float | None) -> str:
     return "any" if value is None else f"{value:g}"
 
 
+def category_text(value: Any) -> Any:
+    """A category given as a JSON number or boolean, spelled as the table's text: ``1`` and
+    ``1.0`` -> ``"1"``, ``true`` -> ``"True"`` (as ``mlops.data.schema.as_text`` reads a column
+    of codes); anything else unchanged."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
+    return value
+
+
 def _category_check(col: Column) -> Callable[[Any], str | None]:
     allowed = frozenset(col.categories)
     shown = ", ".join(col.categories)
 
     def check(value: Any) -> str | None:
         if not isinstance(value, str):
-            return "must be a string"
+            value = category_text(value)
+            if not isinstance(value, str):
+                return "must be a string"
         if value not in allowed:
             return f"unknown category; expected one of: {shown}"
         return None
@@ -88,6 +101,9 @@ class Validator:
         self.features = contract.features
         self.checks = tuple((c, _check(c)) for c in contract.columns if c.feature)
         self._feature_set = frozenset(self.features)
+        # a record may also carry the table's other columns (feature: false, e.g. an id), as a
+        # row exported from the table does: accepted, never scored (the target stays refused)
+        self._known = frozenset(c.name for c in contract.columns)
         self._dtypes = contract.dtypes(with_target=False, features_only=True)
 
     def records(self, body: Any) -> list[dict[str, Any]]:
@@ -96,12 +112,16 @@ class Validator:
         errors = []
         for index, record in enumerate(rows):
             # the fast path: the right keys and no problem in any value
-            if type(record) is dict and record.keys() == self._feature_set and self._clean(record):
+            if type(record) is dict and self._keys_ok(record) and self._clean(record):
                 continue
             errors.extend(self._record_errors(index, record))
         if errors:
             raise RequestError(errors)
         return rows
+
+    def _keys_ok(self, record: dict[str, Any]) -> bool:
+        keys = record.keys()
+        return keys == self._feature_set or self._feature_set <= keys <= self._known
 
     def _clean(self, record: dict[str, Any]) -> bool:
         for col, check in self.checks:
@@ -130,7 +150,7 @@ class Validator:
             problem = check(value)
             if problem:
                 errors.append(_error(loc, problem, "value", value))
-        for name in record.keys() - self._feature_set:
+        for name in record.keys() - self._known:
             errors.append(_error(["records", index, name], "unknown field", "extra"))
         return errors
 
@@ -157,6 +177,8 @@ def _rows(body: Any) -> list[Any]:
 
 def _column(dtype: str, name: str, rows: list[dict[str, Any]]):
     values = [row[name] for row in rows]
+    if dtype == "str":
+        values = [v if v is None or type(v) is str else category_text(v) for v in values]
     if dtype == "float64":
         return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
     if dtype == "int64":

@@ -24,6 +24,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlops import model_io, params, paths
 from mlops.contract import MODEL_ATTRIBUTE, Contract, load_contract
+from mlops.data import ordinal, recency
 
 
 def _hist_gradient_boosting(classify: bool, p: dict[str, Any], seed: int):
@@ -56,7 +57,8 @@ def _features(contract: Contract, scale: bool) -> ColumnTransformer:
     return ColumnTransformer(
         [
             ("numeric", _chain(numeric), list(contract.numeric)),
-            ("categorical", _chain(categorical), list(contract.categorical)),
+            ("categorical", _chain(categorical), list(contract.nominal)),
+            *ordinal.transformers(contract),
         ],
         verbose_feature_names_out=False,
     )
@@ -74,15 +76,20 @@ def build(settings: dict[str, Any], contract: Contract) -> Pipeline:
     return Pipeline([("features", _features(contract, name == "linear")), ("model", model)])
 
 
-def train(df: pd.DataFrame, settings: dict[str, Any], contract: Contract) -> Pipeline:
-    pipeline = build(settings, contract).fit(df[list(contract.features)], df[contract.target])
+def train(df: pd.DataFrame, settings: dict[str, Any], contract: Contract, weight=None) -> Pipeline:
+    fit = {} if weight is None else {"model__sample_weight": weight}
+    pipeline = build(settings, contract).fit(
+        df[list(contract.features)], df[contract.target], **fit
+    )
     setattr(pipeline, MODEL_ATTRIBUTE, contract.for_model())
     return pipeline
 
 
 def main() -> int:
     contract = load_contract()
-    model = train(contract.read_table(paths.TRAIN), params.section("train"), contract)
+    settings = params.section("train")
+    df, weight = recency.apply(contract.read_table(paths.TRAIN), settings, contract)
+    model = train(df, settings, contract, weight)
     model_io.save(model, paths.MODEL)
     model_io.load(paths.MODEL)  # a type outside the allow-list stops training, not serving
     print(f"train: model written to {paths.MODEL} ({model_io.sha256(paths.MODEL)})")

@@ -1,0 +1,121 @@
+"""A Parquet table with ordered and unordered categoricals, a 0/1 flag, an id column and rows
+without a target, adopted as a new user does: `mlops data adopt` -> `dvc repro` (real Git, real
+DVC) -> trained with the categories' order -> served by a real server that answers a row sent
+as exported; then `train.recency` changes the model and the version records it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mlops import model_io, paths, registry
+from mlops.serve import launcher
+from tests.adopted import _quicker, deploy, private_copy, tag
+from tests.conftest import dvc, git, mlops, new_clone, run
+
+pytestmark = pytest.mark.integration
+ORDER = ["poor", "fair", "good", "premium"]
+ROWS, UNLABELLED = 1200, 40
+
+
+def _table(n: int = ROWS, seed: int = 9) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    quality = rng.choice(ORDER, n)
+    promo, x = rng.integers(0, 2, n), rng.normal(size=n)
+    logit = 0.9 * pd.Series(quality).map(ORDER.index).to_numpy() - 1.4 + x + 0.6 * promo
+    bought = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no").astype(object)
+    bought[rng.choice(n, UNLABELLED, replace=False)] = None  # outcomes not known yet
+    return pd.DataFrame(
+        {
+            "order_id": [f"o{i:06d}" for i in range(n)],
+            "quality": pd.Categorical(quality, categories=ORDER, ordered=True),
+            "colour": pd.Categorical(rng.choice(["red", "blue", "green"], n)),
+            "promo": promo,
+            "x": x.round(4),
+            "bought": bought,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory):
+    """``base`` with repo/ (adopted, reproduced, v1.0.0 tagged), remote/, origin.git; and the
+    adopt output."""
+    base = tmp_path_factory.mktemp("kinds")
+    repo = new_clone(base / "repo", base / "remote")
+    source = base / "orders.parquet"
+    _table().to_parquet(source, index=False)
+    out = mlops(repo, "data", "adopt", str(source), "--target", "bought").stdout
+    _quicker(repo)
+    dvc(repo, "repro")
+    dvc(repo, "push")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "adopt orders.parquet")
+    tag(repo, "v1.0.0")
+    git(base, "clone", "-q", "--bare", str(repo), "origin.git")
+    git(repo, "remote", "add", "origin", str(base / "origin.git"))
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "branch", "-q", "--set-upstream-to=origin/main")
+    return base, out
+
+
+def _md5(path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_categorical_parquet_adopts_and_trains_with_its_order(kinds):
+    base, out = kinds
+    repo = base / "repo"
+    assert f"{UNLABELLED} row(s) without a value left out" in out
+    assert "class balance: 'no'" in out and "a 0/1 flag" in out
+    assert "ordered categories ['poor', 'fair', 'good', 'premium']" in out
+    contract = yaml.safe_load((repo / "contract.yaml").read_text())["columns"]
+    assert contract["quality"] == {"kind": "category", "categories": ORDER, "ordered": True}
+    assert contract["promo"]["min"] == 0 and contract["promo"]["max"] == 1
+    assert contract["order_id"]["feature"] is False
+    adopted = pd.read_parquet(repo / "data" / "orders.parquet")
+    assert len(adopted) == ROWS - UNLABELLED and adopted["bought"].notna().all()
+    assert json.loads((repo / paths.VALIDATION).read_text())["valid"]
+    model = model_io.load(repo / paths.MODEL)
+    encoder = model.named_steps["features"].named_transformers_["ordinal"]
+    assert [list(c) for c in encoder.categories_] == [ORDER]
+    assert json.loads((repo / paths.METRICS).read_text())["roc_auc"] > 0.7
+
+
+def test_a_row_sent_as_exported_is_answered_and_a_two_refused(kinds, tmp_path):
+    repo = private_copy(kinds[0], tmp_path)
+    deploy(repo, "staging", "v1.0.0")
+    rows = _table().drop(columns="bought").head(5).astype(object)
+    exported = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+                for r in rows.to_dict("records")]  # fmt: skip
+    with launcher.start(repo, "staging") as server:
+        import httpx
+
+        client = httpx.Client(base_url=server.url, timeout=60)
+        ok = client.post("/predict", json={"records": exported})
+        assert ok.status_code == 200, ok.text
+        assert len(ok.json()["predictions"]) == 5
+        bad = client.post("/predict", json={"records": [{**exported[0], "promo": 2}]})
+        assert bad.status_code == 422
+        assert [e["loc"] for e in bad.json()["detail"]] == [["records", 0, "promo"]]
+
+
+def test_recency_changes_the_model_and_the_version_records_it(kinds, tmp_path):
+    repo = private_copy(kinds[0], tmp_path)
+    before = _md5(repo / paths.MODEL)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train"]["recency"] = {"half_life": 300}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    dvc(repo, "repro")
+    weighted = _md5(repo / paths.MODEL)
+    assert weighted != before
+    recorded = registry.workspace_metadata(repo)["params"]["train"]["recency"]
+    assert recorded == {"half_life": 300.0}
+    run([sys.executable, "-m", "mlops.stages.train"], repo)  # bit-exact retrain still holds
+    assert _md5(repo / paths.MODEL) == weighted
