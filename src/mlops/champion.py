@@ -200,6 +200,14 @@ def threshold_of(metadata: dict[str, Any]) -> float:
         return 0.5
 
 
+def _threshold(model, version: registry.Version) -> float:
+    """The artifact's own threshold; the tag's only for artifacts made before they carried it."""
+    from mlops.model_io import threshold_of as carried
+
+    found = carried(model)
+    return threshold_of(version.metadata) if found is None else found
+
+
 def load_live(root: str | Path, version: registry.Version, digest: str):
     """The live version's model: fetched through DVC, its sha256 checked against ``digest``
     (what models.yaml pins) and the tag's before it is loaded with the allow-list."""
@@ -253,7 +261,7 @@ def score(model, version: registry.Version, holdout: Holdout) -> dict[str, float
     frame = holdout.frame
     try:
         p = scoring.predict(
-            model, frame[list(contract.features)], contract, threshold_of(version.metadata)
+            model, frame[list(contract.features)], contract, _threshold(model, version)
         )
         return scoring.score(frame[holdout.contract.target].to_numpy(), p, contract)
     except Exception as exc:  # a model that cannot read these rows: say so, never crash

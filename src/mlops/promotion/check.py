@@ -21,7 +21,8 @@ from mlops import champion, environments, gates, models_file, paths, registry, t
 from mlops.errors import ConfigError, MlopsError
 from mlops.kube import render
 from mlops.models_file import Deployment, ModelsFile
-from mlops.promotion import audit, candidate, ledger, policy
+from mlops.promotion import audit, ledger, policy
+from mlops.promotion import candidate as candidates
 from mlops.report.render import compared_with
 
 
@@ -162,7 +163,7 @@ class _Checker:
 
     def line(self) -> set[str]:
         if self._line is None:
-            self._line = candidate.first_parent_line(self.root, self.base_rev)
+            self._line = candidates.first_parent_line(self.root, self.base_rev)
         return self._line
 
     def check_registrations(self, versions: list[registry.Version]) -> None:
@@ -321,7 +322,7 @@ class _Checker:
     def measured(self, version: registry.Version) -> gates.Results | None:
         """The candidate's figures as measured (see ``candidate``); None, and a failure saying
         why, when they cannot be: nothing in its tag is believed instead."""
-        problems = candidate.provenance(self.root, version, self.line(), self.base_rev)
+        problems = candidates.provenance(self.root, version, self.line(), self.base_rev)
         for problem in problems:
             self.fail(problem)
         if problems or version.tag in self.unfetchable:
@@ -329,7 +330,7 @@ class _Checker:
         scorer = self.scorers.setdefault(
             version.tag, champion.Scorer.for_version(self.root, version)
         )
-        results, scored = candidate.measured(self.root, version, scorer)
+        results, scored = candidates.measured(self.root, version, scorer)
         if results is None:
             self.fail(
                 f"{version.tag} could not be scored on its holdout ({scored.note}); a "

@@ -91,6 +91,17 @@ def with_record(text: str, version: registry.Version) -> str:
     return out.getvalue()
 
 
+def problems_at(root, rev: str) -> list[str]:
+    """Every record of models.yaml at ``rev`` whose tag changed since (for `mlops audit`)."""
+    from mlops.errors import ConfigError
+
+    try:
+        state = models_file.load_at(rev, root)
+    except ConfigError:
+        return []  # no readable models.yaml: the audit reports that itself
+    return verify(state, registered_now(root, state)) if state.registered else []
+
+
 def registered_now(root, state: ModelsFile) -> dict[str, registry.Version]:
     """tag name -> the version as the repository's tags say now, for every model of ``state``
     and every model its records name."""

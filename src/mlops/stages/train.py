@@ -74,15 +74,19 @@ def build(settings: dict[str, Any], contract: Contract) -> Pipeline:
     return Pipeline([("features", _features(contract, name == "linear")), ("model", model)])
 
 
-def train(df: pd.DataFrame, settings: dict[str, Any], contract: Contract) -> Pipeline:
+def train(
+    df: pd.DataFrame, settings: dict[str, Any], contract: Contract, threshold: float = 0.5
+) -> Pipeline:
     pipeline = build(settings, contract).fit(df[list(contract.features)], df[contract.target])
     setattr(pipeline, MODEL_ATTRIBUTE, contract.for_model())
+    setattr(pipeline, model_io.THRESHOLD_ATTRIBUTE, float(threshold))  # served with it
     return pipeline
 
 
 def main() -> int:
     contract = load_contract()
-    model = train(contract.read_table(paths.TRAIN), params.section("train"), contract)
+    threshold = params.section("evaluate")["threshold"]
+    model = train(contract.read_table(paths.TRAIN), params.section("train"), contract, threshold)
     model_io.save(model, paths.MODEL)
     model_io.load(paths.MODEL)  # a type outside the allow-list stops training, not serving
     print(f"train: model written to {paths.MODEL} ({model_io.sha256(paths.MODEL)})")
