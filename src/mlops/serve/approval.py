@@ -37,13 +37,15 @@ class Approval:
     def base(self, applied: str, commit: str) -> str | None:
         """What ``commit`` is judged against: the applied commit, else the recorded one,
         else its first parent (None for a root commit: nothing came before it)."""
-        for rev in (applied, self._recorded(), f"{commit}^1"):
+        for rev in (applied, self.recorded(), f"{commit}^1"):
             if rev and _commit(self.root, rev):
                 return _commit(self.root, rev)
         return None
 
-    def _recorded(self) -> str:
-        return self.record.read_text().strip() if self.record.is_file() else ""
+    def recorded(self) -> str:
+        """The commit this environment's server approved and applied last ("" if none)."""
+        text = self.record.read_text().strip() if self.record.is_file() else ""
+        return _commit(self.root, text) or "" if text else ""
 
     def require(self, commit: str, applied: str, serving: str) -> None:
         """Raise ``PolicyRefused`` unless models.yaml at ``commit`` passes the check."""

@@ -36,7 +36,7 @@ from mlops.errors import MlopsError
 from mlops.models_file import Deployment, Pin
 from mlops.promotion import ledger
 from mlops.serve import answers
-from mlops.serve.approval import Approval
+from mlops.serve.approval import Approval, PolicyRefused
 from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED, file_lock
 from mlops.serve.routing import LoadedModel, Routing
 from mlops.serve.settings import Settings
@@ -159,7 +159,7 @@ class Controller:
         self._verify_tags(deployment)
         changes = self._changes(deployment)
         if changes and self.approval is not None:
-            self.approval.require(commit, self.status.commit, self._serving())
+            self._approve(commit, gen)
         if deployment is None:
             self._apply_nothing()
         elif changes:
@@ -172,6 +172,21 @@ class Controller:
             self._set(DEGRADED, fetch_error, gen, commit=commit)
         else:
             self._set(SYNCED, self.deployed_nothing, gen, commit=commit)
+
+    def _approve(self, commit: str, gen: int) -> None:
+        """Raise unless the state at ``commit`` passed the policy. A server that serves
+        nothing yet (it just restarted) first applies the state it approved last, so it keeps
+        serving that."""
+        try:
+            self.approval.require(commit, self.status.commit, self._serving())
+        except PolicyRefused:
+            approved = self.approval.recorded()
+            if self.routing is None and approved and not self.status.commit:
+                deployment = self._desired(approved)
+                if deployment is not None:
+                    self._apply(deployment, approved)
+                self._set(OUT_OF_SYNC, "", gen, commit=approved)
+            raise
 
     def _fetch(self) -> str:
         """``git fetch`` the remote the ref lives on; the error text, or "" when it worked."""
