@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from mlops import environments, models_file, registry
+from mlops import environments, model_io, models_file, registry
 from mlops.models_file import Canary, Deployment, Pin
 from mlops.monitoring.demo import records
-from mlops.serve import launcher
+from mlops.serve import controller, launcher
 from tests.conftest import git, mlops
-from tests.promotion.test_e2e import TOKEN, _deploy, _push_models_yaml, live  # noqa: F401
+from tests.promotion.conftest import TOKEN
+from tests.promotion.test_e2e import _deploy, _push_models_yaml
 
 pytestmark = pytest.mark.e2e
 MODEL = "churn-model"
@@ -87,7 +88,15 @@ def test_a_moved_tag_changes_nothing_served_and_is_refused(live):
     assert view["sync"] == "Degraded" and view["stable"]["version"] == "v1.0.0"
     assert f"tag {tag} was re-created or moved after it was registered" in view["reason"]
     assert old.obj[:10] in view["reason"] and moved[:10] in view["reason"]
-    assert _positives(staging, rows) == positives  # the threshold comes from the artifact
+    assert _positives(staging, rows) == positives
+    # a server loading it would take the threshold from the artifact, not from the tag
+    now = registry.get_version(repo, MODEL, "v1.0.0")
+    model = model_io.load(registry.fetch_artifact(repo, now, repo.parent / "artifacts"))
+    assert (
+        controller._threshold(model, repo, now)
+        == 0.5
+        != now.metadata["params"]["evaluate"]["threshold"]
+    )
     out = _deploy(repo, check=False)
     assert out.returncode == 2 and f"tag {tag} was re-created or moved" in out.stderr
     audit = mlops(repo, "audit", check=False)
@@ -99,7 +108,7 @@ def test_a_moved_tag_changes_nothing_served_and_is_refused(live):
 
 
 def test_deploy_targets_come_from_the_deployed_state(live):
-    repo, servers = live
+    repo = live[0]
     path = repo / "environments" / "production.yaml"
     url = environments.load("production", repo).serving.url
     elsewhere = f"http://127.0.0.1:{launcher.free_port()}"
