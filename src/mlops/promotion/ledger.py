@@ -93,12 +93,16 @@ def with_record(text: str, version: registry.Version) -> str:
 
 def problems_at(root, rev: str) -> list[str]:
     """Every record of models.yaml at ``rev`` whose tag changed since (for `mlops audit`)."""
+    from mlops import tools
     from mlops.errors import ConfigError
 
+    proc = tools.run(["git", "show", f"{rev}:{paths.MODELS_FILE}"], cwd=root, check=False)
+    if proc.returncode != 0 or KEY not in proc.stdout:
+        return []  # nothing recorded (a models.yaml that cannot be read: the audit says so)
     try:
-        state = models_file.load_at(rev, root)
+        state = models_file.parse(proc.stdout, f"{rev}:{paths.MODELS_FILE}", fast=True)
     except ConfigError:
-        return []  # no readable models.yaml: the audit reports that itself
+        return []
     return verify(state, registered_now(root, state)) if state.registered else []
 
 
