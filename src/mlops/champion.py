@@ -267,6 +267,13 @@ def threshold_of(metadata: dict[str, Any]) -> float:
     return of_metadata(metadata)
 
 
+def threshold_for(model, version: registry.Version) -> float:
+    """The artifact's own threshold; the tag's only for artifacts made before they carried it."""
+    from mlops.thresholds import of_model
+
+    return of_model(model, version.metadata)
+
+
 def load_live(root: str | Path, version: registry.Version, digest: str):
     """The live version's model: fetched through DVC, its sha256 checked against ``digest``
     (what models.yaml pins) and the tag's before it is loaded with the allow-list."""
@@ -335,7 +342,7 @@ def _metrics(y, p, contract: Contract, threshold: float) -> dict[str, float]:
 def score(model, version: registry.Version, holdout: Holdout) -> dict[str, float]:
     """The task's metrics of ``model`` on the holdout rows, as the evaluate stage computes them."""
     contract = _compatible(model, version, holdout)
-    threshold = threshold_of(version.metadata)
+    threshold = threshold_for(model, version)
     p = _predictions(model, version.tag, threshold, contract, holdout.frame)
     return _metrics(holdout.frame[holdout.contract.target].to_numpy(), p, contract, threshold)
 
@@ -353,7 +360,7 @@ def workspace_candidate(root: str | Path) -> Candidate:
     """The workspace's model: the artifact dvc.lock pins, with the threshold its metrics record."""
     from mlops import model_io
     from mlops.io_utils import read_json
-    from mlops.thresholds import of_metadata
+    from mlops.thresholds import of_model
 
     root = Path(root)
     path, lock = root / paths.MODEL, root / "dvc.lock"
@@ -363,16 +370,16 @@ def workspace_candidate(root: str | Path) -> Candidate:
     metrics = root / paths.METRICS
     recorded = {"metrics": read_json(metrics)} if metrics.is_file() else {}
     try:
-        return Candidate(model_io.load(path), of_metadata(recorded), "this change")
+        model = model_io.load(path)
+        return Candidate(model, of_model(model, recorded), "this change")
     except MlopsError as exc:  # a model file outside the allow-list
         raise ChampionError(str(exc)) from exc
 
 
 def version_candidate(root: str | Path, version: registry.Version) -> Candidate:
     """A registered version's model (fetched through DVC, sha256 checked against its tag)."""
-    return Candidate(
-        load_live(root, version, version.digest), threshold_of(version.metadata), version.tag
-    )
+    model = load_live(root, version, version.digest)
+    return Candidate(model, threshold_for(model, version), version.tag)
 
 
 def neither_trained_on(holdout: Holdout, trained: frozenset[str]):
@@ -400,7 +407,7 @@ def compare(live_model, version: registry.Version, candidate: Candidate, holdout
         raise ChampionError(f"{version.tag} trained on every row of the candidate's holdout")
     frame = holdout.frame.iloc[keep]
     y = frame[holdout.contract.target].to_numpy()
-    live_threshold = threshold_of(version.metadata)
+    live_threshold = threshold_for(live_model, version)
     theirs = _predictions(live_model, version.tag, live_threshold, contract, frame)
     ours = _predictions(candidate.model, candidate.name, candidate.threshold, contract, frame)
     rows = f"{n:,} of {total:,} rows of {holdout.where} that neither version trained on"

@@ -102,6 +102,17 @@ def _normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+# the decision threshold the model is served with (params.yaml evaluate.threshold), carried in
+# the artifact so a server reads it from the digest-checked file, never from a tag's text
+THRESHOLD_ATTRIBUTE = "mlops_threshold_"
+
+
+def threshold_of(model) -> float | None:
+    """The threshold a model artifact carries (None for artifacts made before they did)."""
+    value = getattr(model, THRESHOLD_ATTRIBUTE, None)
+    return None if value is None else float(value)
+
+
 def save(model, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

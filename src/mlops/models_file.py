@@ -57,6 +57,8 @@ class ModelsFile:
 
     models: dict[str, dict[str, Deployment]] = field(default_factory=dict)
     source: str = paths.MODELS_FILE
+    # "<model>@vX.Y.Z" -> {object, commit, digest}: each promoted version as first registered
+    registered: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def model_names(self) -> list[str]:
@@ -190,7 +192,7 @@ def parse(text: str, source: str = paths.MODELS_FILE, fast: bool = False) -> Mod
         name: {env: _deployment(dep) for env, dep in (envs or {}).items()}
         for name, envs in raw["models"].items()
     }
-    return ModelsFile(models=models, source=source)
+    return ModelsFile(models=models, source=source, registered=dict(raw.get("registered") or {}))
 
 
 def read_text(path: str | Path) -> str:

@@ -24,6 +24,7 @@ DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TAG_FIELDS = [
     "%(refname:strip=2)",
     "%(*objectname)",
+    "%(objectname)",
     "%(taggername) %(taggeremail)",
     "%(taggerdate:iso-strict)",
     "%(contents)",
@@ -42,6 +43,7 @@ class Version:
     metadata: dict[str, Any] = field(default_factory=dict)
     tagger: str = ""
     tagged_at: str = ""
+    obj: str = ""  # the tag object's id: a tag deleted and re-created gets a new one
 
     @property
     def tag(self) -> str:
@@ -101,7 +103,7 @@ def read_tags(root: str | Path, model: str) -> tuple[list[Version], list[str]]:
     """Every registered version of ``model`` (oldest first), and one problem line per tag of
     ours that cannot be used (a malformed message): reported, never an exception."""
     versions, problems = [], []
-    for name, commit, tagger, when, message in _tag_records(root, model):
+    for name, commit, obj, tagger, when, message in _tag_records(root, model):
         version = name.split("@", 1)[1]
         if not VERSION_RE.match(version) or not commit:
             continue  # a lightweight or foreign tag: not one of ours
@@ -109,7 +111,7 @@ def read_tags(root: str | Path, model: str) -> tuple[list[Version], list[str]]:
         if problem:
             problems.append(f"{problem}; this version cannot be used (re-register the model)")
             continue
-        versions.append(Version(model, version, commit, metadata, tagger, when))
+        versions.append(Version(model, version, commit, metadata, tagger, when, obj))
     return sorted(versions, key=lambda v: v.key), problems
 
 

@@ -2,8 +2,8 @@
 
 ``evaluate.threshold`` in params.yaml is a number (used as is) or ``auto``: the threshold that
 maximises F1 on the validation rows (``artifacts/split/validation.csv``, kept out of training by
-the split). The evaluate stage records the threshold in reports/metrics.json (``threshold``), so
-the version's tag carries it and the server answers with it.
+the split). The train stage chooses it and stores it in the model artifact, which the server
+answers with; the evaluate stage records it in reports/metrics.json (``threshold``).
 """
 
 from __future__ import annotations
@@ -52,3 +52,12 @@ def of_metadata(metadata: dict) -> float:
         return float(metadata["params"]["evaluate"]["threshold"])
     except (KeyError, TypeError, ValueError):
         return DEFAULT
+
+
+def of_model(model, metadata: dict) -> float:
+    """The threshold a loaded version answers with: the one its artifact carries (what the
+    server uses), else the one its metadata records (artifacts made before they carried it)."""
+    from mlops.model_io import threshold_of
+
+    carried = threshold_of(model)
+    return of_metadata(metadata) if carried is None else carried

@@ -32,6 +32,12 @@ def register_and_deploy(repo: Path, env: str = "production", version: str = VERS
     return metadata["sha256"]
 
 
+@pytest.fixture(autouse=True)
+def serve_without_policy(monkeypatch):
+    """Monitoring tests push states straight to main: their servers apply what the ref says."""
+    monkeypatch.setenv("MLOPS_SERVE_POLICY", "0")
+
+
 @pytest.fixture(scope="session")
 def deployed_repo(built_repo, tmp_path_factory) -> Path:
     """A copy of built_repo (own remote) with churn-model@v1.0.0 serving production.

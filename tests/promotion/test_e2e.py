@@ -9,46 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from mlops import environments, models_file, registry
+from mlops import models_file, registry
 from mlops.monitoring.demo import records
 from mlops.promotion import promote, rollback
-from mlops.serve import launcher
-from tests.conftest import dvc, git, mlops
-from tests.promotion.conftest import merge_pr
+from tests.conftest import git, mlops
+from tests.promotion.conftest import TOKEN, merge_pr
 
 pytestmark = pytest.mark.e2e
-TOKEN = "test-sync-token"
-
-
-def _serve_on_free_ports(repo: Path) -> None:
-    for env in environments.names(repo):
-        path = repo / "environments" / f"{env}.yaml"
-        url = environments.load(env, repo).serving.url
-        path.write_text(path.read_text().replace(url, f"http://127.0.0.1:{launcher.free_port()}"))
-    git(repo, "commit", "-qam", "serve on free ports")
-    git(repo, "push", "-q", "origin", "main")
-
-
-def _start(repo: Path, env: str):
-    clone = repo.parent / "servers" / env
-    git(repo.parent, "clone", "-q", str(repo.parent / "origin.git"), str(clone))
-    dvc(clone, "remote", "modify", "--local", "storage", "url", str(repo.parent / "remote"))
-    port = int(environments.load(env, repo).serving.url.rsplit(":", 1)[1])
-    return launcher.start(clone, env, port, token=TOKEN, workers=1, sync_interval=3600)
-
-
-@pytest.fixture
-def live(promo, tmp_path):
-    """promo with staging and production at v1.0.0 (merged as PRs #1, #2) and both servers up."""
-    _serve_on_free_ports(promo)
-    promote.promote(promo, "staging", "v1.0.0")
-    merge_pr(promo, "promote/staging-v1.0.0", 1)
-    promote.promote(promo, "production", "v1.0.0")
-    merge_pr(promo, "promote/production-v1.0.0", 2)
-    servers = {env: _start(promo, env) for env in ("staging", "production")}
-    yield promo, servers
-    for server in servers.values():
-        server.stop()
 
 
 def _deploy(repo, *args, check=True, cache: Path | None = None):

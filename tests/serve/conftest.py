@@ -79,6 +79,14 @@ def _unfetchable_version(repo: Path) -> None:
     git(repo, "reset", "-q", "--hard", "HEAD~1")
 
 
+@pytest.fixture(autouse=True)
+def serve_without_policy(monkeypatch):
+    """These tests exercise serving on states pushed straight to main, so their servers apply
+    whatever the ref says (`--no-policy`); the policy a server applies before a new state is
+    tested with real promotions in tests/promotion/test_integrity_servers.py."""
+    monkeypatch.setenv("MLOPS_SERVE_POLICY", "0")
+
+
 @pytest.fixture(scope="session")
 def versions_repo(built_repo, tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("served")

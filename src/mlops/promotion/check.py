@@ -21,7 +21,8 @@ from mlops import champion, environments, gates, models_file, paths, registry, t
 from mlops.errors import ConfigError, MlopsError
 from mlops.kube import render
 from mlops.models_file import Deployment, ModelsFile
-from mlops.promotion import audit, policy, replay, shadow_policy
+from mlops.promotion import audit, ledger, policy, replay, shadow_policy
+from mlops.promotion import candidate as candidates
 from mlops.report.render import compared_with
 
 
@@ -100,7 +101,14 @@ def _pins(dep: Deployment) -> list[tuple[str, models_file.Pin]]:
     return [("", dep.stable), *extra]
 
 
-def _kind(before: Deployment | None, after: Deployment | None, previously_live: set[str]) -> str:
+def _identity(pin) -> tuple[str, str]:
+    """A pin's or a registered version's identity: (version, digest)."""
+    return pin.version, pin.digest
+
+
+def _kind(before: Deployment | None, after: Deployment | None, previously_live: set) -> str:
+    """A rollback returns to a (version, digest) that was live here; a version name alone is
+    not enough (a tag re-created on another artifact keeps its name)."""
     if before == after:
         return "unchanged"
     if after is None:
@@ -109,18 +117,25 @@ def _kind(before: Deployment | None, after: Deployment | None, previously_live: 
         return "shadow"  # only the shadow changed: it never answers
     if before and after.stable == before.stable and after.canary:
         return "canary"
-    if after.stable.version in previously_live and not after.canary:
+    if _identity(after.stable) in previously_live and not after.canary:
         return "rollback"
     return "promotion"
 
 
 class _Checker:
-    def __init__(self, root: Path, head: ModelsFile, base_rev: str, allow_removal: bool = False):
-        self.root, self.head, self.base_rev = root, head, base_rev
+    def __init__(
+        self,
+        root: Path,
+        head: ModelsFile,
+        base_rev: str,
+        allow_removal: bool = False,
+        rev: str | None = None,
+    ):
+        self.root, self.head, self.base_rev, self.rev = root, head, base_rev, rev
         self.allow_removal = allow_removal
         self.base = _load_base(root, base_rev)
-        self.report = Report(base_rev, policy_changes=policy.changes(root, base_rev))
-        self.known_envs = environments.names(root)
+        self.report = Report(base_rev, policy_changes=policy.changes(root, base_rev, rev))
+        self.known_envs = environments.names_at(rev, root) if rev else environments.names(root)
         models = dict.fromkeys([*self.base.models, *head.models])
         tags = {m: registry.read_tags(root, m) for m in models}
         self.registered = {m: {v.version: v for v in tags[m][0]} for m in models}
@@ -128,6 +143,7 @@ class _Checker:
         self._history: list[audit.Change] | None = None
         self.unfetchable: dict[str, str] = {}  # tag -> why its artifacts cannot be fetched
         self.scorers: dict[str, champion.Scorer] = {}  # candidate tag -> its holdout's scorer
+        self._line: set[str] | None = None
 
     def fail(self, text: str) -> None:
         self.report.failures.append(text)
@@ -138,14 +154,47 @@ class _Checker:
             self._history, self.report.history_problems = trail.changes, trail.problems
         return self._history
 
-    def ever_live(self, model: str, env: str) -> set[str]:
+    def ever_live(self, model: str, env: str | None = None) -> set[tuple[str, str]]:
+        """(version, digest) pairs that were the stable state of ``env`` (any env: None)."""
         live = {
-            c.after.stable.version
+            _identity(c.after.stable)
             for c in self.history()
-            if c.env == env and c.model == model and c.after
+            if (env is None or c.env == env) and c.model == model and c.after
         }
-        base = self.base.models.get(model, {}).get(env)
-        return live | ({base.stable.version} if base else set())
+        bases = self.base.models.get(model, {})
+        return live | {_identity(d.stable) for e, d in bases.items() if env in (None, e)}
+
+    def line(self) -> set[str]:
+        if self._line is None:
+            self._line = candidates.first_parent_line(self.root, self.base_rev)
+        return self._line
+
+    def check_registrations(self, versions: list[registry.Version]) -> None:
+        """A pinned version must be the tag it was first registered as: the record in
+        models.yaml when there is one; else the digest it had when it was live."""
+        for problem in ledger.rewritten(self.base, self.head):
+            self.fail(problem)
+        now = {v.tag: v for m in self.registered.values() for v in m.values()}
+        pinned = {registry.tag_name(m, p.version) for m, p in self._all_pins()}
+        for problem in ledger.verify(self.head, now, pinned):
+            self.fail(problem)
+        for version in versions:
+            if version.tag in self.head.registered:
+                continue
+            seen = {d for v, d in self.ever_live(version.model) if v == version.version}
+            if seen and version.digest not in seen:
+                self.fail(
+                    f"tag {version.tag} now records {version.digest}, but {version.version} was "
+                    f"live on {self.base_rev} with {', '.join(sorted(seen))}: the tag was "
+                    "re-created after it went live. Refusing it; restore the tag or register "
+                    "the model as a new version (README: protect tags)"
+                )
+
+    def _all_pins(self):
+        for model, envs in self.head.models.items():
+            for dep in envs.values():
+                for _, pin in _pins(dep):
+                    yield model, pin
 
     def check_pins(self) -> list[registry.Version]:
         used = {}
@@ -203,7 +252,7 @@ class _Checker:
             self.check_removal(plan)
         if plan.kind in ("unchanged", "removal") or env not in self.known_envs:
             return plan
-        config = policy.config(self.root, env, self.base_rev)
+        config = policy.config(self.root, env, self.base_rev, self.rev)
         self.check_canary(plan, config)
         self.report.failures.extend(shadow_policy.problems(plan, config))
         for _, pin in _pins(after):
@@ -245,10 +294,10 @@ class _Checker:
                 "the canary is the stable version; drop the canary"
             )
 
-    def check_order(self, plan, config, version: registry.Version, previously: set[str]) -> None:
-        if not config.requires or version.version in previously:
+    def check_order(self, plan, config, version: registry.Version, previously: set) -> None:
+        if not config.requires or _identity(version) in previously:
             return
-        if version.version not in self.ever_live(plan.model, config.requires):
+        if _identity(version) not in self.ever_live(plan.model, config.requires):
             self.fail(
                 f"{plan.env}: {version.tag} was never live in {config.requires} "
                 f"({config.source} requires: {config.requires}); "
@@ -276,13 +325,38 @@ class _Checker:
         plan.compared[version.version] = live
         return live.compared
 
-    def check_gates(self, plan, config, version: registry.Version, previously: set[str]) -> None:
-        rollback = version.version in previously
+    def measured(self, version: registry.Version) -> gates.Results | None:
+        """The candidate's figures as measured (see ``candidate``); None, and a failure saying
+        why, when they cannot be: nothing in its tag is believed instead."""
+        problems = candidates.provenance(self.root, version, self.line(), self.base_rev)
+        for problem in problems:
+            self.fail(problem)
+        if problems or version.tag in self.unfetchable:
+            return None
+        scorer = self.scorers.setdefault(
+            version.tag, champion.Scorer.for_version(self.root, version)
+        )
+        results, scored = candidates.measured(self.root, version, scorer)
+        if results is None:
+            self.fail(
+                f"{version.tag} could not be scored on its holdout ({scored.note}); a "
+                "candidate is gated on measured figures, never on its tag's text"
+            )
+        return results
+
+    def check_gates(self, plan, config, version: registry.Version, previously: set) -> None:
+        rollback = _identity(version) in previously
+        if rollback:  # a (version, digest) that served here: gates inform, never block
+            recorded = gates.Results.from_metadata(version.metadata)
+            live = self.compared(plan, version, rollback)
+            plan.gates[version.version] = gates.check(config, recorded, live)
+            return
+        figures = self.measured(version)
+        if figures is None:
+            return
         live = self.compared(plan, version, rollback)
-        results = gates.check(config, gates.Results.from_metadata(version.metadata), live)
+        results = gates.check(config, figures, live)
         plan.gates[version.version] = results
-        if rollback:
-            return  # a rollback to a version that served here: gates inform, never block
         for result in results:
             if result.blocks:  # a dry-run gate is shown as "would block" in the plan
                 self.fail(
@@ -293,6 +367,7 @@ class _Checker:
 
     def run(self) -> Report:
         versions = self.check_pins()
+        self.check_registrations(versions)
         self.check_remote(versions)
         for model in dict.fromkeys([*self.base.models, *self.head.models]):
             envs = [*self.base.models.get(model, {}), *self.head.models.get(model, {})]
@@ -306,13 +381,16 @@ def evaluate(
     base: str,
     source: str = paths.MODELS_FILE,
     allow_removal: bool = False,
+    rev: str | None = None,
 ) -> Report:
-    """Check models.yaml ``text`` against the state at ``base``; every failure is collected."""
+    """Check models.yaml ``text`` against the state at ``base``; every failure is collected.
+    ``rev``: the commit ``text`` comes from, whose environment files are read (default: the
+    working tree's)."""
     try:
         head = models_file.parse(text, source)
     except ConfigError as exc:
         return Report(base, failures=[str(exc)])
-    return _Checker(Path(root), head, base, allow_removal).run()
+    return _Checker(Path(root), head, base, allow_removal, rev).run()
 
 
 def check(
@@ -441,7 +519,7 @@ def markdown(report: Report) -> str:
         lines += _gate_rows(plan)
         if plan.kind == "rollback":
             lines.append(
-                f"\nRollback to a version that served {plan.env} before: "
+                f"\nRollback to a version (and digest) that served {plan.env} before: "
                 "gates inform, they do not block."
             )
     lines += _policy_rows(report)

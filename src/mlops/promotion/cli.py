@@ -127,11 +127,18 @@ def register(app: typer.Typer) -> None:
         env: str = typer.Option(None, help="Only changes of this environment."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
-        """Every change of models.yaml in history: who, when, PR, environment, from → to."""
-        from mlops.promotion import audit
+        """Every change of models.yaml in history: who, when, PR, environment, from → to.
+
+        Exits 1 when a tag models.yaml recorded at promotion was re-created or moved since."""
+        from mlops.promotion import audit, ledger
 
         trail = audit.read(".")
         changes = [c for c in trail.changes if env is None or c.env == env]
         _json([c.to_dict() for c in changes]) if as_json else typer.echo(audit.table(changes))
         for problem in trail.problems:
             typer.echo(f"audit: {problem}", err=True)
+        rewritten = ledger.problems_at(".", "HEAD")
+        for problem in rewritten:
+            typer.echo(f"audit: {problem}", err=True)
+        if rewritten:
+            raise typer.Exit(1)

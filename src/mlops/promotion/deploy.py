@@ -10,10 +10,16 @@ A target may report a commit this clone has not fetched yet (someone pushed to m
 it is fetched, and a descendant of HEAD counts as deployed. And the desired state must pass
 `mlops check` against the state the targets were at before, so a direct push to main cannot
 deploy what a pull request could not merge.
+
+Where to deploy is never taken from the change being deployed: each target's ``serving`` comes
+from the environment file at HEAD's first parent (the state already on main before it), so a
+change of ``serving.url`` (a policy change, listed by `mlops check`) takes effect from the next
+deploy, and the sync token never goes to a URL the change itself introduced.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -23,7 +29,7 @@ from mlops import environments, models_file, paths, registry, tools
 from mlops.errors import MlopsError
 from mlops.kube import status as kube_status
 from mlops.models_file import Deployment
-from mlops.promotion import audit, check, gitlog, target
+from mlops.promotion import audit, check, gitlog, ledger, target
 from mlops.promotion.check import _pins
 
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -67,10 +73,36 @@ def _targets(root: Path, state: models_file.ModelsFile, env: str | None) -> list
     return list(state.models.get(state.default_model(), {}))
 
 
-def verify_artifacts(root: Path, model: str, env: str, desired: Deployment | None) -> None:
-    """Resolve, fetch and verify every pinned artifact of ``env`` (cached by digest)."""
+def deployed_config(root: Path, name: str, log) -> environments.Environment:
+    """``name``'s environment as main had it before HEAD (see the module); an environment
+    HEAD itself adds has no deployed state, so its own file is used, and said."""
+    now = environments.load(name, root)
+    if not _known(root, "HEAD^1"):
+        return now
+    before = environments.load_at(name, "HEAD^1", root)
+    if before is None:
+        log(f"{name}: added by this change; its target is {now.serving.url}")
+        return now
+    if before.serving != now.serving:
+        log(
+            f"{name}: serving changes in this change ({before.serving.url} → {now.serving.url}); "
+            f"deploying to the deployed target {before.serving.url}, the new one from the next "
+            "deploy on"
+        )
+    return dataclasses.replace(now, serving=before.serving)
+
+
+def verify_artifacts(
+    root: Path, model: str, env: str, desired: Deployment | None, records=None
+) -> None:
+    """Resolve, fetch and verify every pinned artifact of ``env`` (cached by digest); a tag
+    that is no longer what models.yaml recorded at its first promotion is refused."""
     for _, pin in _pins(desired) if desired else []:
         version = registry.get_version(root, model, pin.version)
+        recorded = (records or {}).get(version.tag)
+        problem = ledger.drift(version.tag, recorded, version) if recorded else None
+        if problem:
+            raise DeployError(f"{env}: {problem}. Nothing was deployed")
         if pin.digest != version.digest:
             raise DeployError(
                 f"models.yaml at HEAD: {env} pins {pin.version} with {pin.digest}, but "
@@ -139,7 +171,7 @@ def require_checked(root: Path, commit: str, lives: dict[str, target.Live]) -> N
     """Refuse a desired state `mlops check` refuses against the state deployed before it."""
     text = tools.git("show", f"{commit}:{paths.MODELS_FILE}", cwd=root)
     for base in sorted(previous_states(root, commit, lives)):
-        report = check.evaluate(root, text, base, source=f"{commit[:10]}:models.yaml")
+        report = check.evaluate(root, text, base, source=f"{commit[:10]}:models.yaml", rev=commit)
         if report.failures:
             listed = "\n".join(f"  - {f}" for f in report.failures)
             raise DeployError(
@@ -187,10 +219,10 @@ def _deploy(root: Path, env: str | None, wait: float, log) -> list[EnvResult]:
     state = models_file.load_at("HEAD", root)
     model = state.default_model()
     names = _targets(root, state, env)
-    configs = {name: environments.load(name, root) for name in names}
+    configs = {name: deployed_config(root, name, log) for name in names}
     for name in names:
         try:
-            verify_artifacts(root, model, name, state.deployment(name, model))
+            verify_artifacts(root, model, name, state.deployment(name, model), state.registered)
         except DeployError:
             raise
         except MlopsError as exc:

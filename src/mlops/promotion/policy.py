@@ -15,12 +15,17 @@ import yaml
 from mlops import environments, paths
 from mlops.environments import Environment
 
-POLICY_KEYS = ("requires", "gates", "canary")
+# serving is policy too: its url is where `mlops deploy` sends the sync token
+POLICY_KEYS = ("requires", "gates", "canary", "serving")
 
 
-def config(root: str | Path, env: str, base: str) -> Environment:
-    """``env``'s policy at ``base``; an environment the change adds is judged by its own file."""
-    return environments.load_at(env, base, root) or environments.load(env, root)
+def config(root: str | Path, env: str, base: str, rev: str | None = None) -> Environment:
+    """``env``'s policy at ``base``; an environment the change adds is judged by its own file
+    (in the working tree, or at ``rev``)."""
+    found = environments.load_at(env, base, root)
+    if found is None and rev is not None:
+        found = environments.load_at(env, rev, root)
+    return found or environments.load(env, root)
 
 
 def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -42,12 +47,14 @@ def _working_tree(root: Path, env: str) -> dict | None:
     return yaml.safe_load(path.read_text()) or {} if path.is_file() else None
 
 
-def changes(root: str | Path, base: str) -> list[str]:
-    """Every change of policy the working tree makes against ``base``, one line each."""
+def changes(root: str | Path, base: str, rev: str | None = None) -> list[str]:
+    """Every change of policy the working tree (or commit ``rev``) makes against ``base``."""
     root = Path(root)
     lines = []
-    for env in sorted({*environments.names_at(base, root), *environments.names(root)}):
-        before, after = environments.read_raw_at(env, base, root), _working_tree(root, env)
+    now = environments.names_at(rev, root) if rev else environments.names(root)
+    for env in sorted({*environments.names_at(base, root), *now}):
+        before = environments.read_raw_at(env, base, root)
+        after = environments.read_raw_at(env, rev, root) if rev else _working_tree(root, env)
         source = f"{paths.ENVIRONMENTS}/{env}.yaml"
         if before is None or after is None:
             lines.append(f"{source}: {'added' if before is None else 'deleted'}")

@@ -1,7 +1,8 @@
 """`mlops promote ENV VERSION`: propose a new desired state as a branch and one commit.
 
 The edit goes through ``models_file.with_deployment`` (comments survive), the digest comes from
-the version's registered metadata, and the proposed file must pass the same checks `mlops check`
+the version's registered metadata, the tag as it is registered now is recorded once under
+``registered:`` (``ledger``), and the proposed file must pass the same checks `mlops check`
 runs on the pull request, so a promotion the PR check would refuse is refused here, before any
 branch exists.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 from mlops import environments, models_file, paths, registry
 from mlops.errors import ConfigError, MlopsError
 from mlops.models_file import Canary, Deployment, Pin
-from mlops.promotion import audit, check, gitops
+from mlops.promotion import audit, check, gitops, ledger
 
 
 class PromotionError(MlopsError):
@@ -89,6 +90,7 @@ def promote(
     text = models_file.with_deployment(
         (Path(root) / paths.MODELS_FILE).read_text(), env, new, model
     )
+    text = ledger.with_record(text, target)  # how it is registered now, once and for good
     subject = f"promote {env}: {audit.describe(current)} → {audit.describe(new)}"
     branch = f"promote/{env}-{version}" + (f"-canary{canary}" if canary is not None else "")
     return propose(root, env, text, subject, _body(model, env, target, message), branch, push)

@@ -204,7 +204,7 @@ def replay(
         model = champion.load_live(root, version, version.digest)
         contract = contract_of(model) or champion._version_contract(root, version)
         frame = _features_frame(logged, contract)
-        candidate = scoring.predict(model, frame, contract, champion.threshold_of(version.metadata))
+        candidate = scoring.predict(model, frame, contract, champion.threshold_for(model, version))
     except (MlopsError, KeyError, ValueError, TypeError) as exc:
         result.notes.append(f"{version.tag} could not replay the logged requests: {exc}")
         return result

@@ -48,6 +48,14 @@ def register(app: typer.Typer) -> None:
         max_body_mb: float = typer.Option(
             16.0, min=0.001, help="Refuse request bodies above this size with 413, unread."
         ),
+        policy: bool = typer.Option(
+            True,
+            "--policy/--no-policy",
+            envvar="MLOPS_SERVE_POLICY",
+            help="Apply a new desired state only when it passes `mlops check` against the "
+            "applied one (else Degraded, the applied state keeps serving). --no-policy applies "
+            "whatever the ref says: for development servers only.",
+        ),
     ) -> None:
         """Serve ENV's models: follow models.yaml in Git, predict fast, report the deploy state.
 
@@ -70,5 +78,6 @@ def register(app: typer.Typer) -> None:
             workers=workers,
             model=model,
             max_body_bytes=int(max_body_mb * 2**20),
+            policy=policy,
         )
         server.run(settings)

@@ -6,6 +6,11 @@ allow-list, warm it up and check its predictions on a fixed sample -> build a ne
 swap it in with one reference assignment. Any fault leaves the old routing serving and the state
 ``Degraded`` with the reason. Previously live versions stay loaded (``keep_warm``), so rolling
 back is a pointer swap.
+
+Before a new deployment is applied, it must pass `mlops check` against the applied state
+(``approval``; off with ``--no-policy``), and every pinned tag must still be what models.yaml
+recorded at its first promotion (``promotion.ledger``). Serve-time facts (threshold, contract,
+classes, task) come from the digest-checked artifact, never from the tag text.
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
-from mlops import inference, model_io, models_file, registry, tools
+from mlops import inference, model_io, models_file, paths, registry, tools
 from mlops.contract import Contract, contract_of
 from mlops.errors import MlopsError
 from mlops.models_file import Deployment, Pin
+from mlops.promotion import ledger
 from mlops.serve import answers
+from mlops.serve.approval import Approval, PolicyRefused
 from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED, file_lock
 from mlops.serve.routing import LoadedModel, Routing
 from mlops.serve.settings import Settings
@@ -92,6 +100,8 @@ class Controller:
         self._on_change = on_change
         self.reconciles = 0  # finished reconciles; 0 until the first one ends
         self.done_generation = 0  # the last sync request whose reconcile has finished
+        self.approval = Approval(self.root, settings.env) if settings.policy else None
+        self._records: dict[str, dict[str, str]] = {}  # models.yaml's registered: at the ref
 
     # ---- the public face -------------------------------------------------------------
     def loaded_versions(self) -> list[str]:
@@ -147,16 +157,37 @@ class Controller:
         commit = self._resolve_ref()
         deployment = self._desired(commit)
         self._set_desired(commit, gen)
+        self._verify_tags(deployment)
+        changes = self._changes(deployment)
+        if changes and self.approval is not None:
+            self._approve(commit, gen)
         if deployment is None:
             self._apply_nothing()
-        elif not self._matches(deployment):
+        elif changes:
             self._set(OUT_OF_SYNC, f"loading the state of {commit[:10]}", gen, desired=commit)
             self._apply(deployment, commit)
+        if self.approval is not None:
+            self.approval.remember(commit)
         self.deployed_nothing = "" if deployment else self.deployed_nothing
         if fetch_error:  # what the local ref knows was applied; the remote may hold more
             self._set(DEGRADED, fetch_error, gen, commit=commit)
         else:
             self._set(SYNCED, self.deployed_nothing, gen, commit=commit)
+
+    def _approve(self, commit: str, gen: int) -> None:
+        """Raise unless the state at ``commit`` passed the policy. A server that serves
+        nothing yet (it just restarted) first applies the state it approved last, so it keeps
+        serving that."""
+        try:
+            self.approval.require(commit, self.status.commit, self._serving())
+        except PolicyRefused:
+            approved = self.approval.recorded()
+            if self.routing is None and approved and not self.status.commit:
+                deployment = self._desired(approved)
+                if deployment is not None:
+                    self._apply(deployment, approved)
+                self._set(OUT_OF_SYNC, "", gen, commit=approved)
+            raise
 
     def _fetch(self) -> str:
         """``git fetch`` the remote the ref lives on; the error text, or "" when it worked."""
@@ -211,7 +242,26 @@ class Controller:
                 f"{self.settings.env}; `mlops promote {self.settings.env} vX.Y.Z` adds one"
             )
         self._model = model
+        self._records = models.registered
         return deployment
+
+    def _serving(self) -> str:
+        routing = self.routing
+        if routing is None:
+            return "nothing"
+        canary = f" + canary {routing.canary.version}" if routing.canary is not None else ""
+        return routing.stable.version + canary
+
+    def _verify_tags(self, deployment: Deployment | None) -> None:
+        """Every pinned tag is still what models.yaml recorded at its first promotion; else
+        Degraded naming it (what is loaded keeps serving: its digest was checked)."""
+        for pin in [deployment.stable, deployment.canary] if deployment else []:
+            if pin is not None:
+                self._registered(pin)
+
+    def _changes(self, deployment: Deployment | None) -> bool:
+        """Applying ``deployment`` would change what this server serves."""
+        return self.routing is not None if deployment is None else not self._matches(deployment)
 
     def _matches(self, deployment: Deployment) -> bool:
         routing = self.routing
@@ -261,6 +311,10 @@ class Controller:
 
     def _registered(self, pin: Pin) -> registry.Version:
         version = registry.get_version(self.root, self._model, pin.version)
+        recorded = self._records.get(version.tag)
+        problem = ledger.drift(version.tag, recorded, version) if recorded else None
+        if problem:
+            raise ReconcileError(problem)
         if version.digest != pin.digest:
             raise ReconcileError(
                 f"{version.tag}: models.yaml pins {pin.digest} but the tag records "
@@ -280,7 +334,7 @@ class Controller:
                 f"{version.tag}: {path.name} does not load ({type(exc).__name__}: {exc})"
             ) from exc
         loaded = LoadedModel(self._model, pin.version, pin.digest, estimator,
-                             threshold=_threshold(version.metadata),
+                             threshold=_threshold(estimator, self.root, version),
                              contract=model_contract(estimator, version.tag))  # fmt: skip
         loaded = with_predictor(loaded, sample_records(loaded.contract), version.tag)
         try:
@@ -329,11 +383,20 @@ def _inference(routing: Routing | None) -> dict[str, Any]:
     return {route: loaded.inference for loaded, route in routing.active()}
 
 
-def _threshold(metadata: dict[str, Any]) -> float:
-    """The decision threshold the version was evaluated with (``mlops.thresholds``)."""
-    from mlops.thresholds import of_metadata
+def _threshold(estimator, root: Path, version: registry.Version) -> float:
+    """The decision threshold the artifact carries; for an artifact made before artifacts
+    carried it, what the commit that trained it recorded (Git, never the tag's text)."""
+    from mlops.thresholds import of_model
 
-    return of_metadata(metadata)
+    def at_commit(path: str) -> Any:
+        text = tools.git("show", f"{version.commit}:{path}", cwd=root, check=False)
+        try:
+            return yaml.safe_load(text) if text else None
+        except yaml.YAMLError:
+            return None
+
+    recorded = {"metrics": at_commit(paths.METRICS), "params": at_commit("params.yaml")}
+    return of_model(estimator, {k: v for k, v in recorded.items() if isinstance(v, dict)})
 
 
 def model_contract(estimator, tag: str) -> Contract | None:

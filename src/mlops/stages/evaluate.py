@@ -223,7 +223,10 @@ def main() -> int:
     model = model_io.load(paths.MODEL)
     holdout = contract.read_table(paths.HOLDOUT)
     validation = contract.read_table(paths.VALIDATION_SPLIT)
-    threshold = thresholds.choose(settings["threshold"], model, validation, contract)
+    # the threshold train chose and stored in the artifact (what the server answers with)
+    threshold = model_io.threshold_of(model)
+    if threshold is None:
+        threshold = thresholds.choose(settings["threshold"], model, validation, contract)
     result = evaluate(model, holdout, threshold, contract)
     write_json(paths.METRICS, result["metrics"])
     write_json(paths.SLICES, result["slices"])

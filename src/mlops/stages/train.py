@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlops import model_io, params, paths
+from mlops import model_io, params, paths, thresholds
 from mlops.contract import MODEL_ATTRIBUTE, Contract, load_contract
 from mlops.data import ordinal, recency
 
@@ -76,12 +76,19 @@ def build(settings: dict[str, Any], contract: Contract) -> Pipeline:
     return Pipeline([("features", _features(contract, name == "linear")), ("model", model)])
 
 
-def train(df: pd.DataFrame, settings: dict[str, Any], contract: Contract, weight=None) -> Pipeline:
+def train(
+    df: pd.DataFrame,
+    settings: dict[str, Any],
+    contract: Contract,
+    weight=None,
+    threshold: float = thresholds.DEFAULT,
+) -> Pipeline:
     fit = {} if weight is None else {"model__sample_weight": weight}
     pipeline = build(settings, contract).fit(
         df[list(contract.features)], df[contract.target], **fit
     )
     setattr(pipeline, MODEL_ATTRIBUTE, contract.for_model())
+    setattr(pipeline, model_io.THRESHOLD_ATTRIBUTE, float(threshold))  # served with it
     return pipeline
 
 
@@ -90,6 +97,12 @@ def main() -> int:
     settings = params.section("train")
     df, weight = recency.apply(contract.read_table(paths.TRAIN), settings, contract)
     model = train(df, settings, contract, weight)
+    # the threshold it is served with: a number in params.yaml, or `auto` (best F1 on the
+    # validation rows, which neither training nor the holdout sees)
+    rule = params.section("evaluate")["threshold"]
+    validation = contract.read_table(paths.VALIDATION_SPLIT)
+    cut = thresholds.choose(rule, model, validation, contract)
+    setattr(model, model_io.THRESHOLD_ATTRIBUTE, float(cut))
     model_io.save(model, paths.MODEL)
     model_io.load(paths.MODEL)  # a type outside the allow-list stops training, not serving
     print(f"train: model written to {paths.MODEL} ({model_io.sha256(paths.MODEL)})")
