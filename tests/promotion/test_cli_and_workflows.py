@@ -51,7 +51,7 @@ def test_workflows_least_privilege_timeouts_and_chain():
     # the deploy registers itself (a tag pushed by register.yml with GITHUB_TOKEN starts
     # nothing), with the same action as register.yml, in no concurrency group: a group shared
     # with register.yml would let a later push cancel it while pending, and skip the deploy
-    register_action = "$/.github/actions/register"
+    register_action = "./.github/actions/register"
     assert register_action in str(deploy["jobs"]["register"]["steps"])
     assert register_action in str(flows["register"]["jobs"]["register"]["steps"])
     assert "concurrency" not in deploy["jobs"]["register"] and "concurrency" not in deploy
@@ -103,7 +103,7 @@ def test_register_workflow_step_is_idempotent(promo, tmp_path):
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    job = run_action("$/.github/actions/register", {}, promo, {"github.token": ""}, env)
+    job = run_action("./.github/actions/register", {}, promo, {"github.token": ""}, env)
     assert job.succeeded and "nothing to register" in job.steps[0].output, job.log()
     _bash(_steps("register", "register")["Versions"], promo, env)
     assert "v1.1.0" in summary.read_text()
