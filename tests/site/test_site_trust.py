@@ -31,12 +31,18 @@ def _tag(repo: Path, version: str, card: str) -> str:
     return tag
 
 
+def _tag_on_branch(repo: Path, branch: str, version: str, card: str) -> str:
+    """A commit on ``branch`` (off main), tagged as ``version``; back on main after."""
+    git(repo, "switch", "-q", "-c", branch)
+    (repo / "reports" / "metrics.json").write_text('{"roc_auc": 0.99}\n')
+    git(repo, "commit", "-qam", f"work on {branch}")
+    tag = _tag(repo, version, card)
+    git(repo, "switch", "-q", "main")
+    return tag
+
+
 def test_a_version_tagged_on_a_branch_is_not_on_the_page(history, tmp_path):
-    git(history, "switch", "-q", "-c", "experiment")
-    (history / "reports" / "metrics.json").write_text('{"roc_auc": 0.99}\n')
-    git(history, "commit", "-qam", "an experiment nobody merged")
-    tag = _tag(history, "v9.0.0", "# too good to be true")
-    git(history, "switch", "-q", "main")
+    tag = _tag_on_branch(history, "experiment", "v9.0.0", "# too good to be true")
     proc = mlops(history, "site", "--out", str(tmp_path / "site"), "--no-live")
     assert f"{len(VERSIONS)} versions" in proc.stdout
     page = (tmp_path / "site" / "index.html").read_text()
@@ -50,11 +56,7 @@ def test_a_version_tagged_on_a_branch_is_not_on_the_page(history, tmp_path):
 def test_a_branch_merged_into_main_is_still_not_main_s_state(history, tmp_path):
     # the tag's commit reached main only as a merged-in second parent: main never was that
     # commit, so it is not a version registered from main
-    git(history, "switch", "-q", "-c", "side")
-    (history / "reports" / "metrics.json").write_text('{"roc_auc": 0.5}\n')
-    git(history, "commit", "-qam", "side work")
-    tag = _tag(history, "v8.0.0", "# side")
-    git(history, "switch", "-q", "main")
+    tag = _tag_on_branch(history, "side", "v8.0.0", "# side")
     git(history, "merge", "-q", "--no-ff", "side", "-m", "Merge pull request #8 from side")
     data = build(history, tmp_path / "site", live_timeout=None).data
     assert "v8.0.0" not in [v.version for v in data.versions] and data.off_main == [tag]
