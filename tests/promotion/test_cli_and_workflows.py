@@ -44,7 +44,8 @@ def test_workflows_least_privilege_timeouts_and_chain():
             assert job["timeout-minutes"] <= 30, name
             assert "write-all" not in str(job["permissions"]), name
     check = flows["promote"]["jobs"]["check"]
-    assert check["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert check["permissions"] == {"contents": "read"}  # the PR's code: no write token
+    assert flows["promote"]["jobs"]["comment"]["permissions"] == {"pull-requests": "write"}
     deploy = flows["deploy"]
     assert deploy["jobs"]["deploy"]["permissions"] == {"contents": "read"}
     assert deploy["jobs"]["deploy"]["concurrency"]["group"] == "deploy-${{ matrix.env }}"
@@ -84,14 +85,15 @@ def test_promote_workflow_steps_post_the_plan_and_fail_on_a_bad_promotion(promo,
     steps = _steps("promote", "check")
     promote.promote(promo, "staging", "v1.0.0")
     _bash(steps["Check models.yaml and write the promotion plan"], promo, env)
-    assert outputs.read_text().strip() == "failed=0"
-    _bash(steps["Post the plan on the pull request"], promo, env)
+    assert outputs.read_text().split() == ["failed=0", "planned=yes"]
+    plan = {"PLAN": str(promo / "reports/pr/promotion-plan.md"), "HEAD_SHA": "0" * 40}
+    _bash(_steps("promote", "comment")["Post the plan on the pull request"], promo, env | plan)
     assert "comment update --target=pr --publish" in Path(f"{recorded}.args").read_text()
     assert "staging | promotion | none | v1.0.0" in recorded.read_text()
 
     (promo / "models.yaml").write_text((promo / "models.yaml").read_text().replace("staging", "qa"))
     _bash(steps["Check models.yaml and write the promotion plan"], promo, env)
-    assert outputs.read_text().strip().endswith("failed=1")
+    assert outputs.read_text().split()[-2:] == ["failed=1", "planned=yes"]
     assert "unknown environment 'qa'" in (promo / "reports/pr/promotion-plan.md").read_text()
 
 
