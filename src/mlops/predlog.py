@@ -14,10 +14,15 @@ unaffected.
 Files live in ``<log_dir>/<env>/``: the active file is ``predictions.jsonl``; rotated files are
 ``predictions-<UTC timestamp>.jsonl``. Readers take every ``predictions*.jsonl`` there.
 
-Hygiene: a column marked ``personal: true`` in contract.yaml is logged as ``redact``'s hash
-(``sha256:<16 hex>``, keyed with ``$MLOPS_LOG_HASH_KEY`` when set, so a dictionary of likely
-values cannot reverse it), never as its value; equal values keep equal hashes, so counts and
-joins still work. ``prune`` deletes rotated files older than the environment's
+Hygiene: a column marked ``personal: true`` in contract.yaml is logged as ``redact``'s keyed
+hash, never as its value: ``sha256:<16 hex>`` of HMAC-SHA256 with the secret
+``$MLOPS_LOG_HASH_KEY`` (at least 16 characters) over the value tagged with its JSON type, so
+``1`` and ``"1"`` differ and nobody without the key can rebuild the hash of a guessed value (an
+unkeyed hash of an age is reversed by hashing 120 numbers). Equal values keep equal hashes, so
+counts and joins still work; code that compares a value with the log must hash it with
+``hash_value`` and the same key. Without a usable key the personal columns are left out of the
+log, not hashed, and the server says so when it starts (``key_problem``). ``prune`` deletes
+rotated files older than the environment's
 ``monitoring.log_retention_days`` (the server runs it at every rotation; `mlops logs prune`
 on demand).
 """
@@ -131,26 +136,61 @@ def read_file(path: Path) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def hash_value(value: Any, key: bytes | None = None) -> str:
-    """``sha256:<16 hex>`` of the value's text; HMAC-keyed when a key is given."""
-    text = str(value).encode()
-    digest = (
-        hmac.new(key, text, hashlib.sha256).hexdigest() if key else hashlib.sha256(text).hexdigest()
-    )
-    return f"sha256:{digest[:16]}"
+MIN_KEY_CHARS = 16
+
+
+def _typed(value: Any) -> bytes:
+    """The value with its JSON type: ``1`` -> ``num:1``, ``"1"`` -> ``str:1``, ``1.0`` ->
+    ``num:1`` (JSON has one number type), ``true`` -> ``bool:true``."""
+    if isinstance(value, bool):
+        return b"bool:" + (b"true" if value else b"false")
+    if isinstance(value, int | float):
+        number = float(value)
+        text = str(int(number)) if number.is_integer() else repr(number)
+        return b"num:" + text.encode()
+    if isinstance(value, str):
+        return b"str:" + value.encode()
+    return b"json:" + orjson.dumps(_plain(value), option=orjson.OPT_SORT_KEYS)
+
+
+def hash_value(value: Any, key: bytes) -> str:
+    """``sha256:<16 hex>``: HMAC-SHA256 of the type-tagged value under ``key`` (required)."""
+    if not key:
+        raise ValueError("hash_value needs the secret key ($MLOPS_LOG_HASH_KEY)")
+    return f"sha256:{hmac.new(key, _typed(value), hashlib.sha256).hexdigest()[:16]}"
 
 
 def hash_key() -> bytes | None:
+    """``$MLOPS_LOG_HASH_KEY`` when it is set and long enough (``key_problem`` says why not)."""
     key = os.environ.get(HASH_KEY_ENV, "")
-    return key.encode() if key else None
+    return key.encode() if len(key) >= MIN_KEY_CHARS else None
 
 
-def redact(features: dict[str, Any], personal: Iterable[str], key: bytes | None = None):
-    """``features`` with every personal column's value replaced by its hash (nulls stay null)."""
-    personal = [c for c in personal if features.get(c) is not None]
+def key_problem(personal: Iterable[str]) -> str | None:
+    """Why ``personal`` columns will be left out of the log (None: they are hashed)."""
+    personal = list(personal)
+    if not personal or hash_key() is not None:
+        return None
+    state = "shorter than 16 characters" if os.environ.get(HASH_KEY_ENV) else "not set"
+    return (
+        f"${HASH_KEY_ENV} is {state}: the personal column(s) {', '.join(personal)} "
+        "(contract.yaml `personal: true`) are left out of the prediction log, not hashed. To "
+        f"log their keyed hashes, set {HASH_KEY_ENV} to a secret of 16+ characters, the same "
+        "on every server of the environment (e.g. `python -c 'import secrets; "
+        "print(secrets.token_hex(32))'`, kept in your secret store, never in Git)"
+    )
+
+
+def redact(features: dict[str, Any], personal: Iterable[str], key: bytes | None):
+    """``features`` with every personal column's value replaced by its keyed hash (nulls stay
+    null); without a key, with the personal columns left out."""
+    personal = [c for c in personal if c in features]
     if not personal:
         return features
-    return {**features, **{c: hash_value(features[c], key) for c in personal}}
+    if not key:
+        return {c: v for c, v in features.items() if c not in personal}
+    hashed = {c: hash_value(features[c], key) for c in personal if features[c] is not None}
+    return {**features, **hashed}
 
 
 def rotated_at(path: Path) -> datetime | None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
 
+from mlops import predlog
 from mlops.contract import load_contract
 from mlops.errors import DataValidationError
-from mlops.feedback import outcomes
+from mlops.feedback import join, outcomes
 from tests.conftest import dvc, mlops, new_clone, use_sample
+from tests.feedback.conftest import write_log
 from tests.feedback.contracts import contract
 
 
@@ -104,3 +108,57 @@ def test_every_task(task, good, bad, problem):
     assert str(stored["y"].dtype) == c.target_dtype()
     with pytest.raises(DataValidationError, match=problem.replace("[", r"\[")):
         outcomes.check(pd.DataFrame({"request_id": ["a", "b"], "y": bad}), c, "f")
+
+
+def _log_ids(repo, ids: list[str]) -> None:
+    write_log(repo / "logs" / "predictions", "production", "v1.0.0", "stable", [1] * len(ids))
+    # write_log names its requests r0, r1, ...: rename them to the ids the server answered with
+    active = repo / "logs" / "predictions" / "production" / predlog.ACTIVE
+    text = active.read_text()
+    for i, rid in enumerate(ids):
+        text = text.replace(f'"request_id": "r{i}"', f'"request_id": "{rid}"', 1)
+    active.write_text(text)
+
+
+def test_numeric_ids_keep_their_leading_zeros_and_join(fresh, tmp_path):
+    _log_ids(fresh, ["00123", "00124"])
+    file = tmp_path / "numeric.csv"
+    file.write_text("request_id,churn\n00123,1\n00124,0\n")
+    done = mlops(fresh, "outcomes", "ingest", str(file), "--env", "production", "--no-dvc")
+    assert "all 2 outcome(s) match a logged prediction" in done.stdout
+    loaded = outcomes.load(fresh, "production", load_contract(fresh))
+    assert loaded.request_id.tolist() == ["00123", "00124"]
+    logged = join.read_log(fresh / "logs" / "predictions", "production").frame
+    labelled = join.label(logged, loaded, "churn")
+    assert labelled.churn.tolist() == [1, 0]  # both predictions found their outcome
+
+
+def test_outcomes_that_match_nothing_logged_are_counted(fresh, tmp_path):
+    _log_ids(fresh, ["a-1"])
+    file = tmp_path / "elsewhere.csv"
+    file.write_text("request_id,churn\n123,1\n124,0\na-1,1\n")
+    done = mlops(fresh, "outcomes", "ingest", str(file), "--env", "production", "--no-dvc",
+                 "--json")  # fmt: skip
+    result = json.loads(done.stdout)
+    assert result["rows"] == 3
+    assert result["join"]["joined"] == 1 and result["join"]["not_joined"] == 2
+    assert result["join"]["examples"] == ["123", "124"]
+    again = tmp_path / "only-unknown.csv"
+    again.write_text("request_id,churn\n9,1\n")
+    done = mlops(fresh, "outcomes", "ingest", str(again), "--env", "production", "--no-dvc")
+    assert "1 of 1 outcome(s) did not join" in done.stdout and "'9'" in done.stdout
+
+
+def test_without_a_log_the_join_is_not_checked_and_that_is_said(fresh, tmp_path):
+    file = tmp_path / "o.csv"
+    file.write_text("request_id,churn\nr1,1\n")
+    done = mlops(fresh, "outcomes", "ingest", str(file), "--env", "production", "--no-dvc")
+    assert "stored 1 outcome(s)" in done.stdout
+    assert "no prediction log of production in logs/predictions" in done.stdout
+
+
+def test_a_parquet_file_of_integer_ids_is_read_as_text():
+    ids = outcomes.check(
+        pd.DataFrame({"request_id": [7, 8], "y": [1, 0]}), contract("binary"), "x.parquet"
+    ).request_id
+    assert ids.tolist() == ["7", "8"]

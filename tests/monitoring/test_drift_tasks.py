@@ -40,7 +40,7 @@ def write_log(
                 env="production",
                 model_version="v1.0.0",
                 route="stable",
-                features=predlog.redact(features, personal),
+                features=predlog.redact(features, personal, b"drift-test-key-16+"),
                 prediction=prediction,
                 probability=probability,
                 latency_ms=1.0,

@@ -183,7 +183,9 @@ def test_both_jobs_succeed_and_say_so_on_a_fresh_clone(template_clone):
     assert "Alarm" not in drift.summary
     assert not drift.step("Open or update the monitoring issue").ran
     assert not drift.step("Fail when a check could not run (exit 2 above)").ran
-    assert not drift.step("Fetch the prediction logs").ran  # MLOPS_FETCH_LOGS unset
+    fetch = "Fetch the prediction logs (MLOPS_LOGS_URL, with the DVC remote's credentials)"
+    assert not drift.step(fetch).ran  # MLOPS_LOGS_URL unset
+    assert not drift.step("MLOPS_FETCH_LOGS is no longer run").ran
 
     canary = run_job(WORKFLOW, "canary", template_clone, context)
     assert canary.succeeded, canary.log()

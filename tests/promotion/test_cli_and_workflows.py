@@ -44,14 +44,15 @@ def test_workflows_least_privilege_timeouts_and_chain():
             assert job["timeout-minutes"] <= 30, name
             assert "write-all" not in str(job["permissions"]), name
     check = flows["promote"]["jobs"]["check"]
-    assert check["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert check["permissions"] == {"contents": "read"}  # the PR's code: no write token
+    assert flows["promote"]["jobs"]["comment"]["permissions"] == {"pull-requests": "write"}
     deploy = flows["deploy"]
     assert deploy["jobs"]["deploy"]["permissions"] == {"contents": "read"}
     assert deploy["jobs"]["deploy"]["concurrency"]["group"] == "deploy-${{ matrix.env }}"
     # the deploy registers itself (a tag pushed by register.yml with GITHUB_TOKEN starts
     # nothing), with the same action as register.yml, in no concurrency group: a group shared
     # with register.yml would let a later push cancel it while pending, and skip the deploy
-    register_action = "$/.github/actions/register"
+    register_action = "./.github/actions/register"
     assert register_action in str(deploy["jobs"]["register"]["steps"])
     assert register_action in str(flows["register"]["jobs"]["register"]["steps"])
     assert "concurrency" not in deploy["jobs"]["register"] and "concurrency" not in deploy
@@ -84,14 +85,15 @@ def test_promote_workflow_steps_post_the_plan_and_fail_on_a_bad_promotion(promo,
     steps = _steps("promote", "check")
     promote.promote(promo, "staging", "v1.0.0")
     _bash(steps["Check models.yaml and write the promotion plan"], promo, env)
-    assert outputs.read_text().strip() == "failed=0"
-    _bash(steps["Post the plan on the pull request"], promo, env)
+    assert outputs.read_text().split() == ["failed=0", "planned=yes"]
+    plan = {"PLAN": str(promo / "reports/pr/promotion-plan.md"), "HEAD_SHA": "0" * 40}
+    _bash(_steps("promote", "comment")["Post the plan on the pull request"], promo, env | plan)
     assert "comment update --target=pr --publish" in Path(f"{recorded}.args").read_text()
     assert "staging | promotion | none | v1.0.0" in recorded.read_text()
 
     (promo / "models.yaml").write_text((promo / "models.yaml").read_text().replace("staging", "qa"))
     _bash(steps["Check models.yaml and write the promotion plan"], promo, env)
-    assert outputs.read_text().strip().endswith("failed=1")
+    assert outputs.read_text().split()[-2:] == ["failed=1", "planned=yes"]
     assert "unknown environment 'qa'" in (promo / "reports/pr/promotion-plan.md").read_text()
 
 
@@ -103,7 +105,7 @@ def test_register_workflow_step_is_idempotent(promo, tmp_path):
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    job = run_action("$/.github/actions/register", {}, promo, {"github.token": ""}, env)
+    job = run_action("./.github/actions/register", {}, promo, {"github.token": ""}, env)
     assert job.succeeded and "nothing to register" in job.steps[0].output, job.log()
     _bash(_steps("register", "register")["Versions"], promo, env)
     assert "v1.1.0" in summary.read_text()

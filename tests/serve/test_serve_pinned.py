@@ -27,9 +27,11 @@ FEATURES = list(CONTRACT.features)
 read_table = CONTRACT.read_table
 
 pytestmark = pytest.mark.e2e
+HASH_KEY = "pinned-test-secret-key"  # the secret personal columns are hashed with
 
 
-def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str = "logs"):
+def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str = "logs",
+           key: str = HASH_KEY):  # fmt: skip
     port = launcher.free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     env = {
@@ -43,6 +45,7 @@ def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str 
         "MLOPS_ENV": "production",
         "MLOPS_STATE_DIR": str(tmp / "state"),
         "MLOPS_LOG_DIR": log_dir,
+        "MLOPS_LOG_HASH_KEY": key,
     }
     log = tmp / "server.log"
     with open(log, "wb") as out:
@@ -101,18 +104,20 @@ def test_pinned_mode_serves_the_verified_file_without_git(versions_repo, tmp_pat
         assert httpx.get(f"{server.url}/v2/health/ready").status_code == 503
 
 
-def test_pinned_mode_hashes_what_the_models_own_contract_marks_personal(versions_repo, tmp_path):
-    """No repository in the container: the personal columns come from the contract the model
-    file carries, hashed by the same ``predlog.redact`` as the GitOps server's log."""
+def _marked_model(versions_repo: Path, tmp_path: Path) -> Path:
+    """The workspace's model with ``region`` marked personal in the contract it carries."""
     model = model_io.load(versions_repo / paths.MODEL)
     raw = contract_of(model).to_dict()
     raw["columns"]["region"]["personal"] = True
     setattr(model, MODEL_ATTRIBUTE, raw)
     marked = tmp_path / "mnt" / "models" / "marked"
     model_io.save(model, marked)
-    records = _records(read_table(versions_repo / paths.HOLDOUT)[:5])
+    return marked
 
-    with _start(tmp_path / "run", marked, "v9.9.9", model_io.sha256(marked)) as server:
+
+def _serve_and_read_log(tmp_path: Path, marked: Path, records: list[dict], key: str):
+    """Serve ``marked`` (key ``key``), predict ``records``; the logged features, the server log."""
+    with _start(tmp_path / "run", marked, "v9.9.9", model_io.sha256(marked), key=key) as server:
         assert server.version()["sync"] == "Synced", server.version()["reason"]
         assert server.predict(records)["model_version"] == "v9.9.9"
         log = predlog.env_dir(tmp_path / "run" / "state" / "logs", "production") / predlog.ACTIVE
@@ -121,5 +126,25 @@ def test_pinned_mode_hashes_what_the_models_own_contract_marks_personal(versions
             time.sleep(0.2)
         time.sleep(0.5)  # the writer flushes a request's rows in one append
     logged = [json.loads(line)["features"] for line in log.read_text().splitlines()]
-    assert [row["region"] for row in logged] == [predlog.hash_value(r["region"]) for r in records]
+    return logged, (tmp_path / "run" / "server.log").read_text()
+
+
+def test_pinned_mode_hashes_what_the_models_own_contract_marks_personal(versions_repo, tmp_path):
+    """No repository in the container: the personal columns come from the contract the model
+    file carries, hashed by the same ``predlog.redact`` as the GitOps server's log."""
+    marked = _marked_model(versions_repo, tmp_path)
+    records = _records(read_table(versions_repo / paths.HOLDOUT)[:5])
+    logged, _ = _serve_and_read_log(tmp_path, marked, records, HASH_KEY)
+    hashed = [predlog.hash_value(r["region"], HASH_KEY.encode()) for r in records]
+    assert [row["region"] for row in logged] == hashed
     assert [row["tenure_months"] for row in logged] == [r["tenure_months"] for r in records]
+
+
+def test_a_server_without_the_key_logs_no_personal_column_and_says_so(versions_repo, tmp_path):
+    marked = _marked_model(versions_repo, tmp_path)
+    records = _records(read_table(versions_repo / paths.HOLDOUT)[:5])
+    logged, server_log = _serve_and_read_log(tmp_path, marked, records, key="")
+    assert len(logged) == len(records)
+    assert all("region" not in row for row in logged)  # left out, neither value nor hash
+    assert [row["tenure_months"] for row in logged] == [r["tenure_months"] for r in records]
+    assert "$MLOPS_LOG_HASH_KEY is not set: the personal column(s) region" in server_log

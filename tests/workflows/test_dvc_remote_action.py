@@ -18,7 +18,7 @@ from tests.workflows.workflow_harness import run_action
 
 pytestmark = pytest.mark.integration
 
-ACTION = "$/.github/actions/dvc-remote"
+ACTION = "./.github/actions/dvc-remote"
 SECRET = "s3cr3t-value-never-printed"
 
 
@@ -95,3 +95,36 @@ def test_a_missing_secret_is_named_not_fatal(clone):
     output, config = _run(clone, url="s3://bucket/dvc")
     assert "::warning::the secret AWS_ACCESS_KEY_ID is not set for s3://bucket/dvc" in output
     assert config == {"remote.storage.url": "s3://bucket/dvc"}
+
+
+def test_logs_url_becomes_the_logs_remote_with_the_same_credentials(clone):
+    _, config = _run(
+        clone,
+        url="s3://bucket/dvc",
+        logs_url="s3://bucket/prediction-logs",
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key=SECRET,
+    )
+    assert config["remote.logs.url"] == "s3://bucket/prediction-logs"
+    assert config["remote.logs.access_key_id"] == "AKIAEXAMPLE"
+    assert config["remote.logs.secret_access_key"] == SECRET
+    assert config["remote.storage.url"] == "s3://bucket/dvc"
+
+
+def test_the_logs_are_copied_as_data_by_the_workflow_step(clone, tmp_path):
+    # what monitor.yml and retrain.yml run: the variable is an argument, never a command
+    logs = tmp_path / "server-logs"
+    (logs / "production").mkdir(parents=True)
+    (logs / "production" / "predictions.jsonl").write_text('{"request_id": "00123"}\n')
+    _, config = _run(clone, logs_url=str(logs))
+    assert config == {"remote.logs.url": str(logs)}
+    dvc(clone, "get-url", "--force", "remote://logs/", "logs/predictions")
+    copied = clone / "logs" / "predictions" / "production" / "predictions.jsonl"
+    assert copied.read_text() == '{"request_id": "00123"}\n'
+
+
+def test_a_url_that_looks_like_an_option_is_refused(clone):
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    job = run_action(ACTION, {"logs-url": "--help"}, clone, env=env)
+    assert not job.succeeded
+    assert "a remote URL cannot start with '-'" in job.steps[0].output

@@ -17,7 +17,7 @@ from tests.workflows.workflow_harness import run_action
 
 pytestmark = pytest.mark.integration
 
-ACTION = "$/.github/actions/register"
+ACTION = "./.github/actions/register"
 
 # `mlops` for the run under test. On its first call, before running, another run (a clone of
 # its own) registers the same model and pushes the tag: the race the retry is for.

@@ -1,10 +1,14 @@
 """train.yml's `run:` steps, in order, in a sandbox: a bare origin, a PR branch with a params
-change, the local DVC remote, a recording `cml`. What the reviewer sees (the comment) and what
-the job's status says (the gate) are checked."""
+change, the local DVC remote, a recording `cml`. The `train` job runs the PR's code in a clone
+of the PR branch; the `publish` job runs in a clone of the base commit, with only the files
+the first one uploaded. What the reviewer sees (the comment), what the job's status says (the
+gate) and what lands on the PR branch are checked."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,6 +60,7 @@ def _sandbox(repo: Path, tmp: Path, train_params: dict) -> tuple[Path, dict, Pat
         "github.base_ref": "main",
         "github.head_ref": BRANCH,
         "github.event.pull_request.number": "7",
+        "github.event.pull_request.base.sha": git(ci, "rev-parse", "origin/main"),
         "github.token": "test-token",
         "vars.MLOPS_DVC_REMOTE": str(repo.parent / "remote"),
     }
@@ -63,11 +68,23 @@ def _sandbox(repo: Path, tmp: Path, train_params: dict) -> tuple[Path, dict, Pat
     return ci, context, record
 
 
-def _run(ci: Path, context: dict, record: Path, bindir: Path):
-    import os
+def _env(record: Path, bindir: Path) -> dict[str, str]:
+    return {"CML_RECORD": str(record), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
 
-    env = {"CML_RECORD": str(record), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-    return run_job(WORKFLOW, "train", ci, context, env)
+
+def _run(ci: Path, context: dict, record: Path, bindir: Path):
+    """The train job in the PR clone, then (when it built) the publish job in a clone of the
+    base commit with no environment of its own: (train, publish or None)."""
+    artifacts = ci.parent / "artifacts"
+    train = run_job(WORKFLOW, "train", ci, context, _env(record, bindir), artifacts)
+    built = train.outputs.get("built", {})
+    if built.get("built") != "yes":
+        return train, None
+    base = ci.parent / "base"
+    git(ci.parent, "clone", "-q", str(ci.parent / "origin.git"), str(base))
+    git(base, "checkout", "-q", "--detach", context["github.event.pull_request.base.sha"])
+    context = {**context, "needs.train.outputs.head": built["head"]}
+    return train, run_job(WORKFLOW, "publish", base, context, _env(record, bindir), artifacts)
 
 
 def _comments(record: Path) -> list[dict]:
@@ -81,21 +98,27 @@ def _row(markdown: str, metric: str) -> list[str]:
 
 def test_params_change_posts_one_comment_with_deltas_and_commits_back(repo, tmp_path):
     ci, context, record = _sandbox(repo, tmp_path, {"learning_rate": 0.12})
-    job = _run(ci, context, record, tmp_path / "bin")
-    assert job.succeeded, job.log()
-    # the harness ran every run: step and only skipped the GitHub actions
-    assert [s.name for s in job.steps if not s.ran] == [
-        s.name for s in job.steps if s.kind == "uses"
-    ]
-    assert all("stand-in" in s.note for s in job.steps if s.kind == "uses")
+    evaluated = git(ci, "rev-parse", "HEAD")
+    train, publish = _run(ci, context, record, tmp_path / "bin")
+    assert train.succeeded, train.log()
+    assert publish is not None and publish.succeeded, publish.log()
+    # the harness ran every run: step and only skipped (or stood in for) the GitHub actions
+    for job in (train, publish):
+        assert [s.name for s in job.steps if not s.ran] == [
+            s.name for s in job.steps if s.kind == "uses"
+        ]
+        assert all("stand-in" in s.note for s in job.steps if s.kind == "uses")
 
     (comment,) = _comments(record)
+    report = tmp_path / "runner-base" / "train-results" / "reports" / "pr" / "pr-report.md"
     assert comment["argv"] == [
         "comment",
         "update",
         "--target=pr",
         "--publish",
-        "reports/pr/pr-report.md",
+        "--commit-sha",
+        evaluated,
+        str(report),
     ]
     assert comment["token_set"]
     md = comment["markdown"]
@@ -111,23 +134,76 @@ def test_params_change_posts_one_comment_with_deltas_and_commits_back(repo, tmp_
     assert "| `train.hist_gradient_boosting.learning_rate` | `0.08` | `0.12` |" in md
     assert comment["images"] and all(comment["images"].values()), comment["images"]
 
-    # what merges is what was evaluated: dvc.lock and reports pushed back to the PR branch
+    # what merges is what was evaluated: dvc.lock and reports pushed onto the evaluated commit
     git(ci, "fetch", "-q", "origin")
-    assert git(ci, "rev-parse", "HEAD") == git(ci, "rev-parse", f"origin/{BRANCH}")
-    changed = git(ci, "diff", "--name-only", "HEAD~1", "HEAD").split()
+    pushed = f"origin/{BRANCH}"
+    assert git(ci, "rev-parse", f"{pushed}~1") == evaluated
+    changed = git(ci, "diff", "--name-only", evaluated, pushed).split()
     assert "dvc.lock" in changed and "reports/metrics.json" in changed
     assert not any(name.startswith("reports/pr/") for name in changed)
+    assert git(ci, "show", f"{pushed}:dvc.lock") == (ci / "dvc.lock").read_text().strip()
+    # the publish job ran the base commit's scripts, never a file of the PR branch
+    assert (
+        git(tmp_path / "base", "rev-parse", "HEAD") == context["github.event.pull_request.base.sha"]
+    )
 
 
 def test_roc_auc_drop_past_tolerance_fails_the_gate_and_the_job(repo, tmp_path):
     # one stump: a much weaker model than the v1.0.0 live in production
     ci, context, record = _sandbox(repo, tmp_path, {"max_iter": 1, "max_leaf_nodes": 2})
-    job = _run(ci, context, record, tmp_path / "bin")
-    assert not job.succeeded
-    gate = job.step("Gates (the job's status)")
-    assert gate.ran and gate.returncode == 1, job.log()
+    train, publish = _run(ci, context, record, tmp_path / "bin")
+    assert not train.succeeded
+    gate = train.step("Gates (the job's status)")
+    assert gate.ran and gate.returncode == 1, train.log()
     assert "production: FAIL" in gate.output and "max_regression" in gate.output
-    assert all(s.returncode == 0 for s in job.steps if s.kind == "run" and s is not gate)
+    assert all(s.returncode == 0 for s in train.steps if s.kind == "run" and s is not gate)
+    # the comment and the commit-back still happen (publish runs when the train job built)
+    assert publish is not None and publish.succeeded, publish.log()
     (comment,) = _comments(record)
     assert "❌ **production**: gates fail" in comment["markdown"]
     assert "max_regression roc_auc" in comment["markdown"]
+
+
+def _results(tmp: Path, extra: str | None = None) -> Path:
+    results = tmp / "results"
+    (results / "reports").mkdir(parents=True)
+    (results / "dvc.lock").write_text("schema: '2.0'\n")
+    (results / "reports" / "metrics.json").write_text("{}\n")
+    if extra:
+        (results / extra).parent.mkdir(parents=True, exist_ok=True)
+        (results / extra).write_text("echo pwned\n")
+    return results
+
+
+def _commit_results(clone: Path, results: Path, sha: str) -> subprocess.CompletedProcess:
+    script = ROOT / ".github" / "scripts" / "commit-results"
+    env = {**os.environ, "RUNNER_TEMP": str(clone.parent)}
+    args = [str(script), str(results), BRANCH, sha]
+    return subprocess.run(args, cwd=clone, text=True, capture_output=True, env=env)
+
+
+def _origin_with_branch(repo: Path, tmp: Path) -> tuple[Path, str]:
+    origin = tmp / "origin.git"
+    git(tmp, "clone", "-q", "--bare", str(repo), str(origin))
+    git(origin, "branch", BRANCH, "main")
+    clone = tmp / "base"
+    git(tmp, "clone", "-q", str(origin), str(clone))
+    return clone, git(clone, "rev-parse", f"origin/{BRANCH}")
+
+
+def test_commit_back_takes_only_dvc_lock_and_reports_from_the_artifact(repo, tmp_path):
+    clone, sha = _origin_with_branch(repo, tmp_path)
+    proc = _commit_results(clone, _results(tmp_path, ".github/workflows/ci.yml"), sha)
+    assert proc.returncode == 1
+    assert "holds more than dvc.lock and reports/" in proc.stdout + proc.stderr
+    assert "./.github/workflows/ci.yml" in proc.stdout + proc.stderr
+    assert git(clone, "ls-remote", "origin", BRANCH).split()[0] == sha  # nothing pushed
+
+
+def test_commit_back_skips_a_branch_that_moved_since_it_was_evaluated(repo, tmp_path):
+    clone, sha = _origin_with_branch(repo, tmp_path)
+    stale = git(clone, "rev-parse", "origin/main~1")
+    proc = _commit_results(clone, _results(tmp_path), stale)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{BRANCH} moved from {stale} to {sha} since it was evaluated" in proc.stdout
+    assert git(clone, "ls-remote", "origin", BRANCH).split()[0] == sha

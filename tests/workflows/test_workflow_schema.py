@@ -40,10 +40,14 @@ def test_train_workflow_triggers_permissions_and_concurrency():
         "dvc.lock",
         "src/**",
     }
-    # least privilege: nothing for the workflow; the job pushes the lock back and comments
+    # least privilege: nothing for the workflow; the job that runs the PR's code reads only,
+    # the job that pushes the lock back and comments runs only the base commit's code
     assert wf["permissions"] == {}
     job = wf["jobs"]["train"]
-    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert job["permissions"] == {"contents": "read"}
+    publish = wf["jobs"]["publish"]
+    assert publish["needs"] == "train"
+    assert publish["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert "pull_request.number" in wf["concurrency"]["group"]
     assert wf["concurrency"]["cancel-in-progress"] is True
     assert 0 < job["timeout-minutes"] <= 120
@@ -51,22 +55,19 @@ def test_train_workflow_triggers_permissions_and_concurrency():
     assert checkout["uses"].startswith("actions/checkout@")
     assert checkout["with"]["fetch-depth"] == 0
     assert checkout["with"]["persist-credentials"] is False
-    uses = [s["uses"].split("@")[0] for s in job["steps"] if "uses" in s]
-    assert "$/.github/actions/setup-cml" in uses
+    uses = [s["uses"].split("@")[0] for s in publish["steps"] if "uses" in s]
+    assert uses == ["actions/checkout", "actions/download-artifact", "./.github/actions/setup-cml"]
     runs = "\n".join(s["run"] for s in job["steps"] if "run" in s)
-    for command in (
-        "dvc pull",
-        "dvc repro",
-        "dvc push",
-        "mlops report --base",
-        "cml comment update --target=pr --publish reports/pr/pr-report.md",
-        "mlops gate",
-    ):
+    for command in ("dvc pull", "dvc repro", "dvc push", "mlops report --base", "mlops gate"):
         assert command in runs
-    # the gate decides the job's status: it is the last step
+    published = "\n".join(s["run"] for s in publish["steps"] if "run" in s)
+    assert "cml comment update --target=pr --publish" in published
+    assert ".github/scripts/commit-results" in published
+    # the gate decides the train job's status: it is the last step, after the upload
     assert job["steps"][-1]["run"].strip().startswith("mlops gate")
+    assert job["steps"][-2]["uses"].startswith("actions/upload-artifact@")
     # credentials come from secrets, never from the file, through the one DVC-remote action
-    (remote,) = [s for s in job["steps"] if s.get("uses") == "$/.github/actions/dvc-remote"]
+    (remote,) = [s for s in job["steps"] if s.get("uses") == "./.github/actions/dvc-remote"]
     assert remote["with"]["aws-secret-access-key"] == "${{ secrets.AWS_SECRET_ACCESS_KEY }}"
     assert remote["with"]["azure-connection-string"].startswith("${{ secrets.")
     assert remote["with"]["gcp-credentials-json"].startswith("${{ secrets.")

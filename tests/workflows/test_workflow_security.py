@@ -1,6 +1,7 @@
 """What a security review of the workflows checks, as tests: every action pinned to a commit,
 no credentials left in the workspace, no expression expanded inside a shell script, least
-privilege per job, and a deploy no other workflow can cancel."""
+privilege per job, a pull request's code never next to a write token, no repository variable
+run as a command, and a deploy no other workflow can cancel."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ FILES = WORKFLOWS + ACTIONS
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>.*)$")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"^\s*#\s*v\d+(\.\d+)*\s*$")
-SELF = "$/"
+SELF = "./"
 
 
 def _uses_lines(path: Path) -> list[tuple[int, str, str]]:
@@ -69,8 +70,8 @@ def test_the_pin_check_catches_tags_branches_short_shas_and_missing_comments(tmp
         "      - uses: actions/setup-python@5fda3b9\n"
         f"      - uses: actions/setup-node@{'8' * 40}\n"
         f"      - uses: actions/upload-artifact@{'b' * 40} # v7.0.0\n"
-        "      - uses: $/.github/actions/no-such-action\n"
-        "      - uses: $/.github/actions/dvc-remote\n"
+        "      - uses: ./.github/actions/no-such-action\n"
+        "      - uses: ./.github/actions/dvc-remote\n"
     )
     bad = _unpinned(flow, root=tmp_path)
     assert [line.split(": ", 1)[1].split(" (")[0] for line in bad] == [
@@ -78,7 +79,7 @@ def test_the_pin_check_catches_tags_branches_short_shas_and_missing_comments(tmp
         "actions/cache@main",
         "actions/setup-python@5fda3b9",
         f"actions/setup-node@{'8' * 40}",
-        "$/.github/actions/no-such-action",
+        "./.github/actions/no-such-action",
     ]
 
 
@@ -122,7 +123,7 @@ def test_only_jobs_that_push_may_write_contents():
         if job["permissions"].get("contents") == "write"
     }
     assert writers == {
-        ("train.yml", "train"),  # commits dvc.lock and reports back to the PR branch
+        ("train.yml", "publish"),  # commits dvc.lock and reports back to the PR branch
         ("register.yml", "register"),  # pushes the version tag
         ("deploy.yml", "register"),  # the same, when a merge also retrained
         ("monitor.yml", "canary"),  # pushes the rollback branch
@@ -173,7 +174,7 @@ def test_every_job_touching_the_dvc_remote_uses_the_one_credentials_action():
             touches = re.search(r"\b(dvc|mlops (data|report|check|register|deploy|drift))\b", runs)
             touches = touches or any("actions/register" in s.get("uses", "") for s in steps)
             uses = [s.get("uses") for s in steps]
-            assert bool(touches) == ("$/.github/actions/dvc-remote" in uses), (path.name, name)
+            assert bool(touches) == ("./.github/actions/dvc-remote" in uses), (path.name, name)
             assert "AWS_ACCESS_KEY_ID" not in str(job.get("env", {})), (path.name, name)
 
 
@@ -195,3 +196,86 @@ def test_codeowners_own_the_desired_state_and_its_policy():
         if line.strip() and not line.startswith("#") and len(line.split()) > 1
     }
     assert {"/models.yaml", "/environments/", "/deploy/"} <= owned
+
+
+# what runs a pull request's own code: its Makefile, its package, its pipeline, its scripts
+PR_CODE = re.compile(r"\b(make|python|mlops|dvc|pip|uv|npm run)\b|\.venv/|(^|\s)\./(?!\.github)")
+BASE_CHECKOUT = "${{ github.event.pull_request.base.sha }}"
+
+
+def _pull_request_jobs():
+    for path in WORKFLOWS:
+        flow = yaml.safe_load(path.read_text())
+        if {"pull_request", "pull_request_target"} & set(flow[True]):
+            yield from ((path.name, name, job) for name, job in flow["jobs"].items())
+
+
+def _writes(job: dict) -> bool:
+    return "write" in job["permissions"].values()
+
+
+def test_pull_request_code_never_runs_in_a_job_holding_a_write_token():
+    writers = [(wf, name) for wf, name, job in _pull_request_jobs() if _writes(job)]
+    assert writers == [("promote.yml", "comment"), ("train.yml", "publish")]
+    for wf, name, job in _pull_request_jobs():
+        if not _writes(job):
+            continue
+        checkout, *rest = job["steps"]
+        # the base commit, never the PR's (the default checkout of a pull_request event)
+        assert checkout["uses"].startswith("actions/checkout@"), (wf, name)
+        assert checkout["with"]["ref"] == BASE_CHECKOUT, (wf, name)
+        for step in rest:
+            assert not PR_CODE.search(step.get("run", "")), (wf, name, step.get("run"))
+            uses = step.get("uses", "")
+            assert not uses.startswith("./") or uses == "./.github/actions/setup-cml", uses
+
+
+def test_the_pr_code_check_sees_what_it_must():
+    for script in ("make setup", "dvc repro", ".venv/bin/mlops check", "./run.sh", "python x.py"):
+        assert PR_CODE.search(script), script
+    for script in (".github/scripts/commit-results a b c", 'cml comment update "$PLAN"'):
+        assert not PR_CODE.search(script), script
+
+
+def _variables_in_env(*mappings: dict | None) -> set[str]:
+    return {k for m in mappings for k, v in (m or {}).items() if "vars." in str(v)}
+
+
+def _runs_as_command(script: str, name: str) -> bool:
+    var = rf"\$(\{{{name}\}}|{name}\b)"  # not ${NAME:+...}: a conditional argument
+    return bool(
+        re.search(rf"\b(eval|bash|sh|zsh)\b[^\n]*{var}", script)
+        or re.search(rf"^\s*\"?{var}", script, re.MULTILINE)
+        or re.search(rf"\$\(\s*\"?{var}", script)
+    )
+
+
+def test_no_repository_variable_is_run_as_a_command():
+    assert _runs_as_command('bash -c "$MLOPS_FETCH_LOGS"', "MLOPS_FETCH_LOGS")
+    assert _runs_as_command('echo ok\n"$X" --flag', "X") and _runs_as_command("eval $X", "X")
+    assert _runs_as_command('out=$("$X")', "X") and _runs_as_command("bash -c ${X}", "X")
+    assert not _runs_as_command('dvc get-url --force remote://logs/ "$X"', "X")
+    assert not _runs_as_command('cmd \\\n  ${X:+--url "$X"}', "X")
+    for path in FILES:
+        doc = yaml.safe_load(path.read_text())
+        jobs = doc.get("jobs", {"action": {"steps": _steps(doc)}})
+        for job in jobs.values():
+            for step in job.get("steps", []):
+                names = _variables_in_env(doc.get("env"), job.get("env"), step.get("env"))
+                script = step.get("run", "")
+                assert "vars." not in script, (path.name, step.get("name"))
+                bad = [n for n in names if _runs_as_command(script, n)]
+                assert not bad, (path.name, step.get("name"), bad)
+
+
+def test_local_actions_are_used_after_a_checkout_by_a_relative_path():
+    for path in WORKFLOWS:
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            checked_out = False
+            for step in job.get("steps", []):
+                uses = step.get("uses", "")
+                assert not uses.startswith("$/"), (path.name, name, uses)
+                if uses.startswith("./"):
+                    assert checked_out, f"{path.name} {name}: {uses} before actions/checkout"
+                    assert (ROOT / uses / "action.yml").is_file(), uses
+                checked_out = checked_out or uses.startswith("actions/checkout@")

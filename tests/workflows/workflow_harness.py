@@ -6,7 +6,10 @@ What it does, explicitly:
   interpreter's locked environment linked in (so `make setup` finds it synced, as a cache hit
   would), cache and upload-artifact = nothing, our setup-cml action = a recording `cml` script
   on PATH.
-- The repository's own composite actions (`uses: $/.github/actions/NAME`) are run: their `run:`
+- With an artifact folder (``run_job(..., artifacts=DIR)``), upload-artifact copies its `path:`
+  files to DIR/NAME (rooted at their least common ancestor, as GitHub stores them) and
+  download-artifact copies DIR/NAME to its `path:`, so one job can hand files to the next.
+- The repository's own composite actions (`uses: ./.github/actions/NAME`) are run: their `run:`
   steps in order, with `inputs.*` from the step's `with:` and the action's defaults.
 - `run:` steps run with `bash --noprofile --norc -eo pipefail`, like GitHub's default shell, in
   the job's working directory, with the workflow's, job's and step's `env:` after `${{ }}`
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -35,13 +39,14 @@ import yaml
 EXPR = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
 CONDITION = re.compile(r"^(\S+)\s*(==|!=)\s*'([^']*)'$")
 UNSUPPORTED = ("continue-on-error", "working-directory", "timeout-minutes")
-LOCAL_ACTION = "$/"
+LOCAL_ACTION = "./"
 STAND_INS = {
     "actions/checkout": "the sandbox clone (full history) made by the test",
     "actions/setup-python": "this interpreter, with the locked .venv linked into the clone",
     "actions/cache": "nothing to cache on this machine",
     "actions/upload-artifact": "nothing to upload; the files stay in the clone",
-    "$/.github/actions/setup-cml": "a recording `cml` script on PATH",
+    "actions/download-artifact": "nothing to download (no artifact folder given)",
+    "./.github/actions/setup-cml": "a recording `cml` script on PATH",
     "actions/upload-pages-artifact": "nothing uploaded: the test reads the folder it names",
 }
 
@@ -60,6 +65,7 @@ class Step:
 class Job:
     steps: list[Step] = field(default_factory=list)
     summary: str = ""  # what the steps wrote to $GITHUB_STEP_SUMMARY
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # step id -> its outputs
 
     @property
     def succeeded(self) -> bool:
@@ -125,6 +131,7 @@ class _Runner:
     files: Path
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     failed: bool = False
+    artifacts: Path | None = None
 
     def file(self, name: str) -> Path:
         return self.files / name
@@ -203,10 +210,36 @@ class _Runner:
                 done.append(self.run_step(step, context, name))
             elif step["uses"].startswith(LOCAL_ACTION) and step["uses"] not in STAND_INS:
                 done += self.composite(step, context, name)
+            elif self.artifacts and step["uses"].split("@")[0].endswith("-artifact"):
+                done.append(self.artifact(step, context, name))
             else:
                 action = step["uses"].split("@")[0]
                 done.append(Step(name, "uses", False, note=f"stand-in: {STAND_INS[action]}"))
         return done
+
+    def artifact(self, step: dict, context: dict[str, str], name: str) -> Step:
+        """upload-artifact / download-artifact through the artifact folder."""
+        given = _expand_map(step.get("with"), context)
+        store = self.artifacts / given.get("name", "artifact")
+        if step["uses"].startswith("actions/download-artifact@"):
+            if not store.is_dir():
+                self.failed = True
+                return Step(name, "uses", True, 1, f"no artifact {store.name!r} was uploaded")
+            shutil.copytree(store, self.cwd / given.get("path", "."), dirs_exist_ok=True)
+            return Step(name, "uses", False, note=f"stand-in: copied {store.name} from {store}")
+        paths = [self.cwd / line for line in given["path"].splitlines() if line.strip()]
+        found = [p for p in paths if p.exists()]
+        if not found:
+            return Step(name, "uses", False, note=f"stand-in: no files for {store.name}")
+        root = Path(os.path.commonpath([p if p.is_dir() else p.parent for p in found]))
+        for path in found:
+            target = store / path.relative_to(root)
+            if path.is_dir():
+                shutil.copytree(path, target, dirs_exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+        return Step(name, "uses", False, note=f"stand-in: copied to {store}")
 
     def composite(self, step: dict, context: dict[str, str], name: str) -> list[Step]:
         """Run one of the repository's own composite actions, as GitHub does."""
@@ -229,6 +262,7 @@ def _runner(cwd: Path, context: dict[str, str], env: dict[str, str], *envs: dict
     files.mkdir(exist_ok=True)
     for name in ("path", "env", "summary"):
         (files / name).touch()
+    context = {"runner.temp": str(files), **context}
     base_env = {**os.environ, **env, "CI": "true", "GITHUB_ACTIONS": "true"}
     for mapping in envs:
         base_env.update(_expand_map(mapping, context))
@@ -241,14 +275,17 @@ def run_job(
     cwd: Path,
     context: dict[str, str],
     env: dict[str, str] | None = None,
+    artifacts: Path | None = None,
 ) -> Job:
-    """Run ``job_id`` of ``workflow`` in ``cwd``; return every step's outcome."""
+    """Run ``job_id`` of ``workflow`` in ``cwd``; return every step's outcome. ``artifacts``: the
+    folder upload-artifact and download-artifact share between jobs (none: both are skipped)."""
     flow = yaml.safe_load(workflow.read_text())
     job_def = flow["jobs"][job_id]
     _refuse_unsupported(job_def)
     runner = _runner(cwd, context, env or {}, flow.get("env"), job_def.get("env"))
-    steps = runner.steps(job_def["steps"], context)
-    return Job(steps, runner.file("summary").read_text())
+    runner.artifacts = artifacts
+    steps = runner.steps(job_def["steps"], runner.context)
+    return Job(steps, runner.file("summary").read_text(), runner.outputs)
 
 
 def run_action(
@@ -261,7 +298,7 @@ def run_action(
     """Run one of the repository's own composite actions in ``cwd`` (a clone holding it), as
     the only step of a job, with ``inputs`` as its `with:`."""
     runner = _runner(cwd, context or {}, env or {})
-    steps = runner.steps([{"uses": uses, "with": inputs}], context or {})
+    steps = runner.steps([{"uses": uses, "with": inputs}], runner.context)
     return Job(steps, runner.file("summary").read_text())
 
 

@@ -32,20 +32,36 @@ def ingest(
     dvc: bool = typer.Option(
         True, "--dvc/--no-dvc", help="Run `dvc add` on the outcome folder (default)."
     ),
+    log_dir: Path = typer.Option(
+        None,
+        help="Prediction log folder the ids are checked against (default logs/predictions).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Check FILE against contract.yaml and store it under outcomes/ENV/ (nothing on failure).
+    request_id is read as text as written (00123 stays 00123). When ENV's prediction log is
+    there, say how many outcomes match no logged prediction.
 
     Exit 0: stored; 1: the file failed the checks (every problem listed); 2: other errors.
     """
     from mlops.feedback import outcomes
 
-    done = outcomes.ingest(".", file, env, store=store, dvc_add=dvc)
+    done = outcomes.ingest(".", file, env, store=store, dvc_add=dvc, log_dir=log_dir)
+    count = done.join
     if as_json:
+        joined = None if count is None else {"log": str(count.log), "joined": count.joined,
+                                             "not_joined": count.not_joined,
+                                             "examples": list(count.examples)}  # fmt: skip
         typer.echo(json.dumps({"env": done.env, "path": str(done.path), "rows": done.rows,
-                               "dvc_file": done.dvc_file}))  # fmt: skip
+                               "dvc_file": done.dvc_file, "join": joined}))  # fmt: skip
         return
     typer.echo(f"stored {done.rows:,} outcome(s) for {done.env} in {done.path}")
+    typer.echo(
+        count.describe()
+        if count is not None
+        else f"no prediction log of {env} in {log_dir or 'logs/predictions'}: the join was not "
+        "checked (pass --log-dir)"
+    )
     if done.dvc_file:
         typer.echo(f"then: git add {done.dvc_file} .gitignore && git commit && dvc push")
 

@@ -166,3 +166,41 @@ def shadow_rows(frame: pd.DataFrame) -> pd.DataFrame:
         rows[column.removeprefix(f"{SHADOW}.")] = rows[column]
     rows["route"] = SHADOW
     return rows
+
+
+@dataclass(frozen=True)
+class JoinCount:
+    """How many outcomes match a logged prediction of their environment."""
+
+    outcomes: int
+    joined: int
+    log: Path  # the environment's log folder that was read
+    examples: tuple[str, ...] = ()  # request ids that did not join, a few
+
+    @property
+    def not_joined(self) -> int:
+        return self.outcomes - self.joined
+
+    def describe(self) -> str:
+        if not self.not_joined:
+            return f"all {self.outcomes:,} outcome(s) match a logged prediction in {self.log}"
+        some = ", ".join(repr(e) for e in self.examples)
+        return (
+            f"{self.not_joined:,} of {self.outcomes:,} outcome(s) did not join: no prediction "
+            f"with that (request_id, row) in {self.log} (e.g. {some}). They are stored and "
+            "join once the log holding them is read; check --env, --log-dir and that each id "
+            "is exactly the one the server answered with (X-Request-ID)"
+        )
+
+
+def unjoined(outcomes: pd.DataFrame, log_dir: str | Path, env: str) -> JoinCount | None:
+    """Count the outcomes with no logged prediction of ``env`` (None: no log to check)."""
+    if not predlog.files(log_dir, env):
+        return None
+    logged = read_log(log_dir, env).frame[[REQUEST_ID, ROW]].drop_duplicates()
+    keys = outcomes[[REQUEST_ID, ROW]]
+    merged = keys.merge(logged, on=[REQUEST_ID, ROW], how="left", indicator=True)
+    missing = merged.loc[merged["_merge"] == "left_only", REQUEST_ID]
+    examples = tuple(str(v) for v in missing.head(5))
+    folder = predlog.env_dir(log_dir, env)
+    return JoinCount(len(keys), len(keys) - len(missing), folder, examples)

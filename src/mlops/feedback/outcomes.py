@@ -2,7 +2,8 @@
 
 `mlops outcomes ingest FILE --env ENV` reads a CSV or Parquet file with the columns
 
-    request_id   the id the server answered with (``X-Request-ID``, or the one it generated)
+    request_id   the id the server answered with (``X-Request-ID``, or the one it generated),
+                 read as text as written: ``00123`` stays ``00123``, never the number 123
     row          optional: the record's position in a multi-record request (0 = first; default 0)
     <target>     the contract's target (``contract.yaml`` ``target.name``), e.g. ``churn``
 
@@ -10,7 +11,9 @@ checks every row against the contract (a known class for classification, a finit
 regression, no missing or duplicate ids) and, only when all rows pass, stores it as one new file
 ``outcomes/<env>/outcomes-<UTC time>.parquet`` and runs ``dvc add outcomes`` so the outcomes are
 versioned like the data (``outcomes.dvc`` in Git, the files in the DVC remote). A failing file
-stores nothing. Several ingests of the same id keep the latest one.
+stores nothing. Several ingests of the same id keep the latest one. When the environment's
+prediction log is at hand, ingest also counts the outcomes that match no logged prediction
+(``join.unjoined``), so ids that can never join are reported the day they arrive.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +50,7 @@ class Ingested:
     path: Path
     rows: int
     dvc_file: str | None  # outcomes.dvc when `dvc add` ran
+    join: Any = None  # join.JoinCount against the env's log; None when there was no log
 
 
 def env_dir(root: str | Path, env: str, store: str | Path | None = None) -> Path:
@@ -202,6 +207,15 @@ def _dvc_add(root: Path, store: Path, written: Path) -> str:
     return f"{store.relative_to(root).as_posix()}.dvc"
 
 
+def read(file: str | Path) -> pd.DataFrame:
+    """The outcome file with ``request_id`` as text exactly as written. pandas reads a CSV
+    column of digits as numbers (``00123`` -> 123), which would never join the log's ids."""
+    table = read_raw(file)
+    if Path(file).suffix != ".parquet" and REQUEST_ID in table:
+        table[REQUEST_ID] = pd.read_csv(file, usecols=[REQUEST_ID], dtype="str")[REQUEST_ID]
+    return table
+
+
 def ingest(
     root: str | Path,
     file: str | Path,
@@ -210,12 +224,17 @@ def ingest(
     store: str | Path | None = None,
     dvc_add: bool = True,
     now: datetime | None = None,
+    log_dir: str | Path | None = None,
 ) -> Ingested:
-    """Check ``file`` against the contract and store it for ``env`` (see the module doc)."""
+    """Check ``file`` against the contract and store it for ``env`` (see the module doc);
+    count the rows that join no prediction logged under ``log_dir`` (default logs/predictions)."""
+    from mlops import predlog
+    from mlops.feedback import join
+
     root = Path(root)
     environments.load(env, root)
     contract = load_contract(root)
-    table = check(read_raw(file), contract, str(file))
+    table = check(read(file), contract, str(file))
     now = now or datetime.now(UTC)
     table[INGESTED_AT] = pd.Timestamp(now.astimezone(UTC))
     folder = env_dir(root, env, store)
@@ -223,7 +242,11 @@ def ingest(
     dvc_file = None
     if dvc_add:
         dvc_file = _dvc_add(root, root / (store or OUTCOMES_DIR), written)
-    return Ingested(env, written, len(table), dvc_file)
+    try:
+        count = join.unjoined(table, root / (log_dir or predlog.DEFAULT_DIR), env)
+    except join.LogError:
+        count = None  # a log of another format: `mlops performance` names the file
+    return Ingested(env, written, len(table), dvc_file, count)
 
 
 def load(

@@ -3,16 +3,19 @@
 Requests hand their rows to a queue (after the sampling decision); one background thread turns
 them into JSON lines, appends them in batches and rotates the active file by size. Worker
 processes share the folder: a file lock makes append-and-rotate one step. Columns marked
-``personal`` are hashed before they are written: those of the repository's contract.yaml
-(``hygiene``) and those of the contract the served version carries (passed with each request,
-so pinned mode, which has no repository, hashes them too). Every rotation deletes rotated files
-older than ``monitoring.log_retention_days`` (``mlops.predlog``).
+``personal`` are hashed with the secret key before they are written (``mlops.predlog``): those
+of the repository's contract.yaml (``hygiene``) and those of the contract the served version
+carries (passed with each request, so pinned mode, which has no repository, hashes them too).
+Without the key they are left out of the log, and the server says so on stderr: at start for
+the repository's contract, at the first request for a served version's own columns. Every
+rotation deletes rotated files older than ``monitoring.log_retention_days``.
 """
 
 from __future__ import annotations
 
 import queue
 import random
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +57,7 @@ class PredictionLog:
         self.personal = personal
         self.retention = retention
         self._key = predlog.hash_key()
+        self.withheld: set[str] = set()  # personal columns left out (no key), announced once
         self.env = env
         self.sample_rate = sample_rate
         self.max_bytes = max_bytes
@@ -65,8 +69,16 @@ class PredictionLog:
 
     def start(self) -> None:
         if self.sample_rate > 0:
+            self._announce(self.personal)
             self.folder.mkdir(parents=True, exist_ok=True)
             self._thread.start()
+
+    def _announce(self, personal: tuple[str, ...]) -> None:
+        """Say once per column that it is left out of the log for want of the key."""
+        new = [c for c in personal if c not in self.withheld]
+        if self._key is None and new:
+            self.withheld.update(new)
+            print(f"serve: prediction log: {predlog.key_problem(new)}", file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -114,6 +126,7 @@ class PredictionLog:
         per_class = per_class or [None] * len(rows)
         shadow = shadow or [None] * len(rows)
         personal = tuple(dict.fromkeys((*self.personal, *extra)))
+        self._announce(personal)
         out = []
         for row, pred, proba, classes, beside in zip(
             rows, predictions, probabilities, per_class, shadow, strict=True

@@ -1,6 +1,8 @@
 """Everything the registry page shows, gathered from Git through the modules that own it.
 
-Versions come from ``promotion.versions`` and ``registry`` (tags and their metadata), the
+Versions come from ``promotion.versions`` and ``registry`` (tags and their metadata), only
+those registered from main: a tag whose commit is not on main's first-parent line (a branch,
+an unmerged commit) is left off the page and named in a note. The
 promotion trail from ``promotion.audit``, the desired state from ``models_file``, the policies
 from ``environments``, the live state from ``promotion.status`` (optional, bounded in time), and
 the drift summary from the ``drift.json`` that ``mlops drift`` writes. Nothing here parses Git
@@ -22,6 +24,7 @@ from mlops.errors import ConfigError
 from mlops.promotion import audit, status, versions
 
 DRIFT_DIR = "reports/drift"
+MAIN_REFS = ("origin/main", "main")  # the branch versions are registered from, remote first
 METRIC_ORDER = ("roc_auc", "f1", "accuracy", "average_precision", "precision", "recall")
 
 
@@ -80,6 +83,7 @@ class SiteData:
     drift: dict | None = None
     drift_files: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    off_main: list[str] = field(default_factory=list)  # tags left off: not registered from main
 
 
 def model_name(root: Path) -> str:
@@ -211,11 +215,24 @@ def _ever_live(rows: list[dict]) -> dict[str, list[str]]:
     return out
 
 
-def version_views(root: Path, model: str, rows: list[dict]) -> list[VersionView]:
+def mainline(root: Path) -> tuple[str, set[str]]:
+    """The main branch (``MAIN_REFS``, else HEAD) and the commits of its first-parent line:
+    the states main was in, one merge after another."""
+    for ref in (*MAIN_REFS, "HEAD"):
+        proc = tools.run(["git", "rev-list", "--first-parent", ref, "--"], cwd=root, check=False)
+        if proc.returncode == 0:
+            return ref, set(proc.stdout.split())
+    return "HEAD", set()
+
+
+def version_views(root: Path, model: str, rows: list[dict]) -> tuple[list[VersionView], list[str]]:
+    """The versions registered from main, and the tags left off (their commit is not on main's
+    first-parent line: a version must be what main was, never a branch's commit)."""
     listed = versions.list_versions(root, model)
     metadata = {v.version: v.metadata for v in registry.list_versions(root, model)}
+    _, line = mainline(root)
     ever = _ever_live(rows)
-    return [
+    views = [
         VersionView(
             version=r["version"],
             tag=r["tag"],
@@ -232,6 +249,7 @@ def version_views(root: Path, model: str, rows: list[dict]) -> list[VersionView]
         )
         for r in listed
     ]
+    return [v for v in views if v.commit in line], [v.tag for v in views if v.commit not in line]
 
 
 def main_metrics(views: list[VersionView], root: Path) -> tuple[list[str], dict]:
@@ -299,7 +317,7 @@ def collect(
     seconds["audit"] = time.perf_counter() - started
     envs = environment_views(root, model, rows)
     mark = time.perf_counter()
-    views = version_views(root, model, rows)
+    views, off_main = version_views(root, model, rows)
     seconds["versions"] = time.perf_counter() - mark
     metrics, thresholds = main_metrics(views, root)
     if live_timeout is not None:
@@ -320,6 +338,7 @@ def collect(
         drift=drift,
         drift_files=files,
         seconds=seconds,
+        off_main=off_main,
     )
 
 

@@ -242,7 +242,7 @@ def _version_details(data: SiteData, links: Links) -> str:
         ]
         dl = "".join(f"<dt>{k}</dt><dd>{val}</dd>" for k, val in facts)
         card = (
-            f'<div class="card">{markdown.to_html(v.card, shift=2)}</div>'
+            f'<div class="card">{markdown.to_html(v.card, shift=2, links=False)}</div>'
             if v.card
             else "<p>No model card in this version's tag.</p>"
         )
@@ -261,10 +261,23 @@ def versions_section(data: SiteData, links: Links) -> str:
             f"<code>{_e(data.model)}@v1.0.0</code> after a merge to main.</p>"
         )
     return (
-        _charts(data)
+        _off_main_note(data)
+        + _charts(data)
         + _versions_table(data, links)
         + f'<h3 class="sr-only">Each version</h3><div class="version-list">'
         f"{_version_details(data, links)}</div>"
+    )
+
+
+def _off_main_note(data: SiteData) -> str:
+    """The tags the page leaves off, named, so nothing is hidden without a word."""
+    if not data.off_main:
+        return ""
+    tags = ", ".join(f"<code>{_e(t)}</code>" for t in data.off_main)
+    return (
+        f'<p class="note">Not shown: {tags}: registered from a commit that is not on main\'s '
+        "first-parent line (a branch or an unmerged commit), so not a version of this registry."
+        "</p>"
     )
 
 
