@@ -57,6 +57,9 @@ class PinnedController:
     def loaded_versions(self) -> list[str]:
         return [self.routing.stable.version] if self.routing else []
 
+    def warm_models(self) -> list[LoadedModel]:
+        return [self.routing.stable] if self.routing else []
+
     def view(self) -> dict[str, Any]:
         routing = self.routing
         stable = None
