@@ -29,7 +29,9 @@ read_table = CONTRACT.read_table
 pytestmark = pytest.mark.e2e
 
 
-def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str = "logs"):
+def _start(
+    tmp: Path, model_file: Path, version: str, digest: str, log_dir: str = "logs", grpc_port=0
+):
     port = launcher.free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     env = {
@@ -43,6 +45,7 @@ def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str 
         "MLOPS_ENV": "production",
         "MLOPS_STATE_DIR": str(tmp / "state"),
         "MLOPS_LOG_DIR": log_dir,
+        "MLOPS_GRPC_PORT": str(grpc_port),  # 0: off (the default, 8081, is not ours to take)
     }
     log = tmp / "server.log"
     with open(log, "wb") as out:

@@ -140,7 +140,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         await asyncio.to_thread(server.first_sync)
         server.start()
+        rpc = None
+        if settings.grpc_port:
+            from mlops.serve import grpc_server
+
+            rpc = grpc_server.start(server, asyncio.get_running_loop())
         yield
+        if rpc is not None:
+            rpc.stop(grace=1)
         await server.stop()
 
     app = FastAPI(

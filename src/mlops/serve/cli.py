@@ -48,6 +48,9 @@ def register(app: typer.Typer) -> None:
         max_body_mb: float = typer.Option(
             16.0, min=0.001, help="Refuse request bodies above this size with 413, unread."
         ),
+        grpc_port: int = typer.Option(
+            None, help="Also serve the Open Inference Protocol over gRPC on this port."
+        ),
     ) -> None:
         """Serve ENV's models: follow models.yaml in Git, predict fast, report the deploy state.
 
@@ -70,5 +73,6 @@ def register(app: typer.Typer) -> None:
             workers=workers,
             model=model,
             max_body_bytes=int(max_body_mb * 2**20),
+            grpc_port=grpc_port,
         )
         server.run(settings)

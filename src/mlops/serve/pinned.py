@@ -171,6 +171,9 @@ def register(app: typer.Typer) -> None:
         env: str = typer.Option("production", envvar="MLOPS_ENV", help="Environment name."),
         host: str = typer.Option("0.0.0.0", help="Address to bind."),
         port: int = typer.Option(8080, envvar="MLOPS_PORT", help="Port (KServe expects 8080)."),
+        grpc_port: int = typer.Option(
+            8081, envvar="MLOPS_GRPC_PORT", help="gRPC port (Open Inference Protocol); 0: off."
+        ),
         state_dir: Path = typer.Option(
             Path("/tmp/mlops"), envvar="MLOPS_STATE_DIR", help="Worker state and metrics files."
         ),
@@ -191,6 +194,6 @@ def register(app: typer.Typer) -> None:
             root=str(state_dir), env=env, host=host, port=port, ref=PINNED_REF, model=model,
             log_dir=log_dir, log_sample_rate=log_sample_rate, workers=workers, keep_warm=0,
             sync_interval=10.0, pinned_file=str(model_file), pinned_version=version,
-            pinned_digest=digest, pinned_threshold=threshold,
+            pinned_digest=digest, pinned_threshold=threshold, grpc_port=grpc_port or None,
         )  # fmt: skip
         server.run(settings)

@@ -106,7 +106,7 @@ def held(server) -> dict[str, Any]:
     return out
 
 
-def _picker(server, version: str):
+def picker(server, version: str):
     """Route a request that named ``version`` to it, whatever the canary split says."""
 
     def pick(routing):
@@ -192,7 +192,7 @@ def register(app: FastAPI, server) -> None:
             scored = await score(
                 server, request_id,
                 lambda model: oip.rows(body.inputs, body.requested, model),
-                t0, BAD_REQUEST, _picker(server, version) if version else None,
+                t0, BAD_REQUEST, picker(server, version) if version else None,
             )  # fmt: skip
         except NotReady as exc:
             return _error(f"no model is loaded: {exc}", 503)
