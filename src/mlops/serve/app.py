@@ -21,7 +21,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from mlops.serve import limits, metrics, pinned, v2, validation
+from mlops.serve import limits, metrics, openapi, pinned, v2, validation
 from mlops.serve.controller import Controller
 from mlops.serve.coordination import Coordinator
 from mlops.serve.predlog_writer import hygiene
@@ -157,7 +157,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.server = server
 
-    @app.post("/predict", summary="Predict one or many records (the contract's features)")
+    @app.post(
+        "/predict",
+        summary="Predict one or many records (the contract's features)",
+        openapi_extra=openapi.PREDICT,
+    )
     async def predict(request: Request) -> Response:
         t0 = time.perf_counter()
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex

@@ -22,7 +22,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from mlops.serve import limits, oip, v2_body, validation
+from mlops.serve import limits, oip, openapi, v2_body, validation
 from mlops.serve.oip import DATATYPES, columns
 from mlops.serve.scoring import NotReady, score
 from mlops.serve.tensors import datatype_of
@@ -176,8 +176,10 @@ def register(app: FastAPI, server) -> None:
         contract = (versions[version] if version else server.controller.routing.stable).contract
         return _json(model_metadata(name, list(versions), contract))
 
-    @app.post("/v2/models/{name}/infer", summary="V2: predict (one input tensor per column)")
-    @app.post("/v2/models/{name}/versions/{version}/infer", summary="V2: predict by this version")
+    @app.post("/v2/models/{name}/infer", summary="V2: predict (one input tensor per column)",
+              openapi_extra=openapi.INFER)
+    @app.post("/v2/models/{name}/versions/{version}/infer", summary="V2: predict by this version",
+              openapi_extra=openapi.INFER)  # fmt: skip
     async def infer(name: str, request: Request, version: str | None = None) -> Response:
         t0 = time.perf_counter()
         if problem := unknown(name, version):
