@@ -176,8 +176,11 @@ def register(app: FastAPI, server) -> None:
         contract = (versions[version] if version else server.controller.routing.stable).contract
         return _json(model_metadata(name, list(versions), contract))
 
-    @app.post("/v2/models/{name}/infer", summary="V2: predict (one input tensor per column)",
-              openapi_extra=openapi.INFER)
+    @app.post(
+        "/v2/models/{name}/infer",
+        summary="V2: predict (one input tensor per column)",
+        openapi_extra=openapi.INFER,
+    )
     @app.post("/v2/models/{name}/versions/{version}/infer", summary="V2: predict by this version",
               openapi_extra=openapi.INFER)  # fmt: skip
     async def infer(name: str, request: Request, version: str | None = None) -> Response:
