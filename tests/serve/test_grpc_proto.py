@@ -34,9 +34,8 @@ def test_raw_and_typed_contents_read_alike_and_a_bad_tensor_is_named():
     raw.inputs.add(name="tenure_months", datatype="INT64", shape=[2])
     raw.raw_input_contents.append(np.array([14, 3], dtype="<i8").tobytes())
     typed = pb.ModelInferRequest(model_name="churn-model")
-    typed.inputs.add(name="tenure_months", datatype="INT64", shape=[2]).contents.int64_contents[
-        :
-    ] = [14, 3]
+    typed_input = typed.inputs.add(name="tenure_months", datatype="INT64", shape=[2])
+    typed_input.contents.int64_contents[:] = [14, 3]
     for request in (raw, typed):
         [tensor] = grpc_server._inputs(pb.ModelInferRequest.FromString(request.SerializeToString()))
         assert (tensor.name, tensor.datatype, tensor.shape, tensor.values) == (
@@ -45,5 +44,6 @@ def test_raw_and_typed_contents_read_alike_and_a_bad_tensor_is_named():
     odd = pb.ModelInferRequest(model_name="churn-model")
     odd.inputs.add(name="tenure_months", datatype="INT64", shape=[2])
     odd.raw_input_contents.append(b"\x01" * 12)  # not a whole number of INT64 values
-    with pytest.raises(validation.RequestError, match="12 bytes is not a whole number of INT64"):
+    with pytest.raises(validation.RequestError) as refused:
         grpc_server._inputs(odd)
+    assert "12 bytes is not a whole number of INT64 values" in refused.value.errors[0]["msg"]
