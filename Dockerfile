@@ -54,7 +54,7 @@ ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 MLOPS_ENV=production MLOPS_PORT
     MLOPS_STATE_DIR=/tmp/mlops
 USER mlops
 WORKDIR /repo
-EXPOSE 8100 8080
+EXPOSE 8100 8080 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=90s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"MLOPS_PORT\"]}/healthz', timeout=2)"
 ENTRYPOINT ["mlops-serve-entrypoint"]

@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data demo test lint bench clean
+.PHONY: help setup data demo test lint bench proto clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ lint: setup ## the pre-commit hooks: ruff, schemas, zizmor (workflow security)
 
 bench: setup data ## pipeline benchmark; the others are listed in benchmarks/README.md
 	@$(VENV)/bin/python benchmarks/pipeline.py
+
+proto: setup ## regenerate the gRPC messages from src/mlops/serve/proto/inference.proto
+	@$(VENV)/bin/python -m grpc_tools.protoc -Isrc/mlops/serve/proto \
+	  --python_out=src/mlops/serve/proto src/mlops/serve/proto/inference.proto
 
 clean: ## remove the environments and outputs made here (keeps the DVC cache)
 	rm -rf $(TOOLS) $(VENV) artifacts .pytest_cache .ruff_cache

@@ -41,6 +41,8 @@ class KServe:
     revision: str = "main"
     argocd_namespace: str = "argocd"
     project: str = "default"
+    # Serverless (Knative) splits canary traffic; RawDeployment cannot (no canary there)
+    deployment_mode: str = "Serverless"
 
     def requested_cpus(self) -> float | None:
         """CPUs one predictor pod reserves: its request, else its limit (as Kubernetes does)."""
@@ -218,8 +220,13 @@ def _kserve(raw: Any, env: str, source: str) -> KServe:
     given = {
         key: _text(raw, key, getattr(KServe, key, None), source, where)
         for key in ("image", "service_account", "storage_uri", "remote_pvc", "repo_url",
-                    "revision", "argocd_namespace", "project")
+                    "revision", "argocd_namespace", "project", "deployment_mode")
     }  # fmt: skip
+    if given["deployment_mode"] not in ("Serverless", "RawDeployment"):
+        raise ConfigError(
+            source, f"{where}.deployment_mode", "must be Serverless or RawDeployment",
+            value=given["deployment_mode"],
+        )  # fmt: skip
     claim, _, folder = given["remote_pvc"].partition("/")
     odd_folder = bool(folder) and any(p in ("", ".", "..") for p in folder.split("/"))
     if not _CLAIM.match(claim) or odd_folder:

@@ -67,6 +67,18 @@ def _env(isvc: dict) -> dict:
     return {e["name"]: e["value"] for e in container["env"]}
 
 
+def _pins(repo: Path) -> dict:
+    state = yaml.safe_load((repo / "deploy/production/desired-state.yaml").read_text())
+    return yaml.safe_load(state["data"][MODEL])
+
+
+def _template(repo: Path) -> str:
+    """The predictor's pod template as Knative sees it: a change here is a new revision."""
+    isvc = _isvc(repo)
+    predictor = {k: v for k, v in isvc["spec"]["predictor"].items() if k != "canaryTrafficPercent"}
+    return json.dumps([predictor, isvc["metadata"]["annotations"], isvc["metadata"]["labels"]])
+
+
 def _valid(repo: Path) -> None:
     for rel in (ISVC, "deploy/argocd/production.yaml"):
         assert schemas.problems(yaml.safe_load((repo / rel).read_text())) == [], rel
@@ -100,7 +112,7 @@ def test_promotion_canary_full_promotion_and_rollbacks(kube_repo):
     isvc = _isvc(repo)
     assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 10
     assert _env(isvc)["MLOPS_MODEL_VERSION"] == "v1.1.0"  # the latest spec is the canary
-    assert isvc["metadata"]["annotations"]["mlops/stable-version"] == "v1.0.0"
+    assert _pins(repo)["version"] == "v1.0.0"  # the stable, in the desired-state ConfigMap
     assert render.canary_problems(repo, first) == []  # v1.0.0 was rolled out at 100 %
 
     _set(repo, Deployment(V2), "promote production: v1.0.0 + canary → v1.1.0")
@@ -109,12 +121,62 @@ def test_promotion_canary_full_promotion_and_rollbacks(kube_repo):
     assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
     assert _env(isvc)["MLOPS_MODEL_VERSION"] == "v1.1.0"
 
-    # rollback by revert of the canary: deploy/ comes back with models.yaml, in the same commit
+    # rollback by revert of the canary, against what the canary deployed: the old manifest
+    # would roll v1.0.0 out anew and serve the canary meanwhile; KServe's rollback is 0 %
     git(repo, "reset", "-q", "--hard", canary)
+    template = _isvc(repo)["spec"]["predictor"]["containers"]
     git(repo, "revert", "--no-edit", canary)
-    assert render.stale(repo) == []
-    assert _env(_isvc(repo))["MLOPS_MODEL_VERSION"] == "v1.0.0"
+    assert render.stale(repo, base=canary) and render.write(repo, base=canary)
+    _valid(repo)
+    predictor = _isvc(repo)["spec"]["predictor"]
+    assert predictor["canaryTrafficPercent"] == 0 and predictor["containers"] == template
+    assert _pins(repo) == {"version": V1.version, "digest": V1.digest}
+    assert render.stale(repo, base=canary) == []
+    git(repo, "commit", "-qam", "render the revert")
+    assert render.stale(repo) == []  # a fixed point once deployed
+
+
+def test_traffic_changes_and_a_revert_keep_the_revision(kube_repo):
+    """full -> canary 10 % -> 30 % -> revert: only canaryTrafficPercent changes; the revert
+    sends 0 % to the canary at once (KServe's rollback), with no new revision."""
+    repo = kube_repo
+    _set(repo, Deployment(V1), "v1.0.0")
+    [container] = _isvc(repo)["spec"]["predictor"]["containers"]
+    assert _env(_isvc(repo))["PROTOCOL"] == "v2"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": 8080}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": 8080}
+    assert container["ports"] == [{"name": "http1", "containerPort": 8080, "protocol": "TCP"}]
+    assert _isvc(repo)["spec"]["predictor"]["serviceAccountName"] == "mlops-storage"  # s3 keys
+    seen = {}
+    for traffic in (10, 30):
+        _set(repo, Deployment(V1, Canary(V2.version, V2.digest, traffic)), f"canary {traffic}%")
+        _valid(repo)
+        assert _isvc(repo)["spec"]["predictor"]["canaryTrafficPercent"] == traffic
+        seen[traffic] = _template(repo)
+    _set(repo, Deployment(V1), "revert: canary aborted")  # base: main, the 30 % state
+    _valid(repo)
+    assert _isvc(repo)["spec"]["predictor"]["canaryTrafficPercent"] == 0
+    assert seen[10] == seen[30] == _template(repo)
+    assert render.write(repo) == [] and render.stale(repo) == []  # a fixed point
+    assert render.canary_problems(repo, "HEAD") == []
+    _set(repo, Deployment(V1, Canary(V2.version, V2.digest, 20)), "canary again")
+    assert _isvc(repo)["spec"]["predictor"]["canaryTrafficPercent"] == 20
+    _set(repo, Deployment(V2), "promote v1.1.0 fully")
     assert "canaryTrafficPercent" not in _isvc(repo)["spec"]["predictor"]
+    assert _template(repo) == seen[10]  # KServe promotes the ready revision: no new one
+
+
+def test_raw_deployment_refuses_a_canary_and_exposes_grpc(kube_repo):
+    path = kube_repo / "environments" / "production.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["serving"]["kserve"]["deployment_mode"] = "RawDeployment"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    _set(kube_repo, Deployment(V1), "v1.0.0")
+    _valid(kube_repo)
+    [container] = _isvc(kube_repo)["spec"]["predictor"]["containers"]
+    assert {"name": "h2c", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
+    with pytest.raises(ConfigError, match=r"deployment_mode = .RawDeployment.: RawDeployment "):
+        _set(kube_repo, Deployment(V1, Canary(V2.version, V2.digest, 10)), "canary")
 
 
 def test_canary_kserve_cannot_express_is_refused(kube_repo):
@@ -160,8 +222,11 @@ def test_a_local_folder_remote_is_read_from_a_pvc(kube_repo):
     InferenceService reads it from the claim ``dvc-remote``, mounted as /mnt/models; the
     version, digest and file name the container checks are the same as from a bucket."""
     _without_storage_uri(kube_repo)
-    out = mlops(kube_repo, "render", "--env", "production").stdout.splitlines()
+    rendered = mlops(kube_repo, "render", "--env", "production")
+    out = rendered.stdout.splitlines()
     assert f"wrote {ISVC}" in out
+    assert "serving.kserve.image is the template's placeholder" in rendered.stderr
+    assert "serving.kserve.repo_url is the template's placeholder" in rendered.stderr
     assert out[-1] == (
         "production: the DVC remote is the local folder '../.dvc-storage', so the "
         "InferenceService reads it from the PersistentVolumeClaim pvc://dvc-remote "
@@ -173,6 +238,7 @@ def test_a_local_folder_remote_is_read_from_a_pvc(kube_repo):
     assert env["STORAGE_URI"] == "pvc://dvc-remote/files/md5/11"  # a folder: KServe's subPath
     assert env["MLOPS_MODEL_FILE"] == f"/mnt/models/{'1' * 30}"
     assert env["MLOPS_MODEL_VERSION"] == "v1.0.0" and env["MLOPS_MODEL_DIGEST"] == V1.digest
+    assert "serviceAccountName" not in _isvc(kube_repo)["spec"]["predictor"]  # no keys to read
     assert render.stale(kube_repo) == []
 
     _without_storage_uri(kube_repo, remote_pvc="shared-models/teams/churn")
@@ -239,8 +305,11 @@ def test_status_reads_kubectl_and_says_when_it_is_missing(kube_repo, tmp_path):
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "applied.json").write_text(json.dumps(applied))
+    state = yaml.safe_load((repo / "deploy/production/desired-state.yaml").read_text())
+    (fake / "state.json").write_text(json.dumps(state))
     (fake / "kubectl").write_text(
-        f'#!/bin/sh\n[ "$3" = churn-model ] && /bin/cat {fake}/applied.json\n'
+        f'#!/bin/sh\ncase "$3" in churn-model) /bin/cat {fake}/applied.json;; '
+        f"mlops-desired-state) /bin/cat {fake}/state.json;; *) exit 1;; esac\n"
     )
     (fake / "kubectl").chmod(0o755)
     with_kubectl = os.pathsep.join([str(fake), no_kubectl])

@@ -31,7 +31,7 @@ HASH_KEY = "pinned-test-secret-key"  # the secret personal columns are hashed wi
 
 
 def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str = "logs",
-           key: str = HASH_KEY):  # fmt: skip
+           key: str = HASH_KEY, grpc_port=0):  # fmt: skip
     port = launcher.free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     env = {
@@ -46,6 +46,7 @@ def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str 
         "MLOPS_STATE_DIR": str(tmp / "state"),
         "MLOPS_LOG_DIR": log_dir,
         "MLOPS_LOG_HASH_KEY": key,
+        "MLOPS_GRPC_PORT": str(grpc_port),  # 0: off (the default, 8081, is not ours to take)
     }
     log = tmp / "server.log"
     with open(log, "wb") as out:

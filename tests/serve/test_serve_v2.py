@@ -8,7 +8,7 @@ import pytest
 
 from mlops import paths
 from mlops.data.sample import contract as sample_contract
-from mlops.serve import launcher, v2, validation
+from mlops.serve import launcher, oip, validation
 from mlops.serve.routing import LoadedModel
 from tests.serve.conftest import GOOD, MODEL, deploy
 from tests.serve.test_serve_api import _records
@@ -38,22 +38,33 @@ def tensors(records: list[dict], nested: bool = False) -> dict:
     }
 
 
+def _inputs(body: dict) -> list[oip.Input]:
+    return [
+        oip.Input(t["name"], t.get("datatype"), t.get("shape"), t["data"]) for t in body["inputs"]
+    ]
+
+
 def test_unit_inputs_to_rows_names_every_wrong_input():
-    records = [dict.fromkeys(FEATURES, 0)]
+    records = [{c.name: c.low or 0 if c.numeric else c.categories[0] for c in COLUMNS}]
     body = tensors(records)
     cases = {
         "region": lambda b: b["inputs"].pop(),
-        "'nope' is not a column": lambda b: b["inputs"].append({"name": "nope", "data": [1]}),
+        "'nope' is not a column": lambda b: b["inputs"].append(
+            {"name": "nope", "datatype": "FP64", "shape": [1], "data": [1]}
+        ),
         "'tenure_months': datatype 'BYTES'": lambda b: b["inputs"][0].update(datatype="BYTES"),
         "'tenure_months': shape [3]": lambda b: b["inputs"][0].update(shape=[3]),
         "same number of values": lambda b: b["inputs"][0].update(data=[1, 2], shape=[2]),
-        "'contract' [0]: must be a string (got 0)": lambda b: None,
+        "'contract' [0]: 0 is not a BYTES value": lambda b: b["inputs"][
+            FEATURES.index("contract")
+        ].update(data=[0]),
     }
     for expected, breaks in cases.items():
         broken = {"inputs": [dict(t) for t in body["inputs"]]}
         breaks(broken)
         with pytest.raises(validation.RequestError) as raised:
-            v2.rows(broken, LoadedModel(MODEL, "v0", "sha256:0", None, contract=CONTRACT))
+            model = LoadedModel(MODEL, "v0", "sha256:0", None, contract=CONTRACT)
+            oip.rows(_inputs(broken), None, model)
         assert expected in raised.value.errors[0]["msg"], (expected, raised.value.errors)
 
 

@@ -14,11 +14,10 @@ For each environment whose ``serving.target`` is ``kserve``:
 - ``deploy/argocd/<env>.yaml``: the Argo CD ``Application`` that syncs ``deploy/<env>/`` from the
   main branch (automated sync, prune, self-heal).
 
-The canary maps to ``canaryTrafficPercent``. KServe splits traffic between the *last revision
-rolled out at 100 %* and the *latest spec*, so a models.yaml state ``stable A + canary B at N %``
-renders as a predictor serving B with ``canaryTrafficPercent: N``: correct only when A is what
-was rolled out before. ``problems`` (run by `mlops check`) refuses any other state, naming the
-file. Output is deterministic: the same inputs give the same bytes.
+The canary maps to ``canaryTrafficPercent`` against what the manifests at the base ref roll out
+(``mlops.kube.isvc``: a revert renders ``canaryTrafficPercent: 0``, so traffic goes back at once).
+``problems`` (run by `mlops check`) refuses a canary KServe would not serve as models.yaml says,
+naming the file. Output is deterministic: the same inputs and base give the same bytes.
 """
 
 from __future__ import annotations
@@ -32,13 +31,12 @@ import yaml
 
 from mlops import environments, models_file, paths, registry, tools
 from mlops.errors import ConfigError, MlopsError
-from mlops.kube import schemas
-from mlops.models_file import Deployment, Pin
+from mlops.kube import isvc, schemas
+from mlops.models_file import Deployment
 
 DEPLOY = "deploy"
-PORT = 8080
-MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts STORAGE_URI's object
-ANNOTATION = "mlops"  # annotation prefix: mlops/stable-version, mlops/canary-traffic, ...
+ANNOTATION = "mlops"  # label prefix: mlops/environment
+STATE = "desired-state.yaml"  # the ConfigMap with the pins, beside the InferenceServices
 _CLUSTER_SCHEMES = ("s3://", "gs://", "azure://", "https://", "http://", "hdfs://", "pvc://")
 
 
@@ -150,64 +148,23 @@ def _labels(model: str, env: str) -> dict[str, str]:
     }
 
 
-def _annotations(dep: Deployment) -> dict[str, str]:
-    out = {
-        "serving.kserve.io/deploymentMode": "Serverless",  # canary rollout needs Knative
-        f"{ANNOTATION}/stable-version": dep.stable.version,
-        f"{ANNOTATION}/stable-digest": dep.stable.digest,
-    }
-    if dep.canary:
-        out[f"{ANNOTATION}/canary-version"] = dep.canary.version
-        out[f"{ANNOTATION}/canary-digest"] = dep.canary.digest
-        out[f"{ANNOTATION}/canary-traffic"] = str(dep.canary.traffic)
-    return out
-
-
-def _container(model: str, env: str, pin: Pin, version: registry.Version, base: str, image: str,
-               resources: dict) -> dict[str, Any]:  # fmt: skip
-    md5 = version.metadata.get("md5") or ""
-    if not md5:
-        raise MlopsError(f"{version.tag}: its tag records no DVC md5; re-register it")
-    from mlops.thresholds import of_metadata
-
-    threshold = of_metadata(version.metadata)
-    env_vars = {
-        "STORAGE_URI": storage_uri(base, md5),  # KServe's storage initializer downloads it
-        "MLOPS_ENV": env,
-        "MLOPS_MODEL_NAME": model,
-        "MLOPS_MODEL_VERSION": pin.version,
-        "MLOPS_MODEL_DIGEST": pin.digest,
-        "MLOPS_MODEL_FILE": f"{MODEL_DIR}/{md5[2:]}",
-        "MLOPS_MODEL_THRESHOLD": str(threshold),
-        "MLOPS_LOG_DIR": "-",  # the prediction log on stdout, for the cluster's log collector
-    }
-    return {
-        "name": "kserve-container",
-        "image": image,
-        "command": ["mlops", "serve-pinned", "--host", "0.0.0.0", "--port", str(PORT)],
-        "env": [{"name": k, "value": v} for k, v in env_vars.items()],
-        "ports": [{"containerPort": PORT, "protocol": "TCP"}],
-        "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": PORT}},
-        "resources": resources,
-    }
-
-
 def inference_service(root: Path, config: environments.Environment, model: str,
-                      dep: Deployment) -> Manifest:  # fmt: skip
+                      dep: Deployment, base: str | None) -> Manifest:  # fmt: skip
     kserve = config.serving.kserve
-    latest = dep.canary or dep.stable  # the spec KServe rolls out (see the module docstring)
-    version = registry.get_version(root, model, latest.version)
-    predictor: dict[str, Any] = {
-        "serviceAccountName": kserve.service_account,
-        "minReplicas": kserve.replicas,
-        "maxReplicas": kserve.max_replicas,
-    }
-    if dep.canary:
-        predictor["canaryTrafficPercent"] = dep.canary.traffic
+    isvc.check_mode(config, dep)
+    spec, traffic = isvc.rollout(dep, isvc.deployed(root, base, env_dir(config.name), model))
+    version = registry.get_version(root, model, spec.version)
+    storage = storage_base(root, config)
+    md5 = version.metadata.get("md5") or ""
+    predictor: dict[str, Any] = {}
+    if not storage.startswith("pvc://"):  # an object store's keys; a PVC needs no account
+        predictor["serviceAccountName"] = kserve.service_account
+    predictor.update(minReplicas=kserve.replicas, maxReplicas=kserve.max_replicas)
+    if traffic is not None:
+        predictor["canaryTrafficPercent"] = traffic
     predictor["containers"] = [
-        _container(model, config.name, latest, version, storage_base(root, config),
-                   kserve.image, kserve.resources)
-    ]  # fmt: skip
+        isvc.container(model, config.name, spec, version, storage_uri(storage, md5), kserve)
+    ]
     body = {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
@@ -215,7 +172,7 @@ def inference_service(root: Path, config: environments.Environment, model: str,
             "name": model,
             "namespace": kserve.namespace,
             "labels": _labels(model, config.name),
-            "annotations": _annotations(dep),
+            "annotations": {"serving.kserve.io/deploymentMode": kserve.deployment_mode},
         },
         "spec": {"predictor": predictor},
     }
@@ -238,7 +195,7 @@ def desired_state(config: environments.Environment, state: models_file.ModelsFil
         },
         "data": data,
     }
-    return Manifest(f"{env_dir(config.name)}/desired-state.yaml", body)
+    return Manifest(f"{env_dir(config.name)}/{STATE}", body)
 
 
 def application(config: environments.Environment) -> Manifest:
@@ -271,11 +228,12 @@ def application(config: environments.Environment) -> Manifest:
     return Manifest(app_path(config.name), body)
 
 
-def manifests(root: Path, config: environments.Environment,
-              state: models_file.ModelsFile) -> list[Manifest]:  # fmt: skip
-    """Every file of one kserve environment, validated against the vendored schemas."""
+def manifests(root: Path, config: environments.Environment, state: models_file.ModelsFile,
+              base: str | None = None) -> list[Manifest]:  # fmt: skip
+    """Every file of one kserve environment, validated against the vendored schemas; ``base``
+    is the ref whose manifests are deployed (None: nothing is)."""
     out = [
-        inference_service(root, config, model, envs[config.name])
+        inference_service(root, config, model, envs[config.name], base)
         for model, envs in state.models.items()
         if config.name in envs
     ]
@@ -294,9 +252,22 @@ def targets(root: str | Path, env: str | None = None) -> list[str]:
     return [env] if env else environments.names(Path(root))
 
 
-def expected(root: str | Path, env: str | None = None) -> dict[str, str | None]:
-    """path -> text every owned file should have (None: it should not exist)."""
+def default_base(root: str | Path) -> str | None:
+    """The deployed state: origin/main, else main, else HEAD; None in a repository with no
+    commit."""
+    from mlops.promotion.check import default_base as base_of
+
+    base = base_of(root)
+    proc = tools.run(["git", "rev-parse", "--verify", "--quiet", base], cwd=root, check=False)
+    return base if proc.returncode == 0 else None
+
+
+def expected(root: str | Path, env: str | None = None,
+             base: str | None = None) -> dict[str, str | None]:  # fmt: skip
+    """path -> text every owned file should have (None: it should not exist), rolling out from
+    what ``base`` deploys (default: ``default_base``)."""
     root = Path(root)
+    base = base or default_base(root)
     files: dict[str, str | None] = {}
     state = None  # read only when some environment is a kserve target
     for name in targets(root, env):
@@ -305,15 +276,15 @@ def expected(root: str | Path, env: str | None = None) -> dict[str, str | None]:
         files.update({str(p.relative_to(root)): None for p in owned if p.is_file()})
         if config.serving.target == "kserve":
             state = state or models_file.load(root / paths.MODELS_FILE)
-            files.update({m.path: m.text() for m in manifests(root, config, state)})
+            files.update({m.path: m.text() for m in manifests(root, config, state, base)})
     return files
 
 
-def write(root: str | Path = ".", env: str | None = None) -> list[str]:
+def write(root: str | Path = ".", env: str | None = None, base: str | None = None) -> list[str]:
     """Render into deploy/; returns the paths that changed (written or removed)."""
     root = Path(root)
     changed = []
-    for rel, text in sorted(expected(root, env).items()):
+    for rel, text in sorted(expected(root, env, base).items()):
         path = root / rel
         if text is None:
             path.unlink()
@@ -326,11 +297,11 @@ def write(root: str | Path = ".", env: str | None = None) -> list[str]:
     return changed
 
 
-def stale(root: str | Path = ".") -> list[str]:
+def stale(root: str | Path = ".", base: str | None = None) -> list[str]:
     """One line per file of deploy/ that differs from what `mlops render` would write."""
     root = Path(root)
     try:
-        files = expected(root)
+        files = expected(root, base=base)
     except MlopsError as exc:
         return [f"{DEPLOY}/: cannot render the manifests: {exc}"]
     out = []
@@ -352,13 +323,10 @@ def stale(root: str | Path = ".") -> list[str]:
 
 
 def rolled_out(root: Path, rev: str, env: str, model: str) -> str | None:
-    """The version KServe last rolled out at 100 % as of ``rev``: the stable of the manifest
-    committed there (a canary manifest keeps its stable as the rolled-out revision)."""
-    proc = tools.run(["git", "show", f"{rev}:{env_dir(env)}/{model}.yaml"], cwd=root, check=False)
-    if proc.returncode != 0:
-        return None
-    body = yaml.safe_load(proc.stdout) or {}
-    return body.get("metadata", {}).get("annotations", {}).get(f"{ANNOTATION}/stable-version")
+    """The version KServe last rolled out at 100 % as of ``rev``: the stable of the desired
+    state committed there (a canary, or a rolled-back canary, keeps its stable rolled out)."""
+    before = isvc.deployed(root, rev, env_dir(env), model)
+    return before.stable if before else None
 
 
 SHADOW_REFUSED = (
@@ -397,7 +365,7 @@ def canary_problems(root: str | Path, base: str) -> list[str]:
 
 def problems(root: str | Path, base: str) -> list[str]:
     """What `mlops check` adds for deploy/: stale files and canaries KServe cannot express."""
-    found = stale(root)
+    found = stale(root, base)
     return found + ([] if found else canary_problems(root, base))
 
 
@@ -418,3 +386,15 @@ def add_to_check(report, root: str | Path) -> None:
     and the manifest diff in the promotion plan."""
     report.failures.extend(problems(root, report.base))
     report.sections.extend(plan_section(root, report.base))
+    report.sections.extend(f"> **warning**: {w}" for w in warnings(root))
+
+
+def warnings(root: str | Path, env: str | None = None) -> list[str]:
+    """The template's placeholder values in the kserve targets (an image or repository that
+    does not exist: the cluster could never pull or sync it)."""
+    out = []
+    for name in targets(root, env):
+        config = environments.load(name, Path(root))
+        if config.serving.target == "kserve":
+            out += isvc.placeholders(config)
+    return out

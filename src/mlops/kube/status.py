@@ -12,8 +12,10 @@ import json
 import shutil
 import subprocess
 
+import yaml
+
 from mlops import cost, environments
-from mlops.kube.render import ANNOTATION, app_path, env_dir
+from mlops.kube.render import app_path, env_dir
 from mlops.models_file import Deployment
 from mlops.promotion import audit
 
@@ -35,19 +37,12 @@ def skip_in_deploy(config: environments.Environment, log) -> bool:
     return True
 
 
-def live_pins(isvc: dict) -> tuple[dict | None, dict | None]:
-    """(stable, canary) as the applied InferenceService's annotations record them."""
-    notes = isvc.get("metadata", {}).get("annotations", {}) or {}
-
-    def get(key: str) -> str | None:
-        return notes.get(f"{ANNOTATION}/{key}")
-
-    stable = {"version": get("stable-version"), "digest": get("stable-digest")}
-    canary = None
-    if get("canary-version"):
-        canary = {"version": get("canary-version"), "digest": get("canary-digest"),
-                  "traffic": int(get("canary-traffic") or 0)}  # fmt: skip
-    return (stable if stable["version"] else None), canary
+def live_pins(state: dict, model: str) -> tuple[dict | None, dict | None]:
+    """(stable, canary) as the applied ``mlops-desired-state`` ConfigMap records them (the pins
+    are kept off the InferenceService, whose annotations KServe copies onto each revision)."""
+    pins = yaml.safe_load((state.get("data") or {}).get(model) or "null") or {}
+    canary = pins.pop("canary", None)
+    return (pins or None), canary
 
 
 def _matches(desired: Deployment | None, stable: dict | None, canary: dict | None) -> bool:
@@ -104,18 +99,19 @@ def env_status(name: str, config: environments.Environment, model: str,
             "kubectl is not installed here, so the InferenceService cannot be "
             f"read; where it is: `kubectl get inferenceservice {model} -n {namespace}`",
         )
-    args = [kubectl, "get", "inferenceservice", model, "-n", namespace, "-o", "json"]
-    try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=KUBECTL_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc = subprocess.CompletedProcess(args, 1, "", f"no answer in {KUBECTL_TIMEOUT_S}s")
-    if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return _unknown(
-            row, f"`kubectl get inferenceservice {model} -n {namespace}` failed: {detail}"
-        )
-    isvc = json.loads(proc.stdout)
-    stable, canary = live_pins(isvc)
+    found = {}
+    for kind, name in (("inferenceservice", model), ("configmap", "mlops-desired-state")):
+        args = [kubectl, "get", kind, name, "-n", namespace, "-o", "json"]
+        try:
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=KUBECTL_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc = subprocess.CompletedProcess(args, 1, "", f"no answer in {KUBECTL_TIMEOUT_S}s")
+        if proc.returncode != 0:
+            detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            return _unknown(row, f"`kubectl get {kind} {name} -n {namespace}` failed: {detail}")
+        found[kind] = json.loads(proc.stdout)
+    isvc = found["inferenceservice"]
+    stable, canary = live_pins(found["configmap"], model)
     ready, why = _ready(isvc)
     observed = isvc.get("status", {}).get("observedGeneration")
     current = observed is None or observed == isvc.get("metadata", {}).get("generation")

@@ -56,6 +56,9 @@ def register(app: typer.Typer) -> None:
             "applied one (else Degraded, the applied state keeps serving). --no-policy applies "
             "whatever the ref says: for development servers only.",
         ),
+        grpc_port: int = typer.Option(
+            None, help="Also serve the Open Inference Protocol over gRPC on this port."
+        ),
     ) -> None:
         """Serve ENV's models: follow models.yaml in Git, predict fast, report the deploy state.
 
@@ -79,5 +82,6 @@ def register(app: typer.Typer) -> None:
             model=model,
             max_body_bytes=int(max_body_mb * 2**20),
             policy=policy,
+            grpc_port=grpc_port,
         )
         server.run(settings)

@@ -107,6 +107,10 @@ class Controller:
     def loaded_versions(self) -> list[str]:
         return [m.version for m in self._warm.values()]
 
+    def warm_models(self) -> list[LoadedModel]:
+        """Every version this process holds loaded: the live ones and those kept warm."""
+        return list(self._warm.values())
+
     def view(self) -> dict[str, Any]:
         """This process's state in the deploy contract's shape (``GET /version``)."""
         routing = self.routing

@@ -57,6 +57,9 @@ class PinnedController:
     def loaded_versions(self) -> list[str]:
         return [self.routing.stable.version] if self.routing else []
 
+    def warm_models(self) -> list[LoadedModel]:
+        return [self.routing.stable] if self.routing else []
+
     def view(self) -> dict[str, Any]:
         routing = self.routing
         stable = None
@@ -106,8 +109,10 @@ class PinnedController:
             )
         t0 = time.perf_counter()
         estimator = model_io.load(path, expected_digest=s.pinned_digest)
+        carried = model_io.threshold_of(estimator)  # the artifact's own, else the setting's
+        threshold = s.pinned_threshold if carried is None else carried
         loaded = LoadedModel(s.model or "model", s.pinned_version, s.pinned_digest, estimator,
-                             threshold=s.pinned_threshold,
+                             threshold=threshold,
                              contract=model_contract(estimator, s.pinned_version))  # fmt: skip
         sample = sample_records(loaded.contract)
         loaded = with_predictor(loaded, sample, f"pinned {s.pinned_version}")
@@ -163,11 +168,14 @@ def register(app: typer.Typer) -> None:
             ..., envvar="MLOPS_MODEL_NAME", help="Model name (contract.yaml's `model`)."
         ),
         threshold: float = typer.Option(
-            0.5, envvar="MLOPS_MODEL_THRESHOLD", help="Probability at which a prediction is 1."
+            0.5, envvar="MLOPS_MODEL_THRESHOLD", help="Probability at which a prediction is 1, for model files that do not carry their own."
         ),
         env: str = typer.Option("production", envvar="MLOPS_ENV", help="Environment name."),
         host: str = typer.Option("0.0.0.0", help="Address to bind."),
         port: int = typer.Option(8080, envvar="MLOPS_PORT", help="Port (KServe expects 8080)."),
+        grpc_port: int = typer.Option(
+            8081, envvar="MLOPS_GRPC_PORT", help="gRPC port (Open Inference Protocol); 0: off."
+        ),
         state_dir: Path = typer.Option(
             Path("/tmp/mlops"), envvar="MLOPS_STATE_DIR", help="Worker state and metrics files."
         ),
@@ -188,6 +196,6 @@ def register(app: typer.Typer) -> None:
             root=str(state_dir), env=env, host=host, port=port, ref=PINNED_REF, model=model,
             log_dir=log_dir, log_sample_rate=log_sample_rate, workers=workers, keep_warm=0,
             sync_interval=10.0, pinned_file=str(model_file), pinned_version=version,
-            pinned_digest=digest, pinned_threshold=threshold,
+            pinned_digest=digest, pinned_threshold=threshold, grpc_port=grpc_port or None,
         )  # fmt: skip
         server.run(settings)

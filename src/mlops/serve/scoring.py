@@ -13,7 +13,7 @@ from mlops.serve import answers, metrics, validation
 
 if TYPE_CHECKING:
     from mlops.serve.app import Server
-    from mlops.serve.routing import LoadedModel
+    from mlops.serve.routing import LoadedModel, Routing
 
 
 class NotReady(Exception):
@@ -36,15 +36,17 @@ async def score(
     read_rows: Callable[[LoadedModel], list],
     t0: float,
     bad_status=422,
+    pick: Callable[[Routing], tuple[LoadedModel, str]] | None = None,
 ) -> Scored:
     """One prediction request, whatever its protocol: route it with one routing snapshot, read
     and validate its rows against the routed version's own contract (``read_rows`` raises
-    ``RequestError``), predict in the batcher, and record metrics and the prediction log."""
+    ``RequestError``), predict in the batcher, and record metrics and the prediction log.
+    ``pick`` chooses the model instead of the canary split (a request that names a version)."""
     routing = server.controller.routing  # the one snapshot this request uses
     if routing is None:
         metrics.observe("none", "none", 503, time.perf_counter() - t0)
         raise NotReady(server.controller.deployed_nothing or server.controller.status.reason)
-    model, route = routing.choose(request_id)
+    model, route = pick(routing) if pick else routing.choose(request_id)
     try:
         rows = read_rows(model)
     except validation.RequestError:

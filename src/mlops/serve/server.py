@@ -72,7 +72,8 @@ def run(settings: Settings) -> None:
         print(f"serve: {TOKEN_ENV} is not set, so POST /-/sync is disabled", file=sys.stderr)
     print(
         f"serve: {settings.env} on http://{settings.host}:{settings.port} "
-        f"({settings.workers} worker(s), following {settings.ref} in {settings.root})",
+        f"({settings.workers} worker(s), following {settings.ref} in {settings.root})"
+        + (f"; gRPC on {settings.host}:{settings.grpc_port}" if settings.grpc_port else ""),
         file=sys.stderr,
         flush=True,
     )

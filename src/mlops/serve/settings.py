@@ -30,6 +30,7 @@ class Settings:
     max_batch_rows: int = 512
     max_body_bytes: int = 16 * 2**20  # larger bodies get 413 before they are read whole
     policy: bool = True  # apply a new desired state only when it passes `mlops check`
+    grpc_port: int | None = None  # the Open Inference Protocol over gRPC; None: off
 
     # pinned mode (`mlops serve-pinned`, the image in KServe): one verified file, no Git
     pinned_file: str | None = None

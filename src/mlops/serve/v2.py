@@ -1,10 +1,10 @@
-"""The Open Inference Protocol (KServe V2) next to ``/predict``, for KServe and its clients.
+"""The Open Inference Protocol (KServe V2) REST routes next to ``/predict``, for KServe and its
+clients; the request and answer rules are in ``oip``, the JSON and binary bodies in ``v2_body``.
 
-Tabular data follows MLServer's convention: one input tensor per column, all of the same length
-(one element per row), strings as ``BYTES``. The answer holds the same predictions and
-probabilities as ``/predict`` (the same routing, batcher, metrics and prediction log), as two
-output tensors. A request that names no column, a wrong or missing one, tensors of different
-lengths or a value the data contract refuses gets a 400 whose ``error`` names the input.
+The answer holds the same predictions and probabilities as ``/predict`` (the same routing,
+batcher, metrics and prediction log). ``/v2/models/<m>/versions/<v>/...`` reaches any version this
+server holds warm, skipping the canary split; any other version is a 404. Every status under
+``/v2``, routing's own 404 and 405 included, answers ``{"error": ...}``.
 
     POST /v2/models/churn-model/infer
     {"inputs": [{"name": "tenure_months", "shape": [1], "datatype": "INT64", "data": [14]}, ...]}
@@ -18,31 +18,17 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
-from mlops.serve import limits, validation
+from mlops.serve import limits, oip, openapi, v2_body, validation
+from mlops.serve.oip import DATATYPES, columns
 from mlops.serve.scoring import NotReady, score
+from mlops.serve.tensors import datatype_of
 
 BAD_REQUEST = 400
-# Datatypes a column's tensor may have, the first being what the metadata advertises.
-_DATATYPES = {
-    "int": ("INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"),
-    "float": ("FP64", "FP32", "FP16", "INT64", "INT32"),
-    "category": ("BYTES",),
-}
-
-
-def columns(contract) -> list:
-    """The columns a request carries: the served version's own contract's features."""
-    return [c for c in contract.columns if c.feature]
-
-
-def _datatype(values: list) -> str:
-    if all(isinstance(v, bool | int) for v in values):
-        return "INT64"
-    if all(isinstance(v, int | float) for v in values):
-        return "FP64"
-    return "BYTES"
+WARM = "warm"  # the route of a request that named a version that is neither stable nor canary
 
 
 def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -63,7 +49,7 @@ def input_metadata(column) -> dict[str, Any]:
         parameters["description"] = column.description
     return {
         "name": column.name,
-        "datatype": _DATATYPES[column.kind][0],
+        "datatype": DATATYPES[column.kind][0],
         "shape": [-1],
         "parameters": parameters,
     }
@@ -73,7 +59,7 @@ def _outputs_metadata(contract) -> list[dict[str, Any]]:
     """Per task: the predicted class and its probabilities, or the predicted value."""
     if contract.task == "regression":
         return [{"name": "predictions", "datatype": "FP64", "shape": [-1]}]
-    label = _datatype(list(contract.classes))
+    label = datatype_of(list(contract.classes))
     shape = [-1, len(contract.classes)] if contract.task == "multiclass" else [-1]
     return [
         {"name": "predictions", "datatype": label, "shape": [-1]},
@@ -95,121 +81,77 @@ def model_metadata(name: str, versions: list[str], contract) -> dict[str, Any]:
     }
 
 
-def _fail(message: str) -> validation.RequestError:
-    return validation.RequestError([{"loc": ["inputs"], "msg": message, "type": "value"}])
+def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
-def _flat(tensor: dict[str, Any], name: str) -> list:
-    """A column tensor's values: shape [N] or [N, 1], data flat or nested one level."""
-    data = tensor.get("data")
-    if not isinstance(data, list):
-        raise _fail(f"input {name!r}: data must be a list of values")
-    if data and all(isinstance(v, list) for v in data):
-        if any(len(v) != 1 for v in data):
-            raise _fail(f"input {name!r}: one value per row expected (shape [N] or [N, 1])")
-        data = [v[0] for v in data]
-    shape = tensor.get("shape")
-    if shape is not None and shape not in ([len(data)], [len(data), 1]):
-        raise _fail(
-            f"input {name!r}: shape {shape} does not match its {len(data)} value(s); "
-            "use [N] or [N, 1]"
-        )
-    return data
+def _error(message: str, status: int = BAD_REQUEST) -> Response:
+    return _json({"error": message}, status)
 
 
-def _tensors(body: Any, contract) -> dict[str, dict]:
-    if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
-        raise _fail('body must be {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')
-    known = {c.name: c for c in columns(contract)}
-    tensors: dict[str, dict] = {}
-    for index, tensor in enumerate(body["inputs"]):
-        name = tensor.get("name") if isinstance(tensor, dict) else None
-        if not isinstance(name, str):
-            raise _fail(f"inputs[{index}]: every input needs a name")
-        if name not in known:
-            raise _fail(
-                f"input {name!r} is not a column of this model; expected: {', '.join(known)}"
-            )
-        if name in tensors:
-            raise _fail(f"input {name!r} appears twice")
-        datatype = tensor.get("datatype")
-        allowed = _DATATYPES[known[name].kind]
-        if datatype is not None and datatype not in allowed:
-            raise _fail(f"input {name!r}: datatype {datatype!r}; expected {' or '.join(allowed)}")
-        tensors[name] = tensor
-    missing = [n for n in known if n not in tensors]
-    if missing:
-        raise _fail(f"missing input(s): {', '.join(missing)} (one tensor per column)")
-    return tensors
+async def _v2_errors(request: Request, exc: HTTPException) -> Response:
+    """Routing's own answers (404, 405) in the protocol's shape under /v2; FastAPI's elsewhere."""
+    path = request.url.path
+    if path == "/v2" or path.startswith("/v2/"):
+        return _json({"error": str(exc.detail)}, exc.status_code, getattr(exc, "headers", None))
+    return await http_exception_handler(request, exc)
 
 
-def rows(body: Any, model) -> list[dict[str, Any]]:
-    """V2 inputs -> records validated against the routed version's contract, or
-    ``RequestError`` whose message names the input."""
-    columns_data = {name: _flat(t, name) for name, t in _tensors(body, model.contract).items()}
-    lengths = {name: len(values) for name, values in columns_data.items()}
-    if len(set(lengths.values())) > 1 or 0 in lengths.values():
-        shown = ", ".join(f"{n}={k}" for n, k in lengths.items())
-        raise _fail(f"every input needs the same number of values, at least one: {shown}")
-    names = list(columns_data)
-    records = [
-        dict(zip(names, values, strict=True)) for values in zip(*columns_data.values(), strict=True)
-    ]
-    try:
-        return model.validator.records({"records": records})
-    except validation.RequestError as exc:
-        raise _fail("; ".join(_named(e) for e in exc.errors[:20])) from exc
+def held(server) -> dict[str, Any]:
+    """version -> loaded model, for every version this worker holds: live ones first."""
+    routing = server.controller.routing
+    out = {m.version: m for m, _ in routing.active()} if routing else {}
+    for model in server.controller.warm_models():
+        out.setdefault(model.version, model)
+    return out
 
 
-def _named(error: dict[str, Any]) -> str:
-    """``records[i].col`` in /predict's terms -> ``input 'col' [i]`` in V2's."""
-    loc = error.get("loc", [])
-    if len(loc) == 3:
-        shown = f" (got {error['input']!r})" if "input" in error else ""
-        return f"input {loc[2]!r} [{loc[1]}]: {error['msg']}{shown}"
-    return error.get("msg", "invalid request")
+def picker(server, version: str):
+    """Route a request that named ``version`` to it, whatever the canary split says."""
+
+    def pick(routing):
+        for model, route in routing.active():
+            if model.version == version:
+                return model, route
+        model = held(server).get(version)
+        if model is None:
+            raise NotReady(f"version {version!r} is no longer held by this server")
+        return model, WARM
+
+    return pick
 
 
-def infer_response(name: str, request_id: str, scored) -> dict[str, Any]:
-    answer = scored.answer
-    n = len(answer.predictions)
-    outputs = [
-        {"name": "predictions", "datatype": _datatype(answer.predictions), "shape": [n],
-         "data": answer.predictions},
-    ]  # fmt: skip
-    if answer.probabilities is not None:
-        shape = [n, len(answer.classes)] if answer.classes else [n]
-        data = [p for row in answer.probabilities for p in row] if answer.classes else (
-            answer.probabilities)  # fmt: skip
-        outputs.append({"name": "probabilities", "datatype": "FP64", "shape": shape, "data": data})
-    return {
-        "model_name": name,
-        "model_version": scored.version,
-        "id": request_id,
-        "parameters": {"route": scored.route},
-        "outputs": outputs,
-    }
+def _request_id(body: v2_body.InferBody, request: Request) -> str:
+    """The body's id as given; else the X-Request-ID header; else a new one."""
+    if body.id is not None:
+        return body.id
+    header = request.headers.get("x-request-id")
+    return oip.check_id(header) if header is not None else uuid.uuid4().hex
 
 
 def register(app: FastAPI, server) -> None:
     """Add the V2 routes to the server's app."""
+    app.add_exception_handler(HTTPException, _v2_errors)
 
-    def served_name() -> str | None:
+    def unknown(name: str, version: str | None = None) -> Response | None:
         routing = server.controller.routing
-        return routing.stable.model if routing else None
-
-    def unknown(name: str) -> Response | None:
-        served = served_name()
-        if served is None:
+        if routing is None:
             reason = server.controller.deployed_nothing or server.controller.status.reason
             return _error(f"no model is loaded: {reason}", 503)
+        served = routing.stable.model
         if name != served:
             return _error(f"unknown model {name!r}; this server serves {served!r}", 404)
+        if version is not None and version not in (versions := held(server)):
+            return _error(
+                f"model {name!r} has no version {version!r} on this server; "
+                f"it holds: {', '.join(versions)}",
+                404,
+            )
         return None
 
     @app.get("/v2", summary="V2: server metadata")
     async def server_metadata() -> Response:
-        return _json({"name": "mlops-serve", "version": "2", "extensions": []})
+        return _json({"name": "mlops-serve", "version": "2", "extensions": ["binary_tensor_data"]})
 
     @app.get("/v2/health/live", summary="V2: the process is up")
     async def live() -> Response:
@@ -221,43 +163,48 @@ def register(app: FastAPI, server) -> None:
         return _json({"ready": is_ready}, 200 if is_ready else 503)
 
     @app.get("/v2/models/{name}/ready", summary="V2: this model is loaded")
-    async def model_ready(name: str) -> Response:
-        return unknown(name) or _json({"name": name, "ready": True})
+    @app.get("/v2/models/{name}/versions/{version}/ready", summary="V2: this version is loaded")
+    async def model_ready(name: str, version: str | None = None) -> Response:
+        return unknown(name, version) or _json({"name": name, "ready": True})
 
     @app.get("/v2/models/{name}", summary="V2: model metadata (one input per column)")
-    async def metadata(name: str) -> Response:
-        routing = server.controller.routing
-        if problem := unknown(name):
+    @app.get("/v2/models/{name}/versions/{version}", summary="V2: one version's metadata")
+    async def metadata(name: str, version: str | None = None) -> Response:
+        if problem := unknown(name, version):
             return problem
-        return _json(
-            model_metadata(name, [m.version for m, _ in routing.active()], routing.stable.contract)
-        )
+        versions = held(server)
+        contract = (versions[version] if version else server.controller.routing.stable).contract
+        return _json(model_metadata(name, list(versions), contract))
 
-    @app.post("/v2/models/{name}/infer", summary="V2: predict (one input tensor per column)")
-    async def infer(name: str, request: Request) -> Response:
+    @app.post(
+        "/v2/models/{name}/infer",
+        summary="V2: predict (one input tensor per column)",
+        openapi_extra=openapi.INFER,
+    )
+    @app.post("/v2/models/{name}/versions/{version}/infer", summary="V2: predict by this version",
+              openapi_extra=openapi.INFER)  # fmt: skip
+    async def infer(name: str, request: Request, version: str | None = None) -> Response:
         t0 = time.perf_counter()
-        if problem := unknown(name):
+        if problem := unknown(name, version):
             return problem
         try:
-            body = await limits.read_body(request, server.settings.max_body_bytes)
+            raw = await limits.read_body(request, server.settings.max_body_bytes)
         except limits.BodyTooLarge as exc:
             return _error(str(exc), 413)
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return _error(f"malformed JSON: {exc}")
-        request_id = (
-            request.headers.get("x-request-id")
-            or (parsed.get("id") if isinstance(parsed, dict) else None)
-            or uuid.uuid4().hex
-        )
-        try:
+        try:  # everything the answer would carry is checked before anything is scored
+            body = v2_body.parse(raw, request.headers.get(v2_body.HEADER_LENGTH))
+            request_id = _request_id(body, request)
             scored = await score(
-                server, str(request_id), lambda model: rows(parsed, model), t0, BAD_REQUEST
-            )
+                server, request_id,
+                lambda model: oip.rows(body.inputs, body.requested, model),
+                t0, BAD_REQUEST, picker(server, version) if version else None,
+            )  # fmt: skip
         except NotReady as exc:
             return _error(f"no model is loaded: {exc}", 503)
         except validation.RequestError as exc:
             return _error(exc.errors[0]["msg"])
-        return _json(infer_response(name, str(request_id), scored), 200,
-                     {"x-request-id": str(request_id)})  # fmt: skip
+        head = {"model_name": name, "model_version": scored.version, "id": request_id,
+                "parameters": {"route": scored.route}}  # fmt: skip
+        content, headers = v2_body.answer(head, body, oip.outputs(scored.answer, body.requested))
+        media = v2_body.BINARY if headers else "application/json"
+        return Response(content, 200, {**headers, "x-request-id": request_id}, media_type=media)

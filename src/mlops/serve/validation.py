@@ -12,7 +12,7 @@ table it knows while a newer contract is reviewed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,7 @@ import pandas as pd
 from mlops.contract import Column, Contract
 
 MAX_RECORDS = 10_000
+MAX_ERRORS = 100  # listed in one answer; the rest are counted
 
 
 class RequestError(Exception):
@@ -37,6 +38,15 @@ def _error(loc: list, msg: str, kind: str, value: Any = ...) -> dict[str, Any]:
     if value is not ...:
         out["input"] = value
     return out
+
+
+def _too_many(hidden: int) -> dict[str, Any]:
+    return {
+        "loc": ["records"],
+        "msg": f"{hidden:,} more error(s) not shown: fix the first {MAX_ERRORS} and send again",
+        "type": "too_many_errors",
+        "count": hidden,
+    }
 
 
 def _number_check(col: Column) -> Callable[[Any], str | None]:
@@ -109,12 +119,18 @@ class Validator:
     def records(self, body: Any) -> list[dict[str, Any]]:
         """The records of a parsed request body, or ``RequestError`` listing every bad field."""
         rows = _rows(body)
-        errors = []
+        errors, hidden = [], 0
         for index, record in enumerate(rows):
             # the fast path: the right keys and no problem in any value
             if type(record) is dict and self._keys_ok(record) and self._clean(record):
                 continue
-            errors.extend(self._record_errors(index, record))
+            for error in self._record_errors(index, record):
+                if len(errors) < MAX_ERRORS:
+                    errors.append(error)
+                else:  # counted, never built up: the answer stays small whatever was sent
+                    hidden += 1
+        if hidden:
+            errors.append(_too_many(hidden))
         if errors:
             raise RequestError(errors)
         return rows
@@ -133,26 +149,25 @@ class Validator:
                 return False
         return True
 
-    def _record_errors(self, index: int, record: Any) -> list[dict[str, Any]]:
+    def _record_errors(self, index: int, record: Any) -> Iterator[dict[str, Any]]:
         if not isinstance(record, dict):
-            return [_error(["records", index], "must be an object of feature values", "type")]
-        errors = []
+            yield _error(["records", index], "must be an object of feature values", "type")
+            return
         for col, check in self.checks:
             loc = ["records", index, col.name]
             if col.name not in record:
-                errors.append(_error(loc, "field required", "missing"))
+                yield _error(loc, "field required", "missing")
                 continue
             value = record[col.name]
             if value is None:
                 if not col.nullable:
-                    errors.append(_error(loc, "may not be null", "null"))
+                    yield _error(loc, "may not be null", "null")
                 continue
             problem = check(value)
             if problem:
-                errors.append(_error(loc, problem, "value", value))
+                yield _error(loc, problem, "value", value)
         for name in record.keys() - self._known:
-            errors.append(_error(["records", index, name], "unknown field", "extra"))
-        return errors
+            yield _error(["records", index, name], "unknown field", "extra")
 
     def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
         """Validated records -> the frame the model was trained on (same columns, same dtypes).
