@@ -144,7 +144,7 @@ def private_copy(base: Path, dest: Path) -> Path:
         if (base / name).exists():
             shutil.copytree(base / name, dest / name, symlinks=True)
     repo = dest / "repo"
-    if (dest / "remote").exists():
+    if (repo / ".dvc" / "config.local").exists():  # the copy's own remote, even an empty one
         point_dvc_remote(repo, dest / "remote")
     if (dest / "origin.git").exists():
         git(repo, "remote", "set-url", "origin", str(dest / "origin.git"))
