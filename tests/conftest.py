@@ -110,6 +110,20 @@ def pin_sample(dest: Path) -> Path:
     return dest
 
 
+def _sampled(base: Path) -> None:
+    repo = copy_template(base / "repo")
+    git(repo, "init", "-q")
+    use_sample(repo)
+
+
+@pytest.fixture(scope="session")
+def sampled_template(tmp_path_factory) -> Path:
+    """The template in a new Git repository (nothing committed) with the bundled sample's
+    SMALL_ROWS rows, contract and gates (`mlops data sample`): built once per session; copy it
+    before changing it."""
+    return built_once(tmp_path_factory, "sampled", _sampled) / "repo"
+
+
 @pytest.fixture
 def sample_clone(template_clone) -> Path:
     return pin_sample(template_clone)
