@@ -72,7 +72,7 @@ test-data:
 test: setup $(BROWSER) test-data ## run the whole test suite
 	@$(PYTEST) $(PYTEST_ARGS)
 
-test-fast: setup test-data ## the inner loop, about a minute: unit, contract, data and tests/team/
+test-fast: setup test-data ## the inner loop: unit, contract, data and tests/team/ (no dvc repro, no server)
 	@$(PYTEST) $(FAST) $(PYTEST_ARGS)
 
 lint: setup ## the pre-commit hooks: ruff, schemas, zizmor (workflow security)
