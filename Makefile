@@ -12,10 +12,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data demo test lint bench proto clean
+.PHONY: help setup data demo test test-fast test-data lint bench proto clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(UV):
 	@echo "setup: installing uv $(UV_VERSION) into $(TOOLS)/ (once)"
@@ -56,10 +56,24 @@ $(CHROMIUM):
 
 # The workspace's own table is checked against its contract when it can be restored (the bundled
 # sample always can); an adopted table whose DVC remote is out of reach only skips that check.
-test: setup $(CHROMIUM) ## run the whole test suite
+# Two workers (-n 2): expensive fixtures are built once per session and shared (tests/conftest.py).
+# BROWSER= skips installing Chromium (CI groups that do not run tests/site/test_browser.py).
+BROWSER := $(CHROMIUM)
+PYTEST := $(VENV)/bin/python -m pytest -n 2 --dist loadgroup
+# The fast tier: unit, contract and data tests, and your own (tests/team/): no `dvc repro`, no
+# server, no browser. Integration and end-to-end tests are marked (tests/conftest.py marks every
+# test that uses a reproduced repository).
+FAST := -m "not integration and not e2e"
+
+test-data:
 	@$(MAKE) --no-print-directory data \
 	  || echo "test: $(DATA_FILE) could not be restored; its contract check will be skipped"
-	@$(VENV)/bin/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test: setup $(BROWSER) test-data ## run the whole test suite
+	@$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: setup test-data ## the inner loop: unit, contract, data and tests/team/ (no dvc repro, no server)
+	@$(PYTEST) $(FAST) $(PYTEST_ARGS)
 
 lint: setup ## the pre-commit hooks: ruff, schemas, zizmor (workflow security)
 	@$(VENV)/bin/pre-commit run --all-files

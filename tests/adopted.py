@@ -5,7 +5,6 @@ pushed, registered as v1.0.0, with a bare ``origin``: what a team has after `mlo
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import yaml
@@ -13,7 +12,7 @@ import yaml
 from mlops import models_file, registry
 from mlops.contract import load_contract
 from tests.adopt import tables
-from tests.conftest import dvc, git, mlops, new_clone
+from tests.conftest import dvc, git, mlops, new_clone, private_copy  # noqa: F401 (tests import it here)
 
 TASKS = ("binary", "multiclass", "regression")
 # table, `mlops data adopt` options
@@ -70,13 +69,3 @@ def deploy(repo: Path, env: str, version: str) -> None:
     path.write_text(models_file.with_deployment(path.read_text(), env, models_file.Deployment(pin)))
     git(repo, "commit", "-qm", f"deploy {env}: {version}", "--", "models.yaml")
     git(repo, "push", "-q", "origin", "HEAD:main")
-
-
-def private_copy(base: Path, dest: Path) -> Path:
-    """A copy of ``adopted_repo``'s folder with its own DVC remote and origin; the repo."""
-    for name in ("repo", "remote", "origin.git"):
-        shutil.copytree(base / name, dest / name, symlinks=True)
-    repo = dest / "repo"
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(dest / "remote"))
-    git(repo, "remote", "set-url", "origin", str(dest / "origin.git"))
-    return repo

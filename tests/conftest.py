@@ -1,12 +1,21 @@
 """Shared fixtures: real git, real DVC with a local remote, in temp dirs, isolated from the
-user's own configuration (as gto's tests do)."""
+user's own configuration (as gto's tests do).
+
+Expensive state (a reproduced repository, registered versions, an adopted table) is built once
+per test session by ``built_once``, whatever the number of xdist workers, and copied: each
+worker gets its own copy, each test that changes it another (``private_copy``). A fixture of
+your own that runs `dvc repro` should do the same.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,7 +81,7 @@ def new_clone(dest: Path, remote: Path) -> Path:
     """The template as a new Git repository whose DVC remote is ``remote`` (no data yet)."""
     copy_template(dest)
     git(dest, "init", "-q")
-    dvc(dest, "remote", "modify", "--local", "storage", "url", str(remote))
+    point_dvc_remote(dest, remote)
     return dest
 
 
@@ -101,6 +110,20 @@ def pin_sample(dest: Path) -> Path:
     return dest
 
 
+def _sampled(base: Path) -> None:
+    repo = copy_template(base / "repo")
+    git(repo, "init", "-q")
+    use_sample(repo)
+
+
+@pytest.fixture(scope="session")
+def sampled_template(tmp_path_factory) -> Path:
+    """The template in a new Git repository (nothing committed) with the bundled sample's
+    SMALL_ROWS rows, contract and gates (`mlops data sample`): built once per session; copy it
+    before changing it."""
+    return built_once(tmp_path_factory, "sampled", _sampled) / "repo"
+
+
 @pytest.fixture
 def sample_clone(template_clone) -> Path:
     return pin_sample(template_clone)
@@ -115,27 +138,69 @@ def init_repo(dest: Path, remote: Path, rows: int = SMALL_ROWS) -> Path:
     return dest
 
 
-@pytest.fixture(scope="session")
-def built_repo(tmp_path_factory) -> Path:
-    """Built once per session: the template with small data, `dvc repro` run and committed."""
-    base = tmp_path_factory.mktemp("built")
+LOCAL_REMOTE = re.compile(r"\['remote \"storage\"'\]\n    url = [^\n]*\n")
+
+
+def point_dvc_remote(repo: Path, url: Path) -> None:
+    """`dvc remote modify --local storage url URL`; written directly (what DVC writes) when
+    that is all the local config holds, which saves starting DVC for every copy."""
+    config = repo / ".dvc" / "config.local"
+    if config.exists() and not LOCAL_REMOTE.fullmatch(config.read_text()):
+        dvc(repo, "remote", "modify", "--local", "storage", "url", str(url))
+        return
+    config.write_text(f"['remote \"storage\"']\n    url = {url}\n")
+
+
+def private_copy(base: Path, dest: Path) -> Path:
+    """Copy a built folder (``repo/`` and, where present, ``remote/`` (DVC) and ``origin.git``)
+    into ``dest`` and point the copy at its own remotes; the copied repo."""
+    for name in ("repo", "remote", "origin.git"):
+        if (base / name).exists():
+            shutil.copytree(base / name, dest / name, symlinks=True)
+    repo = dest / "repo"
+    if (repo / ".dvc" / "config.local").exists():  # the copy's own remote, even an empty one
+        point_dvc_remote(repo, dest / "remote")
+    if (dest / "origin.git").exists():
+        git(repo, "remote", "set-url", "origin", str(dest / "origin.git"))
+    return repo
+
+
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """``build(folder)`` once per test session, shared by the xdist workers (the first builds it
+    under a file lock, the others wait); each caller gets its own ``private_copy`` of it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = factory.getbasetemp().parent if worker else factory.getbasetemp()
+    folder, done = shared / "built-once" / name, shared / "built-once" / f"{name}.done"
+    folder.parent.mkdir(exist_ok=True)
+    with open(shared / "built-once" / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return private_copy(folder, factory.mktemp(name)).parent
+
+
+def _reproduced(base: Path) -> None:
     repo = init_repo(base / "repo", base / "remote")
     dvc(repo, "repro")
     dvc(repo, "push")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "reproduce the pipeline")
-    return repo
+
+
+@pytest.fixture(scope="session")
+def built_repo(tmp_path_factory) -> Path:
+    """The template with small data, `dvc repro` run, pushed to ``remote/`` next to it and
+    committed: built once per session, this worker's copy. Copy it before changing it."""
+    return built_once(tmp_path_factory, "built", _reproduced) / "repo"
 
 
 @pytest.fixture
 def repo(built_repo, tmp_path) -> Path:
     """A private copy of ``built_repo`` (workspace, DVC cache and remote) for one test."""
-    copy = tmp_path / "repo"
-    shutil.copytree(built_repo, copy, symlinks=True)
-    remote = tmp_path / "remote"
-    shutil.copytree(built_repo.parent / "remote", remote)
-    dvc(copy, "remote", "modify", "--local", "storage", "url", str(remote))
-    return copy
+    return private_copy(built_repo.parent, tmp_path)
 
 
 def deploy_version(repo: Path, version: str, envs: tuple[str, ...] = ("production",)) -> None:
@@ -167,7 +232,24 @@ def adopted(tmp_path_factory):
 
     def get(task: str) -> Path:
         if task not in built:
-            built[task] = adopted_repo(tmp_path_factory.mktemp(f"adopted-{task}"), task).parent
+            build = lambda base: adopted_repo(base, task)  # noqa: E731
+            built[task] = built_once(tmp_path_factory, f"adopted-{task}", build)
         return built[task]
 
     return get
+
+
+# A test that needs one of these (directly or through another fixture) works on a reproduced
+# repository or a server: it is an integration test even without the mark, and `make test-fast`
+# leaves it out. Everything else must stay quick: no `dvc repro`, no server.
+EXPENSIVE_FIXTURES = frozenset(
+    {"built_repo", "repo", "adopted", "registered_base", "promo", "versions_repo", "served_repo",
+     "deployed_repo", "s3_store"}
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marked = any(item.get_closest_marker(name) for name in ("e2e", "integration"))
+        if not marked and EXPENSIVE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

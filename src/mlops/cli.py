@@ -1,5 +1,25 @@
 """The `mlops` command. Each command tidies its arguments and calls one function; the logic
-lives in the modules named after each concern."""
+lives in the modules named after each concern.
+
+Start-up stays fast because building the app imports nothing heavy. When you add a command:
+
+- a `cli.py` module (this one, ``mlops/<area>/cli.py``) imports at the top only the standard
+  library, ``typer`` and light ``mlops`` modules (``errors``, ``paths``, ``predlog``);
+- everything else (pandas, numpy, scikit-learn, skops, DVC, the server, and any ``mlops`` module
+  that imports them) is imported inside the command function, where it runs only when that
+  command runs::
+
+      @app.command("thing")
+      def thing(env: str = typer.Option(..., help="Environment.")) -> None:
+          \"\"\"One line of help.\"\"\"
+          from mlops.area import thing as api  # the heavy part, imported on use
+
+          typer.echo(api.run(".", env))
+
+- defaults shown in `--help` are plain values or constants from light modules.
+
+tests/unit/test_cli_imports.py fails when building the app, `mlops --help`, `mlops versions` or
+`mlops audit` imports scikit-learn, pandas, numpy, skops or DVC."""
 
 from __future__ import annotations
 

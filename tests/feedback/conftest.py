@@ -10,18 +10,20 @@ import numpy as np
 import pytest
 
 from mlops import predlog
-from tests.conftest import git, new_clone, use_sample
+from tests.conftest import built_once, git, new_clone, use_sample
 
 
 @pytest.fixture(scope="session")
 def sample_repo(tmp_path_factory) -> Path:
     """The template with the bundled sample's contract (churn, binary), committed. Tests that
     write into it use their own environment names or folders."""
-    base = tmp_path_factory.mktemp("feedback")
+    return built_once(tmp_path_factory, "feedback", _sample_repo) / "repo"
+
+
+def _sample_repo(base: Path) -> None:
     repo = use_sample(new_clone(base / "repo", base / "remote"), rows=1000)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "sample")
-    return repo
 
 
 def write_log(

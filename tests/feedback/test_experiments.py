@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import dvc, git, init_repo
+
+pytestmark = pytest.mark.integration  # runs the pipeline or DVC: not the fast tier
 
 
 def _experiments(shown: list) -> dict[str, dict]:

@@ -29,6 +29,7 @@ def fresh(template_clone):
     return use_sample(template_clone, rows=1000)
 
 
+@pytest.mark.integration  # slower than the fast tier
 def test_ingest_stores_a_dvc_tracked_file_and_latest_wins(fresh, tmp_path):
     repo = fresh
     first = tmp_path / "first.csv"

@@ -101,6 +101,7 @@ def _outcomes(tmp_path, name, ids, labels):
     return path
 
 
+@pytest.mark.integration  # slower than the fast tier
 def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_path):
     repo, env, logs = sample_repo, "staging", tmp_path / "logs"
     tag = {
@@ -147,6 +148,7 @@ def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_pa
     assert "<table>" in (tmp_path / "out" / "performance.html").read_text()
 
 
+@pytest.mark.integration  # slower than the fast tier
 def test_cli_not_enough_outcomes_and_errors(sample_repo, tmp_path):
     logs = tmp_path / "logs"
     truth, score, pred = binary_traffic(300, 0.1)

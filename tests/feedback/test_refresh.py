@@ -6,12 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+import pytest
 import yaml
 
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
 from tests.conftest import mlops, use_sample
 from tests.feedback.conftest import write_log
+
+pytestmark = pytest.mark.integration  # runs the pipeline or DVC: not the fast tier
 
 
 def _traffic(logs, n, seed, prefix, ts, drift=0.0):

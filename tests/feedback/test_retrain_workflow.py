@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from mlops.data.generate import generate
@@ -106,6 +107,7 @@ def _job(repo: Path, env: dict) -> bool:
     return True
 
 
+@pytest.mark.integration  # slower than the fast tier
 def test_the_job_opens_one_pr_with_the_refreshed_data(template_clone, tmp_path):
     repo, env = _sandbox(template_clone, tmp_path)
     before = (repo / "data.dvc").read_text()

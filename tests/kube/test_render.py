@@ -15,7 +15,7 @@ from mlops import environments, models_file, registry
 from mlops.errors import ConfigError
 from mlops.kube import render, schemas
 from mlops.models_file import Canary, Deployment, Pin
-from tests.conftest import BIN, copy_template, git, mlops, use_sample
+from tests.conftest import BIN, git, mlops
 
 MODEL = "churn-model"
 BUCKET = "s3://team-bucket/dvc"
@@ -32,12 +32,11 @@ def _meta(n: int) -> dict:
 
 
 @pytest.fixture
-def kube_repo(tmp_path) -> Path:
+def kube_repo(sampled_template, tmp_path) -> Path:
     """The template with production served by KServe and two registered versions (tags only:
     rendering reads the registry, never the DVC remote)."""
-    repo = copy_template(tmp_path / "repo")
-    git(repo, "init", "-q")
-    use_sample(repo)  # the churn model these tests name, whatever table the workspace adopted
+    # the churn model these tests name, whatever table the workspace adopted
+    repo = Path(shutil.copytree(sampled_template, tmp_path / "repo", symlinks=True))
     path = repo / "environments" / "production.yaml"
     config = yaml.safe_load(path.read_text())
     config["serving"] = {"target": "kserve", "kserve": {"storage_uri": BUCKET, "replicas": 2}}

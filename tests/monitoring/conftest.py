@@ -4,7 +4,6 @@ prediction logs in the real format written from the real model's scores."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from mlops import model_io, models_file, paths, predlog, registry
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
-from tests.conftest import dvc, git
+from tests.conftest import git, private_copy
 
 MODEL = "churn-model"
 VERSION = "v1.0.0"
@@ -42,11 +41,7 @@ def serve_without_policy(monkeypatch):
 def deployed_repo(built_repo, tmp_path_factory) -> Path:
     """A copy of built_repo (own remote) with churn-model@v1.0.0 serving production.
     Shared by the read-only monitoring tests."""
-    base = tmp_path_factory.mktemp("deployed")
-    repo = base / "repo"
-    shutil.copytree(built_repo, repo, symlinks=True)
-    shutil.copytree(built_repo.parent / "remote", base / "remote")
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(base / "remote"))
+    repo = private_copy(built_repo.parent, tmp_path_factory.mktemp("deployed"))
     register_and_deploy(repo)
     return repo
 

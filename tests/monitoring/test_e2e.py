@@ -4,7 +4,6 @@ its /metrics feed `mlops canary`."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from mlops import models_file, paths
 from mlops.feedback import demo as feedback
 from mlops.monitoring import canary, demo, traffic
 from mlops.serve import launcher
-from tests.conftest import dvc, git, mlops
+from tests.conftest import git, mlops, private_copy
 from tests.monitoring.conftest import MODEL, VERSION
 
 pytestmark = pytest.mark.e2e
@@ -25,10 +24,7 @@ CANARY = "v1.1.0"
 def served(deployed_repo, tmp_path) -> Path:
     """deployed_repo with a bare origin (the server follows origin/main) and a relaxed latency
     limit: this machine's p99 under parallel tests says nothing about the model."""
-    repo = tmp_path / "repo"
-    shutil.copytree(deployed_repo, repo, symlinks=True)
-    shutil.copytree(deployed_repo.parent / "remote", tmp_path / "remote")
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(tmp_path / "remote"))
+    repo = private_copy(deployed_repo.parent, tmp_path)
     env_file = repo / "environments" / "production.yaml"
     env = yaml.safe_load(env_file.read_text())
     env["canary"]["abort_on"]["p99_ms"] = 60_000

@@ -4,7 +4,6 @@ registered versions (v1.0.0, v1.1.0), built once per session and copied per test
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import yaml
 from mlops import environments
 from mlops.promotion import promote
 from mlops.serve import launcher
-from tests.conftest import dvc, git, mlops, run
+from tests.conftest import built_once, dvc, git, mlops, private_copy, run
 
 TOKEN = "test-sync-token"
 
@@ -37,11 +36,7 @@ def retrain(repo: Path, max_iter: int, message: str) -> None:
 
 def relocate(src: Path, dest: Path) -> Path:
     """Copy a sandbox (repo, remote, origin.git) and point the copy at its own remotes."""
-    shutil.copytree(src, dest, symlinks=True)
-    repo = dest / "repo"
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(dest / "remote"))
-    git(repo, "remote", "set-url", "origin", str(dest / "origin.git"))
-    return repo
+    return private_copy(src, dest)
 
 
 # Gates for tests: 3,000 training rows and a loaded CI machine miss the template's real gates
@@ -65,10 +60,7 @@ def relax_gates(repo: Path) -> None:
 
 
 def build_registered(built_repo: Path, base: Path) -> Path:
-    shutil.copytree(built_repo, base / "repo", symlinks=True)
-    shutil.copytree(built_repo.parent / "remote", base / "remote")
-    repo = base / "repo"
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(base / "remote"))
+    repo = private_copy(built_repo.parent, base)
     run(["git", "init", "-q", "--bare", str(base / "origin.git")], base)
     git(repo, "remote", "add", "origin", str(base / "origin.git"))
     mlops(repo, "register")
@@ -85,7 +77,8 @@ def registered_base(request, tmp_path_factory) -> Path:
     if reuse and Path(reuse, "repo").is_dir():
         return Path(reuse)
     built_repo = request.getfixturevalue("built_repo")
-    return build_registered(built_repo, tmp_path_factory.mktemp("registered"))
+    build = lambda base: build_registered(built_repo, base)  # noqa: E731
+    return built_once(tmp_path_factory, "registered", build)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ v1.2.0 (its tag records a wrong sha256) and v1.3.0 (its artifact is not in the D
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ import yaml
 
 from mlops import models_file, registry
 from mlops.models_file import Canary, Deployment, Pin
-from tests.adopted import private_copy
-from tests.conftest import dvc, git
+from tests.conftest import built_once, dvc, git, private_copy
 
 MODEL = "churn-model"
 GOOD = ("v1.0.0", "v1.1.0")
@@ -87,13 +85,9 @@ def serve_without_policy(monkeypatch):
     monkeypatch.setenv("MLOPS_SERVE_POLICY", "0")
 
 
-@pytest.fixture(scope="session")
-def versions_repo(built_repo, tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("served")
-    repo = base / "repo"
-    shutil.copytree(built_repo, repo, symlinks=True)
-    shutil.copytree(built_repo.parent / "remote", base / "remote")
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(base / "remote"))
+def build_versions(base: Path, built: Path) -> None:
+    """``base``: repo/, remote/ and origin.git with the versions above, from ``built``."""
+    repo = private_copy(built, base)
     tag_version(repo, GOOD[0])
     _retrain(repo)
     tag_version(repo, GOOD[1])
@@ -102,7 +96,13 @@ def versions_repo(built_repo, tmp_path_factory) -> Path:
     git(repo, "remote", "add", "origin", str(base / "origin.git"))
     git(repo, "fetch", "-q", "origin")
     git(repo, "branch", "-q", "--set-upstream-to=origin/main")
-    return repo
+
+
+@pytest.fixture(scope="session")
+def versions_repo(built_repo, tmp_path_factory) -> Path:
+    """Built once per session (this worker's copy); copy it before changing it."""
+    build = lambda base: build_versions(base, built_repo.parent)  # noqa: E731
+    return built_once(tmp_path_factory, "served", build) / "repo"
 
 
 @pytest.fixture

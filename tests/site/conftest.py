@@ -15,7 +15,7 @@ from mlops import card, models_file, registry
 from mlops.models_file import Canary, Deployment, Pin
 from mlops.promotion import gitops
 from mlops.promotion.audit import describe
-from tests.conftest import copy_template, git, use_sample
+from tests.conftest import built_once, copy_template, git, use_sample
 
 MODEL = "churn-model"
 VERSIONS = {
@@ -95,7 +95,9 @@ def build_history(repo: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def history_base(tmp_path_factory) -> Path:
-    return build_history(tmp_path_factory.mktemp("site") / "repo")
+    """Built once per session (this worker's copy); copy it before changing it."""
+    build = lambda base: build_history(base / "repo")  # noqa: E731
+    return built_once(tmp_path_factory, "site", build) / "repo"
 
 
 @pytest.fixture

@@ -24,9 +24,12 @@ from tests.site.conftest import VERSIONS
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)"
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)"
+    ),
+]
 SHOTS = Path(os.environ.get("MLOPS_SCREENSHOTS", ROOT / ".screenshots"))
 DESKTOP, PHONE = (1280, 900), (390, 844)
 

@@ -122,6 +122,7 @@ def reference(pipeline, rows) -> np.ndarray:
     return pipeline.predict(to_frame(rows))
 
 
+@pytest.mark.integration  # slower than the fast tier
 @pytest.mark.parametrize(("estimator", "task"), COMPILED)
 def test_tree_ensembles_compile_and_match_the_pipeline(estimator, task):
     pipeline = fit(estimator, task)
@@ -198,6 +199,7 @@ def test_a_model_that_is_not_a_pipeline_falls_back():
     assert "not a Pipeline" in predictor.info.reason
 
 
+@pytest.mark.integration  # slower than the fast tier
 def test_a_regression_on_large_values_is_held_to_relative_precision():
     """Prices in the millions: treelite and sklearn sum 60 trees in a different order, which
     moves the result by a few float64 ulps (~1e-10 each at 1e6) - past an absolute 1e-9, well

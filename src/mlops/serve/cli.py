@@ -10,9 +10,9 @@ from mlops import predlog
 
 
 def register(app: typer.Typer) -> None:
-    from mlops.serve import pinned
+    from mlops.serve import pinned_cli
 
-    pinned.register(app)
+    pinned_cli.register(app)
 
     @app.command()
     def serve(
