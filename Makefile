@@ -82,8 +82,7 @@ bench: setup data ## pipeline benchmark; the others are listed in benchmarks/REA
 	@$(VENV)/bin/python benchmarks/pipeline.py
 
 proto: setup ## regenerate the gRPC messages from src/mlops/serve/proto/inference.proto
-	@$(VENV)/bin/python -m grpc_tools.protoc -Isrc/mlops/serve/proto \
-	  --python_out=src/mlops/serve/proto src/mlops/serve/proto/inference.proto
+	@$(VENV)/bin/python -m mlops.serve.proto.generate
 
 clean: ## remove the environments and outputs made here (keeps the DVC cache)
 	rm -rf $(TOOLS) $(VENV) artifacts .pytest_cache .ruff_cache

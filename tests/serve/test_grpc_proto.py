@@ -1,7 +1,6 @@
 """The committed gRPC messages are what inference.proto generates (`make proto`), and a request's
 tensors read the same from raw bytes as from typed contents (Triton's own clients are in
-test_serve_oip.py, against real servers: its messages share our protobuf names, so one process
-never imports both)."""
+test_serve_oip.py, against real servers)."""
 
 from __future__ import annotations
 
@@ -13,19 +12,27 @@ import numpy as np
 import pytest
 
 from mlops.serve import grpc_server, validation
+from mlops.serve.proto import generate
 from mlops.serve.proto import inference_pb2 as pb
 
 PROTO = Path(grpc_server.__file__).parent / "proto"
 
 
 def test_generated_messages_match_the_proto(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO}", f"--python_out={tmp_path}",
-         str(PROTO / "inference.proto")],
-        check=True,
-    )  # fmt: skip
-    generated = (tmp_path / "inference_pb2.py").read_text()
+    generated = generate.generate(tmp_path).read_text()
     assert generated == (PROTO / "inference_pb2.py").read_text(), "run `make proto`"
+    assert generate.OWN_POOL in generated  # importable beside tritonclient's messages
+
+
+def test_our_messages_and_tritonclients_load_in_one_process():
+    """A process that uses both (a client and a server in one test, a user's own tooling)."""
+    code = (
+        "from mlops.serve.proto import inference_pb2 as pb; import tritonclient.grpc; "
+        "r = pb.ModelInferRequest(model_name='m'); "
+        "print(pb.ModelInferRequest.FromString(r.SerializeToString()).model_name)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "m"
 
 
 def test_raw_and_typed_contents_read_alike_and_a_bad_tensor_is_named():
