@@ -20,13 +20,33 @@ CASES = {
     "regression": (tables.regression, "price", ["--segment", "city", "--name", "house-prices"]),
 }
 METRICS = {
-    "binary": {"roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss"},
-    "multiclass": {"accuracy", "macro_f1", "log_loss", "recall_high", "recall_low", "recall_mid"},
+    "binary": {
+        "roc_auc",
+        "average_precision",
+        "f1",
+        "precision",
+        "recall",
+        "accuracy",
+        "log_loss",
+        "brier",
+        "ece",
+        "threshold",
+    },
+    "multiclass": {
+        "accuracy",
+        "macro_f1",
+        "log_loss",
+        "recall_high",
+        "recall_low",
+        "recall_mid",
+        "brier",
+        "ece",
+    },
     "regression": {"rmse", "mae", "r2"},
 }
 PLOTS = {
-    "binary": {"roc", "precision_recall", "confusion"},
-    "multiclass": {"confusion"},
+    "binary": {"roc", "precision_recall", "confusion", "reliability"},
+    "multiclass": {"confusion", "reliability"},
     "regression": {"predicted_vs_actual", "residuals"},
 }
 

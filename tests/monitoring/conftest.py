@@ -46,6 +46,14 @@ def deployed_repo(built_repo, tmp_path_factory) -> Path:
     return repo
 
 
+def served(repo: Path, frame):
+    """The workspace model's positive-class probabilities for ``frame`` and the answers a server
+    gives with them (at the threshold the artifact carries)."""
+    model = model_io.load(repo / paths.MODEL)
+    proba = model.predict_proba(frame)[:, 1]
+    return proba, [int(p >= model_io.threshold_of(model)) for p in proba]
+
+
 def write_log(
     log_dir: Path,
     repo: Path,
@@ -59,12 +67,14 @@ def write_log(
 ) -> Path:
     """Score generated traffic with the repo's model and log it in the server's format."""
     frame = generate(rows, seed, drift)[list(sample_contract().features)]
-    proba = model_io.load(repo / paths.MODEL).predict_proba(frame)[:, 1]
+    proba, answers = served(repo, frame)
     folder = predlog.env_dir(log_dir, env)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     with path.open("a") as fh:
-        for i, (features, p) in enumerate(zip(frame.to_dict("records"), proba, strict=True)):
+        for i, (features, p, answer) in enumerate(
+            zip(frame.to_dict("records"), proba, answers, strict=True)
+        ):
             features = {k: (None if v != v else v) for k, v in features.items()}  # NaN -> null
             rec = predlog.record(
                 request_id=f"{seed}-{i}",
@@ -72,7 +82,7 @@ def write_log(
                 model_version=version,
                 route="stable",
                 features=features,
-                prediction=int(p >= 0.5),
+                prediction=answer,
                 probability=float(p),
                 latency_ms=1.0,
             )

@@ -41,7 +41,20 @@ def test_pipeline_writes_a_reproducible_card(built_repo):
                     "How to retrain"):  # fmt: skip
         assert f"## {section}" in text or f"### {section}" in text
     data_md5 = yaml.safe_load((built_repo / "data.dvc").read_text())["outs"][0]["md5"]
-    assert data_md5 in text and "3000 rows: 2400 for training, 600 holdout" in text
+    sides = [
+        (built_repo / path).read_text().count("\n") - 1  # CSV rows without the header
+        for path in (paths.TRAIN, paths.VALIDATION_SPLIT, paths.HOLDOUT)
+    ]
+    assert sum(sides) == 3000 and min(sides) > 0
+    train, validation, holdout = sides
+    assert (
+        data_md5 in text
+        and (
+            f"3000 rows: {train} for training, {validation} for choosing the threshold, "
+            f"{holdout} holdout"
+        )
+        in text
+    )
     assert "`support_tickets` | int | 0 – 50" in text  # features come from the data schema
     assert "Cost per 1,000 predictions" in text and "| production | 0.05 |" in text
     # no commit in the workspace card: the same inputs give the same bytes on any commit

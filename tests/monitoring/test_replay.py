@@ -10,11 +10,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from mlops import model_io, paths, predlog, registry
+from mlops import paths, predlog, registry
 from mlops.feedback import outcomes
 from mlops.promotion import replay
 from tests.conftest import dvc, git
-from tests.monitoring.conftest import MODEL, VERSION, write_log
+from tests.monitoring.conftest import MODEL, VERSION, served, write_log
 
 CANDIDATE = "v1.1.0"
 
@@ -35,13 +35,14 @@ def _log_training_rows(repo, log_dir, n: int) -> pd.DataFrame:
     """``n`` rows of the train split served by v1.0.0 (a client sending rows the model saw)."""
     train = pd.read_csv(repo / paths.TRAIN).head(n)
     features = train.drop(columns=["churn"])
-    proba = model_io.load(repo / paths.MODEL).predict_proba(features)[:, 1]
+    proba, answers = served(repo, features)
     with (predlog.env_dir(log_dir, "production") / predlog.ACTIVE).open("a") as fh:
-        for i, (rec, p) in enumerate(zip(features.to_dict("records"), proba, strict=True)):
+        rows = zip(features.to_dict("records"), proba, answers, strict=True)
+        for i, (rec, p, answer) in enumerate(rows):
             rec = {k: (None if v != v else v) for k, v in rec.items()}
             fh.write(json.dumps(predlog.record(
                 request_id=f"train-{i}", env="production", model_version=VERSION,
-                route="stable", features=rec, prediction=int(p >= 0.5), probability=float(p),
+                route="stable", features=rec, prediction=answer, probability=float(p),
                 latency_ms=1.0,
             )) + "\n")  # fmt: skip
     return train

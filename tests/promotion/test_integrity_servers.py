@@ -78,7 +78,8 @@ def test_a_moved_tag_changes_nothing_served_and_is_refused(live):
     positives = _positives(staging, rows)
     old = registry.get_version(repo, MODEL, "v1.0.0")
     metadata = json.loads(json.dumps(old.metadata))
-    metadata["params"]["evaluate"]["threshold"] = 0.999  # the same commit and digest
+    # the same commit and digest, another threshold in every place the tag states one
+    metadata["params"]["evaluate"]["threshold"] = metadata["metrics"]["threshold"] = 0.999
     tag = old.tag
     git(repo, "tag", "-f", "-a", tag, "-m", json.dumps(metadata), old.commit)
     git(repo, "push", "-q", "--force", "origin", f"refs/tags/{tag}")
@@ -92,11 +93,9 @@ def test_a_moved_tag_changes_nothing_served_and_is_refused(live):
     # a server loading it would take the threshold from the artifact, not from the tag
     now = registry.get_version(repo, MODEL, "v1.0.0")
     model = model_io.load(registry.fetch_artifact(repo, now, repo.parent / "artifacts"))
-    assert (
-        controller._threshold(model, repo, now)
-        == 0.5
-        != now.metadata["params"]["evaluate"]["threshold"]
-    )
+    carried = model_io.threshold_of(model)
+    assert carried == old.metadata["metrics"]["threshold"]  # what evaluate measured it at
+    assert controller._threshold(model, repo, now) == carried != 0.999
     out = _deploy(repo, check=False)
     assert out.returncode == 2 and f"tag {tag} was re-created or moved" in out.stderr
     audit = mlops(repo, "audit", check=False)

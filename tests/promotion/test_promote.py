@@ -139,7 +139,7 @@ def test_check_refuses_bad_files(promo):
                     "churn-model": {"staging": {"canary": {**_pin(promo, "v1.1.0"), "traffic": 10}}}
                 }
             }
-        ): "a canary needs a stable version",
+        ): "a canary or a shadow needs a stable version",
     }
     for text, expect in cases.items():
         report = check.evaluate(promo, text, "main")

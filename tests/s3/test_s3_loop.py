@@ -104,7 +104,8 @@ def test_register_check_deploy_serve_from_s3_and_its_faults(s3_repo, s3, prefix)
         assert "is not in the DVC remote" in out.stderr and "Nothing was deployed" in out.stderr
         view = server.sync()
         assert view["sync"] == "Degraded" and view["stable"]["version"] == "v1.0.0"
-        assert "cannot fetch artifacts/model.skops" in view["reason"]
+        # the server runs the same check before applying: the same refusal, by name
+        assert "is not in the DVC remote; run `dvc push`" in view["reason"]
         assert _serves(server) == "v1.0.0"
 
         # 2. wrong credentials: for the deploy job, then for the server

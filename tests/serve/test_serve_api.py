@@ -75,14 +75,16 @@ def test_serves_what_models_yaml_says(served_repo, holdout):
         # written with %.17g; pandas' default float parser can be 1 ulp off, round_trip is not
         predictions = pd.read_csv(served_repo / paths.PREDICTIONS, float_precision="round_trip")
         expected = predictions["proba"].to_numpy()
-        got = []
+        got, answers = [], []
         for start in range(0, len(holdout), 250):
             body = server.predict(_records(holdout[start : start + 250]))
             assert body["model_version"] == GOOD[0] and body["route"] == "stable"
-            assert body["predictions"] == [int(p >= 0.5) for p in body["probabilities"]]
             got += body["probabilities"]
-        # served by the path chosen at load: the pipeline's outputs within the parity gate
+            answers += body["predictions"]
+        # served by the path chosen at load: the pipeline's outputs within the parity gate, and
+        # the answers at the threshold the version carries (the one evaluate recorded)
         np.testing.assert_allclose(np.asarray(got), expected, rtol=0, atol=PARITY_TOLERANCE)
+        assert answers == predictions["prediction"].tolist()
 
         # bad requests get field-level 422s, and the server keeps serving
         good = _records(holdout[:1])[0]

@@ -91,9 +91,16 @@ def _comments(record: Path) -> list[dict]:
     return [json.loads(line) for line in record.read_text().splitlines()]
 
 
-def _row(markdown: str, metric: str) -> list[str]:
-    line = next(x for x in markdown.splitlines() if x.startswith(f"| `{metric}` |"))
-    return [cell.strip() for cell in line.strip("|").split("|")]
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _row(markdown: str, metric: str) -> dict[str, str]:
+    """The metrics table's row for ``metric``, by column header."""
+    lines = markdown.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith(f"| `{metric}` |"))
+    header = next(lines[i] for i in range(at, -1, -1) if lines[i].startswith("| metric |"))
+    return dict(zip(_cells(header), _cells(lines[at]), strict=True))
 
 
 def test_params_change_posts_one_comment_with_deltas_and_commits_back(repo, tmp_path):
@@ -127,10 +134,13 @@ def test_params_change_posts_one_comment_with_deltas_and_commits_back(repo, tmp_
     new = json.loads((ci / "reports/metrics.json").read_text())
     assert base["roc_auc"] != new["roc_auc"]
     cells = _row(md, "roc_auc")
-    assert cells[1] == f"{base['roc_auc']:.4f}"
-    assert cells[2] == f"{new['roc_auc']:.4f}"
-    assert cells[3].startswith(f"{new['roc_auc'] - base['roc_auc']:+.4f}")
-    assert cells[4] == f"{base['roc_auc']:.4f}"  # production serves v1.0.0 = main's model
+    main = next(k for k in cells if k.startswith("base (origin/main"))
+    assert cells[main] == f"{base['roc_auc']:.4f}"
+    assert cells["this change"] == f"{new['roc_auc']:.4f}"
+    assert cells["Δ"].startswith(f"{new['roc_auc'] - base['roc_auc']:+.4f}")
+    # production serves v1.0.0 = main's model, scored on the same rows
+    assert cells["production (v1.0.0) on these rows"] == f"{base['roc_auc']:.4f}"
+    assert cells["trivial baseline"] == "0.5000"  # a constant score ranks nothing
     assert "| `train.hist_gradient_boosting.learning_rate` | `0.08` | `0.12` |" in md
     assert comment["images"] and all(comment["images"].values()), comment["images"]
 

@@ -197,13 +197,15 @@ def install(
     notes: list[str],
     gates: dict | None = None,
     settings: dict | None = None,
+    check: bool = True,
 ) -> list[str]:
-    """Check the table against the validate stage, then write it, the contract, gates,
-    models.yaml and params (``settings`` for ``validate`` when given, else the current ones
-    relaxed only where the table fails them); ``dvc add`` the data."""
+    """Check the table against the validate stage (unless ``check`` is off), then write it, the
+    contract, gates, models.yaml and params (``settings`` for ``validate`` when given, else the
+    current ones relaxed only where the table fails them); ``dvc add`` the data."""
     current = params.section("validate", root / params.PARAMS_FILE)
     chosen = relaxed(current, df, notes) if settings is None else current | settings
-    check_table(source, text, chosen, df)
+    if check:
+        check_table(source, text, chosen, df)
     changed: list[str] = []
     _reset_params(root, {k: chosen[k] for k in ("min_rows", "max_duplicate_share")}, changed)
     _place_table(root, source, contract.data, changed)
@@ -295,13 +297,23 @@ def adopt_sample(
     root = Path(root)
     settings = params.section("sample", root / params.PARAMS_FILE)
     contract = sample.contract()
+    rows = rows or settings["rows"]
+    notes: list[str] = []
+    # fewer rows than the sample's validate settings accept: written as asked (a placeholder a
+    # test or a user replaces with its own table), and said so
+    enough = rows >= sample.VALIDATE["min_rows"]
+    if not enough:
+        notes.append(
+            f"{rows} rows is below params.yaml validate.min_rows ({sample.VALIDATE['min_rows']}): "
+            "the validate stage will refuse this table until you replace it or lower min_rows"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / Path(contract.data).name
-        sample.write(source, rows or settings["rows"], settings["seed"] if seed is None else seed)
+        sample.write(source, rows, settings["seed"] if seed is None else seed)
         df = read_raw(source)
-        notes: list[str] = []
         text = sample.contract_text()
-        changed = install(root, source, contract, df, text, notes, sample.GATES, sample.VALIDATE)
+        changed = install(root, source, contract, df, text, notes, sample.GATES, sample.VALIDATE,
+                          check=enough)  # fmt: skip
     return Adoption(contract, notes, [], changed)
 
 

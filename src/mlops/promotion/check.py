@@ -165,8 +165,13 @@ class _Checker:
         return live | {_identity(d.stable) for e, d in bases.items() if env in (None, e)}
 
     def line(self) -> set[str]:
+        """Where a candidate's tag commit must be: main's first-parent line as of the base; when
+        a commit of main is judged (``rev``: `mlops deploy`, a server), as of that commit too,
+        so a version trained and registered after the deployed state counts as merged."""
         if self._line is None:
             self._line = candidates.first_parent_line(self.root, self.base_rev)
+            if self.rev:
+                self._line |= candidates.first_parent_line(self.root, self.rev)
         return self._line
 
     def check_registrations(self, versions: list[registry.Version]) -> None:
@@ -384,8 +389,8 @@ def evaluate(
     rev: str | None = None,
 ) -> Report:
     """Check models.yaml ``text`` against the state at ``base``; every failure is collected.
-    ``rev``: the commit ``text`` comes from, whose environment files are read (default: the
-    working tree's)."""
+    ``rev``: the commit of main ``text`` comes from (`mlops deploy`, a server), whose
+    environment files are read (default: the working tree's, a pull request's)."""
     try:
         head = models_file.parse(text, source)
     except ConfigError as exc:

@@ -32,7 +32,9 @@ class Approval:
         self.root = Path(root)
         self.env = env
         self.record = self.root / STATE_DIR / "serve" / f"{env}.approved"
-        self._verdicts: dict[tuple[str, str], list[str]] = {}  # (base, commit) -> failures
+        # (base, commit, generation) -> failures: a poll reuses the verdict; a sync request
+        # (`mlops deploy`, POST /-/sync) judges again, as the DVC remote may hold more by then
+        self._verdicts: dict[tuple[str, str, int], list[str]] = {}
 
     def base(self, applied: str, commit: str) -> str | None:
         """What ``commit`` is judged against: the applied commit, else the recorded one,
@@ -47,12 +49,12 @@ class Approval:
         text = self.record.read_text().strip() if self.record.is_file() else ""
         return _commit(self.root, text) or "" if text else ""
 
-    def require(self, commit: str, applied: str, serving: str) -> None:
+    def require(self, commit: str, applied: str, serving: str, generation: int = 0) -> None:
         """Raise ``PolicyRefused`` unless models.yaml at ``commit`` passes the check."""
         base = self.base(applied, commit)
         if base is None or base == commit:
             return
-        failures = self._verdict(base, commit)
+        failures = self._verdict(base, commit, generation)
         if failures:
             listed = "\n".join(f"  - {f}" for f in failures)
             raise PolicyRefused(
@@ -61,15 +63,16 @@ class Approval:
                 f"serving {serving}. Revert it on main or fix it in a pull request:\n{listed}"
             )
 
-    def _verdict(self, base: str, commit: str) -> list[str]:
-        if (base, commit) not in self._verdicts:
+    def _verdict(self, base: str, commit: str, generation: int) -> list[str]:
+        key = (base, commit, generation)
+        if key not in self._verdicts:
             from mlops.promotion import check
 
             text = tools.git("show", f"{commit}:{paths.MODELS_FILE}", cwd=self.root)
             source = f"{commit[:10]}:{paths.MODELS_FILE}"
             report = check.evaluate(self.root, text, base, source=source, rev=commit)
-            self._verdicts[(base, commit)] = report.failures
-        return self._verdicts[(base, commit)]
+            self._verdicts = {key: report.failures}  # older verdicts are never asked again
+        return self._verdicts[key]
 
     def remember(self, commit: str) -> None:
         """``commit`` is applied: later states are judged against it, after a restart too."""

@@ -183,7 +183,7 @@ class Controller:
         nothing yet (it just restarted) first applies the state it approved last, so it keeps
         serving that."""
         try:
-            self.approval.require(commit, self.status.commit, self._serving())
+            self.approval.require(commit, self.status.commit, self._serving(), gen)
         except PolicyRefused:
             approved = self.approval.recorded()
             if self.routing is None and approved and not self.status.commit:
