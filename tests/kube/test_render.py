@@ -63,7 +63,7 @@ def _isvc(repo: Path) -> dict:
 
 def _env(isvc: dict) -> dict:
     [container] = isvc["spec"]["predictor"]["containers"]
-    return {e["name"]: e["value"] for e in container["env"]}
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
 
 
 def _pins(repo: Path) -> dict:
@@ -100,6 +100,11 @@ def test_promotion_canary_full_promotion_and_rollbacks(kube_repo):
     assert env["STORAGE_URI"] == f"{BUCKET}/files/md5/11/{'1' * 30}"  # DVC's content address
     assert env["MLOPS_MODEL_FILE"] == f"/mnt/models/{'1' * 30}"
     assert env["MLOPS_MODEL_THRESHOLD"] == "0.4"
+    # the log's hash key from a Secret, never in Git; optional: without it the personal
+    # columns are left out of the log
+    assert env["MLOPS_LOG_HASH_KEY"] == {
+        "secretKeyRef": {"name": "mlops-log-hash-key", "key": "key", "optional": True}
+    }
     app = yaml.safe_load((repo / "deploy/argocd/production.yaml").read_text())
     assert app["spec"]["source"]["path"] == "deploy/production"
     assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}

@@ -136,12 +136,21 @@ def container(model: str, env: str, pin: Pin, version: registry.Version, storage
         "name": "kserve-container",
         "image": kserve.image,
         "command": ["mlops", "serve-pinned", "--host", "0.0.0.0", "--port", str(PORT)],
-        "env": [{"name": k, "value": v} for k, v in env_vars.items()],
+        "env": [{"name": k, "value": v} for k, v in env_vars.items()] + [HASH_KEY_ENV],
         "ports": grpc_ports(kserve.deployment_mode),
         "livenessProbe": _probe("/v2/health/live"),
         "readinessProbe": _probe("/v2/health/ready"),
         "resources": kserve.resources,
     }
+
+
+# The key personal columns are hashed with in the prediction log (HMAC), from a Secret the
+# cluster's operator creates; without it the server leaves those columns out and says so.
+HASH_KEY_SECRET = "mlops-log-hash-key"
+HASH_KEY_ENV = {
+    "name": "MLOPS_LOG_HASH_KEY",
+    "valueFrom": {"secretKeyRef": {"name": HASH_KEY_SECRET, "key": "key", "optional": True}},
+}
 
 
 def grpc_ports(mode: str) -> list[dict[str, Any]]:
