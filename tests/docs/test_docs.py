@@ -266,7 +266,12 @@ def test_the_site_builds_strictly_with_the_generated_reference(tmp_path):
     cli = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
     assert "mlops promote" in cli and "mlops data adopt" in cli
     loop = (tmp_path / "site" / "gitops-loop" / "index.html").read_text()
-    assert 'class="mermaid"' in loop  # the loop's diagram, rendered by Material
+    assert 'src="../assets/gitops-loop.svg"' in loop
+    assert (tmp_path / "site" / "assets" / "gitops-loop.svg").read_text().startswith("<svg")
+    for page in (tmp_path / "site").rglob("*.html"):  # nothing is loaded from a network
+        html = page.read_text()
+        assert not re.search(r"<script[^>]+src=\"https?:", html), page
+        assert "fonts.googleapis.com" not in html, page
 
 
 def test_a_broken_anchor_fails_the_build(tmp_path):
