@@ -39,9 +39,18 @@ HEADER = (
 )
 
 
+def prose(text: Any) -> str:
+    """Help text as Markdown: ``<model>`` and the like outside code spans shown, not read as
+    HTML tags."""
+    parts = str(text).split("`")
+    for i in range(0, len(parts), 2):  # even parts lie outside code spans
+        parts[i] = parts[i].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
+
+
 def cell(text: Any) -> str:
-    """Text fit for one table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text fit for one table cell: one line, pipes escaped, tags shown as text."""
+    return prose(" ".join(str(text).split())).replace("|", "\\|")
 
 
 def code(text: Any) -> str:
@@ -93,7 +102,7 @@ def group_help() -> dict[str, str]:
 
 def cli_page() -> str:
     parts = [HEADER.format(source="the typer app in src/mlops/cli.py"), "# CLI reference\n\n"]
-    parts.append(group_help()["mlops"] + "\n\n")
+    parts.append(prose(group_help()["mlops"]) + "\n\n")
     parts.append(
         "Every command below, as `mlops COMMAND --help` prints it. A user mistake ends with one "
         "`error:` line naming the file, key and value, and a non-zero exit.\n\n"
@@ -105,7 +114,7 @@ def cli_page() -> str:
     for path, cmd, ctx in cli_commands():
         name = "mlops " + " ".join(path)
         parts.append(f"## `{name}`\n\n")
-        parts.append(inspect.cleandoc(cmd.help or "") + "\n\n")
+        parts.append(prose(inspect.cleandoc(cmd.help or "")) + "\n\n")
         parts.append(f"```text\n{cmd.get_usage(ctx).strip()}\n```\n\n")
         rows = []
         for param in cmd.get_params(ctx):
