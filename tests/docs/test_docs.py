@@ -4,7 +4,7 @@ merge scars, and a site that builds with every link and anchor resolved."""
 from __future__ import annotations
 
 import html
-import importlib.util
+import importlib
 import json
 import re
 import shutil
@@ -24,13 +24,14 @@ README_LIMIT = 15 * 1024
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"docs_gen_{name}", GEN / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A module of docs/gen/, imported as `python docs/gen/reference.py` imports its siblings."""
+    if str(GEN) not in sys.path:
+        sys.path.insert(0, str(GEN))
+    return importlib.import_module(name)
 
 
 reference = _load("reference")
+environments_ref = _load("ref_environments")
 scars = _load("scars")
 
 
@@ -167,9 +168,9 @@ def test_the_metrics_reference_has_every_metric_the_server_defines():
 
 def test_a_key_without_a_description_stops_the_generator(monkeypatch):
     """A field added to an environment's dataclass with no comment cannot reach the page blank."""
-    monkeypatch.setattr(reference, "field_comments", lambda cls: {})
+    monkeypatch.setattr(environments_ref, "field_comments", lambda cls: {})
     with pytest.raises(SystemExit, match=r"no description for serving\.kserve\.replicas"):
-        reference.environments_page()
+        environments_ref.environments_page()
 
 
 # --------------------------------------------------------------------------------- README
