@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data demo test test-fast test-data lint bench proto clean
+.PHONY: help setup data demo test test-fast test-data lint docs bench proto clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,13 @@ test-fast: setup test-data ## the inner loop: unit, contract, data and tests/tea
 lint: setup ## the pre-commit hooks: ruff, schemas, zizmor (workflow security)
 	@$(VENV)/bin/pre-commit run --all-files
 
+# The reference pages (CLI, file formats, metrics) are generated from the code first; --strict
+# fails on a broken link or anchor. NO_MKDOCS_2_WARNING: Material's notice about its successor.
+docs: setup ## build the documentation site into site-docs/ (reference generated from the code)
+	@$(VENV)/bin/python docs/gen/reference.py
+	@NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	@echo "docs: site-docs/index.html"
+
 bench: setup data ## pipeline benchmark; the others are listed in benchmarks/README.md
 	@$(VENV)/bin/python benchmarks/pipeline.py
 
@@ -85,4 +92,4 @@ proto: setup ## regenerate the gRPC messages from src/mlops/serve/proto/inferenc
 	@$(VENV)/bin/python -m mlops.serve.proto.generate
 
 clean: ## remove the environments and outputs made here (keeps the DVC cache)
-	rm -rf $(TOOLS) $(VENV) artifacts .pytest_cache .ruff_cache
+	rm -rf $(TOOLS) $(VENV) artifacts .pytest_cache .ruff_cache site-docs docs/reference

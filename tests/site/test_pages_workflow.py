@@ -59,3 +59,5 @@ def test_the_build_steps_write_the_page_from_a_real_history(history: Path):
     page = (history / "_site" / "index.html").read_text()
     assert 'id="env-production"' in page and 'id="version-v1.2.0"' in page
     assert "not reachable" in page  # the template's URLs answer nothing here; not a failure
+    docs = history / "_site" / "docs"  # the documentation site beside it, reference included
+    assert (docs / "index.html").is_file() and (docs / "reference" / "cli" / "index.html").is_file()

@@ -1,6 +1,6 @@
 """Canary analysis: is the canary worse than the stable, or is this noise?
 
-Reads the live server's ``/metrics`` (names fixed in CONVENTIONS.md), filtered to the versions
+Reads the live server's ``/metrics`` (names in ``mlops.serve.metrics``), filtered to the versions
 models.yaml pins for the environment, and, where they can be read, the prediction log joined to
 the outcomes that arrived. Three comparisons of canary minus stable, each a sequential test that
 stays valid however often the analysis runs (``mlops.monitoring.sequential``), with the

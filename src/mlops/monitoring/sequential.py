@@ -213,7 +213,7 @@ def compare(
 
 
 # ---------------------------------------------------------------------------------------------
-# simulation: how the README's figures are measured, and what the tests check
+# simulation: how the figures in docs/monitoring.md are measured, and what the tests check
 
 
 def simulate(

@@ -192,7 +192,7 @@ class _Checker:
                     f"tag {version.tag} now records {version.digest}, but {version.version} was "
                     f"live on {self.base_rev} with {', '.join(sorted(seen))}: the tag was "
                     "re-created after it went live. Refusing it; restore the tag or register "
-                    "the model as a new version (README: protect tags)"
+                    "the model as a new version (docs/security.md: a tag ruleset)"
                 )
 
     def _all_pins(self):

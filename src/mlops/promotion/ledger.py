@@ -43,7 +43,7 @@ def drift(tag: str, recorded: dict[str, str], now: registry.Version | None) -> s
         f"{_short(recorded)}; the repository now has {_short(current)}. Refusing it. Restore "
         f"the registered tag from a clone that still has it (`git push --force origin "
         f"{recorded.get('object', '?')}:refs/tags/{tag}`) or register the model as a new "
-        "version; a tag ruleset stops this (README: protect tags)"
+        "version; a tag ruleset stops this (docs/security.md: a tag ruleset)"
     )
 
 

@@ -1,5 +1,5 @@
 """The deploy contract, client side: `GET /version` and `POST /-/sync` of an environment's
-server (see DESIGN.md). One place that speaks HTTP to targets, for `deploy` and `status`."""
+server. One place that speaks HTTP to targets, for `deploy` and `status`."""
 
 from __future__ import annotations
 

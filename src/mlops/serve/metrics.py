@@ -1,6 +1,7 @@
-"""Prometheus metrics of the server; names and labels are fixed by CONVENTIONS.md (canary
-analysis reads them). Several worker processes share them through prometheus_client's
-multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` is set before any worker imports this module."""
+"""Prometheus metrics of the server. Canary analysis, `mlops status` and dashboards read them by
+name and label, so a rename breaks them (docs/reference/metrics.md is generated from here).
+Several worker processes share them through prometheus_client's multiprocess mode:
+``PROMETHEUS_MULTIPROC_DIR`` is set before any worker imports this module."""
 
 from __future__ import annotations
 
