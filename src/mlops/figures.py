@@ -1,4 +1,4 @@
-"""PNG versions of the evaluation plots, for the PR comment and the README."""
+"""PNG versions of the evaluation plots, for the PR comment and the model card."""
 
 from __future__ import annotations
 

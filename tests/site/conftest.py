@@ -63,7 +63,7 @@ def promote(repo: Path, env: str, dep: Deployment, number: int) -> str:
 
 
 def rollback(repo: Path, commit: str, number: int) -> None:
-    """Roll back by revert, as DESIGN.md says: `git revert` of the promotion commit, as a PR."""
+    """Roll back by revert: `git revert` of the promotion commit, as a PR."""
     git(repo, "switch", "-q", "-c", f"rollback-{number}")
     git(repo, "revert", "--no-edit", commit)
     merge(repo, f"rollback-{number}", number)

@@ -31,8 +31,8 @@ from mlops.stages import validate
 HEADER = """\
 # contract.yaml: the one definition of the table, written by `mlops data adopt` from {source}.
 # Every stage and command reads it through src/mlops/contract.py. Review it, tighten ranges and
-# categories to what valid data may hold, add descriptions, then commit it (format: README,
-# "Use your own data").
+# categories to what valid data may hold, add descriptions, then commit it (format:
+# docs/adopting-data.md, "The contract").
 """
 
 
@@ -339,6 +339,6 @@ def describe(done: Adoption) -> str:
         + "' and open a pull request",
         "  (CI and every other clone `dvc pull` the table from the DVC remote; the default one,"
         " .dvc-storage/, is a folder in this clone: point it at shared storage first, e.g."
-        ' `dvc remote modify storage url s3://bucket/dvc`; README, "Data and the DVC remote")',
+        ' `dvc remote modify storage url s3://bucket/dvc`; docs/adopting-data.md, "Data and the DVC remote")',
     ]
     return "\n".join(lines)
