@@ -101,6 +101,7 @@ class Story:
     figures: dict[str, feedback.Figure] = field(default_factory=dict)
     drifted_rows: pd.Index | None = None
     table: pd.DataFrame | None = None  # before the refresh: fresh traffic is drawn from it too
+    used_rows: pd.Index | None = None  # rows drifted traffic was made of so far (never reused)
 
 
 def _sizes(table: pd.DataFrame) -> dict[str, int]:
@@ -156,7 +157,7 @@ def drift_arrives(sb: sandbox.Sandbox, story: Story) -> None:
     table, contract = traffic.workspace_table(sb.work)
     sent = traffic.labelled(table, contract, _sizes(table)["drifted"], seed=7, drift=DRIFT,
                             mirror=True)  # fmt: skip
-    story.drifted_rows, story.table = sent.rows, table
+    story.drifted_rows, story.table, story.used_rows = sent.rows, table, sent.rows
     sb.log(
         f"   real rows of {contract.data} whose numeric columns are mirrored within their range "
         f"(the highest value becomes the lowest) and shifted by {DRIFT:g} standard deviation, "
@@ -206,7 +207,8 @@ def live_after_retrain(sb: sandbox.Sandbox, story: Story, version: str) -> None:
     contract = load_contract(sb.work)
     table = story.table  # rows the refresh appended (or dropped) must not be drifted twice
     sent = traffic.labelled(table, contract, _sizes(table)["fresh"], seed=8, drift=DRIFT,
-                            mirror=True, exclude=story.drifted_rows)  # fmt: skip
+                            mirror=True, exclude=story.used_rows)  # fmt: skip
+    story.used_rows = story.used_rows.append(sent.rows)
     since = _labelled_round(sb, "fresh", sent)
     story.figures["after the retrain"] = _outcomes_and_performance(sb, "fresh", since)
     sandbox.sh(sb, "git", "add", "outcomes.dvc", show=False)
@@ -225,14 +227,20 @@ def closing_the_loop(sb: sandbox.Sandbox) -> None:
     story = Story()
     live_before_drift(sb, story)
     drift_arrives(sb, story)
+    from mlops import demo_rollouts as rollouts
+
     version = retrain_on_fresh_data(sb)
-    for env in ("staging", "production"):
-        sandbox.merge(sb, sandbox.promote(sb, env, version, message="retrained on live traffic"))
-        sandbox.deploy(sb)
+    sandbox.merge(sb, sandbox.promote(sb, "staging", version, message="retrained on live traffic"))
+    sandbox.deploy(sb)
+    rollouts.shadow(sb, story, version)
+    rollouts.promote_with_replay(sb, version)
     show_predictions(sb)
     live_after_retrain(sb, story, version)
     tell_figures(sb, story)
     sb.log(f"   {feedback.check_recovered(story.figures.get('after the retrain'), ENV)}")
+    worse = "v1.1.0"  # trained before the population moved: worse on today's traffic
+    rollouts.trial_gate(sb, worse)
+    rollouts.canary_rolled_back(sb, story, worse)
 
 
 def first_version_gates(sb: sandbox.Sandbox, version: str = "v1.0.0") -> None:
