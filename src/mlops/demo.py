@@ -10,6 +10,7 @@ outcomes: live performance recovered. Live predictions are shown after deploys.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -273,6 +274,8 @@ def write_site(sb: sandbox.Sandbox) -> Path:
 
 
 def run(where: str | Path = SANDBOX) -> None:
+    # the sandbox keeps its own cache of fetched artifacts and scores: it starts cold each time
+    os.environ["XDG_CACHE_HOME"] = str(Path(where).resolve() / "cache")
     sb = sandbox.create(".", where)
     try:
         (first, first_message), (second, second_message) = retrains(sb.work)
