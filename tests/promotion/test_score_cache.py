@@ -24,7 +24,8 @@ def test_a_second_check_reads_the_scores_and_agrees(promo, tmp_path, monkeypatch
     merge_pr(promo, "promote/staging-v1.0.0", 1)
     promote.promote(promo, "staging", "v1.1.0")  # scores v1.1.0, and v1.0.0 on its holdout
     stored = list((tmp_path / "cache" / "mlops" / "scores").glob("*.json"))
-    assert len(stored) == 2  # the candidate on its holdout; the live version on the same rows
+    # v1.0.0 on its holdout (its own promotion); v1.1.0 on its holdout; v1.0.0 on those rows
+    assert len(stored) == 3
     first = check.check(promo, base="main")
 
     def never(*_):
