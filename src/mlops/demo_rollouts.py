@@ -88,7 +88,8 @@ def _shadow_line(sb: sandbox.Sandbox, stable: str, version: str) -> str:
     groups = {(g["version"], g["route"]): g for g in report["groups"] if g["metrics"]}
     if (version, "shadow") not in groups or (stable, "stable") not in groups:
         raise StoryError(f"mlops performance did not report {version}'s shadow beside {stable}")
-    metric = next(iter(groups[(stable, "stable")]["metrics"]))
+    measured = groups[(stable, "stable")]["metrics"]
+    metric = next((m for m in report.get("thresholds", {}) if m in measured), next(iter(measured)))
     shown = [
         f"{v} ({route}) {groups[(v, route)]['metrics'][metric]['value']:.4f}"
         for v, route in ((stable, "stable"), (version, "shadow"))

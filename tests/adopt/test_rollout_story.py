@@ -15,11 +15,13 @@ from mlops.feedback.demo import StoryError
 def _report(sb: sandbox.Sandbox, groups: list[dict]) -> None:
     path = sb.work / "reports" / "performance" / "performance.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"groups": groups}))
+    path.write_text(json.dumps({"groups": groups, "thresholds": {"roc_auc": 0.75}}))
 
 
 def _group(version: str, route: str, value: float) -> dict:
-    return {"version": version, "route": route, "metrics": {"roc_auc": {"value": value}}}
+    """The thresholded metric is told, whatever comes first."""
+    metrics = {"accuracy": {"value": 0.5}, "roc_auc": {"value": value}}
+    return {"version": version, "route": route, "metrics": metrics}
 
 
 def test_the_shadow_is_told_beside_the_stable_on_the_same_requests(tmp_path):
