@@ -81,6 +81,7 @@ def shadow(sb: sandbox.Sandbox, story: Story, version: str) -> None:
     )
     _outcomes_and_performance(sb, "shadowed", since)
     sb.log(f"   {_shadow_line(sb, stable, version)}")
+    _commit_outcomes(sb, "outcomes: labels of the shadowed traffic")
 
 
 def _shadow_line(sb: sandbox.Sandbox, stable: str, version: str) -> str:
@@ -220,7 +221,8 @@ def _watch(sb: sandbox.Sandbox, story: Story):
             f"{canary.VERDICT_WORDS[analysis.verdict]}"
         )
         if analysis.verdict == ROLLBACK:
-            _commit_outcomes(sb)
+            sandbox.sh(sb, "dvc", "add", "outcomes", show=False)  # the looks' outcomes too
+            _commit_outcomes(sb, "outcomes: labels of the canary's traffic")
             return analysis
     raise StoryError(
         f"the sequential test did not roll the worse canary back after {MAX_LOOKS} looks "
@@ -247,10 +249,10 @@ def _wait_for(sb: sandbox.Sandbox, prefix: str, rows: int, timeout: float = 30.0
         time.sleep(0.1)
 
 
-def _commit_outcomes(sb: sandbox.Sandbox) -> None:
-    """The looks' outcomes, pinned like the others (outcomes.dvc) and pushed."""
-    sandbox.sh(sb, "dvc", "add", "outcomes", show=False)
+def _commit_outcomes(sb: sandbox.Sandbox, message: str) -> None:
+    """The outcomes stored so far, pinned (outcomes.dvc) on main and pushed, as a label
+    pipeline would: a pull request branches from a clean main."""
     sandbox.sh(sb, "git", "add", "outcomes.dvc", show=False)
-    sandbox.sh(sb, "git", "commit", "-qm", "outcomes: labels of the canary's traffic", show=False)
+    sandbox.sh(sb, "git", "commit", "-qm", message, show=False)
     sandbox.sh(sb, "dvc", "push", "outcomes.dvc", show=False)
     sandbox.sh(sb, "git", "push", "-q", "origin", "main", show=False)
