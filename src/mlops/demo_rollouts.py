@@ -184,7 +184,6 @@ def canary_rolled_back(sb: sandbox.Sandbox, story: Story, worse: str) -> None:
         sb, "mlops", "canary", "--env", ENV, "--open-pr", "--log-dir", str(LOG_DIR), codes=(1,)
     )
     verdict = sandbox.sh(sb, "git", "branch", "--show-current", show=False)
-    sandbox.sh(sb, "git", "log", "-1", "--format=%B", show=True)
     sandbox.merge(sb, verdict)
     sandbox.deploy(sb)
     view = sb.servers[ENV].version()
