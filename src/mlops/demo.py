@@ -4,8 +4,11 @@ retrain on a branch -> merge -> register v1.0.0 -> retrain -> v1.1.0 -> promote 
 deploy -> production canary 10 % -> deploy -> revert -> deploy -> audit -> status -> outcomes
 of normal traffic: live performance -> the population moves: drifted traffic, drift report,
 its outcomes, live performance below the threshold -> `mlops data refresh` and a retrain PR ->
-register v1.2.0 -> promote it to staging and production -> fresh drifted traffic and its
-outcomes: live performance recovered. Live predictions are shown after deploys.
+register v1.2.0 -> promote it to staging -> v1.2.0 as production's shadow (a pull request), scored
+beside the stable on drifted traffic -> promoted, its plan replaying it on the logged requests ->
+fresh drifted traffic and its outcomes: live performance recovered -> a gate tried in dry run ->
+a canary of a worse model (v1.1.0, reused) rolled back by the sequential test through a pull
+request (``demo_rollouts``). Live predictions are shown after deploys. Each step is numbered.
 """
 
 from __future__ import annotations
