@@ -53,7 +53,7 @@ def main() -> None:
         total_cpu = _cpu(resource.RUSAGE_CHILDREN) + _cpu(resource.RUSAGE_SELF)
         sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
         for name, wall, cpu in rows:
-            key = " ".join(name.split()[:3])
+            key = " ".join(name.split()[:4])  # e.g. python -m mlops check
             sums[key][0] += 1
             sums[key][1] += wall
             sums[key][2] += cpu
