@@ -437,6 +437,7 @@ class Scorer:
         self._candidate: Candidate | None = None
         self._why = ""
         self._done: dict[tuple[str, str], Champion] = {}
+        self._version: registry.Version | None = None  # the candidate, when it is registered
 
     @classmethod
     def for_workspace(cls, root: str | Path) -> Scorer:
@@ -444,11 +445,13 @@ class Scorer:
 
     @classmethod
     def for_version(cls, root: str | Path, candidate: registry.Version) -> Scorer:
-        return cls(
+        scorer = cls(
             root,
             lambda: version_holdout(root, candidate),
             lambda: version_candidate(root, candidate),
         )
+        scorer._version = candidate
+        return scorer
 
     def holdout(self) -> Holdout | None:
         if self._holdout is None and not self._why:
@@ -462,8 +465,18 @@ class Scorer:
     def champion(self, version: registry.Version, digest: str) -> Champion:
         key = (version.tag, digest)
         if key not in self._done:
-            self._done[key] = self._score(version, digest)
+            self._done[key] = self._remembered(version, digest)
         return self._done[key]
+
+    def _remembered(self, version: registry.Version, digest: str) -> Champion:
+        """A registered candidate's scores are kept by what decides them (``score_cache``)."""
+        if self._version is None:
+            return self._score(version, digest)
+        from mlops import score_cache
+
+        return score_cache.remember(
+            self._version, version, digest, lambda: self._score(version, digest)
+        )
 
     def _score(self, version: registry.Version, digest: str) -> Champion:
         holdout = self.holdout()

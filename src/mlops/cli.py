@@ -165,7 +165,8 @@ def data_refresh(
 def demo() -> None:
     """Run the whole GitOps loop in a sandbox: retrain, register, promote, deploy, canary,
     roll back, audit, detect drift on live traffic, measure live performance from outcomes,
-    and recover through a refresh-and-retrain pull request."""
+    recover through a refresh-and-retrain pull request, a shadow, the replay in a promotion
+    plan, a gate in dry run and a worse canary rolled back by its sequential test."""
     from mlops.demo import run
 
     run()

@@ -4,12 +4,16 @@ retrain on a branch -> merge -> register v1.0.0 -> retrain -> v1.1.0 -> promote 
 deploy -> production canary 10 % -> deploy -> revert -> deploy -> audit -> status -> outcomes
 of normal traffic: live performance -> the population moves: drifted traffic, drift report,
 its outcomes, live performance below the threshold -> `mlops data refresh` and a retrain PR ->
-register v1.2.0 -> promote it to staging and production -> fresh drifted traffic and its
-outcomes: live performance recovered. Live predictions are shown after deploys.
+register v1.2.0 -> promote it to staging -> v1.2.0 as production's shadow (a pull request), scored
+beside the stable on drifted traffic -> promoted, its plan replaying it on the logged requests ->
+fresh drifted traffic and its outcomes: live performance recovered -> a gate tried in dry run ->
+a canary of a worse model (v1.1.0, reused) rolled back by the sequential test through a pull
+request (``demo_rollouts``). Live predictions are shown after deploys. Each step is numbered.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,6 +105,7 @@ class Story:
     figures: dict[str, feedback.Figure] = field(default_factory=dict)
     drifted_rows: pd.Index | None = None
     table: pd.DataFrame | None = None  # before the refresh: fresh traffic is drawn from it too
+    used_rows: pd.Index | None = None  # rows drifted traffic was made of so far (never reused)
 
 
 def _sizes(table: pd.DataFrame) -> dict[str, int]:
@@ -156,7 +161,7 @@ def drift_arrives(sb: sandbox.Sandbox, story: Story) -> None:
     table, contract = traffic.workspace_table(sb.work)
     sent = traffic.labelled(table, contract, _sizes(table)["drifted"], seed=7, drift=DRIFT,
                             mirror=True)  # fmt: skip
-    story.drifted_rows, story.table = sent.rows, table
+    story.drifted_rows, story.table, story.used_rows = sent.rows, table, sent.rows
     sb.log(
         f"   real rows of {contract.data} whose numeric columns are mirrored within their range "
         f"(the highest value becomes the lowest) and shifted by {DRIFT:g} standard deviation, "
@@ -206,7 +211,8 @@ def live_after_retrain(sb: sandbox.Sandbox, story: Story, version: str) -> None:
     contract = load_contract(sb.work)
     table = story.table  # rows the refresh appended (or dropped) must not be drifted twice
     sent = traffic.labelled(table, contract, _sizes(table)["fresh"], seed=8, drift=DRIFT,
-                            mirror=True, exclude=story.drifted_rows)  # fmt: skip
+                            mirror=True, exclude=story.used_rows)  # fmt: skip
+    story.used_rows = story.used_rows.append(sent.rows)
     since = _labelled_round(sb, "fresh", sent)
     story.figures["after the retrain"] = _outcomes_and_performance(sb, "fresh", since)
     sandbox.sh(sb, "git", "add", "outcomes.dvc", show=False)
@@ -225,14 +231,20 @@ def closing_the_loop(sb: sandbox.Sandbox) -> None:
     story = Story()
     live_before_drift(sb, story)
     drift_arrives(sb, story)
+    from mlops import demo_rollouts as rollouts
+
     version = retrain_on_fresh_data(sb)
-    for env in ("staging", "production"):
-        sandbox.merge(sb, sandbox.promote(sb, env, version, message="retrained on live traffic"))
-        sandbox.deploy(sb)
+    sandbox.merge(sb, sandbox.promote(sb, "staging", version, message="retrained on live traffic"))
+    sandbox.deploy(sb)
+    rollouts.shadow(sb, story, version)
+    rollouts.promote_with_replay(sb, version)
     show_predictions(sb)
     live_after_retrain(sb, story, version)
     tell_figures(sb, story)
     sb.log(f"   {feedback.check_recovered(story.figures.get('after the retrain'), ENV)}")
+    worse = "v1.1.0"  # trained before the population moved: worse on today's traffic
+    rollouts.trial_gate(sb, worse)
+    rollouts.canary_rolled_back(sb, story, worse)
 
 
 def first_version_gates(sb: sandbox.Sandbox, version: str = "v1.0.0") -> None:
@@ -265,6 +277,8 @@ def write_site(sb: sandbox.Sandbox) -> Path:
 
 
 def run(where: str | Path = SANDBOX) -> None:
+    # the sandbox keeps its own cache of fetched artifacts and scores: it starts cold each time
+    os.environ["XDG_CACHE_HOME"] = str(Path(where).resolve() / "cache")
     sb = sandbox.create(".", where)
     try:
         (first, first_message), (second, second_message) = retrains(sb.work)

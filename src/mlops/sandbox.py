@@ -13,6 +13,7 @@ it goes, so the demo reads as a story:
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shlex
@@ -53,8 +54,12 @@ class Sandbox:
         return self.root / "servers" / env
 
 
+_steps = itertools.count(1)
+
+
 def step(log: Log, text: str) -> None:
-    log(f"\n==> {text}")
+    """A numbered step of the story (numbering starts again with each sandbox)."""
+    log(f"\n==> {next(_steps)}. {text}")
 
 
 def sh(
@@ -104,6 +109,8 @@ def create(
     (quicker retrains, lower metrics);
     ``gates`` replaces keys of every environment's ``gates`` (e.g. a latency budget for a busy
     laptop), said out loud in the story."""
+    global _steps
+    _steps = itertools.count(1)
     template, root = Path(template).resolve(), Path(where).resolve()
     shutil.rmtree(root, ignore_errors=True)
     sb = Sandbox(root, log)
@@ -209,14 +216,22 @@ def register(sb: Sandbox) -> str:
 
 
 def promote(
-    sb: Sandbox, env: str, version: str, canary: int | None = None, message: str | None = None
+    sb: Sandbox,
+    env: str,
+    version: str,
+    canary: int | None = None,
+    message: str | None = None,
+    shadow: int | None = None,
 ) -> str:
     """`mlops promote` then the PR check; returns the branch."""
     extra = [
         *(["--canary", str(canary)] if canary else []),
+        *(["--shadow", str(shadow)] if shadow else []),
         *(["--message", message] if message else []),
     ]
-    step(sb.log, f"Promote {version} to {env}" + (f" as a {canary}% canary" if canary else ""))
+    role = f" as a {canary}% canary" if canary else ""
+    role += f" as a shadow on {shadow}% of requests (it answers nobody)" if shadow else ""
+    step(sb.log, f"Promote {version} to {env}{role}")
     sh(sb, "mlops", "promote", env, version, *extra)
     branch = sh(sb, "git", "branch", "--show-current", show=False)
     check(sb)
@@ -231,9 +246,9 @@ def rollback(sb: Sandbox, env: str) -> str:
     return branch
 
 
-def check(sb: Sandbox) -> str:
+def check(sb: Sandbox, *extra: str) -> str:
     step(sb.log, "promote.yml on the pull request: mlops check posts the promotion plan")
-    return sh(sb, "mlops", "check", "--base", "origin/main")
+    return sh(sb, "mlops", "check", "--base", "origin/main", *extra)
 
 
 def start_servers(sb: Sandbox, workers: int = 1) -> None:
@@ -260,8 +275,11 @@ def start_servers(sb: Sandbox, workers: int = 1) -> None:
         )
         port = int(config.serving.url.rsplit(":", 1)[1])
         sb.servers[env] = launcher.start(
-            clone, env, port, token=os.environ[TOKEN_ENV], workers=workers, sync_interval=3600
-        )
+            clone, env, port, token=os.environ[TOKEN_ENV], workers=workers, sync_interval=3600,
+            wait=False,
+        )  # fmt: skip
+    for server in sb.servers.values():  # started side by side: each loads its models meanwhile
+        server.wait_started()
 
 
 def stop_servers(sb: Sandbox) -> None:

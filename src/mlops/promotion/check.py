@@ -403,8 +403,11 @@ def check(
     base: str | None = None,
     out: str | Path | None = None,
     allow_removal: bool = False,
+    log_dir: str | Path | None = None,
+    store: str | Path | None = None,
 ) -> Report:
-    """`mlops check`: the working tree's models.yaml against ``base`` (default origin/main)."""
+    """`mlops check`: the working tree's models.yaml against ``base`` (default origin/main).
+    ``log_dir`` and ``store``: the prediction log and outcome store the replay reads."""
     root = Path(root)
     base = base or default_base(root)
     try:
@@ -416,7 +419,8 @@ def check(
     else:
         report = evaluate(root, text, base, allow_removal=allow_removal)
         render.add_to_check(report, root)
-        replay.add_to_check(report, root)  # the candidate on this environment's logged traffic
+        # the candidate on this environment's logged traffic
+        replay.add_to_check(report, root, log_dir=log_dir, store=store)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(markdown(report))

@@ -56,13 +56,18 @@ def register(app: typer.Typer) -> None:
         env: str = typer.Argument(..., help="Environment (a file in environments/)."),
         version: str = typer.Argument(..., help="Registered version, e.g. v1.3.0."),
         canary: int = typer.Option(None, help="Serve VERSION to this percent of requests (1-99)."),
+        shadow: int = typer.Option(
+            None, help="Score this percent of requests (1-100) with VERSION off the answer's path."
+        ),
         message: str = typer.Option(None, help="Why: goes into the commit and the pull request."),
         push: bool = typer.Option(False, help="Push the branch and open the pull request."),
     ) -> None:
         """Propose VERSION for ENV: a branch and a commit of models.yaml (digest filled in)."""
         from mlops.promotion import gitops, promote
 
-        proposal = promote.promote(".", env, version, canary=canary, message=message, push=push)
+        proposal = promote.promote(
+            ".", env, version, canary=canary, message=message, push=push, shadow=shadow
+        )
         typer.echo(f"{proposal.subject}\n{gitops.next_steps(proposal)}")
 
     @app.command("rollback")
@@ -87,11 +92,18 @@ def register(app: typer.Typer) -> None:
         allow_removal: bool = typer.Option(
             False, help="Accept removing an environment from models.yaml (its server stops)."
         ),
+        log_dir: Path = typer.Option(
+            None, help="Prediction log the replay reads (default logs/predictions)."
+        ),
+        store: Path = typer.Option(None, help="Outcome store the replay reads (default outcomes)."),
     ) -> None:
-        """Check models.yaml (schema, versions, digests, DVC remote, gates, order, canary)."""
+        """Check models.yaml (schema, versions, digests, DVC remote, gates, order, canary) and
+        replay each candidate on the environment's logged traffic."""
         from mlops.promotion import check
 
-        report = check.check(".", base=base, out=out, allow_removal=allow_removal)
+        report = check.check(
+            ".", base=base, out=out, allow_removal=allow_removal, log_dir=log_dir, store=store
+        )
         _json(report.to_dict()) if as_json else typer.echo(check.markdown(report))
         check.raise_on_failures(report)
 

@@ -9,11 +9,12 @@ branch exists.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from mlops import environments, models_file, paths, registry
 from mlops.errors import ConfigError, MlopsError
-from mlops.models_file import Canary, Deployment, Pin
+from mlops.models_file import Canary, Deployment, Pin, Shadow
 from mlops.promotion import audit, check, gitops, ledger
 
 
@@ -45,14 +46,45 @@ def _canary_deployment(
     return Deployment(current.stable, Canary(version.version, version.digest, traffic))
 
 
-def desired(root, env: str, version: str, canary: int | None, model: str | None):
+def _shadow_deployment(env, current: Deployment | None, version, traffic: int, policy):
+    """``version`` scored off the answer's path beside what ``env`` serves now (its canary
+    kept); the percent within ``canary.max_shadow_traffic``."""
+    if not 1 <= traffic <= 100:
+        raise ConfigError(
+            "--shadow", "", "traffic must be a whole percent from 1 to 100", value=traffic
+        )
+    if traffic > policy.max_shadow_traffic:
+        raise ConfigError(
+            "--shadow",
+            "",
+            f"above {env}'s canary.max_shadow_traffic ({policy.max_shadow_traffic})",
+            value=traffic,
+        )
+    if current is None:
+        raise PromotionError(
+            f"{env} has no stable version for a shadow to run beside; promote a stable version "
+            f"first (`mlops promote {env} VERSION`)"
+        )
+    if version.version in (current.stable.version, current.canary and current.canary.version):
+        raise PromotionError(f"{env} already answers with {version.version}: a shadow never does")
+    return replace(current, shadow=Shadow(version.version, version.digest, traffic))
+
+
+def desired(root, env: str, version: str, canary: int | None, model: str | None,
+            shadow: int | None = None):  # fmt: skip
     """(model, current deployment, new deployment, version) for a promotion request."""
     config = environments.load(env, root)
     current_file = models_file.load(Path(root) / paths.MODELS_FILE)
     model = model or current_file.default_model()
     target = registry.get_version(root, model, version)
     current = current_file.deployment(env, model)
-    if canary is not None:
+    if canary is not None and shadow is not None:
+        raise ConfigError(
+            "--shadow", "", "a version is either a canary or a shadow, not both", value=shadow
+        )
+    if shadow is not None:
+        new = _shadow_deployment(env, current, target, shadow, config.canary)
+    elif canary is not None:
         new = _canary_deployment(env, current, target, canary, config.canary)
     else:
         new = Deployment(Pin(target.version, target.digest))
@@ -85,12 +117,14 @@ def promote(
     message: str | None = None,
     push: bool = False,
     model: str | None = None,
+    shadow: int | None = None,
 ) -> gitops.Proposal:
-    model, current, new, target = desired(root, env, version, canary, model)
+    model, current, new, target = desired(root, env, version, canary, model, shadow)
     text = models_file.with_deployment(
         (Path(root) / paths.MODELS_FILE).read_text(), env, new, model
     )
     text = ledger.with_record(text, target)  # how it is registered now, once and for good
     subject = f"promote {env}: {audit.describe(current)} → {audit.describe(new)}"
     branch = f"promote/{env}-{version}" + (f"-canary{canary}" if canary is not None else "")
+    branch += f"-shadow{shadow}" if shadow is not None else ""
     return propose(root, env, text, subject, _body(model, env, target, message), branch, push)

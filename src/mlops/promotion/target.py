@@ -29,6 +29,7 @@ class Live:
     canary: dict | None
     sync: str
     reason: str
+    shadow: dict | None = None  # scored off the answer's path, never answers
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Live:
@@ -39,6 +40,7 @@ class Live:
             data.get("canary"),
             data.get("sync", "Unknown"),
             data.get("reason") or "",
+            data.get("shadow"),
         )
 
     def serves(self, desired: Deployment | None) -> bool:
@@ -46,14 +48,9 @@ class Live:
         if desired is None:
             return not self.stable
         want = desired.to_dict()
-        canary = want.pop("canary", None)
+        canary, shadow = want.pop("canary", None), want.pop("shadow", None)
         stable = {k: (self.stable or {}).get(k) for k in ("version", "digest")}
-        live_canary = (
-            {k: self.canary.get(k) for k in ("version", "digest", "traffic")}
-            if self.canary
-            else None
-        )
-        return stable == want and live_canary == canary
+        return stable == want and _pin(self.canary) == canary and _pin(self.shadow) == shadow
 
     def describe(self) -> str:
         if not self.stable:
@@ -61,7 +58,13 @@ class Live:
         text = str(self.stable.get("version"))
         if self.canary:
             text += f" + canary {self.canary.get('version')} at {self.canary.get('traffic')}%"
+        if self.shadow:
+            text += f" + shadow {self.shadow.get('version')} on {self.shadow.get('traffic')}%"
         return text
+
+
+def _pin(pin: dict | None) -> dict | None:
+    return {k: pin.get(k) for k in ("version", "digest", "traffic")} if pin else None
 
 
 def _request(method: str, url: str, timeout: float, **kwargs) -> dict:
