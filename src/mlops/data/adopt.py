@@ -339,6 +339,7 @@ def describe(done: Adoption) -> str:
         + "' and open a pull request",
         "  (CI and every other clone `dvc pull` the table from the DVC remote; the default one,"
         " .dvc-storage/, is a folder in this clone: point it at shared storage first, e.g."
-        ' `dvc remote modify storage url s3://bucket/dvc`; docs/adopting-data.md, "Data and the DVC remote")',
+        " `dvc remote modify storage url s3://bucket/dvc`; docs/adopting-data.md,"
+        ' "Data and the DVC remote")',
     ]
     return "\n".join(lines)
