@@ -106,3 +106,11 @@ def test_recency_ages_come_from_the_table_and_weigh_the_newest_most():
     kept, dropped = recency.keep_newest(table, 150)
     assert dropped == 250 and kept["order_id"].tolist()[0] == "o00250"
     assert recency.keep_newest(table, 0) == (table, 0)
+
+
+def test_a_rare_null_is_described_as_present_not_as_zero_percent():
+    table = _table(n=2500)
+    table["x"] = table["x"].astype("float64")
+    table.loc[7, "x"] = np.nan  # one null in 2,500 rows: 0.04 %, not "0.0 %"
+    described = _infer(table).contract.by_name["x"].description
+    assert described == "0.04% null in the adopted table"
