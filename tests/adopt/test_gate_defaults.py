@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 import yaml
 
-from mlops import environments
+from mlops import environments, gates
 from mlops.data import gate_defaults
+from tests.decisions.test_gates_noise import _slices
 from tests.feedback.contracts import contract
 
 ENV_FILE = """serving:
@@ -63,12 +64,24 @@ def test_a_file_without_monitoring_gets_one_and_given_gates_set_the_bar():
     assert "min_live" not in out
 
 
-@pytest.mark.parametrize(("task", "metric", "gap"), [("binary", "roc_auc", 0.22),
-                         ("multiclass", "accuracy", 0.22), ("regression", "r2", 0.40)])  # fmt: skip
-def test_slice_gap_default_widens_for_small_segments(task, metric, gap):
-    """A gap of 0.22 between slices of a few dozen holdout rows is noise: the default allows it;
-    with thousands of rows per slice the default is near the base and would fail it."""
+@pytest.mark.parametrize(("task", "metric", "base"), [("binary", "roc_auc", 0.10),
+                         ("multiclass", "accuracy", 0.10), ("regression", "r2", 0.20)])  # fmt: skip
+def test_slice_gap_default_is_the_base_and_the_gate_judges_the_noise(task, metric, base):
+    """The default gap is not widened for small segments (that would count the noise twice):
+    the gate judges the gap with its interval, so a gap of 0.20 between segments of 40 holdout
+    rows passes while the same gap between segments of 4,000 rows fails."""
     c = dataclasses.replace(contract(task), segment="colour")
-    small = gate_defaults.env_gates(c, "production", STATS[task] | {"smallest_slice": 36}, {})
-    large = gate_defaults.env_gates(c, "production", STATS[task] | {"smallest_slice": 5000}, {})
-    assert small["max_slice_gap"][metric] > gap > large["max_slice_gap"][metric]
+    text = gate_defaults.apply(ENV_FILE, c, "production", STATS[task], {})
+    env = environments.parse(yaml.safe_load(text), "production", "production.yaml")
+    assert env.gates.max_slice_gap == {metric: base}
+    if task != "multiclass":
+        return
+    small = _slices({"north": 40, "south": 40}, {"north": 0.55, "south": 0.75})
+    large = _slices({"north": 4000, "south": 4000}, {"north": 0.55, "south": 0.75})
+    verdicts = [_slice_gate(env, s) for s in (small, large)]
+    assert [g.value > base for g in verdicts] == [True, True]
+    assert [g.passed for g in verdicts] == [True, False]
+
+
+def _slice_gate(env, slices):
+    return next(g for g in gates.check(env, gates.Results({}, slices, {})) if "slice" in g.gate)

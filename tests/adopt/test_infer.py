@@ -80,7 +80,7 @@ def test_category_cap_excludes_high_cardinality_columns():
         (
             lambda d: d.assign(bought=["no"] * (len(d) - 2) + ["yes"] * 2),
             {},
-            "class 'yes' (2 rows) too small for a stratified split",
+            "class 'yes' (2 rows) too small to reach both the training and the holdout side",
         ),
         (lambda d: d, {"task": "regression"}, "--task regression: target 'bought' is not numeric"),
         (lambda d: d, {"task": "multiclass"}, "has 2 classes; use binary"),

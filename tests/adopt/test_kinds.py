@@ -61,6 +61,18 @@ def test_class_balance_is_reported_and_imbalance_warned():
     [warning] = [r for r in _infer(table).review if r.startswith("imbalanced target")]
     assert f"'yes' is {share:.1%}" in warning
     assert f"always answering 'no' scores accuracy {1 - share:.3f}" in warning
+    assert "evaluate.threshold" in warning
+
+
+def test_a_rare_class_of_a_multiclass_target_is_warned_without_binary_advice():
+    table = _table(n=2000).assign(
+        y=lambda d: np.where(
+            np.arange(len(d)) % 20 == 0, "rare", d["x"].gt(0).map({True: "a", False: "b"})
+        )
+    )
+    [warning] = [r for r in _infer(table).review if r.startswith("imbalanced target")]
+    assert "'rare' is 5.0%" in warning and "macro F1" in warning
+    assert "threshold" not in warning  # a multiclass model answers its most probable class
 
 
 def _record(contract: Contract) -> dict:
@@ -94,3 +106,11 @@ def test_recency_ages_come_from_the_table_and_weigh_the_newest_most():
     kept, dropped = recency.keep_newest(table, 150)
     assert dropped == 250 and kept["order_id"].tolist()[0] == "o00250"
     assert recency.keep_newest(table, 0) == (table, 0)
+
+
+def test_a_rare_null_is_described_as_present_not_as_zero_percent():
+    table = _table(n=2500)
+    table["x"] = table["x"].astype("float64")
+    table.loc[7, "x"] = np.nan  # one null in 2,500 rows: 0.04 %, not "0.0 %"
+    described = _infer(table).contract.by_name["x"].description
+    assert described == "0.04% null in the adopted table"

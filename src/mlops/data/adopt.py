@@ -210,8 +210,7 @@ def install(
     _reset_params(root, {k: chosen[k] for k in ("min_rows", "max_duplicate_share")}, changed)
     _place_table(root, source, contract.data, changed)
     _write(root, CONTRACT_FILE, text, changed)
-    holdout = params.section("split", root / params.PARAMS_FILE)["holdout_size"]
-    stats = gate_defaults.stats(coerce(df, contract), contract, holdout)
+    stats = gate_defaults.stats(coerce(df, contract), contract)
     _env_gates(root, contract, stats, changed, gates)
     _models_file(root, contract.model, changed, notes)
     if changed or not (root / paths.DATA_DVC).is_file():

@@ -42,6 +42,7 @@ ID_LIKE_SHARE = 0.95
 RANGE_MARGIN = 0.10
 NULL_MARGIN = 0.05
 MULTICLASS_MAX = 20
+MISS_CHANCE = 0.05  # a class may miss a side of the split at most this often
 IMBALANCED = 0.10  # a class below this share of rows: accuracy says little, adopt warns
 POSITIVE_NAMES = ("1", "true", "yes", "y", "positive", "pos")
 
@@ -120,11 +121,16 @@ def _is_flag(s: pd.Series, values: pd.Series) -> bool:
     return numeric and set(values.unique().tolist()) == {0, 1}
 
 
+def _share(share: float) -> str:
+    """A share as a percentage that never reads as none: 1 null in 2,532 rows is 0.04%."""
+    return f"{share:.1%}" if share >= 0.001 else f"{share * 100:.2g}%"
+
+
 def _flag(name: str, s: pd.Series, share: float, max_share, notes: list[str]) -> Column:
     """A 0/1 column: an integer in [0, 1] exactly, or with nulls (read as floats) the categories
     {0, 1}; either way a 2 is refused."""
     notes.append(f"column {name!r}: a 0/1 flag; only 0 and 1 are valid")
-    described = "0/1 flag" + (f"; {share:.1%} null in the adopted table" if share else "")
+    described = "0/1 flag" + (f"; {_share(share)} null in the adopted table" if share else "")
     if not share:
         return Column(name, "int", low=0, high=1, description=described)
     return Column(
@@ -147,7 +153,7 @@ def infer_column(name: str, s: pd.Series, notes: list[str], segment: bool = Fals
     share = _null_share(s)
     nullable = share > 0
     max_share = min(1.0, math.ceil((share + NULL_MARGIN) * 100) / 100) if nullable else None
-    described = f"{share:.1%} null in the adopted table" if nullable else ""
+    described = f"{_share(share)} null in the adopted table" if nullable else ""
     uniques = pd.Series(values.unique())
     distinct = len(uniques)
     if distinct <= 1:
@@ -258,15 +264,19 @@ def _positive(labels: list, given: str | None, counts: pd.Series) -> tuple[Any, 
 
 
 def check_class_sizes(labels: pd.Series, name: str, holdout_size: float) -> None:
-    """Every class must reach both sides of a stratified split."""
-    need = max(2, math.ceil(1 / min(holdout_size, 1 - holdout_size)))
+    """Every class must be likely to reach both the training and the holdout side. The split
+    assigns each row by a hash of its identity (``holdout_size`` of the rows, on average, not a
+    quota per class), so a class of k rows lands wholly on one side with probability
+    ``max(h, 1 - h) ** k``: at least ``MISS_CHANCE`` asks for enough rows to keep that small."""
+    need = max(2, math.ceil(math.log(MISS_CHANCE) / math.log(max(holdout_size, 1 - holdout_size))))
     counts = labels.value_counts()
     small = counts[counts < need]
     if len(small):
         shown = ", ".join(f"{k!r} ({v} rows)" for k, v in small.items())
         raise AdoptError(
-            f"target {name!r}: class {shown} too small for a stratified split with holdout_size "
-            f"{holdout_size}: every class needs at least {need} rows. Drop or merge those rows"
+            f"target {name!r}: class {shown} too small to reach both the training and the holdout "
+            f"side of the split (holdout_size {holdout_size}, rows assigned by a hash of their "
+            f"identity): every class needs at least {need} rows. Drop or merge those rows"
         )
 
 
@@ -353,14 +363,23 @@ def infer_contract(
         segment=segment,
     )
     review = _review(contract)
-    warning = imbalance(_labels(df[target])) if contract.classification else None
+    warning = imbalance(_labels(df[target]), contract.task) if contract.classification else None
     if warning:
         notes.append("warning: " + warning)
         review.insert(0, warning)
     return Inferred(contract, notes, review)
 
 
-def imbalance(labels: pd.Series) -> str | None:
+# what to judge an imbalanced model by, per task: the gates and the card show these
+JUDGE_BY = {
+    "binary": "roc_auc, precision and recall at its threshold (the default gates judge "
+    "roc_auc), and set evaluate.threshold for the errors you can afford",
+    "multiclass": "macro F1 and the recall of each class (the card shows them; the default "
+    "gates ask for accuracy above the majority share and judge regressions on macro F1)",
+}
+
+
+def imbalance(labels: pd.Series, task: str = "binary") -> str | None:
     """A warning when a class is rarer than ``IMBALANCED``: what a constant model scores."""
     shares = labels.value_counts(normalize=True)
     if shares.iloc[-1] >= IMBALANCED:
@@ -368,8 +387,7 @@ def imbalance(labels: pd.Series) -> str | None:
     return (
         f"imbalanced target: class {shares.index[-1]!r} is {shares.iloc[-1]:.1%} of rows; always "
         f"answering {shares.index[0]!r} scores accuracy {shares.iloc[0]:.3f}. Judge the model by "
-        "roc_auc, macro F1, precision and recall at its threshold (the default gates do), and "
-        "set evaluate.threshold for the errors you can afford"
+        + JUDGE_BY[task]
     )
 
 
