@@ -86,10 +86,13 @@ def pytest_unconfigure(config):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     RESULTS.mkdir(exist_ok=True)
     out = {
-        node: {"phases": {p: {"s": r["s"], "n": dict(r["n"])} for p, r in phases.items()},
-               "waits": dict(_waits[node]), "worker": worker}
+        node: {
+            "phases": {p: {"s": r["s"], "n": dict(r["n"])} for p, r in phases.items()},
+            "waits": dict(_waits[node]),
+            "worker": worker,
+        }
         for node, phases in _records.items()
-    }  # fmt: skip
+    }
     (RESULTS / f"suite-profile-{worker}.json").write_text(json.dumps(out, indent=1))
 
 
@@ -98,7 +101,10 @@ def summarize(top: int) -> str:
     for path in sorted(RESULTS.glob("suite-profile-*.json")):
         tests.update(json.loads(path.read_text()))
     rows = sorted(tests.items(), key=lambda kv: -sum(p["s"] for p in kv[1]["phases"].values()))
-    lines = ["| test | total s | setup s | call s | subprocesses (count, wall s) |", "|---|---:|---:|---:|---|"]  # fmt: skip
+    lines = [
+        "| test | total s | setup s | call s | subprocesses (count, wall s) |",
+        "|---|---:|---:|---:|---|",
+    ]
     for node, rec in rows[:top]:
         phases = rec["phases"]
         counts: dict = defaultdict(int)
