@@ -197,6 +197,30 @@ def built_repo(tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "built", _reproduced) / "repo"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prebuilt(request, tmp_path_factory, isolated_git) -> None:
+    """With two xdist workers, the second builds the shared repositories the collected tests
+    need (reproduced, registered, served) before its first test, while the first works on
+    tests that build their own: otherwise both reach the first test that needs one at about the
+    same time and one of them waits, idle, for the other's build."""
+    if os.environ.get("PYTEST_XDIST_WORKER") != "gw1":
+        return
+    needed = set().union(*(item.fixturenames for item in request.session.items))
+    if not needed & {"built_repo", "repo", "registered_base", "promo", "versions_repo"}:
+        return
+    built = built_once(tmp_path_factory, "built", _reproduced)
+    if "registered_base" in needed and not os.environ.get("MLOPS_TEST_REGISTERED_BASE"):
+        from tests.promotion.conftest import build_registered
+
+        built_once(
+            tmp_path_factory, "registered", lambda base: build_registered(built / "repo", base)
+        )
+    if "versions_repo" in needed:
+        from tests.serve.conftest import build_versions
+
+        built_once(tmp_path_factory, "served", lambda base: build_versions(base, built))
+
+
 @pytest.fixture
 def repo(built_repo, tmp_path) -> Path:
     """A private copy of ``built_repo`` (workspace, DVC cache and remote) for one test."""
@@ -248,8 +272,16 @@ EXPENSIVE_FIXTURES = frozenset(
 )  # fmt: skip
 
 
+def _slow(item) -> bool:
+    return any(item.get_closest_marker(name) for name in ("e2e", "integration"))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        marked = any(item.get_closest_marker(name) for name in ("e2e", "integration"))
-        if not marked and EXPENSIVE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if not _slow(item) and EXPENSIVE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+    # Slow tests first, in folder order (tests/adopt builds its own repositories while the other
+    # worker builds the shared ones), the quick ones last: xdist hands out one test at a time, so
+    # a worker done with its last slow test fills the tail with quick ones instead of idling
+    # while the other finishes a long chain.
+    items.sort(key=lambda item: not _slow(item))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops.card_metrics import fmt
-from mlops.scoring import LOWER_IS_BETTER
+from mlops.metric_names import LOWER_IS_BETTER
 
 SLICE_METRICS = {
     "binary": ("rows", "positive_rate", "roc_auc", "f1", "precision", "recall"),

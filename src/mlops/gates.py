@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops import paths, uncertainty
+from mlops import paths
 from mlops.environments import Environment
 from mlops.io_utils import read_json
-from mlops.scoring import LOWER_IS_BETTER  # log_loss, rmse, mae; the rest: higher is better
+from mlops.metric_names import LOWER_IS_BETTER  # log_loss, rmse, mae; the rest: higher is better
 
 if TYPE_CHECKING:
     from mlops.champion import Champion, Scorer
@@ -114,6 +114,8 @@ def _lift_gates(env: Environment, r: Results) -> list[GateResult]:
 
 
 def _regression_gates(env: Environment, r: Results, live: Results | None) -> list[GateResult]:
+    from mlops import uncertainty  # numpy: imported only when a gate is judged
+
     out = []
     for metric, tolerance in env.gates.max_regression.items():
         if live is None or metric not in live.metrics:
@@ -164,6 +166,8 @@ def _judged(slices: dict[str, Any], metric: str) -> tuple[dict[str, dict], list[
 
 
 def _slice_gate(metric: str, max_gap: float, slices: dict[str, Any]) -> GateResult:
+    from mlops import uncertainty
+
     judged, small = _judged(slices, metric)
     too_small = f"; too small to judge: {', '.join(small)}" if small else ""
     if len(judged) < 2:

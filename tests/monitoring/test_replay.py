@@ -13,7 +13,7 @@ import pytest
 from mlops import paths, predlog, registry
 from mlops.feedback import outcomes
 from mlops.promotion import replay
-from tests.conftest import dvc, git
+from tests.conftest import git, point_dvc_remote
 from tests.monitoring.conftest import MODEL, VERSION, served, write_log
 
 CANDIDATE = "v1.1.0"
@@ -25,7 +25,7 @@ def candidate_repo(deployed_repo, tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(deployed_repo, repo, symlinks=True)
     shutil.copytree(deployed_repo.parent / "remote", tmp_path / "remote")
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(tmp_path / "remote"))
+    point_dvc_remote(repo, tmp_path / "remote")
     message = git(repo, "tag", "-l", "--format=%(contents)", f"{MODEL}@{VERSION}")
     git(repo, "tag", "-a", f"{MODEL}@{CANDIDATE}", "-m", message)
     return repo

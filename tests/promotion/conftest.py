@@ -12,7 +12,7 @@ import yaml
 from mlops import environments
 from mlops.promotion import promote
 from mlops.serve import launcher
-from tests.conftest import built_once, dvc, git, mlops, private_copy, run
+from tests.conftest import built_once, dvc, git, mlops, point_dvc_remote, private_copy, run
 
 TOKEN = "test-sync-token"
 
@@ -117,7 +117,7 @@ def _serve_on_free_ports(repo: Path) -> None:
 def _start(repo: Path, env: str):
     clone = repo.parent / "servers" / env
     git(repo.parent, "clone", "-q", str(repo.parent / "origin.git"), str(clone))
-    dvc(clone, "remote", "modify", "--local", "storage", "url", str(repo.parent / "remote"))
+    point_dvc_remote(clone, repo.parent / "remote")
     port = int(environments.load(env, repo).serving.url.rsplit(":", 1)[1])
     return launcher.start(clone, env, port, token=TOKEN, workers=1, sync_interval=3600)
 

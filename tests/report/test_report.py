@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import deploy_version, dvc, git, mlops
+from tests.conftest import deploy_version, dvc, git, mlops, point_dvc_remote
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +106,7 @@ def test_data_not_in_the_remote_is_a_line_not_a_crash(repo, tmp_path):
     shutil.rmtree(repo / ".dvc" / "cache")
     empty = tmp_path / "empty-remote"
     empty.mkdir()
-    dvc(repo, "remote", "modify", "--local", "storage", "url", str(empty))
+    point_dvc_remote(repo, empty)
     proc, md = _report(repo)
     assert proc.returncode == 0
     assert "could not be read from the DVC remote or cache" in md

@@ -38,7 +38,7 @@ from mlops.contract import Contract, load_contract
 from mlops.durations import parse_duration
 from mlops.errors import MlopsError
 from mlops.feedback import intervals, join, outcomes
-from mlops.scoring import LOWER_IS_BETTER
+from mlops.metric_names import LOWER_IS_BETTER
 
 DEFAULT_OUT_DIR = "reports/performance"
 OK, BELOW, NOT_ENOUGH = "ok", "below threshold", "not enough outcomes yet"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlops.feedback.performance import BELOW, NOT_ENOUGH, OK, Result
 from mlops.io_utils import write_json
-from mlops.scoring import LOWER_IS_BETTER
+from mlops.metric_names import LOWER_IS_BETTER
 
 VERDICT = {OK: "✅ ok", BELOW: "❌ below threshold", NOT_ENOUGH: "⏳ not enough outcomes yet"}
 

@@ -21,7 +21,7 @@ from mlops import champion, environments, gates, models_file, paths, registry, t
 from mlops.errors import ConfigError, MlopsError
 from mlops.kube import render
 from mlops.models_file import Deployment, ModelsFile
-from mlops.promotion import audit, ledger, policy, replay, shadow_policy
+from mlops.promotion import audit, ledger, policy, shadow_policy
 from mlops.promotion import candidate as candidates
 from mlops.report.render import compared_with
 
@@ -419,8 +419,11 @@ def check(
     else:
         report = evaluate(root, text, base, allow_removal=allow_removal)
         render.add_to_check(report, root)
-        # the candidate on this environment's logged traffic
-        replay.add_to_check(report, root, log_dir=log_dir, store=store)
+        if any(plan.candidates for plan in report.plans):  # replay imports pandas: only then
+            from mlops.promotion import replay
+
+            # the candidate on this environment's logged traffic
+            replay.add_to_check(report, root, log_dir=log_dir, store=store)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(markdown(report))

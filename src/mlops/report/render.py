@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops import paths
 from mlops.gates import GateResult, Live, Verdict
-from mlops.scoring import LOWER_IS_BETTER
+from mlops.metric_names import LOWER_IS_BETTER
 
 if TYPE_CHECKING:
     from mlops.report.collect import ReportData
