@@ -145,6 +145,7 @@ def test_traffic_changes_and_a_revert_keep_the_revision(kube_repo):
     sends 0 % to the canary at once (KServe's rollback), with no new revision."""
     repo = kube_repo
     _set(repo, Deployment(V1), "v1.0.0")
+    _valid(repo)
     [container] = _isvc(repo)["spec"]["predictor"]["containers"]
     assert _env(_isvc(repo))["PROTOCOL"] == "v2"
     assert container["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": 8080}
@@ -166,8 +167,26 @@ def test_traffic_changes_and_a_revert_keep_the_revision(kube_repo):
     _set(repo, Deployment(V1, Canary(V2.version, V2.digest, 20)), "canary again")
     assert _isvc(repo)["spec"]["predictor"]["canaryTrafficPercent"] == 20
     _set(repo, Deployment(V2), "promote v1.1.0 fully")
+    _valid(repo)
     assert "canaryTrafficPercent" not in _isvc(repo)["spec"]["predictor"]
     assert _template(repo) == seen[10]  # KServe promotes the ready revision: no new one
+
+
+def test_a_field_the_api_server_would_drop_is_a_problem(kube_repo):
+    """KServe's CRD is a structural schema: an undeclared field passes JSON Schema but the API
+    server drops it without a word, so a misspelt canaryTrafficPercent would ship 100 %."""
+    _set(kube_repo, Deployment(V1, Canary(V2.version, V2.digest, 10)), "canary")
+    isvc = _isvc(kube_repo)
+    predictor = isvc["spec"]["predictor"]
+    predictor["canaryTraficPercent"] = predictor.pop("canaryTrafficPercent")
+    predictor["containers"][0]["env"][0]["valueFrm"] = {}
+    assert schemas.problems(isvc) == [
+        "spec.predictor.containers[0].env[0].valueFrm: not in the schema (the API server would "
+        "drop it)",
+        "spec.predictor.canaryTraficPercent: not in the schema (the API server would drop it)",
+    ]
+    with pytest.raises(schemas.ManifestError, match=r"canaryTraficPercent: not in the schema"):
+        schemas.validate(isvc, ISVC)
 
 
 def test_raw_deployment_refuses_a_canary_and_exposes_grpc(kube_repo):

@@ -63,13 +63,39 @@ def schema(api_version: str, kind: str) -> dict:
     return json.loads(resources.files("mlops.schemas").joinpath("vendor", name).read_text())
 
 
+def pruned(node: Any, spec: dict, path: str = "") -> list[str]:
+    """Fields the API server would drop without a word: a structural schema prunes every key an
+    object's ``properties`` do not declare. (The vendored files lost the rare
+    ``x-kubernetes-preserve-unknown-fields``, so this errs on the strict side; the object
+    ``metadata`` is the API server's own and is checked by it.)"""
+    where = path + "." if path else ""
+    if isinstance(node, list):
+        items = spec.get("items", {})
+        return [p for i, v in enumerate(node) for p in pruned(v, items, f"{path}[{i}]")]
+    if not isinstance(node, dict):
+        return []
+    declared = spec.get("properties")
+    extra = spec.get("additionalProperties")
+    found = []
+    for key, value in node.items():
+        if declared is not None and key in declared:
+            if not (path == "" and key == "metadata"):
+                found += pruned(value, declared[key], where + key)
+        elif isinstance(extra, dict):
+            found += pruned(value, extra, where + key)
+        elif declared is not None:
+            found.append(f"{where + key}: not in the schema (the API server would drop it)")
+    return found
+
+
 def problems(manifest: dict) -> list[str]:
     """Every schema violation of one manifest, as ``path: message``; [] when it is valid."""
-    validator = jsonschema.Draft7Validator(schema(manifest["apiVersion"], manifest["kind"]))
+    spec = schema(manifest["apiVersion"], manifest["kind"])
+    validator = jsonschema.Draft7Validator(spec)
     return [
         f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
         for e in sorted(validator.iter_errors(manifest), key=lambda e: list(e.absolute_path))
-    ]
+    ] + pruned(manifest, spec)
 
 
 def validate(manifest: dict, where: str) -> None:
