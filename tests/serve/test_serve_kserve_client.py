@@ -57,7 +57,7 @@ def _check(seen: dict, expected: list[dict], ids: list[str]) -> None:
     assert status == 404 and "no-such-model" in message  # the {"error"} text, read by kserve
 
 
-def test_kserve_rest_client_gitops(served_repo, kserve_python):  # noqa: F811
+def test_kserve_rest_client_gitops(kserve_python, served_repo):  # noqa: F811
     records = _records(CONTRACT.read_table(served_repo / paths.HOLDOUT)[:100])
     with launcher.start(served_repo, "staging", workers=1) as server:
         deploy(served_repo, "staging", GOOD[0], canary=GOOD[1], traffic=TRAFFIC)
@@ -69,7 +69,7 @@ def test_kserve_rest_client_gitops(served_repo, kserve_python):  # noqa: F811
     _check(seen, expected, [i for i, _ in batches])
 
 
-def test_kserve_rest_client_pinned(versions_repo, tmp_path, kserve_python):  # noqa: F811
+def test_kserve_rest_client_pinned(kserve_python, versions_repo, tmp_path):  # noqa: F811
     version = registry.get_version(versions_repo, MODEL, GOOD[1])
     mounted = tmp_path / "mnt" / "models" / "model"
     mounted.parent.mkdir(parents=True)
