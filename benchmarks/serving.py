@@ -242,9 +242,11 @@ def main() -> None:
         for workers in workers_list:
             floor, floor_url = start_floor(workers, tmp, record)
             try:
+                # the sandbox commits the bench version straight to main: no promotion policy
                 with launcher.start(repo, "production", ref="HEAD", workers=workers,
                                     log_dir=str(tmp / "predlog"),
-                                    log_sample_rate=args.log_sample_rate) as server:  # fmt: skip
+                                    log_sample_rate=args.log_sample_rate,
+                                    extra_args=("--no-policy",)) as server:  # fmt: skip
                     state = server.version()
                     assert state["sync"] == "Synced", state
                     print(f"mlops serve inference: {json.dumps(state.get('inference'))}")
