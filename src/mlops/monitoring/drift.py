@@ -38,6 +38,7 @@ from mlops.contract import CONTRACT_FILE, Contract, load_contract
 from mlops.errors import MlopsError
 from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds, score_report
 from mlops.io_utils import write_json
+from mlops.monitoring import drift_routes
 
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_OUT_DIR = "reports/drift"
@@ -361,6 +362,7 @@ class DriftResult:
     seconds: dict[str, float] = field(default_factory=dict)
     evidently: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # personal features, not compared
+    routes: list[dict[str, Any]] = field(default_factory=list)  # canary, shadow (drift_routes)
 
     @property
     def drifted_columns(self) -> list[ColumnDrift]:
@@ -400,6 +402,7 @@ class DriftResult:
             "reference": self.reference,
             "seconds": self.seconds,
             "evidently": self.evidently,
+            "routes": self.routes,
         }
 
 
@@ -457,6 +460,7 @@ def markdown(result: DriftResult) -> str:
             f"| {c.column} | {c.kind} | {c.test} | {c.score:.4g} | {c.threshold:g} | "
             f"{'**yes**' if c.drifted else 'no'} |"
         )
+    lines += drift_routes.markdown(result.routes, result.version)
     lines += [
         "",
         "Reports: `drift.html` (features), `prediction_drift.html` (score), "
@@ -544,6 +548,10 @@ def run(
     t0 = time.perf_counter()
     columns, prediction, f_snap, s_snap = analyze(current, reference, environment.drift_share)
     timings["evidently"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    where = {"log_dir": log_dir, "since": window, "now": now, "max_rows": max_rows}
+    routes = drift_routes.compare(root, env, version.model, version.version, contract, **where)
+    timings["canary_and_shadow"] = round(time.perf_counter() - t0, 3)
     result = DriftResult(
         env=env,
         model=version.model,
@@ -573,6 +581,7 @@ def run(
         seconds=timings,
         evidently={"features": f_snap.dict()["metrics"], "prediction": s_snap.dict()["metrics"]},
         skipped=skipped,
+        routes=[r.to_dict() for r in routes],
     )
     t0 = time.perf_counter()
     files = write_reports(result, f_snap, s_snap, out_dir or root / DEFAULT_OUT_DIR)
