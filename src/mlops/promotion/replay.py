@@ -86,11 +86,14 @@ def _trained_on(root: Path, version: registry.Version, contract) -> np.ndarray |
     md5 = champion.lock_md5(champion._show(root, version.commit, "dvc.lock"), paths.TRAIN)
     if not md5:
         return None
-    blob = dvc.api.read(paths.TRAIN, repo=str(root), rev=version.commit, mode="rb")
-    if champion._md5(blob) != md5:
-        return None
     dest = champion.cache_dir() / "train" / f"{md5}.csv"
-    champion._store(dest, blob)
+    # kept by its md5 after the first fetch: a second check of the same candidate, or of one
+    # trained on the same split, needs no DVC (setting up DVC's repo costs more than the read)
+    if not (dest.is_file() and champion._md5(dest.read_bytes()) == md5):
+        blob = dvc.api.read(paths.TRAIN, repo=str(root), rev=version.commit, mode="rb")
+        if champion._md5(blob) != md5:
+            return None
+        champion._store(dest, blob)
     return _row_hashes(contract.read_table(dest), contract)
 
 
@@ -173,6 +176,8 @@ def replay(
     store: str | Path | None = None,
 ) -> Replay:
     """Replay ``version`` on ``env``'s logged requests answered by ``live_version``."""
+    from threadpoolctl import threadpool_limits
+
     from mlops import champion, scoring
     from mlops.contract import contract_of
     from mlops.durations import parse_duration
@@ -204,7 +209,13 @@ def replay(
         model = champion.load_live(root, version, version.digest)
         contract = contract_of(model) or champion._version_contract(root, version)
         frame = _features_frame(logged, contract)
-        candidate = scoring.predict(model, frame, contract, champion.threshold_for(model, version))
+        # one thread: tree ensembles otherwise spread a batch over OpenMP threads whose waits
+        # cost more than they save when other work shares the cores (a CI runner, a busy host):
+        # 100,000 rows took 3x the CPU and wall time at load 10 on 2 cores (benchmarks/README.md)
+        with threadpool_limits(1):
+            candidate = scoring.predict(
+                model, frame, contract, champion.threshold_for(model, version)
+            )
     except (MlopsError, KeyError, ValueError, TypeError) as exc:
         result.notes.append(f"{version.tag} could not replay the logged requests: {exc}")
         return result
