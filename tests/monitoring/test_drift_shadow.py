@@ -70,6 +70,7 @@ def test_drift_reports_the_shadow_on_the_stables_requests_and_the_canary(deploye
     routes = {r["route"]: r for r in result["routes"]}
     assert [r["route"] for r in result["routes"]] == ["stable", "canary", "shadow"]
     assert routes["stable"]["rows"] == 600 and routes["stable"]["version"] == VERSION
+    assert routes["stable"]["versus_holdout"] == result["prediction_drift"]
 
     shadow = routes["shadow"]
     assert shadow["version"] == SHADOW and shadow["rows"] == 500  # only requests it scored

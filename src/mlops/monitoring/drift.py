@@ -87,6 +87,7 @@ class Current:
     by_version: dict[str, int] = field(default_factory=dict)
     first_ts: str = ""
     last_ts: str = ""
+    shadowed: bool = False  # some record carries a shadow's output (``drift_routes``)
 
     @property
     def sample_rate(self) -> float:
@@ -116,11 +117,13 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None, contract
     stamps: list[str] = []
     by_version: dict[str, int] = {}
     records = in_version = 0
+    shadowed = False
     where = str(predlog.env_dir(log_dir, env))
     for rec in predlog.read(log_dir, env):
         if not isinstance(rec, dict):
             raise _schema_error(where, f"record {records + 1} is not a JSON object")
         records += 1
+        shadowed = shadowed or "shadow" in rec
         rec_version = rec.get("model_version")
         by_version[str(rec_version)] = by_version.get(str(rec_version), 0) + 1
         if rec_version != version:
@@ -142,7 +145,7 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None, contract
         features.append(feats)
         scores.append(str(score) if contract.task == "multiclass" else float(score))
         stamps.append(ts)
-    return features, scores, stamps, by_version, records, in_version
+    return features, scores, stamps, by_version, records, in_version, shadowed
 
 
 def _frame(features: list[dict], where: str, contract: Contract) -> pd.DataFrame:
@@ -199,7 +202,7 @@ def load_current(
         cutoff = (
             ((now or datetime.now(UTC)) - since).astimezone(UTC).isoformat(timespec="milliseconds")
         )
-    features, scores, stamps, by_version, records, in_version = _collect(
+    features, scores, stamps, by_version, records, in_version, shadowed = _collect(
         log_dir, env, version, cutoff, contract
     )
     if records == 0:
@@ -236,6 +239,7 @@ def load_current(
         by_version=by_version,
         first_ts=min(valid, default=""),
         last_ts=max(valid, default=""),
+        shadowed=shadowed,
     )
 
 
@@ -549,8 +553,11 @@ def run(
     columns, prediction, f_snap, s_snap = analyze(current, reference, environment.drift_share)
     timings["evidently"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
-    where = {"log_dir": log_dir, "since": window, "now": now, "max_rows": max_rows}
-    routes = drift_routes.compare(root, env, version.model, version.version, contract, **where)
+    where = {"log_dir": log_dir, "since": window, "now": now, "max_rows": max_rows,
+             "stable_drift": prediction}  # fmt: skip
+    routes = []
+    if current.shadowed or len(current.by_version) > 1:  # else the log holds nothing beside it
+        routes = drift_routes.compare(root, env, version.model, version.version, contract, **where)
     timings["canary_and_shadow"] = round(time.perf_counter() - t0, 3)
     result = DriftResult(
         env=env,

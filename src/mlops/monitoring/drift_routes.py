@@ -128,7 +128,7 @@ def _against_holdout(route: RouteDrift, scores, root, model, contract) -> None:
     try:
         reference = _holdout_scores(root, model, route.version, contract)
     except (MlopsError, KeyError, ValueError) as exc:
-        route.notes.append(f"no holdout reference for {route.version}: {str(exc)[:200]}")
+        route.notes.append(f"no holdout reference: {str(exc)[:200]}")
         return
     route.versus_holdout = _test(scores, reference, contract.task)
 
@@ -185,10 +185,11 @@ def compare(
     since: timedelta | None = None,
     now: datetime | None = None,
     max_rows: int = 100_000,
+    stable_drift: ColumnDrift | None = None,
 ) -> list[RouteDrift]:
     """The stable ``version``'s answers, then the canaries and shadows of ``env``'s log window
-    beside them; empty when no other version scored a request there. The stable's row has no
-    tests: its prediction drift is the report's own."""
+    beside them; empty when no other version scored a request there. ``stable_drift``: the
+    report's own prediction drift, shown as the stable's test against its holdout."""
     from mlops.feedback import join
 
     try:
@@ -205,7 +206,8 @@ def compare(
         _against_holdout(route, scores, Path(root), model, contract)
     if not found:
         return []
-    stable = RouteDrift(STABLE, version, len(answered), _summary(stable_scores, contract.task))
+    stable = RouteDrift(STABLE, version, len(answered), _summary(stable_scores, contract.task),
+                        versus_holdout=stable_drift)  # fmt: skip
     return [stable, *(route for route, _ in found)]
 
 
@@ -238,7 +240,7 @@ def markdown(routes: list[dict[str, Any]], stable: str) -> list[str]:
             f"{_test_text(_drift_of(r['versus_stable']))} | "
             f"{_test_text(_drift_of(r['versus_holdout']))} | {agreement} | {shift} |"
         )
-    lines += [f"- {r['version']}: {note}" for r in routes for note in r["notes"]]
+    lines += [f"- {r['route']} {r['version']}: {note}" for r in routes for note in r["notes"]]
     return lines
 
 
