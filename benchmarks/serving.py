@@ -77,9 +77,8 @@ def sandbox(tmp: Path) -> Path:
     # and this workspace's remotes: the server checks that what it deploys is in the remote
     # (a relative url would point inside the clone)
     for line in sh(sys.executable, "-m", "dvc", "remote", "list").splitlines():
-        name, url = line.split(maxsplit=1)
-        sh(sys.executable, "-m", "dvc", "remote", "modify", "--local", name, "url", url.strip(),
-           cwd=clone)  # fmt: skip
+        name, url = line.split()[:2]  # "NAME URL [(default)]"
+        sh(sys.executable, "-m", "dvc", "remote", "modify", "--local", name, "url", url, cwd=clone)
     meta = registry.workspace_metadata(ROOT)
     lock_md5 = registry._dvc_md5(__import__("yaml").safe_load((clone / "dvc.lock").read_text()),
                                  paths.MODEL)  # fmt: skip
