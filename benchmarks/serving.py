@@ -65,7 +65,11 @@ def sh(*args, cwd=ROOT, **kw) -> str:
 
 
 def sandbox(tmp: Path) -> Path:
-    """A clone of this repository whose models.yaml serves the workspace model as v0.0.1-bench."""
+    """A clone of this repository whose models.yaml serves the workspace model as v0.0.1-bench.
+
+    Its servers apply what the clone's HEAD says without the promotion policy (a benchmark
+    measures serving, not the order of environments): ``MLOPS_SERVE_POLICY=0``."""
+    os.environ["MLOPS_SERVE_POLICY"] = "0"
     model = ROOT / paths.MODEL
     if not model.is_file():
         sys.exit(f"{paths.MODEL} is missing: run `dvc repro` (or `dvc pull`) first")

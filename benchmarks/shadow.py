@@ -71,6 +71,7 @@ def measure_shadow(args) -> int:
             launcher.start(plain, "production", log_dir=str(tmp / "log-a"), **common) as a,
             launcher.start(shadowed, "production", log_dir=str(tmp / "log-b"), **common) as b,
         ):
+            assert a.version()["sync"] == "Synced", a.version()
             state = b.version()
             assert state["shadow"] and state["sync"] == "Synced", state
             print(f"inference: {json.dumps(state.get('inference'))}")
@@ -78,6 +79,8 @@ def measure_shadow(args) -> int:
             sessions = {NONE: a.process.pid, SHADOWED: b.process.pid}
             rows = side_by_side(servers, args, tmp, sessions)
             scored = b.version().get("shadow")
+    failed = [r for r in rows if r["non_2xx"] or r["socket_errors"]]
+    assert not failed, f"requests failed: {failed}"
     pairs = {
         c: list(zip(_pick(rows, SHADOWED, c), _pick(rows, NONE, c), strict=True))
         for c in (args.connections, 1)
