@@ -77,14 +77,18 @@ class ShadowScorer:
             for entry in entries:
                 self.predlog.submit(*entry)
             return
-        cpu_per_row = (time.thread_time() - c0) / max(len(rows), 1)
+        cpu = time.thread_time() - c0
+        # one answer and one metrics update for the whole batch (the counts and the histogram
+        # are sums, so they equal per-request updates), sliced per request for the log: per
+        # request bookkeeping cost a fifth of the shadow's CPU in batches of 32
+        answer = model.answer(values)
+        metrics.observe_predictions(model.version, SHADOW, answer, cpu)
+        beside = logged(model.version, answer)
         start = 0
         for entry in entries:
             n = len(entry[3])
-            answer = model.answer(values[start : start + n])
+            self.predlog.submit(*entry, shadow=beside[start : start + n])
             start += n
-            metrics.observe_predictions(model.version, SHADOW, answer, cpu_per_row * n)
-            self.predlog.submit(*entry, shadow=logged(model.version, answer))
             self.scored += 1
 
 
