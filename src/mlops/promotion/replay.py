@@ -135,12 +135,9 @@ def _segments(logged, agree, shift, segment: str | None) -> list[dict[str, Any]]
     return out
 
 
-def _outcomes(root, env, logged, candidate, contract, store, trained) -> dict | None:
-    from mlops.feedback import join, outcomes, performance
+def _outcomes(logged, candidate, contract, known, trained) -> dict:
+    from mlops.feedback import join, performance
 
-    known = outcomes.load(root, env, contract, store)
-    if known.empty:
-        return None
     frame = logged.assign(_candidate_prediction=np.asarray(candidate.predicted, dtype=object))
     if candidate.proba is not None and contract.task == "binary":
         pos = list(candidate.classes).index(contract.positive)
@@ -225,6 +222,25 @@ def replay(
     result.agreement = float(agree.mean())
     result.shifts = _quantiles(shift) if shift is not None else {}
     result.segments = _segments(logged, agree, shift, contract.segment)
+    _with_outcomes(result, root, version, logged, frame, candidate, contract, store)
+    result.seconds = round(time.perf_counter() - t0, 2)
+    return result
+
+
+def _with_outcomes(result, root, version, logged, frame, candidate, contract, store) -> None:
+    """Both models' live metrics on the labelled requests the candidate did not train on. The
+    outcomes are read first: without any, the training rows (a DVC fetch) and the rows' hashes
+    are not needed."""
+    from mlops.feedback import outcomes
+
+    try:
+        known = outcomes.load(root, result.env, contract, store)
+    except MlopsError as exc:
+        result.notes.append(f"the outcomes cannot be read ({exc})")
+        return
+    if known.empty:
+        result.notes.append(f"no outcomes stored for {result.env}: live metrics not compared")
+        return
     try:
         trained = _trained_on(root, version, contract)
     except Exception as exc:  # DVC raises many types; all mean "not fetchable"
@@ -235,16 +251,9 @@ def replay(
             "training rows unknown: outcomes are not compared (a request the candidate trained "
             "on would flatter it)"
         )
-    else:
-        logged["_row_hash"] = _row_hashes(frame, contract)
-        try:
-            result.outcomes = _outcomes(root, env, logged, candidate, contract, store, trained)
-        except MlopsError as exc:
-            result.notes.append(f"the outcomes cannot be read ({exc})")
-        if result.outcomes is None and not result.notes:
-            result.notes.append(f"no outcomes stored for {env}: live metrics not compared")
-    result.seconds = round(time.perf_counter() - t0, 2)
-    return result
+        return
+    logged["_row_hash"] = _row_hashes(frame, contract)
+    result.outcomes = _outcomes(logged, candidate, contract, known, trained)
 
 
 def _interval(metric: dict[str, Any]) -> str:
