@@ -2,6 +2,7 @@
 stack and against `mlflow models serve`, on the same model, with `wrk` on loopback.
 
     python benchmarks/serving.py [--duration 10] [--repeats 3] [--workers 2] [--mlflow-workers 2]
+    python benchmarks/serving.py --shadow --workers 1 [--duration 5]   # a shadow's cost
 
 The floor (benchmarks/floor_app.py: FastAPI + uvicorn + orjson, parse the body, constant answer)
 and `mlops serve` (prediction log on) run at the same time with the same worker count and are
@@ -64,7 +65,11 @@ def sh(*args, cwd=ROOT, **kw) -> str:
 
 
 def sandbox(tmp: Path) -> Path:
-    """A clone of this repository whose models.yaml serves the workspace model as v0.0.1-bench."""
+    """A clone of this repository whose models.yaml serves the workspace model as v0.0.1-bench.
+
+    Its servers apply what the clone's HEAD says without the promotion policy (a benchmark
+    measures serving, not the order of environments): ``MLOPS_SERVE_POLICY=0``."""
+    os.environ["MLOPS_SERVE_POLICY"] = "0"
     model = ROOT / paths.MODEL
     if not model.is_file():
         sys.exit(f"{paths.MODEL} is missing: run `dvc repro` (or `dvc pull`) first")
@@ -73,6 +78,11 @@ def sandbox(tmp: Path) -> Path:
     # read artifacts from this workspace's DVC cache: no remote needed
     cache = sh(sys.executable, "-m", "dvc", "cache", "dir").strip()
     sh(sys.executable, "-m", "dvc", "cache", "dir", "--local", cache, cwd=clone)
+    # and this workspace's remotes: the server checks that what it deploys is in the remote
+    # (a relative url would point inside the clone)
+    for line in sh(sys.executable, "-m", "dvc", "remote", "list").splitlines():
+        name, url = line.split()[:2]  # "NAME URL [(default)]"
+        sh(sys.executable, "-m", "dvc", "remote", "modify", "--local", name, "url", url, cwd=clone)
     meta = registry.workspace_metadata(ROOT)
     lock_md5 = registry._dvc_md5(__import__("yaml").safe_load((clone / "dvc.lock").read_text()),
                                  paths.MODEL)  # fmt: skip
@@ -127,9 +137,27 @@ def measure(name: str, url: str, body: str, args, tmp: Path) -> list[dict]:
     return rows
 
 
-def side_by_side(servers: dict[str, tuple[str, str]], args, tmp: Path) -> list[dict]:
+def session_cpu(sid: int) -> float:
+    """CPU seconds (user + system) of every live process of session ``sid``: a server started
+    in its own session (``launcher.start``), its workers and all their threads."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields after the name: state ppid pgrp session ...
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def side_by_side(
+    servers: dict[str, tuple[str, str]], args, tmp: Path, sessions: dict[str, int] | None = None
+) -> list[dict]:
     """Each server in turn, per client count, ``repeats`` times: a change of load on the
-    machine hits both alike, and each repeat gives a pair measured seconds apart."""
+    machine hits both alike, and each repeat gives a pair measured seconds apart. With
+    ``sessions`` (server name -> session id), each run also records the server's CPU time per
+    request, which load elsewhere on the machine barely moves."""
     for url, body in servers.values():
         wrk(url, body, args.connections, 3, tmp)  # warm-up
     rows = []
@@ -139,7 +167,14 @@ def side_by_side(servers: dict[str, tuple[str, str]], args, tmp: Path) -> list[d
             order.reverse()
         for connections in (args.connections, 1):
             for name, (url, body) in order:
+                sid = (sessions or {}).get(name)
+                cpu = session_cpu(sid) if sid else 0.0
                 result = wrk(url, body, connections, args.duration, tmp)
+                if sid:
+                    served = max(result["rps"] * args.duration, 1)
+                    result["cpu_ms_per_request"] = round(
+                        (session_cpu(sid) - cpu) * 1000 / served, 4
+                    )
                 rows.append({"server": name, "connections": connections, "repeat": repeat,
                              "load_avg": round(os.getloadavg()[0], 2), **result})  # fmt: skip
                 print(json.dumps(rows[-1]), flush=True)
@@ -226,7 +261,17 @@ def main() -> None:
         help="our prediction log (1: every request, as production runs)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="measure a 100 %% shadow's cost instead: `mlops serve` without and with one, side "
+        "by side, each with the first of --workers (benchmarks/shadow.py)",
+    )
     args = parser.parse_args()
+    if args.shadow:
+        from shadow import measure_shadow
+
+        sys.exit(measure_shadow(args))
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
     workers_list = [int(w) for w in args.workers.split(",")]

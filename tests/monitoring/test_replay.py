@@ -82,3 +82,16 @@ def test_without_a_log_the_plan_says_so_and_falls_back(candidate_repo, tmp_path)
     found = replay.replay(repo, "production", version, VERSION, log_dir=tmp_path / "none")
     assert found.agreement is None and "no prediction log in" in found.notes[0]
     assert "the holdout comparison above is the evidence" in "\n".join(replay.markdown(found))
+
+
+def test_without_outcomes_the_training_rows_are_not_fetched(candidate_repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # an empty artifact cache
+    write_log(tmp_path / "logs", candidate_repo, rows=300, seed=4, drift=0.0)
+    version = registry.get_version(candidate_repo, MODEL, CANDIDATE)
+    found = replay.replay(candidate_repo, "production", version, VERSION,
+                          log_dir=tmp_path / "logs", store=tmp_path / "none")  # fmt: skip
+    assert found.requests == 300 and found.agreement == 1.0
+    assert found.notes == ["no outcomes stored for production: live metrics not compared"]
+    assert found.outcomes is None
+    assert (tmp_path / "cache" / "mlops" / "artifacts").is_dir()  # the model came through it
+    assert not (tmp_path / "cache" / "mlops" / "artifacts" / "train").exists()

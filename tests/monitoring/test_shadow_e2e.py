@@ -86,3 +86,16 @@ def test_a_shadow_scores_off_the_answers_path_and_is_reported(served, tmp_path):
     assert shadow["metrics"]["roc_auc"]["value"] == stable["metrics"]["roc_auc"]["value"]
     assert not shadow["deployed"]  # shown, never judged: it answered nobody
     assert "shadow: what it would have answered" in (out / "performance.md").read_text()
+
+    # drift: the shadow beside the stable, on the very requests it scored
+    proc = mlops(served, "drift", "--env", "production", "--log-dir", str(logs), "--out-dir",
+                 str(tmp_path / "drift"), "--json", check=False)  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    routes = {r["route"]: r for r in json.loads(proc.stdout)["routes"]}
+    assert set(routes) == {"stable", "shadow"} and routes["shadow"]["version"] == SHADOW
+    assert routes["shadow"]["rows"] == routes["stable"]["rows"] == 402
+    assert routes["shadow"]["agreement"] == 1.0 and routes["shadow"]["mean_shift"] == 0.0
+    assert routes["shadow"]["summary"] == routes["stable"]["summary"]
+    assert routes["shadow"]["versus_stable"]["drifted"] is False
+    # the same artifact on the same requests: its holdout test is the stable's prediction drift
+    assert routes["shadow"]["versus_holdout"] == routes["stable"]["versus_holdout"]

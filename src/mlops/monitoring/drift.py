@@ -38,6 +38,7 @@ from mlops.contract import CONTRACT_FILE, Contract, load_contract
 from mlops.errors import MlopsError
 from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds, score_report
 from mlops.io_utils import write_json
+from mlops.monitoring import drift_routes
 
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_OUT_DIR = "reports/drift"
@@ -86,6 +87,7 @@ class Current:
     by_version: dict[str, int] = field(default_factory=dict)
     first_ts: str = ""
     last_ts: str = ""
+    shadowed: bool = False  # some record carries a shadow's output (``drift_routes``)
 
     @property
     def sample_rate(self) -> float:
@@ -115,11 +117,13 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None, contract
     stamps: list[str] = []
     by_version: dict[str, int] = {}
     records = in_version = 0
+    shadowed = False
     where = str(predlog.env_dir(log_dir, env))
     for rec in predlog.read(log_dir, env):
         if not isinstance(rec, dict):
             raise _schema_error(where, f"record {records + 1} is not a JSON object")
         records += 1
+        shadowed = shadowed or "shadow" in rec
         rec_version = rec.get("model_version")
         by_version[str(rec_version)] = by_version.get(str(rec_version), 0) + 1
         if rec_version != version:
@@ -141,7 +145,7 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None, contract
         features.append(feats)
         scores.append(str(score) if contract.task == "multiclass" else float(score))
         stamps.append(ts)
-    return features, scores, stamps, by_version, records, in_version
+    return features, scores, stamps, by_version, records, in_version, shadowed
 
 
 def _frame(features: list[dict], where: str, contract: Contract) -> pd.DataFrame:
@@ -198,7 +202,7 @@ def load_current(
         cutoff = (
             ((now or datetime.now(UTC)) - since).astimezone(UTC).isoformat(timespec="milliseconds")
         )
-    features, scores, stamps, by_version, records, in_version = _collect(
+    features, scores, stamps, by_version, records, in_version, shadowed = _collect(
         log_dir, env, version, cutoff, contract
     )
     if records == 0:
@@ -235,6 +239,7 @@ def load_current(
         by_version=by_version,
         first_ts=min(valid, default=""),
         last_ts=max(valid, default=""),
+        shadowed=shadowed,
     )
 
 
@@ -361,6 +366,7 @@ class DriftResult:
     seconds: dict[str, float] = field(default_factory=dict)
     evidently: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # personal features, not compared
+    routes: list[dict[str, Any]] = field(default_factory=list)  # canary, shadow (drift_routes)
 
     @property
     def drifted_columns(self) -> list[ColumnDrift]:
@@ -400,6 +406,7 @@ class DriftResult:
             "reference": self.reference,
             "seconds": self.seconds,
             "evidently": self.evidently,
+            "routes": self.routes,
         }
 
 
@@ -457,6 +464,7 @@ def markdown(result: DriftResult) -> str:
             f"| {c.column} | {c.kind} | {c.test} | {c.score:.4g} | {c.threshold:g} | "
             f"{'**yes**' if c.drifted else 'no'} |"
         )
+    lines += drift_routes.markdown(result.routes, result.version)
     lines += [
         "",
         "Reports: `drift.html` (features), `prediction_drift.html` (score), "
@@ -544,6 +552,13 @@ def run(
     t0 = time.perf_counter()
     columns, prediction, f_snap, s_snap = analyze(current, reference, environment.drift_share)
     timings["evidently"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    where = {"log_dir": log_dir, "since": window, "now": now, "max_rows": max_rows,
+             "stable_drift": prediction}  # fmt: skip
+    routes = []
+    if current.shadowed or len(current.by_version) > 1:  # else the log holds nothing beside it
+        routes = drift_routes.compare(root, env, version.model, version.version, contract, **where)
+    timings["canary_and_shadow"] = round(time.perf_counter() - t0, 3)
     result = DriftResult(
         env=env,
         model=version.model,
@@ -573,6 +588,7 @@ def run(
         seconds=timings,
         evidently={"features": f_snap.dict()["metrics"], "prediction": s_snap.dict()["metrics"]},
         skipped=skipped,
+        routes=[r.to_dict() for r in routes],
     )
     t0 = time.perf_counter()
     files = write_reports(result, f_snap, s_snap, out_dir or root / DEFAULT_OUT_DIR)

@@ -86,11 +86,14 @@ def _trained_on(root: Path, version: registry.Version, contract) -> np.ndarray |
     md5 = champion.lock_md5(champion._show(root, version.commit, "dvc.lock"), paths.TRAIN)
     if not md5:
         return None
-    blob = dvc.api.read(paths.TRAIN, repo=str(root), rev=version.commit, mode="rb")
-    if champion._md5(blob) != md5:
-        return None
     dest = champion.cache_dir() / "train" / f"{md5}.csv"
-    champion._store(dest, blob)
+    # kept by its md5 after the first fetch: a second check of the same candidate, or of one
+    # trained on the same split, needs no DVC (setting up DVC's repo costs more than the read)
+    if not (dest.is_file() and champion._md5(dest.read_bytes()) == md5):
+        blob = dvc.api.read(paths.TRAIN, repo=str(root), rev=version.commit, mode="rb")
+        if champion._md5(blob) != md5:
+            return None
+        champion._store(dest, blob)
     return _row_hashes(contract.read_table(dest), contract)
 
 
@@ -132,12 +135,9 @@ def _segments(logged, agree, shift, segment: str | None) -> list[dict[str, Any]]
     return out
 
 
-def _outcomes(root, env, logged, candidate, contract, store, trained) -> dict | None:
-    from mlops.feedback import join, outcomes, performance
+def _outcomes(logged, candidate, contract, known, trained) -> dict:
+    from mlops.feedback import join, performance
 
-    known = outcomes.load(root, env, contract, store)
-    if known.empty:
-        return None
     frame = logged.assign(_candidate_prediction=np.asarray(candidate.predicted, dtype=object))
     if candidate.proba is not None and contract.task == "binary":
         pos = list(candidate.classes).index(contract.positive)
@@ -173,6 +173,8 @@ def replay(
     store: str | Path | None = None,
 ) -> Replay:
     """Replay ``version`` on ``env``'s logged requests answered by ``live_version``."""
+    from threadpoolctl import threadpool_limits
+
     from mlops import champion, scoring
     from mlops.contract import contract_of
     from mlops.durations import parse_duration
@@ -204,7 +206,13 @@ def replay(
         model = champion.load_live(root, version, version.digest)
         contract = contract_of(model) or champion._version_contract(root, version)
         frame = _features_frame(logged, contract)
-        candidate = scoring.predict(model, frame, contract, champion.threshold_for(model, version))
+        # one thread: tree ensembles otherwise spread a batch over OpenMP threads whose waits
+        # cost more than they save when other work shares the cores (a CI runner, a busy host):
+        # 100,000 rows took 3x the CPU and wall time at load 10 on 2 cores (benchmarks/README.md)
+        with threadpool_limits(1):
+            candidate = scoring.predict(
+                model, frame, contract, champion.threshold_for(model, version)
+            )
     except (MlopsError, KeyError, ValueError, TypeError) as exc:
         result.notes.append(f"{version.tag} could not replay the logged requests: {exc}")
         return result
@@ -214,6 +222,25 @@ def replay(
     result.agreement = float(agree.mean())
     result.shifts = _quantiles(shift) if shift is not None else {}
     result.segments = _segments(logged, agree, shift, contract.segment)
+    _with_outcomes(result, root, version, logged, frame, candidate, contract, store)
+    result.seconds = round(time.perf_counter() - t0, 2)
+    return result
+
+
+def _with_outcomes(result, root, version, logged, frame, candidate, contract, store) -> None:
+    """Both models' live metrics on the labelled requests the candidate did not train on. The
+    outcomes are read first: without any, the training rows (a DVC fetch) and the rows' hashes
+    are not needed."""
+    from mlops.feedback import outcomes
+
+    try:
+        known = outcomes.load(root, result.env, contract, store)
+    except MlopsError as exc:
+        result.notes.append(f"the outcomes cannot be read ({exc})")
+        return
+    if known.empty:
+        result.notes.append(f"no outcomes stored for {result.env}: live metrics not compared")
+        return
     try:
         trained = _trained_on(root, version, contract)
     except Exception as exc:  # DVC raises many types; all mean "not fetchable"
@@ -224,16 +251,9 @@ def replay(
             "training rows unknown: outcomes are not compared (a request the candidate trained "
             "on would flatter it)"
         )
-    else:
-        logged["_row_hash"] = _row_hashes(frame, contract)
-        try:
-            result.outcomes = _outcomes(root, env, logged, candidate, contract, store, trained)
-        except MlopsError as exc:
-            result.notes.append(f"the outcomes cannot be read ({exc})")
-        if result.outcomes is None and not result.notes:
-            result.notes.append(f"no outcomes stored for {env}: live metrics not compared")
-    result.seconds = round(time.perf_counter() - t0, 2)
-    return result
+        return
+    logged["_row_hash"] = _row_hashes(frame, contract)
+    result.outcomes = _outcomes(logged, candidate, contract, known, trained)
 
 
 def _interval(metric: dict[str, Any]) -> str:
