@@ -1,133 +1,16 @@
-"""Run the `mlops` command inside the test's own interpreter, as `python -m mlops` runs it.
-
-A subprocess starts an interpreter and imports the model stack again (2–3 s of CPU per call
-for commands that score a model); the tests about what a command prints, returns and writes
-need the same code path, not another process. ``run`` calls ``mlops.cli.main`` with the
-arguments as ``sys.argv``, in ``cwd``, with ``env`` added to the environment, and returns a
-``CompletedProcess`` as ``subprocess.run`` would: the exit code ``sys.exit`` gave, and what was
-printed, by the command and by any process it started (file descriptors 1 and 2 are captured
-too). An exception the command lets through becomes a traceback on stderr and exit 1, as in
-the interpreter. The working directory, the environment, ``sys.argv`` and the loggers'
-handlers are put back afterwards, whatever happened (tests/unit/test_cli_inprocess.py).
-
-The process boundary itself (`mlops --help`, `python -m mlops`, the stages run by DVC, the
-servers) keeps its real-subprocess tests; commands that start long-lived servers or change
-the process for good (``SUBPROCESS_ONLY``) always run as a subprocess.
-"""
+"""Which `mlops` commands the tests run in their own interpreter (mlops.inprocess): all but the
+servers and the demo, unless MLOPS_TEST_SUBPROCESS=1 asks for a new interpreter each time (to
+compare, or to debug). The process boundary itself (`mlops --help`, `python -m mlops`, the
+stages run by DVC, the servers) keeps its real-subprocess tests."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import os
-import subprocess
-import sys
-import tempfile
-import traceback
-import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
-# `serve*` runs until stopped; `demo` sets XDG_CACHE_HOME for the rest of its process.
-SUBPROCESS_ONLY = frozenset({"serve", "serve-pinned", "demo"})
+from mlops.inprocess import run, runs_in_process
+
+__all__ = ["in_process", "run"]
 
 
 def in_process(args: list[str]) -> bool:
-    first = next((arg for arg in args if not arg.startswith("-")), "")
-    return first not in SUBPROCESS_ONLY and not os.environ.get("MLOPS_TEST_SUBPROCESS")
-
-
-@contextlib.contextmanager
-def _captured_fds() -> Iterator[list[str]]:
-    """Point file descriptors 1 and 2 at temporary files (what child processes inherit); the
-    list gets what was written to each once the block ends."""
-    sys.stdout.flush(), sys.stderr.flush()
-    texts: list[str] = []
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        saved = {fd: os.dup(fd) for fd in (1, 2)}
-        try:
-            os.dup2(out.fileno(), 1)
-            os.dup2(err.fileno(), 2)
-            yield texts
-        finally:
-            for fd, copy in saved.items():
-                os.dup2(copy, fd)
-                os.close(copy)
-            for file in (out, err):
-                file.seek(0)
-                texts.append(file.read().decode(errors="replace"))
-
-
-@contextlib.contextmanager
-def _restored(cwd: Path, env: dict | None) -> Iterator[None]:
-    saved_cwd, saved_env, saved_argv = os.getcwd(), dict(os.environ), sys.argv
-    loggers = {name: list(logger.handlers) for name, logger in _loggers()}
-    logging.getLogger().handlers[:] = []  # a new interpreter's root logger has none
-    os.chdir(cwd)
-    os.environ.update(env or {})
-    try:
-        yield
-    finally:
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-        sys.argv = saved_argv
-        for name, logger in _loggers():
-            logger.handlers[:] = loggers.get(name, [])
-
-
-# A new interpreter's warning filters (no -W, no PYTHONWARNINGS), printing to stderr.
-DEFAULT_IGNORED = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
-
-
-@contextlib.contextmanager
-def _interpreter_warnings() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.resetwarnings()
-        for category in DEFAULT_IGNORED:
-            warnings.simplefilter("ignore", category)
-        warnings.showwarning = warnings._showwarning_orig
-        yield
-
-
-def _loggers():
-    yield "", logging.getLogger()
-    for name, logger in list(logging.Logger.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger):
-            yield name, logger
-
-
-def _exit_code(exc: SystemExit, err: io.StringIO) -> int:
-    if exc.code is None:
-        return 0
-    if isinstance(exc.code, int):
-        return exc.code
-    print(exc.code, file=err)
-    return 1
-
-
-def run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`mlops ARGS` in ``cwd``, in this interpreter; see the module's docstring."""
-    from mlops import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    with _restored(cwd, env), _captured_fds() as fds:
-        sys.argv = ["mlops", *args]
-        with (
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-            _interpreter_warnings(),
-        ):
-            try:
-                cli.main()
-                code = 0
-            except SystemExit as exc:
-                code = _exit_code(exc, err)
-            except Exception:  # what the interpreter would print, and its exit code
-                traceback.print_exc(file=err)
-                code = 1
-    fd_out, fd_err = fds
-    return subprocess.CompletedProcess(
-        ["mlops", *args], code, out.getvalue() + fd_out, err.getvalue() + fd_err
-    )
+    return runs_in_process(args) and not os.environ.get("MLOPS_TEST_SUBPROCESS")

@@ -1,4 +1,4 @@
-"""The tests' in-process `mlops` (tests/cli_inprocess.py) answers as `python -m mlops` does, and
+"""The in-process `mlops` (mlops.inprocess, which the tests and the demo use) answers as `python -m mlops` does, and
 leaves nothing behind: working directory, environment, argv, loggers."""
 
 from __future__ import annotations
