@@ -1,5 +1,6 @@
-"""The in-process `mlops` (mlops.inprocess, which the tests and the demo use) answers as `python -m mlops` does, and
-leaves nothing behind: working directory, environment, argv, loggers."""
+"""The in-process `mlops` (mlops.inprocess: the tests and the demo use it) answers as
+`python -m mlops` does, and leaves nothing behind: working directory, environment, argv,
+loggers."""
 
 from __future__ import annotations
 
