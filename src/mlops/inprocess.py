@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import types
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,8 @@ def _captured_fds() -> Iterator[list[str]]:
 @contextlib.contextmanager
 def _restored(cwd: Path, env: dict | None) -> Iterator[None]:
     saved_cwd, saved_env, saved_argv = os.getcwd(), dict(os.environ), sys.argv
+    saved_main = sys.modules["__main__"]
+    sys.modules["__main__"] = _as_python_m()
     loggers = {name: list(logger.handlers) for name, logger in _loggers()}
     logging.getLogger().handlers[:] = []  # a new interpreter's root logger has none
     os.chdir(cwd)
@@ -72,8 +75,17 @@ def _restored(cwd: Path, env: dict | None) -> Iterator[None]:
         os.environ.clear()
         os.environ.update(saved_env)
         sys.argv = saved_argv
+        sys.modules["__main__"] = saved_main
         for name, logger in _loggers():
             logger.handlers[:] = loggers.get(name, [])
+
+
+def _as_python_m() -> types.ModuleType:
+    """What ``__main__`` is under `python -m mlops` (click names the program after it)."""
+    main = types.ModuleType("__main__")
+    main.__package__ = "mlops"
+    main.__file__ = str(Path(__file__).with_name("__main__.py"))
+    return main
 
 
 # A new interpreter's warning filters (no -W, no PYTHONWARNINGS), printing to stderr.
@@ -112,7 +124,7 @@ def run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Compl
 
     out, err = io.StringIO(), io.StringIO()
     with _restored(cwd, env), _captured_fds() as fds:
-        sys.argv = ["mlops", *args]
+        sys.argv = [sys.modules["__main__"].__file__, *args]
         with (
             contextlib.redirect_stdout(out),
             contextlib.redirect_stderr(err),
