@@ -71,3 +71,18 @@ def test_the_helper_raises_with_what_the_command_printed(tmp_path):
     with pytest.raises(AssertionError, match="No such command"):
         mlops(tmp_path, "no-such-command")
     assert mlops(tmp_path, "no-such-command", check=False).returncode == 2
+
+
+def test_the_demo_shows_what_a_new_interpreter_prints(tmp_path):
+    """`make demo` runs its `mlops` commands in-process (mlops.sandbox.sh): same output, and a
+    failing one stops the story with its exit code and message."""
+    from mlops import sandbox, tools
+
+    printed: list[str] = []
+    sb = sandbox.Sandbox(tmp_path, log=printed.append)
+    out = sandbox.sh(sb, "mlops", "--help", cwd=tmp_path)
+    assert out == run([sys.executable, "-m", "mlops", "--help"], tmp_path).stdout.strip()
+    assert printed[0] == "$ mlops --help" and printed[1].strip() == out
+    with pytest.raises(tools.ToolError, match=r"`mlops no-such-command` failed \(exit 2\)"):
+        sandbox.sh(sb, "mlops", "no-such-command", cwd=tmp_path)
+    assert "Traceback" not in printed[-1] and "No such command" in printed[-1]
