@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -24,7 +25,9 @@ import pytest
 
 RESULTS = Path(__file__).parent / "results"
 _current: list[str] = ["", ""]  # nodeid, phase
-_records: dict = defaultdict(lambda: defaultdict(lambda: {"s": 0.0, "n": defaultdict(int)}))
+_records: dict = defaultdict(
+    lambda: defaultdict(lambda: {"s": 0.0, "cpu": 0.0, "n": defaultdict(int)})
+)
 _waits: dict = defaultdict(lambda: defaultdict(float))
 
 
@@ -65,13 +68,23 @@ def pytest_configure(config):
     subprocess.run = _timed_run
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and the children it waited for: unlike wall
+    time, hardly changed by other work on the machine."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+
+
 def _phase(name):
     @pytest.hookimpl(hookwrapper=True)
     def hook(item, *args):
         _current[:] = [item.nodeid, name]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         yield
         _records[item.nodeid][name]["s"] += time.perf_counter() - start
+        _records[item.nodeid][name]["cpu"] += _cpu() - cpu
         _current[:] = ["", ""]
 
     return hook
@@ -87,7 +100,9 @@ def pytest_unconfigure(config):
     RESULTS.mkdir(exist_ok=True)
     out = {
         node: {
-            "phases": {p: {"s": r["s"], "n": dict(r["n"])} for p, r in phases.items()},
+            "phases": {
+                p: {"s": r["s"], "cpu": r["cpu"], "n": dict(r["n"])} for p, r in phases.items()
+            },
             "waits": dict(_waits[node]),
             "worker": worker,
         }
@@ -102,8 +117,8 @@ def summarize(top: int) -> str:
         tests.update(json.loads(path.read_text()))
     rows = sorted(tests.items(), key=lambda kv: -sum(p["s"] for p in kv[1]["phases"].values()))
     lines = [
-        "| test | total s | setup s | call s | subprocesses (count, wall s) |",
-        "|---|---:|---:|---:|---|",
+        "| test | total s | CPU s | setup s | call s | subprocesses (count, wall s) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for node, rec in rows[:top]:
         phases = rec["phases"]
@@ -117,8 +132,13 @@ def summarize(top: int) -> str:
             for k in spent
         )
         total = sum(p["s"] for p in phases.values())
+        cpu = sum(p.get("cpu", 0.0) for p in phases.values())
         setup, call = (phases.get(p, {}).get("s", 0.0) for p in ("setup", "call"))
-        lines.append(f"| `{node}` | {total:.1f} | {setup:.1f} | {call:.1f} | {what} |")
+        lines.append(f"| `{node}` | {total:.1f} | {cpu:.1f} | {setup:.1f} | {call:.1f} | {what} |")
+    totals = [sum(p.get("cpu", 0.0) for p in rec["phases"].values()) for rec in tests.values()]
+    lines.append(
+        f"\n{len(tests)} tests, CPU of all (tests and their subprocesses): {sum(totals):.0f} s"
+    )
     return "\n".join(lines)
 
 

@@ -44,7 +44,17 @@ def dvc(cwd: Path, *args: str, check: bool = True):
 
 
 def mlops(cwd: Path, *args: str, check: bool = True, env: dict | None = None):
-    return run([sys.executable, "-m", "mlops", *args], cwd, check=check, env=env)
+    """`mlops ARGS` in ``cwd``: in this interpreter (tests.cli_inprocess: the same code, its
+    output and exit code, without starting Python and importing the model stack again), as a
+    subprocess for the commands that start servers, or for all with MLOPS_TEST_SUBPROCESS=1."""
+    from tests import cli_inprocess
+
+    if not cli_inprocess.in_process(list(args)):
+        return run([sys.executable, "-m", "mlops", *args], cwd, check=check, env=env)
+    proc = cli_inprocess.run(list(args), cwd, env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"mlops {args} exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -90,7 +100,7 @@ def use_sample(dest: Path, rows: int | None = SMALL_ROWS) -> Path:
     sample`), whatever table the workspace has adopted: the machinery's tests run on data they
     make themselves. ``rows=None``: the full sample, as params.yaml ``sample`` makes it."""
     size = [] if rows is None else ["--rows", str(rows)]
-    run([sys.executable, "-m", "mlops", "data", "sample", *size], dest)
+    mlops(dest, "data", "sample", *size)
     return dest
 
 

@@ -1,15 +1,17 @@
 """The template's contracts: dvc.yaml matches the code, and every command has help."""
 
 import re
+import sys
 from pathlib import Path
 
 import click
+import pytest
 import typer.main
 import yaml
 
 from mlops import params, paths
 from mlops.cli import app
-from tests.conftest import mlops
+from tests.conftest import BIN, mlops, run
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
@@ -75,8 +77,11 @@ def test_every_command_and_option_has_help():
                 assert param.help, f"{name} {param.opts} has no help"
 
 
-def test_python_dash_m_and_help_work(tmp_path):
-    out = mlops(tmp_path, "--help").stdout
+@pytest.mark.parametrize("entry", ["python -m mlops", "mlops"])
+def test_python_dash_m_and_help_work(tmp_path, entry):
+    """The entry points themselves, in a new interpreter (other tests run commands in-process)."""
+    command = [sys.executable, "-m", "mlops"] if entry != "mlops" else [str(Path(BIN) / "mlops")]
+    out = run([*command, "--help"], tmp_path).stdout
     assert re.search(r"data\b", out) and "demo" in out
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops import environments, paths, tools
+from mlops import environments, inprocess, paths, tools
 from mlops.promotion.target import TOKEN_ENV
 
 Log = Callable[[str], None]
@@ -70,10 +70,7 @@ def sh(
     cwd = cwd or sb.work
     if show:
         sb.log(f"$ {shlex.join(args)}")
-    command = (
-        [sys.executable, "-m", args[0], *args[1:]] if args[0] in ("mlops", "dvc") else list(args)
-    )
-    proc = tools.run(command, cwd=cwd, check=False)
+    proc = _run(list(args), cwd)
     output = (proc.stdout + proc.stderr).rstrip()
     if show and output:
         sb.log(output)
@@ -82,6 +79,15 @@ def sh(
             f"`{shlex.join(args)}` failed (exit {proc.returncode}) in {cwd}: {output[-2000:]}"
         )
     return proc.stdout.strip()
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """`mlops` commands run in this interpreter (the same code, without importing the model
+    stack again for each); servers, `dvc` and the rest as subprocesses."""
+    if args[0] == "mlops" and inprocess.runs_in_process(args[1:]):
+        return inprocess.run(args[1:], cwd)
+    command = [sys.executable, "-m", *args] if args[0] in ("mlops", "dvc") else args
+    return tools.run(command, cwd=cwd, check=False)
 
 
 def copy_template(template: str | Path, dest: str | Path) -> Path:

@@ -12,7 +12,7 @@ from mlops import paths
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
 from mlops.data.schema import write_table
-from tests.conftest import dvc, git, use_sample
+from tests.conftest import dvc, git
 
 pytestmark = pytest.mark.integration
 
@@ -62,11 +62,15 @@ def test_model_file_stays_out_of_git(built_repo):
 
 
 def test_repro_from_scratch_twice_gives_the_same_model(repo):
+    """The session's build is the first run; the second starts from nothing (no artifacts, no
+    DVC cache, so no run cache) and runs every stage up to the model (evaluate and card only
+    read it)."""
     first = md5(repo / paths.MODEL)
     assert first == lock_md5(repo, paths.MODEL)
     shutil.rmtree(repo / "artifacts")
     shutil.rmtree(repo / ".dvc" / "cache")
-    dvc(repo, "repro", "--force")
+    out = dvc(repo, "repro", "--force", "train").stdout
+    assert "Running stage 'train'" in out and "Running stage 'split'" in out
     assert md5(repo / paths.MODEL) == first
 
 
@@ -111,12 +115,18 @@ BAD_DATA = {
 }
 
 
+@pytest.fixture
+def sampled_clone(sampled_template, tmp_path) -> Path:
+    """A copy of the template with the bundled sample's contract and gates (built once)."""
+    return shutil.copytree(sampled_template, tmp_path / "repo", symlinks=True)
+
+
 @pytest.mark.parametrize("case", list(BAD_DATA))
-def test_bad_data_stops_the_pipeline_with_a_clear_message(template_clone, case):
+def test_bad_data_stops_the_pipeline_with_a_clear_message(sampled_clone, case):
+    template_clone = sampled_clone
     mutate, expected = BAD_DATA[case]
     df = generate(3000, seed=9)
     mutate(df)
-    use_sample(template_clone, rows=50)
     write_table(df, template_clone / DATA)
     dvc(template_clone, "add", "data")
     proc = dvc(template_clone, "repro", check=False)
