@@ -110,9 +110,14 @@ class CanaryPolicy:
 @dataclass(frozen=True)
 class Monitoring:
     drift_share: float = 0.3
-    # live performance (`mlops performance`): the task's metrics measured on outcomes must stay
-    # at least this (at most for rmse, mae, log_loss), judged once min_outcomes are labelled
-    min_live: dict[str, float] = field(default_factory=dict)
+    # live performance (`mlops performance`): metric -> a number the metric measured on outcomes
+    # must stay at least (at most for rmse, mae, log_loss), or `auto`: derived per served version
+    # from its holdout figure and trivial baseline (`live_tolerance`); unset or `auto` alone: auto
+    # for the task's headline metric and each gates.min metric measured live
+    min_live: dict[str, float | str] = field(default_factory=dict)
+    # an `auto` bar: the version's holdout figure minus this share of its lift over the trivial
+    # baseline (0.25: keep three quarters of the lift), so never at or below that baseline
+    live_tolerance: float = 0.25
     min_outcomes: int = 200
     # the prediction log's rotated files older than this are deleted (None: kept forever)
     log_retention_days: float | None = 30
@@ -247,10 +252,39 @@ def _monitoring(raw: dict, source: str) -> Monitoring:
     retention = raw.get("log_retention_days", Monitoring.log_retention_days)
     return Monitoring(
         drift_share=_number(raw.get("drift_share", 0.3), source, "monitoring.drift_share"),
-        min_live=_number_map(raw.get("min_live"), source, "monitoring.min_live"),
+        min_live=_live_bars(raw.get("min_live"), source),
+        live_tolerance=_tolerance(raw.get("live_tolerance", 0.25), source),
         min_outcomes=min_outcomes,
         log_retention_days=_number(retention, source, "monitoring.log_retention_days", low=0.001),
     )
+
+
+AUTO = "auto"  # a live bar derived from the served version's holdout figure and baseline
+
+
+def _live_bars(raw: Any, source: str) -> dict[str, float | str]:
+    """``monitoring.min_live``: metric -> number or ``auto``; ``auto`` alone (or unset): {}."""
+    if raw == AUTO:
+        return {}
+    out: dict[str, float | str] = {}
+    for name, value in _mapping(raw, source, "monitoring.min_live").items():
+        if value == AUTO:
+            out[name] = AUTO
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+        else:
+            raise ConfigError(source, f"monitoring.min_live.{name}", "must be a number or auto",
+                              value=value)  # fmt: skip
+    return out
+
+
+def _tolerance(raw: Any, source: str) -> float:
+    if not isinstance(raw, (int, float)) or isinstance(raw, bool) or not 0 <= raw < 1:
+        raise ConfigError(
+            source, "monitoring.live_tolerance", "must be a share >= 0 and < 1",
+            "0.25: a version may lose a quarter of its lift live", value=raw,
+        )  # fmt: skip
+    return float(raw)
 
 
 def _gate_mode(raw: Any, source: str) -> dict[str, str]:

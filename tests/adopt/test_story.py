@@ -12,7 +12,7 @@ def test_a_retrain_below_its_live_bar_fails_the_story_saying_why():
     with pytest.raises(StoryError) as caught:
         check_recovered(below, "production")
     message = str(caught.value)
-    assert "did not recover" in message and "r2 -0.9000 (threshold 0.2)" in message
+    assert "did not recover" in message and "r2 -0.9000 (bar 0.2)" in message
     assert "monitoring.min_live" in message and "refresh.keep_rows" in message
     assert caught.value.exit_code == 1
     with pytest.raises(StoryError, match="no live figure"):

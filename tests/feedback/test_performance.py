@@ -134,17 +134,25 @@ def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_pa
     auc = stable_g["metrics"]["roc_auc"]
     assert auc["value"] == pytest.approx(skm.roc_auc_score(good_truth[:500], good_score[:500]),
                                          abs=1e-6)  # fmt: skip
-    # the sample's staging live bar: its gate (roc_auc 0.78) minus 0.05, as adopt writes it
-    assert auc["holdout"] == 0.83 and auc["threshold"] == 0.73 and auc["passed"] is True
+    # the sample's staging live bar, auto: v1.0.0's holdout 0.83 - 0.25 x (0.83 - 0.5)
+    assert auc["holdout"] == 0.83 and auc["threshold"] == 0.7475 and auc["passed"] is True
+    assert stable_g["bars"]["roc_auc"]["how"] == (
+        "auto: v1.0.0's holdout roc_auc 0.83 - 0.25 x its lift over the trivial baseline 0.5"
+    )
     assert stable_g["status"] == "ok" and canary_g["status"] == "below threshold"
     assert canary_g["metrics"]["roc_auc"]["holdout"] is None  # v1.1.0 is not registered
+    # so its bar is staging's gates.min, and it says why
+    assert canary_g["bars"]["roc_auc"]["source"] == "gates.min"
+    assert canary_g["metrics"]["roc_auc"]["threshold"] == 0.78
     # beside the holdout figure, the version's baselines on the same holdout
     assert (auc["trivial"], auc["linear"]) == (0.5, 0.8) and "bar_met_by_trivial" not in auc
     assert result["threshold_source"] == "environments/staging.yaml: monitoring.min_live"
+    assert result["thresholds"] == {"roc_auc": "auto"}
     md = (tmp_path / "out" / "performance.md").read_text()
     assert "| v1.0.0 | stable | 600 | 500 | 83.3% | ✅ ok |" in md
     assert "| v1.1.0 | canary | 405 | 400 | 98.8% | ❌ below threshold |" in md
-    assert "| 0.8300 | 0.5000 | 0.8000 | ≥ 0.73 ✅ |" in md
+    assert "| 0.8300 | 0.5000 | 0.8000 | ≥ 0.7475 ✅ |" in md
+    assert "- bar `roc_auc` ≥ 0.7475: auto: v1.0.0's holdout roc_auc 0.83" in md
     assert "<table>" in (tmp_path / "out" / "performance.html").read_text()
 
 

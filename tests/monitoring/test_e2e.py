@@ -132,8 +132,12 @@ def test_outcomes_show_live_performance_falling_under_drift(served, tmp_path):
     before, under = figures["normal"], figures["drifted"]
     assert (codes["normal"], before.status, before.labelled) == (0, "ok", 600)
     assert (codes["drifted"], under.status, under.labelled) == (1, "below threshold", 800)
-    assert before.metric == under.metric == "roc_auc" and before.threshold == 0.75
-    assert before.value >= 0.75 > under.value and before.value - under.value > 0.1
-    assert before.describe().endswith("(threshold 0.75): ok, 600 labelled rows")
+    # the bar is auto: the version's holdout roc_auc minus a quarter of its lift over 0.5
+    assert before.metric == under.metric == "roc_auc" and before.trivial == 0.5
+    assert before.how.startswith(f"auto: {VERSION}'s holdout roc_auc ")
+    assert 0.6 < before.threshold == under.threshold < 0.8
+    assert before.value >= before.threshold > under.value and before.value - under.value > 0.1
+    shown = f"(bar {before.threshold:g}), trivial baseline 0.5: ok, 600 labelled rows"
+    assert before.describe().endswith(shown)
     result = demo.report_drift(served, log_dir=logs, out_dir=tmp_path / "drift", echo=print)
     assert result.dataset_drift

@@ -66,7 +66,7 @@ def test_answers_per_task_and_422s_name_the_adopted_column(served):
             ({**records[0], number: "high"}, number, "must be "),
             ({**records[0], number: 1e12}, number, "must be between"),
             ({k: v for k, v in records[0].items() if k != category}, category, "field required"),
-            ({**records[0], contract.target: 1}, contract.target, "unknown field"),
+            ({**records[0], contract.target: 1}, contract.target, "the target: send the features"),
         ]
         for record, column, words in bad:
             resp = client.post("/predict", json={"records": [record]})

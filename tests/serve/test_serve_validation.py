@@ -98,3 +98,11 @@ def test_canary_split_is_deterministic_and_near_the_share():
     assert [bucket(i) for i in ids] == [bucket(i) for i in ids]
     share = sum(bucket(i) < 10 for i in ids) / len(ids)
     assert 0.08 < share < 0.12
+
+
+def test_a_row_exported_with_its_target_is_told_to_send_the_features_only():
+    good = _records(1)[0]
+    [error] = _errors([{**good, CONTRACT.target: 1}])
+    assert error["loc"] == ["records", 0, CONTRACT.target] and error["type"] == "extra"
+    assert error["msg"] == "the target: send the features only"
+    assert validation.records({"records": [good]}) == [good]  # without it: answered

@@ -16,6 +16,8 @@ Rules (each decision is reported to the user as a note):
 - nullable when any value is missing; ``max_null_share`` is the observed share plus
   ``NULL_MARGIN``;
 - a constant column (one value, or none) is kept out of the features;
+- an id-like column with every value present and distinct is the contract's ``id``: the split
+  keeps each row on one side by it (several: the one named like an id, else the first);
 - a column kept out of the features is validated as text (``kind: category``, any value) and
   may be null: the prediction log never holds it, so rows `mlops data refresh` adds from
   labelled live traffic lack it;
@@ -352,6 +354,9 @@ def infer_contract(
     )
     if not any(c.feature for c in columns):
         raise AdoptError("no column can be a feature (all constant, id-like or high-cardinality)")
+    ident = id_column(df, columns)
+    if ident is not None:
+        notes.append(describe_id(ident))
     contract = Contract(
         model=name,
         task=task,
@@ -361,6 +366,7 @@ def infer_contract(
         classes=classes,
         positive=label,
         segment=segment,
+        id_column=ident,
     )
     review = _review(contract)
     warning = imbalance(_labels(df[target]), contract.task) if contract.classification else None
@@ -368,6 +374,27 @@ def infer_contract(
         notes.append("warning: " + warning)
         review.insert(0, warning)
     return Inferred(contract, notes, review)
+
+
+def id_column(df: pd.DataFrame, columns: tuple[Column, ...]) -> str | None:
+    """The row id among the id-like columns: every value present and distinct; the one named
+    like an id first, else the first in the table."""
+    found = [
+        c.name for c in columns
+        if c.description.startswith("id-like") and df[c.name].notna().all()
+        and df[c.name].is_unique
+    ]  # fmt: skip
+    named = [n for n in found if re.search(r"(^|[_\-\s])id$|^id", str(n).lower())]
+    return (named or found or [None])[0]
+
+
+def describe_id(name: str) -> str:
+    """What adopt tells about the id column: the split's row identity and the outcome join."""
+    return (
+        f"column {name!r}: the row id (contract.yaml id): the split keeps each row on one side "
+        f"by it. Outcomes join to predictions by request id: send a row's {name} as "
+        f"X-Request-ID (one record per request), then an outcome file's request_id is its {name}"
+    )
 
 
 # what to judge an imbalanced model by, per task: the gates and the card show these

@@ -86,7 +86,8 @@ def performance(
     """Live metrics from outcomes joined to the prediction log, per version and route.
 
     Exit 0: every judged group passes, or not enough outcomes yet; 1: a group is below its
-    threshold (monitoring.min_live, default gates.min); 2: it could not be measured.
+    bar (monitoring.min_live: a number, or auto from its version's holdout figure and trivial
+    baseline; unset: auto); 2: it could not be measured.
     """
     from mlops.feedback import performance as api
     from mlops.feedback import render

@@ -56,7 +56,8 @@ def write_outcomes(outcomes: pd.DataFrame, target: str, path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Figure:
-    """The headline of one `mlops performance` run: one metric of the judged groups."""
+    """The headline of one `mlops performance` run: one metric of the judged groups, its bar
+    (of the version with the most labelled rows), how that bar was set, the trivial baseline."""
 
     metric: str
     value: float | None
@@ -64,11 +65,14 @@ class Figure:
     status: str
     labelled: int
     versions: tuple[str, ...]
+    trivial: float | None = None  # the version's trivial baseline on its holdout
+    how: str = ""  # where the bar comes from
 
     def describe(self) -> str:
         value = "—" if self.value is None else f"{self.value:.4f}"
-        bar = "" if self.threshold is None else f" (threshold {self.threshold:g})"
-        return f"{self.metric} {value}{bar}: {self.status}, {self.labelled:,} labelled rows"
+        bar = "" if self.threshold is None else f" (bar {self.threshold:g})"
+        base = "" if self.trivial is None else f", trivial baseline {self.trivial:.4g}"
+        return f"{self.metric} {value}{bar}{base}: {self.status}, {self.labelled:,} labelled rows"
 
 
 def figure(report: Path) -> Figure:
@@ -76,17 +80,19 @@ def figure(report: Path) -> Figure:
     over its stable groups (the row-weighted mean when several versions are in the window)."""
     result: dict[str, Any] = json.loads(report.read_text())
     groups = [g for g in result["groups"] if g["metrics"] and g["route"] == "stable"]
-    names = [m for m in result["thresholds"] if any(m in g["metrics"] for g in groups)]
-    names = names or [m for g in groups for m in g["metrics"]]
+    judged = [m for g in groups for m, row in g["metrics"].items() if "threshold" in row]
+    names = judged or [m for g in groups for m in g["metrics"]]
     if not names:
         return Figure("—", None, None, result["status"], 0, ())
     name = names[0]
     measured = [g for g in groups if name in g["metrics"]]
     n = sum(g["labelled"] for g in measured)
     value = sum(g["metrics"][name]["value"] * g["labelled"] for g in measured) / n
+    main = max(measured, key=lambda g: g["labelled"])
+    row, bar = main["metrics"][name], main.get("bars", {}).get(name, {})
     return Figure(
-        name, value, result["thresholds"].get(name), result["status"], n,
-        tuple(g["version"] for g in measured),
+        name, value, row.get("threshold"), result["status"], n,
+        tuple(g["version"] for g in measured), row.get("trivial"), bar.get("how", ""),
     )  # fmt: skip
 
 
@@ -99,12 +105,13 @@ class StoryError(MlopsError):
 def check_recovered(fig: Figure | None, env: str) -> str:
     """The story's last claim, checked: the retrained version meets its live bar on fresh
     traffic of the moved population. Otherwise ``StoryError`` saying why and what to try."""
-    if fig is not None and fig.status == OK:
-        return f"live performance recovered: {fig.describe()}"
+    if fig is not None and fig.status == OK and fig.threshold is not None:
+        return f"live performance recovered: {fig.describe()}; the bar: {fig.how}"
     shown = "no live figure" if fig is None else fig.describe()
+    how = fig.how if fig is not None and fig.how else "none"
     raise StoryError(
-        f"the loop did not recover: after the retrain, {shown} "
-        f"(the bar: environments/{env}.yaml monitoring.min_live). The old rows may still teach "
+        f"the loop did not recover: after the retrain, {shown} (the bar: {how}; set in "
+        f"environments/{env}.yaml monitoring.min_live). The old rows may still teach "
         "the old relation: in params.yaml, refresh.keep_rows keeps only the newest rows (train "
         "and holdout follow the new population) or train.recency.half_life weighs them more; "
         "or gather more labelled traffic. Then run `make demo` again"

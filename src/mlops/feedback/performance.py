@@ -5,11 +5,15 @@ with a 95 % interval (``mlops.feedback.intervals``), the row count, the label co
 share of the logged predictions), the version's holdout metrics from its registry tag and, beside
 them, its baselines on the same holdout (``trivial`` and ``linear``, ``mlops.baselines``).
 
-Thresholds, in ``environments/<env>.yaml``::
+Thresholds (bars), in ``environments/<env>.yaml``::
 
     monitoring:
-      min_live: {roc_auc: 0.75}   # default: the environment's gates.min
+      min_live: {roc_auc: auto}   # or a number; auto: from each version's holdout and baseline
+      live_tolerance: 0.25        # auto: the share of its lift over the baseline it may lose
       min_outcomes: 200           # fewer labelled rows: "not enough outcomes yet", no verdict
+
+Each group is judged by its own version's bars (``mlops.feedback.bars``): an ``auto`` bar is
+derived from that version's holdout figure and trivial baseline, and every group says how.
 
 A group fails when a metric's point estimate is worse than its threshold (below; above for
 rmse, mae, log_loss); the interval is shown so a reader can judge how sure that is. Only the
@@ -37,7 +41,7 @@ from mlops import environments, models_file, paths, predlog, registry, tools
 from mlops.contract import Contract, load_contract
 from mlops.durations import parse_duration
 from mlops.errors import MlopsError
-from mlops.feedback import intervals, join, outcomes
+from mlops.feedback import bars, intervals, join, outcomes
 from mlops.metric_names import LOWER_IS_BETTER
 
 DEFAULT_OUT_DIR = "reports/performance"
@@ -60,6 +64,7 @@ class Group:
     status: str
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     deployed: bool = True  # deployed to the environment now (models.yaml): it decides the verdict
+    bars: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> its bar, and how
 
     @property
     def coverage(self) -> float:
@@ -75,7 +80,7 @@ class Result:
     model: str
     task: str
     since: str
-    thresholds: dict[str, float]
+    thresholds: dict[str, float | str]  # as configured: metric -> number or "auto"
     threshold_source: str
     min_outcomes: int
     groups: list[Group]
@@ -232,32 +237,25 @@ def deployed_versions(root: Path, env: str, model: str) -> set[str] | None:
     return {deployment.stable.version, *([deployment.canary.version] if deployment.canary else [])}
 
 
-def thresholds_of(env: environments.Environment) -> tuple[dict[str, float], str]:
-    if env.monitoring.min_live:
-        return env.monitoring.min_live, f"{env.source}: monitoring.min_live"
-    return env.gates.min, f"{env.source}: gates.min (no monitoring.min_live set)"
-
-
 def measure(
     labelled: pd.DataFrame,
     contract: Contract,
-    thresholds: dict[str, float],
-    min_outcomes: int,
+    wanted: dict[str, float | str],
+    env: environments.Environment,
     holdout: dict[str, dict[str, float]],
     baselines: dict[str, dict[str, Any]] | None = None,
 ) -> list[Group]:
+    """One group per (version, route), each judged by its version's bars."""
     groups = []
     for (version, route), group in labelled.groupby(["model_version", "route"], sort=True):
-        status, table = judge(
-            group,
-            contract,
-            thresholds,
-            min_outcomes,
-            holdout.get(str(version), {}),
-            (baselines or {}).get(str(version)),
-        )
+        version = str(version)
+        recorded, base = holdout.get(version, {}), (baselines or {}).get(version) or {}
+        own = bars.resolve(wanted, version, recorded, base.get("trivial") or {}, env)
+        status, table = judge(group, contract, bars.thresholds(own),
+                              env.monitoring.min_outcomes, recorded, base)  # fmt: skip
         n = int(group[contract.target].notna().sum())
-        groups.append(Group(str(version), str(route), len(group), n, status, table))
+        shown = {m: b.to_dict() for m, b in own.items()}
+        groups.append(Group(version, str(route), len(group), n, status, table, bars=shown))
     return groups
 
 
@@ -287,18 +285,17 @@ def run(
     t0 = time.perf_counter()
     labelled = join.label(logged.frame, known, contract.target)
     seconds["join"] = round(time.perf_counter() - t0, 3)
-    thresholds, source = thresholds_of(environment)
+    wanted, source = bars.configured(environment, contract.task, LIVE_METRICS[contract.task])
     t0 = time.perf_counter()
-    minimum = environment.monitoring.min_outcomes
     holdout = holdout_metrics(root, contract.model)
     baselines = holdout_metrics(root, contract.model, "baselines")
-    groups = measure(labelled, contract, thresholds, minimum, holdout, baselines)
+    groups = measure(labelled, contract, wanted, environment, holdout, baselines)
     live = deployed_versions(root, env, contract.model)
     for group in groups:
         group.deployed = live is None or group.version in live
     # beside them, what a shadow version would have answered on the same requests: shown, not
     # judged (it answered nobody)
-    shadows = measure(join.shadow_rows(labelled), contract, thresholds, minimum, holdout, baselines)
+    shadows = measure(join.shadow_rows(labelled), contract, wanted, environment, holdout, baselines)
     for group in shadows:
         group.deployed = False
     groups += shadows
@@ -308,12 +305,12 @@ def run(
         model=contract.model,
         task=contract.task,
         since=since or "",
-        thresholds=thresholds,
+        thresholds=wanted,
         threshold_source=source,
         min_outcomes=environment.monitoring.min_outcomes,
         groups=groups,
         logged=logged.records,
         outcomes=len(known),
-        unused_thresholds=sorted(set(thresholds) - set(LIVE_METRICS[contract.task])),
+        unused_thresholds=sorted(set(wanted) - set(LIVE_METRICS[contract.task])),
         seconds=seconds,
     )

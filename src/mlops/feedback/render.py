@@ -47,7 +47,8 @@ def summary_rows(result: Result) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def metric_rows(result: Result) -> list[tuple[str, list[list[str]]]]:
+def metric_rows(result: Result) -> list[tuple[str, list[list[str]], list[str]]]:
+    """Per measured group: its title, its metric table and how each of its bars was set."""
     out = []
     for g in result.groups:
         if not g.metrics:
@@ -58,8 +59,18 @@ def metric_rows(result: Result) -> list[tuple[str, list[list[str]]]]:
              _threshold(name, m)]
             for name, m in g.metrics.items()
         ]  # fmt: skip
-        out.append((f"{g.version} · {g.route} · {g.labelled:,} labelled rows", rows))
+        out.append((f"{g.version} · {g.route} · {g.labelled:,} labelled rows", rows, bar_lines(g)))
     return out
+
+
+def bar_lines(group) -> list[str]:
+    """One line per bar of the group's version: its value and where it comes from."""
+    lines = []
+    for name, bar in group.bars.items():
+        value = bar.get("value")
+        shown = "none" if value is None else f"{'≤' if name in LOWER_IS_BETTER else '≥'} {value:g}"
+        lines.append(f"bar `{name}` {shown}: {bar['how']}")
+    return lines
 
 
 INTERVALS = {
@@ -106,8 +117,8 @@ def markdown(result: Result) -> str:
         )
         return "\n".join(lines) + "\n"
     lines += _table(summary_rows(result), SUMMARY)
-    for title, rows in metric_rows(result):
-        lines += ["", f"### {title}", "", *_table(rows, METRICS)]
+    for title, rows, how in metric_rows(result):
+        lines += ["", f"### {title}", "", *_table(rows, METRICS), "", *(f"- {h}" for h in how)]
     lines += [
         "",
         f"Intervals: {INTERVALS[result.task]}. Holdout: the version's registered "
@@ -132,8 +143,9 @@ def page(result: Result) -> str:
     parts = [f"<h1>{html.escape(intro[0].removeprefix('## '))}</h1>"]
     parts += [f"<p>{html.escape(line)}</p>" for line in intro[2:]]
     parts.append(_html_table(summary_rows(result), SUMMARY))
-    for title, rows in metric_rows(result):
+    for title, rows, how in metric_rows(result):
         parts += [f"<h2>{html.escape(title)}</h2>", _html_table(rows, METRICS)]
+        parts += [f"<p>{html.escape(h.replace('`', ''))}</p>" for h in how]
     style = (
         "body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"

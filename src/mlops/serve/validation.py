@@ -167,7 +167,10 @@ class Validator:
             if problem:
                 yield _error(loc, problem, "value", value)
         for name in record.keys() - self._known:
-            yield _error(["records", index, name], "unknown field", "extra")
+            # the outcome is not known when a prediction is asked for: say so, not "unknown"
+            target = name == self.contract.target
+            problem = "the target: send the features only" if target else "unknown field"
+            yield _error(["records", index, name], problem, "extra")
 
     def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
         """Validated records -> the frame the model was trained on (same columns, same dtypes).

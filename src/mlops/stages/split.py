@@ -39,12 +39,24 @@ def _canonical(column: pd.Series) -> pd.Series:
     return column.astype("string").fillna("").astype(object)
 
 
-def row_ids(df: pd.DataFrame, contract: Contract) -> np.ndarray:
-    """Each row's stable identity (uint64): its ``id`` column's value, else its content."""
-    ident = contract.id_column
-    columns = [ident] if ident else [c.name for c in contract.columns if c.name in df.columns]
+def _hash(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     values = pd.DataFrame({c: _canonical(df[c]) for c in columns})
     return pd.util.hash_pandas_object(values, index=False, hash_key=_KEY).to_numpy(np.uint64)
+
+
+def row_ids(df: pd.DataFrame, contract: Contract) -> np.ndarray:
+    """Each row's stable identity (uint64): its ``id`` column's value, else its content. A row
+    whose id is missing (rows `mlops data refresh` adds: the log never holds a column that is
+    not a feature) is identified by its content, so those rows do not all share one side."""
+    ident = contract.id_column
+    content = [c.name for c in contract.columns if c.name in df.columns and c.name != ident]
+    if not ident:
+        return _hash(df, content)
+    ids = _hash(df, [ident]).copy()
+    missing = df[ident].isna().to_numpy()
+    if missing.any():
+        ids[missing] = _hash(df[missing], content)
+    return ids
 
 
 def _mix(ids: np.ndarray, seed: int) -> np.ndarray:

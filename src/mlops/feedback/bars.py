@@ -1,0 +1,102 @@
+"""The live bars `mlops performance` judges each served version by.
+
+``monitoring.min_live`` in ``environments/<env>.yaml`` maps a metric to a number (used as is)
+or to ``auto``: the bar of version V is V's registered holdout figure minus
+``monitoring.live_tolerance`` (default 0.25) of its lift over the trivial baseline scored on
+the same holdout (``mlops.baselines.live_bar``). A version that loses more than a quarter of
+what it adds over a constant answer is flagged, and no bar is ever one a constant answer meets.
+Unset (or ``min_live: auto``): ``auto`` for the task's headline metric and for every
+``gates.min`` metric the task measures live.
+
+A version whose tag records no holdout figure or baseline for the metric (registered before
+baselines were recorded, or not registered at all) falls back to ``gates.min`` for that metric
+when it has one, else is not judged on it; its bar says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mlops import baselines
+from mlops.environments import AUTO, Environment
+from mlops.metric_names import HEADLINE, LOWER_IS_BETTER
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One metric's bar for one version: its value (None: not judged) and where it comes from."""
+
+    metric: str
+    value: float | None
+    source: str  # "set" (a number in min_live) | "auto" | "gates.min" | "none"
+    how: str  # one line a reader can check
+    version: str | None = None  # auto: the version whose holdout figure it is derived from
+    holdout: float | None = None
+    trivial: float | None = None
+    tolerance: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None or k == "value"}
+
+
+def configured(env: Environment, task: str, live: tuple[str, ...]) -> tuple[dict, str]:
+    """(metric -> number or ``auto``, where that is said) for ``env``."""
+    if env.monitoring.min_live:
+        return dict(env.monitoring.min_live), f"{env.source}: monitoring.min_live"
+    names = [HEADLINE[task], *(m for m in env.gates.min if m in live)]
+    where = f"{env.source}: auto (monitoring.min_live unset: the headline metric and gates.min)"
+    return dict.fromkeys(names, AUTO), where
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def derive(metric: str, version: str, holdout: Any, trivial: Any, tolerance: float) -> Bar | None:
+    """The ``auto`` bar of ``version`` for ``metric``; None without both figures."""
+    if not (_number(holdout) and _number(trivial)):
+        return None
+    value = baselines.live_bar(metric, float(holdout), float(trivial), tolerance)
+    lower = metric in LOWER_IS_BETTER
+    if value == round(float(trivial), 6):
+        how = (f"auto: {version}'s holdout {metric} {holdout:.4g} does not beat its trivial "
+               f"baseline {trivial:.4g}: the bar is the baseline")  # fmt: skip
+    else:
+        sign, side = ("+", "margin under") if lower else ("-", "lift over")
+        how = (f"auto: {version}'s holdout {metric} {holdout:.4g} {sign} {tolerance:g} x its "
+               f"{side} the trivial baseline {trivial:.4g}")  # fmt: skip
+    return Bar(metric, value, AUTO, how, version, float(holdout), float(trivial), tolerance)
+
+
+def resolve(
+    wanted: dict[str, float | str],
+    version: str,
+    holdout: dict[str, Any],
+    trivial: dict[str, Any],
+    env: Environment,
+) -> dict[str, Bar]:
+    """Each wanted metric's bar for ``version`` (see the module doc)."""
+    out = {}
+    for metric, spec in wanted.items():
+        if spec != AUTO:
+            out[metric] = Bar(metric, float(spec), "set", f"{env.source}: monitoring.min_live")
+            continue
+        tolerance = env.monitoring.live_tolerance
+        bar = derive(metric, version, holdout.get(metric), trivial.get(metric), tolerance)
+        if bar is None:
+            bar = _fallback(metric, version, env)
+        out[metric] = bar
+    return out
+
+
+def _fallback(metric: str, version: str, env: Environment) -> Bar:
+    missing = f"{version}'s tag records no holdout {metric} and trivial baseline"
+    if metric in env.gates.min:
+        return Bar(metric, env.gates.min[metric], "gates.min", f"{missing}: {env.source} gates.min")
+    return Bar(metric, None, "none", f"{missing}: no bar, not judged")
+
+
+def thresholds(bars: dict[str, Bar]) -> dict[str, float]:
+    """The bars that judge: metric -> value."""
+    return {m: b.value for m, b in bars.items() if b.value is not None}
