@@ -49,8 +49,6 @@ def _parent(root: Path, commit: str) -> str | None:
 def judge(root: str | Path, trail: Trail) -> list[Unreviewed]:
     """Each commit of ``trail`` that changed models.yaml without a pull request, judged by
     `mlops check` against its parent (oldest first)."""
-    from mlops.promotion import check  # the check's imports only when there is one to judge
-
     root = Path(root)
     by_commit: dict[str, list] = {}
     for change in trail.changes:
@@ -61,6 +59,8 @@ def judge(root: str | Path, trail: Trail) -> list[Unreviewed]:
         parent = _parent(root, commit)
         if parent is None:
             continue
+        from mlops.promotion import check  # its imports only when there is a push to judge
+
         text = tools.run(["git", "show", f"{commit}:{paths.MODELS_FILE}"], cwd=root).stdout
         report = check.evaluate(root, text, parent, source=f"{commit[:10]}:models.yaml", rev=commit)
         envs = list(dict.fromkeys(c.env for c in changes))
