@@ -163,6 +163,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"audit: {problem}", err=True)
         for verdict in judged:
             typer.echo(f"audit: {verdict.describe()}", err=True)
+        if older := unreviewed.not_judged(trail):
+            typer.echo(f"audit: {older}", err=True)
         rewritten = ledger.problems_at(".", "HEAD")
         for problem in rewritten:
             typer.echo(f"audit: {problem}", err=True)

@@ -6,7 +6,9 @@ main was never reviewed, and `mlops deploy` and the servers apply it only if it 
 such change the same way (``check.evaluate`` with the policy of its parent commit) and say
 which were refused, never showing a refused state as if it had been served. Only changes
 without a pull request number are judged (rare, so the audit stays one pass over the history);
-a root commit has no state before it and is not judged.
+a root commit has no state before it and is not judged. A history merged without PR numbers
+(rebase merges, another forge's merge subjects) would make every change one: only the latest
+``LIMIT`` are judged, and the audit says how many older ones were not.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 
 from mlops import paths, tools
 from mlops.promotion.audit import Trail
+
+LIMIT = 10  # each judged change costs one `mlops check`
 
 
 @dataclass(frozen=True)
@@ -46,16 +50,21 @@ def _parent(root: Path, commit: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def judge(root: str | Path, trail: Trail) -> list[Unreviewed]:
-    """Each commit of ``trail`` that changed models.yaml without a pull request, judged by
-    `mlops check` against its parent (oldest first)."""
-    root = Path(root)
+def pushes(trail: Trail) -> dict[str, list]:
+    """commit -> its changes, for each commit of ``trail`` without a pull request (oldest first)."""
     by_commit: dict[str, list] = {}
     for change in trail.changes:
         if change.pr is None:
             by_commit.setdefault(change.commit, []).append(change)
+    return by_commit
+
+
+def judge(root: str | Path, trail: Trail, limit: int = LIMIT) -> list[Unreviewed]:
+    """The latest ``limit`` commits of ``trail`` that changed models.yaml without a pull
+    request, each judged by `mlops check` against its parent (oldest first)."""
+    root = Path(root)
     judged = []
-    for commit, changes in by_commit.items():
+    for commit, changes in list(pushes(trail).items())[-limit:]:
         parent = _parent(root, commit)
         if parent is None:
             continue
@@ -83,3 +92,14 @@ def notes(judged: list[Unreviewed]) -> dict[str, str]:
         u.commit: "NOT APPLIED (refused by mlops check, no PR): " if u.refused else "(no PR) "
         for u in judged
     }
+
+
+def not_judged(trail: Trail, limit: int = LIMIT) -> str | None:
+    """A line saying how many older changes without a pull request were not judged, if any."""
+    older = len(pushes(trail)) - limit
+    if older <= 0:
+        return None
+    return (
+        f"{older} older change(s) of models.yaml without a pull request were not judged (only "
+        f"the latest {limit} are): `mlops check --base <its parent>` judges one"
+    )
