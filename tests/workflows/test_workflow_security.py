@@ -315,7 +315,7 @@ def test_the_promotion_check_runs_the_base_commits_code_on_the_prs_state():
 def test_the_promotion_replay_reads_the_logs_url_when_set():
     steps = _promote_check_steps()
     action = next(s for s in steps if s.get("uses") == "./.github/actions/dvc-remote")
-    assert action["with"]["logs-url"] == "${{ env.MLOPS_LOGS_URL }}"
+    assert action["with"]["logs-url"] == "${{ vars.MLOPS_LOGS_URL }}"
     fetch = next(s for s in steps if "remote://logs/" in s.get("run", ""))
     assert fetch["if"] == "env.MLOPS_LOGS_URL != ''"
     assert '"$RUNNER_TEMP/prediction-logs"' in fetch["run"]
