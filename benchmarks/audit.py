@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -167,6 +168,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
+        print(
+            "load average (1, 5, 15 min) at the start: "
+            + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        )
         build(repo, args.promotions)
         started, cpu = time.perf_counter(), time.process_time() + _children_cpu()
         changes = audit.history(repo)
@@ -182,6 +187,8 @@ def main() -> None:
         check_cpu = time.process_time() + _children_cpu() - check_cpu
         check_command, check_command_cpu, _ = timed_command(repo, "check", "--base", "main")
         subprocess.run(["git", "checkout", "-q", "--", "."], cwd=repo, check=True)
+        # no candidate: models.yaml as main has it (what a PR that changes only policy meets)
+        unchanged, unchanged_cpu, _ = timed_command(repo, "check", "--base", "main")
         records_wall, records_cpu, records = time_records(repo)
     with_pr = sum(1 for c in changes if c.pr)
     print(
@@ -198,8 +205,15 @@ def main() -> None:
         f"{'; '.join(f[:80] for f in report.failures)})"
     )
     print(
+        f"`mlops check` without a candidate (models.yaml unchanged): {unchanged:.3f} s wall "
+        f"({unchanged_cpu:.3f} s CPU)"
+    )
+    print(
         f"registration records ({records}) checked against the tags, as `mlops audit` does: "
         f"{records_wall:.3f} s wall ({records_cpu:.3f} s CPU incl. git)"
+    )
+    print(
+        "load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
     )
 
 

@@ -69,6 +69,9 @@ def _bash(script: str, cwd: Path, env: dict) -> None:
     run(["bash", "-eo", "pipefail", "-c", script], cwd, env=env)
 
 
+CHECK_STEP = "Check the PR's models.yaml with the base's code and write the promotion plan"
+
+
 def test_promote_workflow_steps_post_the_plan_and_fail_on_a_bad_promotion(promo, tmp_path):
     from mlops.promotion import promote
 
@@ -82,9 +85,11 @@ def test_promote_workflow_steps_post_the_plan_and_fail_on_a_bad_promotion(promo,
     outputs = tmp_path / "outputs"
     env = {"PATH": f"{fake}:{Path(sys.executable).parent}:/usr/bin:/bin", "BASE_REF": "main"}
     env["GITHUB_OUTPUT"] = str(outputs)
+    # the base's checkout and the pull request's are one folder here: the step's commands only
+    env |= {"GITHUB_WORKSPACE": str(promo), "PR_DIR": str(promo)}
     steps = _steps("promote", "check")
     promote.promote(promo, "staging", "v1.0.0")
-    _bash(steps["Check models.yaml and write the promotion plan"], promo, env)
+    _bash(steps[CHECK_STEP], promo, env)
     assert outputs.read_text().split() == ["failed=0", "planned=yes"]
     plan = {"PLAN": str(promo / "reports/pr/promotion-plan.md"), "HEAD_SHA": "0" * 40}
     _bash(_steps("promote", "comment")["Post the plan on the pull request"], promo, env | plan)
@@ -92,7 +97,7 @@ def test_promote_workflow_steps_post_the_plan_and_fail_on_a_bad_promotion(promo,
     assert "staging | promotion | none | v1.0.0" in recorded.read_text()
 
     (promo / "models.yaml").write_text((promo / "models.yaml").read_text().replace("staging", "qa"))
-    _bash(steps["Check models.yaml and write the promotion plan"], promo, env)
+    _bash(steps[CHECK_STEP], promo, env)
     assert outputs.read_text().split()[-2:] == ["failed=1", "planned=yes"]
     assert "unknown environment 'qa'" in (promo / "reports/pr/promotion-plan.md").read_text()
 

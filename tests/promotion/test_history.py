@@ -12,7 +12,7 @@ import pytest
 
 from mlops import registry
 from mlops.errors import NotFoundError
-from mlops.promotion import audit, gitlog
+from mlops.promotion import audit, gitlog, unreviewed
 from tests.conftest import git, run
 from tests.promotion.conftest import merge_pr
 
@@ -125,8 +125,14 @@ def test_hostile_bytes_are_one_problem_naming_the_commit(history_repo):
     ]  # fmt: skip
     assert len(trail.problems) == 1 and bad[:10] in trail.problems[0]
     assert "broken yaml" in trail.problems[0] and "not valid YAML" in trail.problems[0]
-    out = run([sys.executable, "-m", "mlops", "audit"], repo)
+    out = run([sys.executable, "-m", "mlops", "audit"], repo, check=False)
     assert "v1.4.0" in out.stdout and f"audit: commit {bad[:10]}" in out.stderr
+    # pushed without a pull request, to a repository with no environments: never applicable
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "NOT APPLIED (refused by mlops check, no PR): fixed" in out.stdout
+    # only the latest direct pushes are judged (each is one `mlops check`), and it says so
+    assert [u.commit for u in unreviewed.judge(repo, trail, limit=1)] == [trail.changes[-1].commit]
+    assert unreviewed.not_judged(trail, limit=1).startswith("2 older change(s) of models.yaml")
 
 
 def test_a_shallow_clone_is_refused_with_the_command_that_fixes_it(history_repo, tmp_path):

@@ -95,6 +95,17 @@ def test_a_re_created_tag_is_refused_everywhere_and_never_taken_for_a_rollback(p
     audit = mlops(repo, "audit", check=False)
     assert audit.returncode == 1 and f"tag {old.tag} was re-created or moved" in audit.stderr
     assert "Traceback" not in audit.stderr
+    # the listing and the registry page say it as well: the tag's figures are not the record
+    listed = mlops(repo, "versions")
+    assert f"versions: tag {old.tag} was re-created or moved" in listed.stderr
+    moved = registry.get_version(repo, MODEL, "v1.0.0")
+    assert (
+        f"{old.tag} points at {moved.commit[:10]}, which is not on origin/main's first-parent "
+        "line (never merged)"
+    ) in listed.stderr
+    mlops(repo, "site", "--out", str(repo.parent / "site"), "--no-live")
+    page = (repo.parent / "site" / "index.html").read_text()
+    assert "The history has problems" in page and f"tag {old.tag} was re-created" in page
 
 
 def _retrain_with_threshold(repo: Path, threshold: float, message: str) -> None:

@@ -65,10 +65,22 @@ def test_a_direct_push_the_policy_refuses_is_never_applied(live):
     assert view["canary"] is None and "canary.max_traffic 50" in view["reason"]
     assert production.predict(rows)["model_version"] == "v1.0.0"
 
+    # the audit never shows the refused state as served: marked, and exit 1 while it is main's
+    pushed = git(repo, "rev-parse", "HEAD")
+    audit = mlops(repo, "audit", check=False)
+    assert audit.returncode == 1 and "Traceback" not in audit.stderr
+    assert "NOT APPLIED (refused by mlops check, no PR): direct push" in audit.stdout
+    assert (
+        f"{pushed[:10]} (direct push: production canary at 90%) changed production without a "
+        "pull request and fails `mlops check`"
+    ) in audit.stderr
+
     git(repo, "revert", "--no-edit", "HEAD")
     git(repo, "push", "-q", "origin", "main")
     view = production.sync()
     assert view["sync"] == "Synced" and view["commit"] == git(repo, "rev-parse", "HEAD")
+    audit = mlops(repo, "audit", check=False)  # reverted: history, marked, no longer a problem
+    assert audit.returncode == 0 and "NOT APPLIED (refused by mlops check" in audit.stdout
 
 
 def test_a_moved_tag_changes_nothing_served_and_is_refused(live):

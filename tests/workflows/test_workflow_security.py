@@ -279,3 +279,45 @@ def test_local_actions_are_used_after_a_checkout_by_a_relative_path():
                     assert checked_out, f"{path.name} {name}: {uses} before actions/checkout"
                     assert (ROOT / uses / "action.yml").is_file(), uses
                 checked_out = checked_out or uses.startswith("actions/checkout@")
+
+
+def _promote_check_steps() -> list[dict]:
+    flow = yaml.safe_load((GITHUB / "workflows" / "promote.yml").read_text())
+    return flow["jobs"]["check"]["steps"]
+
+
+def test_the_promotion_check_runs_the_base_commits_code_on_the_prs_state():
+    """The gating check is the base commit's code; the PR's checkout is only read (models.yaml,
+    environments/, contract.yaml): a PR that edits the check cannot make its own check pass."""
+    steps = _promote_check_steps()
+    aside = next(i for i, s in enumerate(steps) if "git worktree add" in s.get("run", ""))
+    # before it, only the checkout of the PR; nothing of the PR runs
+    assert [s["uses"].split("@")[0] for s in steps[:aside]] == ["actions/checkout"]
+    script = steps[aside]["run"]
+    assert steps[aside]["env"]["BASE_SHA"] == BASE_CHECKOUT
+    assert script.index("git worktree add") < script.index('git checkout -q --detach "$BASE_SHA"')
+    assert "PR_DIR=" in script
+    later = steps[aside + 1 :]
+    # `make setup`, the DVC action and `mlops` are the workspace's: the base commit's
+    assert any(s.get("run", "").strip().startswith("make setup") for s in later)
+    assert any(s.get("uses", "") == "./.github/actions/dvc-remote" for s in later)
+    check = next(s for s in later if s.get("id") == "check")["run"]
+    assert '(cd "$PR_DIR" && mlops check ' in check
+    for step in later:
+        for line in step.get("run", "").splitlines():
+            # the PR's folder is entered only to be read by the base's `mlops`
+            runs_pr = re.search(r"\$PR_DIR/(?!\.dvc/config\.local)", line) or re.search(
+                r"-C \"?\$PR_DIR", line
+            )
+            assert not runs_pr, line
+
+
+def test_the_promotion_replay_reads_the_logs_url_when_set():
+    steps = _promote_check_steps()
+    action = next(s for s in steps if s.get("uses") == "./.github/actions/dvc-remote")
+    assert action["with"]["logs-url"] == "${{ vars.MLOPS_LOGS_URL }}"
+    fetch = next(s for s in steps if "remote://logs/" in s.get("run", ""))
+    assert fetch["if"] == "env.MLOPS_LOGS_URL != ''"
+    assert '"$RUNNER_TEMP/prediction-logs"' in fetch["run"]
+    check = next(s for s in steps if s.get("id") == "check")["run"]
+    assert '--log-dir "$RUNNER_TEMP/prediction-logs"' in check

@@ -15,8 +15,8 @@ What it does, explicitly:
   the job's working directory, with the workflow's, job's and step's `env:` after `${{ }}`
   expansion from a context the caller gives and the outputs of the steps run so far (unknown
   expressions are an error; `secrets.*`/`vars.*`/`steps.*` not given are empty strings, as on
-  GitHub). `$GITHUB_PATH`, `$GITHUB_ENV`, `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` and
-  `$RUNNER_TEMP` work.
+  GitHub). `$GITHUB_PATH`, `$GITHUB_ENV`, `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`,
+  `$GITHUB_WORKSPACE` (the job's working directory) and `$RUNNER_TEMP` work.
 - `if:` is evaluated for the forms the workflows use: `always()`, and `X == 'v'` / `X != 'v'`
   where X is `env.NAME`, `steps.ID.outputs.KEY` or a context key. Without `if:` a step runs
   only while no earlier step failed, as on GitHub; a failing step fails the job.
@@ -165,6 +165,7 @@ class _Runner:
             GITHUB_ENV=str(self.file("env")),
             GITHUB_STEP_SUMMARY=str(self.file("summary")),
             RUNNER_TEMP=str(self.files),
+            GITHUB_WORKSPACE=str(self.cwd),
         )
         return env
 

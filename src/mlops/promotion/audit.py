@@ -264,7 +264,9 @@ def _what(change: Change) -> str:
     return change.subject
 
 
-def table(changes: list[Change]) -> str:
+def table(changes: list[Change], notes: dict[str, str] | None = None) -> str:
+    """``notes``: commit -> a mark put before the change's subject (a direct push's verdict)."""
+    notes = notes or {}
     header = ["time", "env", "from", "to", "author", "committer", "PR", "commit", "what"]
     rows = [
         [
@@ -276,7 +278,7 @@ def table(changes: list[Change]) -> str:
             c.committer,
             f"#{c.pr}" if c.pr else "-",
             c.commit[:10],
-            _what(c),
+            notes.get(c.commit, "") + _what(c),
         ]
         for c in changes
     ]

@@ -141,16 +141,32 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every change of models.yaml in history: who, when, PR, environment, from → to.
 
-        Exits 1 when a tag models.yaml recorded at promotion was re-created or moved since."""
-        from mlops.promotion import audit, ledger
+        A change pushed without a pull request is judged by `mlops check` against the state
+        before it, as `mlops deploy` and the servers judge it, and marked. Exits 1 when a tag
+        models.yaml recorded at promotion was re-created or moved since, or when the latest
+        change is a direct push that check refuses (no server applies it)."""
+        from mlops.promotion import audit, ledger, unreviewed
 
         trail = audit.read(".")
+        judged = unreviewed.judge(".", trail)
         changes = [c for c in trail.changes if env is None or c.env == env]
-        _json([c.to_dict() for c in changes]) if as_json else typer.echo(audit.table(changes))
+        if as_json:
+            verdicts = {u.commit: u for u in judged}
+            rows = [c.to_dict() for c in changes]
+            for row in rows:
+                if row["commit"] in verdicts:
+                    row["unreviewed"] = {"refused": verdicts[row["commit"]].failures}
+            _json(rows)
+        else:
+            typer.echo(audit.table(changes, unreviewed.notes(judged)))
         for problem in trail.problems:
             typer.echo(f"audit: {problem}", err=True)
+        for verdict in judged:
+            typer.echo(f"audit: {verdict.describe()}", err=True)
+        if older := unreviewed.not_judged(trail):
+            typer.echo(f"audit: {older}", err=True)
         rewritten = ledger.problems_at(".", "HEAD")
         for problem in rewritten:
             typer.echo(f"audit: {problem}", err=True)
-        if rewritten:
+        if rewritten or unreviewed.head_refused(trail, judged):
             raise typer.Exit(1)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import models_file, registry
+from mlops import models_file, registry, tools
 from mlops.errors import ConfigError
+
+MAIN_REFS = ("origin/main", "main")  # the branch versions are registered from, remote first
 
 
 def _deployed(root, model: str) -> dict[str, list[str]]:
@@ -43,10 +45,33 @@ def list_versions(root: str | Path = ".", model: str | None = None) -> list[dict
     ]
 
 
+def mainline(root: str | Path) -> tuple[str, set[str]]:
+    """The main branch (``MAIN_REFS``, else HEAD) and the commits of its first-parent line:
+    the states main was in, one merge after another."""
+    for ref in (*MAIN_REFS, "HEAD"):
+        proc = tools.run(["git", "rev-list", "--first-parent", ref, "--"], cwd=root, check=False)
+        if proc.returncode == 0:
+            return ref, set(proc.stdout.split())
+    return "HEAD", set()
+
+
 def problems(root: str | Path = ".", model: str | None = None) -> list[str]:
-    """One line per tag of ``model`` that cannot be used (a malformed message)."""
+    """One line per tag of ``model`` that cannot be used: a malformed message, a commit that
+    is not on main's first-parent line (its figures are a claim nothing checked), a tag
+    re-created or moved after models.yaml recorded it."""
+    from mlops.promotion import ledger
+
     model = model or models_file.load_at("HEAD", root).default_model()
-    return registry.read_tags(root, model)[1]
+    found = list(registry.read_tags(root, model)[1])
+    ref, line = mainline(root)
+    for v in registry.list_versions(root, model):
+        if v.commit not in line:
+            found.append(
+                f"{v.tag} points at {v.commit[:10]}, which is not on {ref}'s first-parent line "
+                "(never merged): not a version `mlops check` accepts; its figures are the "
+                "tag's claims"
+            )
+    return found + ledger.problems_at(root, "HEAD")
 
 
 def table(rows: list[dict]) -> str:

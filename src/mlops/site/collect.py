@@ -24,7 +24,6 @@ from mlops.errors import ConfigError
 from mlops.promotion import audit, status, versions
 
 DRIFT_DIR = "reports/drift"
-MAIN_REFS = ("origin/main", "main")  # the branch versions are registered from, remote first
 METRIC_ORDER = ("roc_auc", "f1", "accuracy", "average_precision", "precision", "recall")
 
 
@@ -84,6 +83,7 @@ class SiteData:
     drift_files: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     off_main: list[str] = field(default_factory=list)  # tags left off: not registered from main
+    problems: list[str] = field(default_factory=list)  # rewritten tags, refused direct pushes
 
 
 def model_name(root: Path) -> str:
@@ -101,9 +101,20 @@ def _desired(root: Path) -> models_file.ModelsFile:
         return models_file.load(root / paths.MODELS_FILE)
 
 
-def audit_rows(root: Path, model: str) -> list[dict]:
+def audit_rows(root: Path, model: str, trail: audit.Trail | None = None) -> list[dict]:
     """The promotion trail as plain dicts, oldest first (``audit.history``'s rows)."""
-    return [c.to_dict() for c in audit.history(root) if c.model == model]
+    trail = trail or audit.read(root)
+    return [c.to_dict() for c in trail.changes if c.model == model]
+
+
+def integrity(root: Path, trail: audit.Trail) -> list[str]:
+    """What the page must not let pass as fact, as `mlops audit` says it: tags re-created or
+    moved after models.yaml recorded them, and direct pushes `mlops check` refuses (the state
+    they ask for was never served)."""
+    from mlops.promotion import ledger, unreviewed
+
+    refused = [u.describe() for u in unreviewed.judge(root, trail) if u.refused]
+    return ledger.problems_at(root, "HEAD") + refused
 
 
 # --- environments ---------------------------------------------------------------------------
@@ -215,22 +226,12 @@ def _ever_live(rows: list[dict]) -> dict[str, list[str]]:
     return out
 
 
-def mainline(root: Path) -> tuple[str, set[str]]:
-    """The main branch (``MAIN_REFS``, else HEAD) and the commits of its first-parent line:
-    the states main was in, one merge after another."""
-    for ref in (*MAIN_REFS, "HEAD"):
-        proc = tools.run(["git", "rev-list", "--first-parent", ref, "--"], cwd=root, check=False)
-        if proc.returncode == 0:
-            return ref, set(proc.stdout.split())
-    return "HEAD", set()
-
-
 def version_views(root: Path, model: str, rows: list[dict]) -> tuple[list[VersionView], list[str]]:
     """The versions registered from main, and the tags left off (their commit is not on main's
     first-parent line: a version must be what main was, never a branch's commit)."""
     listed = versions.list_versions(root, model)
     metadata = {v.version: v.metadata for v in registry.list_versions(root, model)}
-    _, line = mainline(root)
+    _, line = versions.mainline(root)
     ever = _ever_live(rows)
     views = [
         VersionView(
@@ -313,7 +314,9 @@ def collect(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     model = model_name(root)
-    rows = audit_rows(root, model)
+    trail = audit.read(root)
+    rows = audit_rows(root, model, trail)
+    problems = integrity(root, trail)
     seconds["audit"] = time.perf_counter() - started
     envs = environment_views(root, model, rows)
     mark = time.perf_counter()
@@ -339,6 +342,7 @@ def collect(
         drift_files=files,
         seconds=seconds,
         off_main=off_main,
+        problems=problems,
     )
 
 

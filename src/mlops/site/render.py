@@ -412,6 +412,19 @@ def drift_section(data: SiteData) -> str:
 # --- the page -------------------------------------------------------------------------------
 
 
+def _problems_note(data: SiteData) -> str:
+    """What `mlops audit` reports as wrong with the history, above everything the page shows:
+    a figure of a rewritten tag, or a state no server applied, is not a fact."""
+    if not data.problems:
+        return ""
+    items = "".join(f"<li>{_e(p)}</li>" for p in data.problems)
+    return (
+        '<div class="note" role="alert"><p><strong>The history has problems</strong> '
+        "(<code>mlops audit</code> lists them too); what this page shows from the "
+        f"tags or states named here is not what was reviewed or served:</p><ul>{items}</ul></div>"
+    )
+
+
 def page(data: SiteData) -> str:
     links = Links(data.repo_url)
     title = f"{data.model}: model registry"
@@ -437,7 +450,7 @@ def page(data: SiteData) -> str:
         f"{links.commit(data.head)} on {_when(data.built_at)} (times in UTC) by "
         "<code>mlops site</code>: version tags, <code>models.yaml</code>'s history, "
         f'reports.</p><nav aria-label="Sections"><ul>{nav}</ul></nav></header>'
-        f"<main>{body}</main>"
+        f"<main>{_problems_note(data)}{body}</main>"
         '<footer><p class="muted">Static page: no server, no script, nothing loaded from a '
         "network. Regenerate with <code>mlops site --out DIR</code>.</p></footer></body></html>\n"
     )
