@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlops import tools
-from mlops.sandbox import copy_template
+from mlops.core import tools
+from mlops.demos.sandbox import copy_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"binary": "churned", "multiclass": "tier", "regression": "spend"}

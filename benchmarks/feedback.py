@@ -31,8 +31,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from drift import write_log
 
-from mlops import predlog, tools
-from mlops.sandbox import copy_template
+from mlops.core import tools
+from mlops.demos.sandbox import copy_template
+from mlops.formats import predlog
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "feedback.json"

@@ -7,8 +7,9 @@ import click
 import typer.main
 import yaml
 
-from mlops import params, paths
 from mlops.cli import app
+from mlops.core import paths
+from mlops.formats import params
 from tests.conftest import mlops
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from mlops import sandbox
-from mlops.demo_rollouts import _shadow_line
+from mlops.demos import sandbox
+from mlops.demos.rollouts import _shadow_line
 from mlops.feedback.demo import StoryError
 
 

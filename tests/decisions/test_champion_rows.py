@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlops import paths
+from mlops.core import paths
 from mlops.data.schema import write_table
 from tests.conftest import deploy_version, dvc, mlops
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from mlops import environments, models_file
+from mlops.formats import environments, models_file
 from mlops.monitoring import canary, canary_pr
 from mlops.monitoring.sequential import Moments
 from tests.conftest import git, mlops

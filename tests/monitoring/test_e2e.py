@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import models_file, paths
+from mlops.core import paths
 from mlops.feedback import demo as feedback
+from mlops.formats import models_file
 from mlops.monitoring import canary, demo, traffic
 from mlops.serve import launcher
 from tests.conftest import git, mlops, private_copy

@@ -10,8 +10,9 @@ import time
 import httpx
 import pytest
 
-from mlops import models_file, paths, predlog
+from mlops.core import paths
 from mlops.feedback import demo as feedback
+from mlops.formats import models_file, predlog
 from mlops.monitoring import demo, traffic
 from mlops.serve import launcher
 from tests.conftest import git, mlops

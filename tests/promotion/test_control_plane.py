@@ -10,8 +10,9 @@ import subprocess
 import pytest
 import yaml
 
-from mlops import models_file, registry
-from mlops.models_file import Canary, Deployment, Pin
+from mlops.formats import models_file
+from mlops.formats.models_file import Canary, Deployment, Pin
+from mlops.model import registry
 from mlops.promotion import check, promote, rollback
 from tests.conftest import git, mlops, run
 from tests.promotion.conftest import merge_pr

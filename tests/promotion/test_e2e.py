@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops import models_file, registry
+from mlops.formats import models_file
+from mlops.model import registry
 from mlops.monitoring.demo import records
 from mlops.promotion import promote, rollback
 from tests.conftest import git, mlops

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from mlops import paths
+from mlops.core import paths
 from mlops.data.sample import contract as sample_contract
 from mlops.serve import launcher
 from tests.conftest import dvc

@@ -1,7 +1,7 @@
 """Quality gates: minimums, regression against live, slice gap, latency and size."""
 
-from mlops import gates
-from mlops.environments import parse
+from mlops.formats.environments import parse
+from mlops.quality import gates
 
 ENV = parse(
     {
@@ -87,7 +87,7 @@ def test_a_dry_run_gate_is_computed_shown_and_never_blocks():
 def test_gate_modes_are_validated():
     import pytest
 
-    from mlops.errors import ConfigError
+    from mlops.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"gates\.mode = 'off': must be enforce or dry_run"):
         parse({"gates": {"mode": "off"}}, "x", "x.yaml")

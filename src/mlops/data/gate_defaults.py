@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlops.contract import Contract
+from mlops.formats.contract import Contract
 
 
 def baseline(task: str, stats: dict[str, float]) -> dict[str, float]:
@@ -28,9 +28,9 @@ def baseline(task: str, stats: dict[str, float]) -> dict[str, float]:
 
 def _slice_gap(metric: str, base: float) -> dict[str, Any]:
     """The gap allowed between the best and the worst segment. No widening for small segments
-    here: the gate itself judges the gap with its interval (``mlops.gates``), failing only beyond
-    noise at 95 %, and reports a segment under 30 holdout rows as too small to judge; widening
-    the bar as well would count the same noise twice."""
+    here: the gate itself judges the gap with its interval (``mlops.quality.gates``), failing only
+    beyond noise at 95 %, and reports a segment under 30 holdout rows as too small to judge;
+    widening the bar as well would count the same noise twice."""
     return {"max_slice_gap": {metric: base}}
 
 

@@ -33,9 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from mlops.contract import Column, Contract
+from mlops.core.errors import MlopsError
 from mlops.data.schema import as_text
-from mlops.errors import MlopsError
+from mlops.formats.contract import Column, Contract
 
 CATEGORY_CAP = 50
 ID_LIKE_SHARE = 0.95

@@ -1,7 +1,8 @@
 """Tables against the contract: the pandera schema, reading (CSV or Parquet) and writing.
 
 Training (the validate stage) and serving (request validation) both build their checks from the
-one contract (``mlops.contract``), so the two can never disagree about what a valid record is.
+one contract (``mlops.formats.contract``), so the two can never disagree about what a valid record
+is.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from mlops.contract import Column, Contract
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
+from mlops.formats.contract import Column, Contract
 
 
 def _checks(col: Column) -> list[pa.Check]:

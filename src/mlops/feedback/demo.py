@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
 from mlops.feedback.outcomes import REQUEST_ID, ROW
 from mlops.feedback.performance import OK
 from mlops.monitoring.traffic import Labelled

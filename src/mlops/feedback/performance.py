@@ -3,7 +3,7 @@
 For every (model_version, route) in the window, the task's metrics on the labelled predictions
 with a 95 % interval (``mlops.feedback.intervals``), the row count, the label coverage (labelled
 share of the logged predictions), the version's holdout metrics from its registry tag and, beside
-them, its baselines on the same holdout (``trivial`` and ``linear``, ``mlops.baselines``).
+them, its baselines on the same holdout (``trivial`` and ``linear``, ``mlops.stages.baselines``).
 
 Thresholds, in ``environments/<env>.yaml``::
 
@@ -33,12 +33,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import environments, models_file, paths, predlog, registry, tools
-from mlops.contract import Contract, load_contract
-from mlops.durations import parse_duration
-from mlops.errors import MlopsError
+from mlops.core import paths, tools
+from mlops.core.durations import parse_duration
+from mlops.core.errors import MlopsError
+from mlops.evaluation.metric_names import LOWER_IS_BETTER
 from mlops.feedback import intervals, join, outcomes
-from mlops.metric_names import LOWER_IS_BETTER
+from mlops.formats import environments, models_file, predlog
+from mlops.formats.contract import Contract, load_contract
+from mlops.model import registry
 
 DEFAULT_OUT_DIR = "reports/performance"
 OK, BELOW, NOT_ENOUGH = "ok", "below threshold", "not enough outcomes yet"

@@ -29,10 +29,12 @@ from typing import Any
 
 import yaml
 
-from mlops import environments, models_file, paths, registry, tools
-from mlops.errors import ConfigError, MlopsError
+from mlops.core import paths, tools
+from mlops.core.errors import ConfigError, MlopsError
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Deployment
 from mlops.kube import isvc, schemas
-from mlops.models_file import Deployment
+from mlops.model import registry
 
 DEPLOY = "deploy"
 ANNOTATION = "mlops"  # label prefix: mlops/environment

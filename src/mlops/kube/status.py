@@ -14,9 +14,10 @@ import subprocess
 
 import yaml
 
-from mlops import cost, environments
+from mlops.evaluation import cost
+from mlops.formats import environments
+from mlops.formats.models_file import Deployment
 from mlops.kube.render import app_path, env_dir
-from mlops.models_file import Deployment
 from mlops.promotion import audit
 
 KUBECTL_TIMEOUT_S = 15

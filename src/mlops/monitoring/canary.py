@@ -31,8 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops import environments, models_file, paths
-from mlops.errors import MlopsError, NotFoundError
+from mlops.core import paths
+from mlops.core.errors import MlopsError, NotFoundError
+from mlops.formats import environments, models_file
 from mlops.monitoring import prometheus, sequential
 from mlops.monitoring.prometheus import Sample, _select, bucket_shares, buckets, quantile
 from mlops.monitoring.sequential import PROMOTE, ROLLBACK, WATCH, Moments

@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlops import predlog
-from mlops.contract import load_contract
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
+from mlops.formats import predlog
+from mlops.formats.contract import load_contract
 from mlops.monitoring import traffic
 
 

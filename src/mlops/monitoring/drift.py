@@ -33,11 +33,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import durations, environments, models_file, paths, predlog, registry, tools
-from mlops.contract import CONTRACT_FILE, Contract, load_contract
-from mlops.errors import MlopsError
-from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds, score_report
-from mlops.io_utils import write_json
+from mlops.core import durations, paths, tools
+from mlops.core.errors import MlopsError
+from mlops.core.io_utils import write_json
+from mlops.formats import environments, models_file, predlog
+from mlops.formats.contract import CONTRACT_FILE, Contract, load_contract
+from mlops.model import registry
+from mlops.monitoring.evidently_drift import (
+    ColumnDrift,
+    column_results,
+    feature_report,
+    kinds,
+    score_report,
+)
 
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_OUT_DIR = "reports/drift"
@@ -67,7 +75,7 @@ class NothingToCompare(MlopsError):
 
 def parse_duration(text: str, now: datetime | None = None) -> timedelta:
     """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` or an ISO time -> timedelta
-    (``mlops.durations``)."""
+    (``mlops.core.durations``)."""
     try:
         return durations.parse_duration(text, now)
     except durations.DurationError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
 
 
 class MetricsError(MlopsError):

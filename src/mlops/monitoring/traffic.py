@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops.contract import Contract, load_contract
+from mlops.formats.contract import Contract, load_contract
 
 RAREST_BOOST = 3.0  # per unit of drift
 

@@ -17,9 +17,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mlops import models_file, paths
-from mlops.errors import ConfigError
-from mlops.models_file import Deployment, ModelsFile
+from mlops.core import paths
+from mlops.core.errors import ConfigError
+from mlops.formats import models_file
+from mlops.formats.models_file import Deployment, ModelsFile
 from mlops.promotion import gitlog
 from mlops.promotion.gitlog import Commit
 

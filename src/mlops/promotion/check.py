@@ -17,12 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops import champion, environments, gates, models_file, paths, registry, tools
-from mlops.errors import ConfigError, MlopsError
+from mlops.core import paths, tools
+from mlops.core.errors import ConfigError, MlopsError
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Deployment, ModelsFile
 from mlops.kube import render
-from mlops.models_file import Deployment, ModelsFile
+from mlops.model import registry
 from mlops.promotion import audit, ledger, policy, shadow_policy
 from mlops.promotion import candidate as candidates
+from mlops.quality import champion, gates
 from mlops.report.render import compared_with
 
 

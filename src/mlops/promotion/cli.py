@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         push: bool = typer.Option(False, help="Push the new tag to origin."),
     ) -> None:
         """Tag the workspace model as <model>@vX.Y.Z if it differs from the latest version."""
-        from mlops import registry
+        from mlops.model import registry
 
         done = registry.register(".", bump=bump, push=push)
         v = done.version

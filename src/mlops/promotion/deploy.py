@@ -25,10 +25,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops import environments, models_file, paths, registry, tools
-from mlops.errors import MlopsError
+from mlops.core import paths, tools
+from mlops.core.errors import MlopsError
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Deployment
 from mlops.kube import status as kube_status
-from mlops.models_file import Deployment
+from mlops.model import registry
 from mlops.promotion import audit, check, gitlog, ledger, target
 from mlops.promotion.check import _pins
 

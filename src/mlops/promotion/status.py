@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import cost, environments, models_file
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
+from mlops.evaluation import cost
+from mlops.formats import environments, models_file
 from mlops.kube import status as kube_status
 from mlops.promotion import audit, target
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from mlops.errors import MlopsError
-from mlops.models_file import Deployment
+from mlops.core.errors import MlopsError
+from mlops.formats.models_file import Deployment
 
 TOKEN_ENV = "MLOPS_SYNC_TOKEN"
 

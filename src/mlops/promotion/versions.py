@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import models_file, registry
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
+from mlops.formats import models_file
+from mlops.model import registry
 
 
 def _deployed(root, model: str) -> dict[str, list[str]]:

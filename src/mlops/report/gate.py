@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import champion, environments, gates, paths
-from mlops.errors import ConfigError
+from mlops.core import paths
+from mlops.core.errors import ConfigError
+from mlops.formats import environments
+from mlops.quality import champion, gates
 from mlops.report.render import compared_with, fmt_num, gate_mark, gate_threshold
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlops import paths
-from mlops.gates import GateResult, Live, Verdict
-from mlops.metric_names import LOWER_IS_BETTER
+from mlops.core import paths
+from mlops.evaluation.metric_names import LOWER_IS_BETTER
+from mlops.quality.gates import GateResult, Live, Verdict
 
 if TYPE_CHECKING:
     from mlops.report.collect import ReportData

@@ -10,8 +10,8 @@ import html
 from datetime import UTC, datetime
 from importlib import resources
 
-from mlops import registry
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
+from mlops.model import registry
 from mlops.site import chart, markdown
 from mlops.site.collect import EnvView, Pinned, SiteData, VersionView
 

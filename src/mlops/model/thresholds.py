@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlops.params import AUTO
+from mlops.formats.params import AUTO
 
 DEFAULT = 0.5
 
@@ -57,7 +57,7 @@ def of_metadata(metadata: dict) -> float:
 def of_model(model, metadata: dict) -> float:
     """The threshold a loaded version answers with: the one its artifact carries (what the
     server uses), else the one its metadata records (artifacts made before they carried it)."""
-    from mlops.model_io import threshold_of
+    from mlops.model.model_io import threshold_of
 
     carried = threshold_of(model)
     return of_metadata(metadata) if carried is None else carried

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops.card_metrics import fmt
-from mlops.metric_names import LOWER_IS_BETTER
+from mlops.evaluation.metric_names import LOWER_IS_BETTER
+from mlops.model.card_metrics import fmt
 
 SLICE_METRICS = {
     "binary": ("rows", "positive_rate", "roc_auc", "f1", "precision", "recall"),
@@ -23,7 +23,7 @@ GAP_METRICS = {
 def slice_gaps(slices: dict[str, Any], task: str = "binary") -> dict[str, tuple[str, str, str]]:
     """metric -> (gap between best and worst with its 95 % interval, worst, best), over the
     segments large enough to judge."""
-    from mlops.uncertainty import interval
+    from mlops.evaluation.uncertainty import interval
 
     values = {n: s for n, s in slices.get("slices", {}).items() if not s.get("too_small")}
     out = {}

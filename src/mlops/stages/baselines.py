@@ -1,7 +1,7 @@
 """Baselines: what a metric means is what it beats.
 
 Beside every model the evaluate stage scores two baselines on the same holdout rows, with the
-same metrics (``mlops.scoring``), and writes them to reports/baselines.json:
+same metrics (``mlops.evaluation.scoring``), and writes them to reports/baselines.json:
 
 - ``trivial``: the majority class with the training prior as its probability (classification),
   or the training mean (regression): what a model that learnt nothing scores;
@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import paths, scoring
-from mlops.io_utils import read_json
+from mlops.core import paths
+from mlops.core.io_utils import read_json
+from mlops.evaluation import scoring
 
 LINEAR_ROWS = 100_000
 NAMES = ("trivial", "linear")
@@ -67,7 +68,7 @@ def evaluate(
     """reports/baselines.json: each baseline's metrics on the holdout. The trivial baseline
     answers its majority class (threshold 0.5 on the prior); the linear one uses the same
     threshold rule as the model, on the same validation rows."""
-    from mlops import thresholds
+    from mlops.model import thresholds
 
     trivial = trivial_model(train, contract)
     linear = linear_model(train, settings, contract)

@@ -45,7 +45,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
 
 CONTRACT_FILE = "contract.yaml"  # at the repository root; paths.CONTRACT
 TASKS = ("binary", "multiclass", "regression")
@@ -67,7 +67,7 @@ class Column:
     max_null_share: float | None = None  # None: params.yaml validate.max_null_share
     feature: bool = True
     description: str = ""
-    personal: bool = False  # hashed in the prediction log (mlops.predlog.redact)
+    personal: bool = False  # hashed in the prediction log (mlops.formats.predlog.redact)
     ordered: bool = False  # category: ``categories`` is an order; trained as its position
 
     @property

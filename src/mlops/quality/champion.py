@@ -3,8 +3,8 @@
 A version's recorded metrics were measured on *its own* holdout, a different split when the data
 changed. To compare like with like, the live version's model is fetched through DVC (by the md5
 its tag's commit pins, ``registry.fetch_artifact``), its sha256 checked against the digest
-models.yaml pins before a byte is loaded, and scored with the task's metrics (``mlops.scoring``,
-what the evaluate stage uses) on the candidate's holdout rows:
+models.yaml pins before a byte is loaded, and scored with the task's metrics
+(``mlops.evaluation.scoring``, what the evaluate stage uses) on the candidate's holdout rows:
 
 - the PR report and ``mlops gate``: the workspace's ``artifacts/split/holdout.csv``
   (``workspace_holdout``);
@@ -33,14 +33,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mlops import paths, remote, tools
-from mlops.errors import MlopsError
+from mlops.core import paths, tools
+from mlops.core.errors import MlopsError
+from mlops.model import remote
 
 if TYPE_CHECKING:  # pandas and scikit-learn load only when something is scored
     import pandas as pd
 
-    from mlops import registry
-    from mlops.contract import Contract
+    from mlops.formats.contract import Contract
+    from mlops.model import registry
 
 
 class ChampionError(MlopsError):
@@ -118,7 +119,7 @@ def _read(path: Path, contract: Contract, md5: str, owner: str, data_md5: str | 
 def workspace_holdout(root: str | Path) -> Holdout:
     """The workspace's holdout, which the candidate's reports/metrics.json was measured on:
     it must be the file the workspace's dvc.lock pins."""
-    from mlops.contract import load_contract
+    from mlops.formats.contract import load_contract
 
     root = Path(root)
     path = root / paths.HOLDOUT
@@ -177,7 +178,7 @@ def _show(root: Path, commit: str, path: str) -> str | None:
 
 
 def _version_contract(root: Path, version: registry.Version) -> Contract:
-    from mlops.contract import Contract
+    from mlops.formats.contract import Contract
 
     raw = version.metadata.get("contract")
     if raw is None:  # a tag written before tags carried the contract: the commit's file
@@ -262,14 +263,14 @@ def _store(dest: Path, blob: bytes) -> None:
 
 def threshold_of(metadata: dict[str, Any]) -> float:
     """The decision threshold the version was evaluated and is served with."""
-    from mlops.thresholds import of_metadata
+    from mlops.model.thresholds import of_metadata
 
     return of_metadata(metadata)
 
 
 def threshold_for(model, version: registry.Version) -> float:
     """The artifact's own threshold; the tag's only for artifacts made before they carried it."""
-    from mlops.thresholds import of_model
+    from mlops.model.thresholds import of_model
 
     return of_model(model, version.metadata)
 
@@ -277,7 +278,7 @@ def threshold_for(model, version: registry.Version) -> float:
 def load_live(root: str | Path, version: registry.Version, digest: str):
     """The live version's model: fetched through DVC, its sha256 checked against ``digest``
     (what models.yaml pins) and the tag's before it is loaded with the allow-list."""
-    from mlops import model_io, registry
+    from mlops.model import model_io, registry
 
     if digest != version.digest:
         raise ChampionError(
@@ -293,7 +294,7 @@ def load_live(root: str | Path, version: registry.Version, digest: str):
 
 def _compatible(model, version: registry.Version, holdout: Holdout) -> Contract:
     """The live model's own contract, when the holdout can be scored with it."""
-    from mlops.contract import contract_of
+    from mlops.formats.contract import contract_of
 
     mine, theirs = contract_of(model), holdout.contract
     if mine is None:  # an artifact from before models carried their contract
@@ -320,7 +321,7 @@ def _compatible(model, version: registry.Version, holdout: Holdout) -> Contract:
 
 
 def _predictions(model, tag: str, threshold: float, contract: Contract, frame: pd.DataFrame):
-    from mlops import scoring
+    from mlops.evaluation import scoring
 
     try:
         return scoring.predict(model, frame[list(contract.features)], contract, threshold)
@@ -333,7 +334,7 @@ def _predictions(model, tag: str, threshold: float, contract: Contract, frame: p
 
 def _metrics(y, p, contract: Contract, threshold: float) -> dict[str, float]:
     """The task's metrics as the evaluate stage writes them (binary: with the threshold)."""
-    from mlops import scoring
+    from mlops.evaluation import scoring
 
     recorded = {"threshold": round(float(threshold), 6)} if contract.task == "binary" else {}
     return scoring.score(y, p, contract) | recorded
@@ -358,9 +359,9 @@ class Candidate:
 
 def workspace_candidate(root: str | Path) -> Candidate:
     """The workspace's model: the artifact dvc.lock pins, with the threshold its metrics record."""
-    from mlops import model_io
-    from mlops.io_utils import read_json
-    from mlops.thresholds import of_model
+    from mlops.core.io_utils import read_json
+    from mlops.model import model_io
+    from mlops.model.thresholds import of_model
 
     root = Path(root)
     path, lock = root / paths.MODEL, root / "dvc.lock"
@@ -398,7 +399,7 @@ def compare(live_model, version: registry.Version, candidate: Candidate, holdout
             trained: frozenset[str]) -> Champion:  # fmt: skip
     """Live and candidate scored on the holdout rows the live version never trained on, with
     the paired standard error of each difference (candidate - live)."""
-    from mlops import uncertainty
+    from mlops.evaluation import uncertainty
 
     contract = _compatible(live_model, version, holdout)
     keep = neither_trained_on(holdout, trained)
@@ -472,7 +473,7 @@ class Scorer:
         """A registered candidate's scores are kept by what decides them (``score_cache``)."""
         if self._version is None:
             return self._score(version, digest)
-        from mlops import score_cache
+        from mlops.quality import score_cache
 
         return score_cache.remember(
             self._version, version, digest, lambda: self._score(version, digest)

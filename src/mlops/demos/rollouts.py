@@ -13,11 +13,14 @@ import json
 from collections import Counter
 from math import floor
 
-from mlops import paths, predlog, registry, sandbox
-from mlops.contract import load_contract
-from mlops.demo import DRIFT, ENV, LOG_DIR, Story, _labelled_round, _outcomes_and_performance
+from mlops.core import paths
+from mlops.demos import sandbox
+from mlops.demos.loop import DRIFT, ENV, LOG_DIR, Story, _labelled_round, _outcomes_and_performance
 from mlops.feedback import demo as feedback
 from mlops.feedback.demo import StoryError
+from mlops.formats import predlog
+from mlops.formats.contract import load_contract
+from mlops.model import registry
 from mlops.monitoring import traffic
 
 CANARY_TRAFFIC = 50  # percent: the most production's canary.max_traffic allows

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
 
 
 class ToolError(MlopsError):

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 # defined apart so gates and reports compare recorded figures without numpy; read here too
-from mlops.metric_names import LOWER_IS_BETTER  # noqa: F401
+from mlops.evaluation.metric_names import LOWER_IS_BETTER  # noqa: F401
 
 if TYPE_CHECKING:
-    from mlops.contract import Contract
+    from mlops.formats.contract import Contract
 
 CALIBRATION_BINS = 10
 HEADLINE = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "rmse"}

@@ -21,9 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops import paths, predlog, registry, sandbox
-from mlops.contract import load_contract
+from mlops.core import paths
+from mlops.demos import sandbox
 from mlops.feedback import demo as feedback
+from mlops.formats import predlog
+from mlops.formats.contract import load_contract
+from mlops.model import registry
 from mlops.monitoring import traffic
 from mlops.monitoring.demo import records, report_drift, wait_for_log
 
@@ -231,7 +234,7 @@ def closing_the_loop(sb: sandbox.Sandbox) -> None:
     story = Story()
     live_before_drift(sb, story)
     drift_arrives(sb, story)
-    from mlops import demo_rollouts as rollouts
+    from mlops.demos import rollouts
 
     version = retrain_on_fresh_data(sb)
     sandbox.merge(sb, sandbox.promote(sb, "staging", version, message="retrained on live traffic"))
@@ -250,7 +253,8 @@ def closing_the_loop(sb: sandbox.Sandbox) -> None:
 def first_version_gates(sb: sandbox.Sandbox, version: str = "v1.0.0") -> None:
     """Stop before the first promotion when the first version cannot pass an environment's
     gates, naming each gate to revisit (the bar adopt wrote may not suit the table)."""
-    from mlops import environments, gates
+    from mlops.formats import environments
+    from mlops.quality import gates
 
     results = gates.Results.from_metadata(
         registry.get_version(sb.work, load_contract(sb.work).model, version).metadata

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlops.contract import Contract
+from mlops.formats.contract import Contract
 
 
 def kinds(contract: Contract) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
-from mlops import paths, remote, tools
-from mlops.errors import MlopsError, NotFoundError
+from mlops.core import paths, tools
+from mlops.core.errors import MlopsError, NotFoundError
+from mlops.model import remote
 
 VERSION_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -152,9 +153,10 @@ def _dvc_md5(lock: dict, path: str) -> str | None:
 
 def workspace_metadata(root: str | Path = ".") -> dict[str, Any]:
     """The metadata of the model in the workspace, as a version's tag message records it."""
-    from mlops import model_io, params
-    from mlops.contract import load_contract
-    from mlops.io_utils import read_json
+    from mlops.core.io_utils import read_json
+    from mlops.formats import params
+    from mlops.formats.contract import load_contract
+    from mlops.model import model_io
 
     root = Path(root)
     lock = yaml.safe_load((root / "dvc.lock").read_text())
@@ -214,7 +216,7 @@ def fetch_artifact(root: str | Path, version: Version, dest_dir: str | Path) -> 
 
 
 def _sha256_file(path: Path) -> str:
-    from mlops.model_io import sha256
+    from mlops.model.model_io import sha256
 
     return sha256(path)
 
@@ -370,7 +372,7 @@ def register(
     With ``push``: compares with origin's tags first, pushes the new tag, and when origin
     refuses it (a concurrent registration took the number) deletes it and tries the next one.
     """
-    from mlops.contract import load_contract
+    from mlops.formats.contract import load_contract
 
     root = Path(root)
     model = model or load_contract(root).model
@@ -394,7 +396,7 @@ def register(
 
 
 def _tag_new(root: Path, model: str, bump: str | None, metadata: dict[str, Any]) -> Version:
-    from mlops import card
+    from mlops.model import card
 
     previous = latest(root, model)
     number = bump_version(previous.version if previous else None, bump or "minor")

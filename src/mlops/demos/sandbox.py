@@ -8,7 +8,7 @@ it goes, so the demo reads as a story:
     sb = sandbox.create(".", "sandbox")
     sandbox.retrain(sb, "retrain-1", {"train.seed": 7}, "retrain: another seed")
     ...
-``mlops.demo`` tells the whole loop with these steps.
+``mlops.demos.loop`` tells the whole loop with these steps.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops import environments, paths, tools
+from mlops.core import paths, tools
+from mlops.formats import environments
 from mlops.promotion.target import TOKEN_ENV
 
 Log = Callable[[str], None]

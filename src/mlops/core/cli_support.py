@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
 
 
 def run_stage(main: Callable[[], int]) -> None:

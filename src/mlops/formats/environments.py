@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from mlops import paths
-from mlops.errors import ConfigError
+from mlops.core import paths
+from mlops.core.errors import ConfigError
 
 TARGETS = ("local", "kserve")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -268,7 +268,7 @@ def _gate_mode(raw: Any, source: str) -> dict[str, str]:
 
 
 def _replay(raw: dict, source: str) -> Replay:
-    from mlops.durations import DurationError, parse_duration
+    from mlops.core.durations import DurationError, parse_duration
 
     window = raw.get("window", Replay.window)
     try:
@@ -410,7 +410,7 @@ def load_all(root: str | Path = ".") -> dict[str, Environment]:
 
 def read_raw_at(name: str, rev: str, root: str | Path = ".") -> dict | None:
     """``environments/<name>.yaml`` as committed at ``rev``, unparsed (None: absent there)."""
-    from mlops import tools
+    from mlops.core import tools
 
     source = f"{rev}:{paths.ENVIRONMENTS}/{name}.yaml"
     proc = tools.run(["git", "show", source], cwd=root, check=False)
@@ -424,7 +424,7 @@ def read_raw_at(name: str, rev: str, root: str | Path = ".") -> dict | None:
 
 def names_at(rev: str, root: str | Path = ".") -> list[str]:
     """The environments that exist at ``rev``."""
-    from mlops import tools
+    from mlops.core import tools
 
     out = tools.git("ls-tree", "--name-only", f"{rev}:{paths.ENVIRONMENTS}", cwd=root, check=False)
     return sorted(n[: -len(".yaml")] for n in out.splitlines() if n.endswith(".yaml"))

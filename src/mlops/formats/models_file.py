@@ -17,8 +17,8 @@ import jsonschema
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from mlops import paths
-from mlops.errors import ConfigError
+from mlops.core import paths
+from mlops.core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def load(path: str | Path = paths.MODELS_FILE) -> ModelsFile:
 
 def load_at(rev: str, root: str | Path = ".") -> ModelsFile:
     """models.yaml as committed at ``rev`` (a commit, branch or tag)."""
-    from mlops import tools
+    from mlops.core import tools
 
     proc = tools.run(["git", "show", f"{rev}:{paths.MODELS_FILE}"], cwd=root, check=False)
     if proc.returncode != 0:

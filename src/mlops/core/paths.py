@@ -1,7 +1,8 @@
 """Where each file of the pipeline lives, relative to the repository root.
 
 dvc.yaml names the same paths (a test keeps the two in step); code never spells them out.
-The data table's path is the contract's ``data`` (``mlops.contract.load_contract(root).data``).
+The data table's path is the contract's ``data``
+(``mlops.formats.contract.load_contract(root).data``).
 """
 
 DATA_DIR = "data"

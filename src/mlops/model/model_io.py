@@ -15,7 +15,7 @@ from pathlib import Path
 
 import skops.io as sio
 
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
 
 # Types a model file of this template may contain beyond skops' defaults: every estimator
 # `train.estimator` offers (mlops.stages.train.ESTIMATORS) for every task. The tree predictors
@@ -131,7 +131,8 @@ def loads(data: bytes, source: str = "model file"):
             f"{source} needs types outside the allow-list: {', '.join(extra)}; "
             "if the model code changed on purpose, add "
             + ", ".join(f'"{t}"' for t in extra)
-            + " to TRUSTED in src/mlops/model_io.py (reviewed: only types you know to be safe)"
+            + " to TRUSTED in src/mlops/model/model_io.py"
+            " (reviewed: only types you know to be safe)"
         )
     return sio.loads(data, trusted=list(TRUSTED))
 

@@ -6,12 +6,13 @@ holdout (``min_lift``), maximum regression against the version live there, maxim
 segments, maximum latency and model size.
 
 The regression gate compares like with like when it can: both models scored on the candidate's
-holdout rows neither trained on (``mlops.champion``, asked for with a ``scorer``); otherwise the
-metrics the live version recorded on its own holdout, and ``Results.rows`` says which it was.
+holdout rows neither trained on (``mlops.quality.champion``, asked for with a ``scorer``);
+otherwise the metrics the live version recorded on its own holdout, and ``Results.rows`` says which
+it was.
 
-Regressions and slice gaps are judged with their uncertainty (``mlops.uncertainty``): they fail
-only when the shortfall exceeds the allowance at 95 % confidence (one-sided), and a segment too
-small to judge is reported as such rather than failing.
+Regressions and slice gaps are judged with their uncertainty (``mlops.evaluation.uncertainty``):
+they fail only when the shortfall exceeds the allowance at 95 % confidence (one-sided), and a
+segment too small to judge is reported as such rather than failing.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops import paths
-from mlops.environments import Environment
-from mlops.io_utils import read_json
-from mlops.metric_names import LOWER_IS_BETTER  # log_loss, rmse, mae; the rest: higher is better
+from mlops.core import paths
+from mlops.core.io_utils import read_json
+from mlops.evaluation.metric_names import (
+    LOWER_IS_BETTER,  # log_loss, rmse, mae; the rest: higher is better
+)
+from mlops.formats.environments import Environment
 
 if TYPE_CHECKING:
-    from mlops.champion import Champion, Scorer
+    from mlops.quality.champion import Champion, Scorer
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def _lift_gates(env: Environment, r: Results) -> list[GateResult]:
 
 
 def _regression_gates(env: Environment, r: Results, live: Results | None) -> list[GateResult]:
-    from mlops import uncertainty  # numpy: imported only when a gate is judged
+    from mlops.evaluation import uncertainty  # numpy: imported only when a gate is judged
 
     out = []
     for metric, tolerance in env.gates.max_regression.items():
@@ -166,7 +169,7 @@ def _judged(slices: dict[str, Any], metric: str) -> tuple[dict[str, dict], list[
 
 
 def _slice_gate(metric: str, max_gap: float, slices: dict[str, Any]) -> GateResult:
-    from mlops import uncertainty
+    from mlops.evaluation import uncertainty
 
     judged, small = _judged(slices, metric)
     too_small = f"; too small to judge: {', '.join(small)}" if small else ""
@@ -325,8 +328,9 @@ def comparison(live: Live) -> dict[str, Any] | None:
 def live(root: str | Path, env: str, models=None, scorer: Scorer | None = None) -> Live:
     """The stable version ``env`` serves per models.yaml, with its metadata from the registry;
     with a ``scorer``, its model scored on the candidate's holdout too."""
-    from mlops import models_file, registry
-    from mlops.errors import NotFoundError
+    from mlops.core.errors import NotFoundError
+    from mlops.formats import models_file
+    from mlops.model import registry
 
     models = models if models is not None else models_file.load(Path(root) / paths.MODELS_FILE)
     model = models.default_model()
@@ -355,8 +359,8 @@ def verdict(
     root: str | Path, env_name: str, candidate: Results, models=None, scorer: Scorer | None = None
 ) -> Verdict:
     """Every gate of ``environments/<env_name>.yaml`` for ``candidate`` against what is live:
-    with a ``scorer`` (``mlops.champion``), on the candidate's holdout rows."""
-    from mlops import environments
+    with a ``scorer`` (``mlops.quality.champion``), on the candidate's holdout rows."""
+    from mlops.formats import environments
 
     env = environments.load(env_name, root)
     current = live(root, env_name, models, scorer)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops import paths
-from mlops.params import AUTO
+from mlops.core import paths
+from mlops.formats.params import AUTO
 
 CALIBRATION = ("brier", "ece", "log_loss")
 

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from mlops import scoring
+from mlops.evaluation import scoring
 
 REPLICATES = 50  # enough for a standard error (Efron and Tibshirani: 50 to 200)
 MAX_ROWS = 2000  # a larger set: resampled at this size, its spread scaled by sqrt(m / n)

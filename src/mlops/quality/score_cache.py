@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mlops import registry
-    from mlops.champion import Champion
+    from mlops.model import registry
+    from mlops.quality.champion import Champion
 
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
 
@@ -68,7 +68,7 @@ def key(candidate: registry.Version, live: registry.Version, digest: str) -> str
 
 
 def _path(name: str) -> Path:
-    from mlops.champion import cache_dir
+    from mlops.quality.champion import cache_dir
 
     return cache_dir().parent / "scores" / f"{name}.json"  # beside artifacts/
 
@@ -81,7 +81,7 @@ def remember(
 ) -> Champion:
     """``live`` (pinned at ``digest``) against ``candidate`` on its holdout: stored, or
     ``compute``d and stored when scored."""
-    from mlops.champion import Champion
+    from mlops.quality.champion import Champion
 
     path = _path(key(candidate, live, digest))
     try:
