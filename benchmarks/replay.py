@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serving import ROOT, sandbox
 
 from mlops.core import paths
+from mlops.demos import traffic
 from mlops.formats import predlog
 from mlops.formats.contract import load_contract
 from mlops.model import model_io, registry
-from mlops.monitoring import traffic
 from mlops.promotion import replay
 from mlops.serve import answers
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from mlops.demos.feedback import StoryError
 
 from mlops.demos import sandbox
 from mlops.demos.rollouts import _shadow_line
-from mlops.feedback.demo import StoryError
 
 
 def _report(sb: sandbox.Sandbox, groups: list[dict]) -> None:

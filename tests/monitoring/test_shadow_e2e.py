@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from mlops.core import paths
-from mlops.feedback import demo as feedback
+from mlops.demos import drift as demo
+from mlops.demos import feedback, traffic
 from mlops.formats import models_file, predlog
-from mlops.monitoring import demo, traffic
 from mlops.serve import launcher
 from tests.conftest import git, mlops
 from tests.monitoring.conftest import MODEL, VERSION

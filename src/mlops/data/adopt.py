@@ -24,9 +24,9 @@ import yaml
 from mlops.core import paths, tools
 from mlops.data import gate_defaults, sample
 from mlops.data.infer import AdoptError, Inferred, infer_contract, model_name
-from mlops.data.schema import TableError, coerce, read_raw, write_table
 from mlops.formats import environments, params
 from mlops.formats.contract import CONTRACT_FILE, Contract, dump
+from mlops.formats.schema import TableError, coerce, read_raw, write_table
 from mlops.stages import validate
 
 HEADER = """\

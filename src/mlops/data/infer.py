@@ -34,8 +34,8 @@ from typing import Any
 import pandas as pd
 
 from mlops.core.errors import MlopsError
-from mlops.data.schema import as_text
 from mlops.formats.contract import Column, Contract
+from mlops.formats.schema import as_text
 
 CATEGORY_CAP = 50
 ID_LIKE_SHARE = 0.95

@@ -22,13 +22,11 @@ from pathlib import Path
 import pandas as pd
 
 from mlops.core import paths
-from mlops.demos import sandbox
-from mlops.feedback import demo as feedback
+from mlops.demos import feedback, sandbox, traffic
+from mlops.demos.drift import records, report_drift, wait_for_log
 from mlops.formats import predlog
 from mlops.formats.contract import load_contract
 from mlops.model import registry
-from mlops.monitoring import traffic
-from mlops.monitoring.demo import records, report_drift, wait_for_log
 
 SANDBOX = "sandbox"
 # Two retrains per estimator `train.estimator` may pick: each changes the model, so each merge

@@ -14,14 +14,12 @@ from collections import Counter
 from math import floor
 
 from mlops.core import paths
-from mlops.demos import sandbox
+from mlops.demos import feedback, sandbox, traffic
+from mlops.demos.feedback import StoryError
 from mlops.demos.loop import DRIFT, ENV, LOG_DIR, Story, _labelled_round, _outcomes_and_performance
-from mlops.feedback import demo as feedback
-from mlops.feedback.demo import StoryError
 from mlops.formats import predlog
 from mlops.formats.contract import load_contract
 from mlops.model import registry
-from mlops.monitoring import traffic
 
 CANARY_TRAFFIC = 50  # percent: the most production's canary.max_traffic allows
 LOOK_ROWS = 500  # labelled rows per look at the canary (50 requests of 10 rows)

@@ -29,9 +29,9 @@ import pandas as pd
 
 from mlops.core import tools
 from mlops.core.errors import DataValidationError, MlopsError
-from mlops.data.schema import read_raw
 from mlops.formats import environments
 from mlops.formats.contract import Contract, load_contract
+from mlops.formats.schema import read_raw
 
 OUTCOMES_DIR = "outcomes"
 REQUEST_ID = "request_id"

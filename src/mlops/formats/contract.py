@@ -139,13 +139,13 @@ class Contract:
 
     def read_table(self, path: str | Path) -> pd.DataFrame:
         """Read a CSV or Parquet table and coerce it to the contract's dtypes where lossless."""
-        from mlops.data.schema import coerce, read_raw
+        from mlops.formats.schema import coerce, read_raw
 
         return coerce(read_raw(path), self)
 
     def frame_schema(self, **kwargs):
         """The pandera schema of a training table or (``with_target=False``) a serving batch."""
-        from mlops.data.schema import frame_schema
+        from mlops.formats.schema import frame_schema
 
         return frame_schema(self, **kwargs)
 

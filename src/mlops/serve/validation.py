@@ -73,7 +73,7 @@ def _bound(value: float | None) -> str:
 
 def category_text(value: Any) -> Any:
     """A category given as a JSON number or boolean, spelled as the table's text: ``1`` and
-    ``1.0`` -> ``"1"``, ``true`` -> ``"True"`` (as ``mlops.data.schema.as_text`` reads a column
+    ``1.0`` -> ``"1"``, ``true`` -> ``"True"`` (as ``mlops.formats.schema.as_text`` reads a column
     of codes); anything else unchanged."""
     if isinstance(value, bool):
         return str(value)

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from mlops.core import paths
-from mlops.data.schema import write_table
 from mlops.formats import params
 from mlops.formats.contract import Contract, load_contract
+from mlops.formats.schema import write_table
 
 SIDES = ("train", "validation", "holdout")
 # pandas' SipHash key: fixed, so an identity never depends on the library's defaults.

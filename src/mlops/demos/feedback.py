@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 from mlops.core.errors import MlopsError
+from mlops.demos.traffic import Labelled
 from mlops.feedback.outcomes import REQUEST_ID, ROW
 from mlops.feedback.performance import OK
-from mlops.monitoring.traffic import Labelled
 
 BATCH = 50  # records per request
 

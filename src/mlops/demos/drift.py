@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlops.core.errors import MlopsError
+from mlops.demos import traffic
 from mlops.formats import predlog
 from mlops.formats.contract import load_contract
-from mlops.monitoring import traffic
 
 
 def records(repo: str | Path, rows: int, *, seed: int = 7, drift: float = 0.0) -> list[dict]:
