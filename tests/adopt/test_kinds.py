@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from mlops.formats.schema import coerce
 
 from mlops.data import recency
 from mlops.data.infer import infer_contract
 from mlops.formats.contract import Contract
+from mlops.formats.schema import coerce
 from mlops.serve.validation import RequestError, Validator
 
 ORDER = ["poor", "fair", "good", "premium"]

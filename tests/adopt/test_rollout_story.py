@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from mlops.demos.feedback import StoryError
 
 from mlops.demos import sandbox
+from mlops.demos.feedback import StoryError
 from mlops.demos.rollouts import _shadow_line
 
 

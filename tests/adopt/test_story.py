@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mlops.demos.feedback import Figure, StoryError, check_recovered
 
 

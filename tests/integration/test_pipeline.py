@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from mlops.formats.schema import write_table
 
 from mlops.core import paths
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
+from mlops.formats.schema import write_table
 from tests.conftest import dvc, git, use_sample
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from mlops.demos.drift import records
 
+from mlops.demos.drift import records
 from mlops.formats import models_file
 from mlops.model import registry
 from mlops.promotion import promote, rollback

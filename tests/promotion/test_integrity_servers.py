@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from mlops.demos.drift import records
 
+from mlops.demos.drift import records
 from mlops.formats import environments, models_file
 from mlops.formats.models_file import Canary, Deployment, Pin
 from mlops.model import model_io, registry
