@@ -33,9 +33,9 @@ from typing import Any
 
 from mlops.core import paths
 from mlops.core.errors import MlopsError, NotFoundError
-from mlops.formats import environments, models_file
-from mlops.monitoring import prometheus, sequential
-from mlops.monitoring.prometheus import Sample, _select, bucket_shares, buckets, quantile
+from mlops.formats import environments, models_file, prometheus
+from mlops.formats.prometheus import Sample, _select, bucket_shares, buckets, quantile
+from mlops.monitoring import sequential
 from mlops.monitoring.sequential import PROMOTE, ROLLBACK, WATCH, Moments
 
 REQUESTS = "mlops_requests_total"
@@ -56,7 +56,7 @@ class CanaryError(MlopsError):
 
 
 def parse_metrics(text: str) -> list[Sample]:
-    """Prometheus text -> flat samples (``mlops.monitoring.prometheus``)."""
+    """Prometheus text -> flat samples (``mlops.formats.prometheus``)."""
     try:
         return prometheus.parse_metrics(text)
     except prometheus.MetricsError as exc:
