@@ -74,3 +74,12 @@ def run_bytes(
             f"`{' '.join(args)}` failed (exit {proc.returncode}): {proc.stderr.decode()[-2000:]}"
         )
     return proc
+
+
+def default_base(root: str | Path) -> str:
+    """The branch holding the deployed state: origin/main, else main, else HEAD."""
+    for rev in ("origin/main", "main"):
+        proc = run(["git", "rev-parse", "--verify", "--quiet", rev], cwd=root, check=False)
+        if proc.returncode == 0:
+            return rev
+    return "HEAD"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from mlops.core.errors import MlopsError
-from mlops.feedback.outcomes import REQUEST_ID, ROW
 from mlops.formats import predlog
+from mlops.formats.predlog import REQUEST_ID, ROW
 
 LOG_COLUMNS = ("ts", REQUEST_ID, "model_version", "route", "prediction", "probability")
 CLASS_PROBABILITIES = "probabilities"  # multiclass records only: every class's probability

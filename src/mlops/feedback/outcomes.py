@@ -31,11 +31,10 @@ from mlops.core import tools
 from mlops.core.errors import DataValidationError, MlopsError
 from mlops.formats import environments
 from mlops.formats.contract import Contract, load_contract
+from mlops.formats.predlog import REQUEST_ID, ROW
 from mlops.formats.schema import read_raw
 
 OUTCOMES_DIR = "outcomes"
-REQUEST_ID = "request_id"
-ROW = "row"
 INGESTED_AT = "ingested_at"
 PATTERN = "outcomes-*.parquet"
 MAX_EXAMPLES = 5

@@ -51,6 +51,18 @@ class Deployment:
         return out
 
 
+def describe(dep: Deployment | None) -> str:
+    """One line: the stable version, and the canary and shadow beside it."""
+    if dep is None:
+        return "none"
+    text = dep.stable.version
+    if dep.canary is not None:
+        text += f" + canary {dep.canary.version} at {dep.canary.traffic}%"
+    if dep.shadow is not None:
+        text += f" + shadow {dep.shadow.version} on {dep.shadow.traffic}%"
+    return text
+
+
 @dataclass(frozen=True)
 class ModelsFile:
     """model name -> environment -> Deployment (an environment absent = nothing deployed)."""

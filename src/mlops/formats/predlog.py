@@ -40,6 +40,9 @@ from typing import Any
 import orjson
 
 DEFAULT_DIR = "logs/predictions"
+# An outcome names the prediction it labels by these two keys: the request, the row within it.
+REQUEST_ID = "request_id"
+ROW = "row"
 ACTIVE = "predictions.jsonl"
 HASH_KEY_ENV = "MLOPS_LOG_HASH_KEY"
 _STAMP = "%Y%m%dT%H%M%S%fZ"

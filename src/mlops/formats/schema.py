@@ -8,12 +8,15 @@ is.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pandera.pandas as pa
 
 from mlops.core.errors import MlopsError
-from mlops.formats.contract import Column, Contract
+
+if TYPE_CHECKING:  # the contract calls in here (read_table, frame_schema): a type, not an import
+    from mlops.formats.contract import Column, Contract
 
 
 def _checks(col: Column) -> list[pa.Check]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,13 @@ def workspace_metadata(root: str | Path = ".") -> dict[str, Any]:
         "contract": load_contract(root).for_model(),
         "commit": tools.git("rev-parse", "HEAD", cwd=root),
     }
+
+
+def cache_dir() -> Path:
+    """Where fetched artifacts are kept by digest, shared by `mlops deploy`, the gates' live
+    model and the score cache, so a second check or report downloads nothing."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mlops" / "artifacts"
 
 
 def fetch_artifact(root: str | Path, version: Version, dest_dir: str | Path) -> Path:

@@ -366,18 +366,14 @@ def markdown(a: Analysis) -> str:
 
 
 def scrape(url: str, timeout: float = 10.0) -> str:
-    import httpx
+    from mlops.promotion import target
 
-    target = url.rstrip("/") + "/metrics"
     try:
-        response = httpx.get(target, timeout=timeout)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
+        return target.metrics(url, timeout)
+    except target.TargetError as exc:
         raise CanaryError(
-            f"cannot read {target} ({type(exc).__name__}: {exc}); is the server "
-            "running? (`--url` or serving.url in environments/ENV.yaml)"
+            f"{exc}; is the server running? (`--url` or serving.url in environments/ENV.yaml)"
         ) from exc
-    return response.text
 
 
 def run(

@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops.core import paths, tools
+from mlops.core import paths
 from mlops.core.errors import ConfigError, MlopsError
+from mlops.core.tools import default_base
 from mlops.formats import environments, models_file
 from mlops.formats.models_file import Deployment, ModelsFile
 from mlops.kube import render
@@ -26,7 +27,6 @@ from mlops.model import registry
 from mlops.promotion import audit, ledger, policy, shadow_policy
 from mlops.promotion import candidate as candidates
 from mlops.quality import champion, gates
-from mlops.report.render import compared_with
 
 
 class CheckFailed(MlopsError):
@@ -82,14 +82,6 @@ class Report:
                 for p in self.plans
             ],
         }
-
-
-def default_base(root: str | Path) -> str:
-    for rev in ("origin/main", "main"):
-        proc = tools.run(["git", "rev-parse", "--verify", "--quiet", rev], cwd=root, check=False)
-        if proc.returncode == 0:
-            return rev
-    return "HEAD"
 
 
 def _load_base(root: str | Path, base: str) -> ModelsFile:
@@ -488,7 +480,7 @@ def _gate_rows(plan: EnvPlan) -> list[str]:
             live = plan.compared[version]
             rows.append(
                 f"\n`max_regression` against {live.version} (live in {plan.env}): "
-                f"{compared_with(live)}."
+                f"{gates.compared_with(live)}."
             )
     return rows
 

@@ -31,6 +31,7 @@ from mlops.formats import environments, models_file
 from mlops.formats.models_file import Deployment
 from mlops.kube import status as kube_status
 from mlops.model import registry
+from mlops.model.registry import cache_dir
 from mlops.promotion import audit, check, gitlog, ledger, target
 from mlops.promotion.check import _pins
 
@@ -61,11 +62,6 @@ class EnvResult:
             "outcome": self.outcome,
             "seconds": round(self.seconds, 2),
         }
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mlops" / "artifacts"
 
 
 def _targets(root: Path, state: models_file.ModelsFile, env: str | None) -> list[str]:

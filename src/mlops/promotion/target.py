@@ -87,6 +87,17 @@ def _request(method: str, url: str, timeout: float, **kwargs) -> dict:
         raise TargetError(f"{method} {url}: answered something that is not JSON") from exc
 
 
+def metrics(url: str, timeout: float = 10.0) -> str:
+    """The server's ``/metrics`` text (Prometheus' exposition format)."""
+    target = url.rstrip("/") + "/metrics"
+    try:
+        response = httpx.get(target, timeout=timeout)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise TargetError(f"cannot read {target} ({type(exc).__name__}: {exc})") from exc
+    return response.text
+
+
 def live(url: str, timeout: float = 3.0) -> Live:
     return Live.from_json(_request("GET", url.rstrip("/") + "/version", timeout))
 

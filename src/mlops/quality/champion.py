@@ -88,9 +88,9 @@ def _md5(blob: bytes) -> str:
 def cache_dir() -> Path:
     """Where fetched artifacts and holdouts are kept by digest (the same place `mlops deploy`
     keeps artifacts), so a second report or check downloads nothing."""
-    from mlops.promotion.deploy import cache_dir as artifacts
+    from mlops.model import registry
 
-    return artifacts()
+    return registry.cache_dir()
 
 
 def lock_md5(lock_text: str | None, path: str) -> str | None:

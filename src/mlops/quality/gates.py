@@ -309,6 +309,16 @@ class Verdict:
         }
 
 
+def compared_with(live: Live) -> str:
+    """One clause: which numbers the regression gate compared the candidate with."""
+    champion = live.champion
+    if champion is None:
+        return "its recorded metrics"
+    if champion.scored:
+        return f"scored on the same rows, {champion.rows}"
+    return f"its recorded metrics on its own holdout, because {champion.note.rstrip('.')}"
+
+
 def comparison(live: Live) -> dict[str, Any] | None:
     """What the regression gate compared with, for --json readers (None: not asked)."""
     champion = live.champion

@@ -68,7 +68,7 @@ def key(candidate: registry.Version, live: registry.Version, digest: str) -> str
 
 
 def _path(name: str) -> Path:
-    from mlops.quality.champion import cache_dir
+    from mlops.model.registry import cache_dir
 
     return cache_dir().parent / "scores" / f"{name}.json"  # beside artifacts/
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops.core import paths
 from mlops.evaluation.metric_names import LOWER_IS_BETTER
-from mlops.quality.gates import GateResult, Live, Verdict
+from mlops.quality.gates import GateResult, Live, Verdict, compared_with
 
 if TYPE_CHECKING:
     from mlops.report.collect import ReportData
@@ -93,16 +93,6 @@ def _metric_gates(verdicts: list[Verdict], metric: str) -> str:
                 f"{v.env}: " + ", ".join(f"{gate_threshold(g)} {gate_mark(g)}" for g in mine)
             )
     return "<br>".join(cells) or ""
-
-
-def compared_with(live: Live) -> str:
-    """One clause: which numbers the regression gate compared the candidate with."""
-    champion = live.champion
-    if champion is None:
-        return "its recorded metrics"
-    if champion.scored:
-        return f"scored on the same rows, {champion.rows}"
-    return f"its recorded metrics on its own holdout, because {_clause(champion.note)}"
 
 
 def _clause(note: str) -> str:
