@@ -199,7 +199,7 @@ def _watch(sb: sandbox.Sandbox, story: Story):
     """Labelled drifted traffic in looks of ``LOOK_ROWS``; after each, the outcomes are ingested
     and the canary judged (in process, as monitor.yml's hourly run would); stop at rollback."""
     from mlops.feedback import outcomes
-    from mlops.monitoring import canary
+    from mlops.monitoring import canary, canary_run
     from mlops.monitoring.sequential import ROLLBACK
 
     sandbox.step(
@@ -215,7 +215,7 @@ def _watch(sb: sandbox.Sandbox, story: Story):
         _wait_for(sb, f"{prefix}-", len(sent_outcomes))
         file = feedback.write_outcomes(sent_outcomes, target, sb.root / "labels" / f"{prefix}.csv")
         outcomes.ingest(sb.work, file, ENV, dvc_add=False, log_dir=log_dir)
-        analysis, _ = canary.run(sb.work, ENV, log_dir=log_dir)
+        analysis, _ = canary_run.run(sb.work, ENV, log_dir=log_dir)
         sb.log(
             f"   look {look}: {look * LOOK_ROWS:,} rows, {_tests(analysis)} -> "
             f"{canary.VERDICT_WORDS[analysis.verdict]}"
