@@ -476,7 +476,7 @@ class Scorer:
         from mlops.quality import score_cache
 
         return score_cache.remember(
-            self._version, version, digest, lambda: self._score(version, digest)
+            self._version, version, digest, lambda: self._score(version, digest), Champion
         )
 
     def _score(self, version: registry.Version, digest: str) -> Champion:

@@ -41,7 +41,7 @@ def fingerprint() -> str:
     from importlib import metadata
 
     digest = hashlib.sha256()
-    package = Path(__file__).parent
+    package = Path(__file__).parents[1]  # all of mlops: any code change may change a score
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     for name in LIBRARIES:
@@ -78,14 +78,13 @@ def remember(
     live: registry.Version,
     digest: str,
     compute: Callable[[], Champion],
+    stored: Callable[..., Champion],
 ) -> Champion:
-    """``live`` (pinned at ``digest``) against ``candidate`` on its holdout: stored, or
-    ``compute``d and stored when scored."""
-    from mlops.quality.champion import Champion
-
+    """``live`` (pinned at ``digest``) against ``candidate`` on its holdout: ``stored`` from
+    the cache, or ``compute``d and stored when scored."""
     path = _path(key(candidate, live, digest))
     try:
-        return Champion(**json.loads(path.read_text()))
+        return stored(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         pass
     found = compute()
