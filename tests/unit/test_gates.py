@@ -64,8 +64,9 @@ def test_latency_and_size_budgets():
 
 
 def test_a_dry_run_gate_is_computed_shown_and_never_blocks():
+    from mlops.report.cells import WOULD_BLOCK, gate_mark
     from mlops.report.gate import render_failures
-    from mlops.report.render import WOULD_BLOCK, gate_mark, verdict_line
+    from mlops.report.render import verdict_line
 
     raw = {"gates": {"min": {"roc_auc": 0.8}, "max_slice_gap": {"roc_auc": 0.1},
                      "mode": {"max_slice_gap": "dry_run"}}}  # fmt: skip
