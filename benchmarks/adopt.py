@@ -1,5 +1,5 @@
 """Adoption at scale: `mlops data adopt` then `dvc repro` on a 1,000,000-row table of each task,
-with wall time and peak memory (issue 13's goals on a 2-core machine: adopt <= 15 s,
+with wall time and peak memory (the goals on a 2-core machine: adopt <= 15 s,
 adopt + repro <= 90 s, peak <= 4 GiB).
 
 Run: .venv/bin/python benchmarks/adopt.py [--rows 1000000] [--tasks binary multiclass regression]

@@ -1,4 +1,4 @@
-"""The promotion control plane under real Git histories (issue 14): what was live is the
+"""The promotion control plane under real Git histories: what was live is the
 first-parent line of main, policy comes from the base, removals are refused, rollback reverts
 the latest first-parent change, and hostile history is a reported problem, never a traceback."""
 

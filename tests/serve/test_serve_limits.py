@@ -1,4 +1,4 @@
-"""A real server on 127.0.0.1 (issue 14): a big body is refused before it is read whole, every
+"""A real server on 127.0.0.1: a big body is refused before it is read whole, every
 label resolves to its registered tag, and /readyz says ready only when every worker can serve."""
 
 from __future__ import annotations

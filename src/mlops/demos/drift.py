@@ -1,6 +1,7 @@
 """The end of `make demo`: drifted traffic to a live server, then the drift report on its logs.
 
-``demo.py`` (the lead's) calls ``demo_drift(repo, server_url)`` once production serves a version.
+The demo (``mlops.demos.loop``) and the end-to-end tests take these steps once production serves
+a version: the drift report needs logged traffic to compare with the training data.
 """
 
 from __future__ import annotations
