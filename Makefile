@@ -75,7 +75,7 @@ test: setup $(BROWSER) test-data ## run the whole test suite
 test-fast: setup test-data ## the inner loop: unit, contract, data and tests/team/ (no dvc repro, no server)
 	@$(PYTEST) $(FAST) $(PYTEST_ARGS)
 
-lint: setup ## the pre-commit hooks: ruff, schemas, zizmor (workflow security)
+lint: setup ## the pre-commit hooks: ruff, import contracts (lint-imports), schemas, zizmor
 	@$(VENV)/bin/pre-commit run --all-files
 
 # The reference pages (CLI, file formats, metrics) are generated from the code first; --strict

@@ -1,5 +1,5 @@
 """Adoption at scale: `mlops data adopt` then `dvc repro` on a 1,000,000-row table of each task,
-with wall time and peak memory (issue 13's goals on a 2-core machine: adopt <= 15 s,
+with wall time and peak memory (the goals on a 2-core machine: adopt <= 15 s,
 adopt + repro <= 90 s, peak <= 4 GiB).
 
 Run: .venv/bin/python benchmarks/adopt.py [--rows 1000000] [--tasks binary multiclass regression]
@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlops import tools
-from mlops.sandbox import copy_template
+from mlops.core import tools
+from mlops.demos.sandbox import copy_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"binary": "churned", "multiclass": "tier", "regression": "spend"}

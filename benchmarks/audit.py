@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from mlops import registry
+from mlops.model import registry
 from mlops.promotion import audit, check, ledger
 
 ROOT = Path(__file__).resolve().parents[1]

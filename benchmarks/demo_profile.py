@@ -2,10 +2,10 @@
 
     .venv/bin/python benchmarks/demo_profile.py [--where /tmp/demo-profile] [--out FILE]
 
-Runs ``mlops.demo.run`` with ``mlops.tools.run`` wrapped: each git, dvc and mlops command's wall
-time and CPU time (its process and children, from ``getrusage``) is recorded, then summed by
-command (``mlops check``, ``dvc repro``, ...). The servers' CPU is counted when they stop (the
-gap between the commands' sum and the total). CPU is the figure load cannot inflate much; wall
+Runs ``mlops.demos.loop.run`` with ``mlops.core.tools.run`` wrapped: each git, dvc and mlops
+command's wall time and CPU time (its process and children, from ``getrusage``) is recorded, then
+summed by command (``mlops check``, ``dvc repro``, ...). The servers' CPU is counted when they stop
+(the gap between the commands' sum and the total). CPU is the figure load cannot inflate much; wall
 time on a shared machine is the CPU shared with everything else.
 """
 
@@ -30,7 +30,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
 
-    from mlops import demo, tools
+    from mlops.core import tools
+    from mlops.demos import loop as demo
 
     rows: list[tuple[str, float, float]] = []
     run = tools.run

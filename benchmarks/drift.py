@@ -22,9 +22,10 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from mlops import paths, predlog
+from mlops.core import paths
 from mlops.data import sample
 from mlops.data.generate import generate
+from mlops.formats import predlog
 from mlops.monitoring import drift
 
 # The log is made by the bundled sample's generator, so the sample's contract describes it

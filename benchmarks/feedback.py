@@ -1,6 +1,6 @@
 """Closing the loop at scale: 1,000,000 logged predictions and 1,000,000 outcomes.
 
-Goals (issue 15): `mlops performance` joins them in <= 30 s with <= 2 GiB peak memory;
+Goals: `mlops performance` joins them in <= 30 s with <= 2 GiB peak memory;
 `mlops data refresh` adds them to the training table in <= 30 s.
 
 Setup (not timed): a template copy with the bundled sample (`mlops data sample`, 20,000 rows),
@@ -31,8 +31,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from drift import write_log
 
-from mlops import predlog, tools
-from mlops.sandbox import copy_template
+from mlops.core import tools
+from mlops.demos.sandbox import copy_template
+from mlops.formats import predlog
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "feedback.json"

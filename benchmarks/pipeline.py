@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from timing import dvc, mlops, sh
 
-from mlops.sandbox import copy_template
+from mlops.demos.sandbox import copy_template
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])

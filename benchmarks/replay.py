@@ -31,9 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from serving import ROOT, sandbox
 
-from mlops import model_io, paths, predlog, registry
-from mlops.contract import load_contract
-from mlops.monitoring import traffic
+from mlops.core import paths
+from mlops.demos import traffic
+from mlops.formats import predlog
+from mlops.formats.contract import load_contract
+from mlops.model import model_io, registry
 from mlops.promotion import replay
 from mlops.serve import answers
 

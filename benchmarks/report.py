@@ -21,7 +21,7 @@ from pathlib import Path
 
 from timing import dvc, mlops, sh
 
-from mlops.sandbox import copy_template
+from mlops.demos.sandbox import copy_template
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -29,9 +29,11 @@ from pathlib import Path
 
 import httpx
 
-from mlops import model_io, models_file, paths, registry
-from mlops.contract import load_contract
-from mlops.models_file import Deployment, Pin
+from mlops.core import paths
+from mlops.formats import models_file
+from mlops.formats.contract import load_contract
+from mlops.formats.models_file import Deployment, Pin
+from mlops.model import model_io, registry
 from mlops.serve import launcher
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,8 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from serving import _median, _pick, sandbox, sh, side_by_side, workspace_record
 
-from mlops import models_file, paths, registry
-from mlops.contract import load_contract
+from mlops.core import paths
+from mlops.formats import models_file
+from mlops.formats.contract import load_contract
+from mlops.model import registry
 from mlops.serve import launcher
 
 SHADOW = "v0.0.2"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from audit import _children_cpu, build
 
-from mlops import card
+from mlops.model import card
 from mlops.site.build import build as build_site
 
 ROOT = Path(__file__).resolve().parents[1]

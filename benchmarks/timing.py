@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from mlops import tools
+from mlops.core import tools
 
 
 def sh(args: list[str], cwd: Path) -> float:

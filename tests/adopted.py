@@ -9,8 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from mlops import models_file, registry
-from mlops.contract import load_contract
+from mlops.formats import models_file
+from mlops.formats.contract import load_contract
+from mlops.model import registry
 from tests.adopt import tables
 from tests.conftest import dvc, git, mlops, new_clone, private_copy  # noqa: F401 (tests import it here)
 

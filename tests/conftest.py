@@ -82,7 +82,7 @@ def isolated_git(tmp_path_factory):
 
 def copy_template(dest: Path) -> Path:
     """Copy the files Git tracks (the template a team clones) into ``dest``."""
-    from mlops.sandbox import copy_template as copy
+    from mlops.demos.sandbox import copy_template as copy
 
     return copy(ROOT, dest)
 
@@ -243,7 +243,8 @@ def deploy_version(repo: Path, version: str, envs: tuple[str, ...] = ("productio
     ``envs``; commit the models.yaml change."""
     import json
 
-    from mlops import models_file, registry
+    from mlops.formats import models_file
+    from mlops.model import registry
 
     metadata = registry.workspace_metadata(repo)
     git(repo, "tag", "-a", registry.tag_name("churn-model", version), "-m", json.dumps(metadata))

@@ -4,8 +4,8 @@ Skipped when the table is not in the workspace (a fresh clone before `make data`
 
 import pytest
 
-from mlops import params
-from mlops.contract import load_contract
+from mlops.formats import params
+from mlops.formats.contract import load_contract
 from mlops.stages.validate import describe, validate
 from tests.conftest import ROOT
 

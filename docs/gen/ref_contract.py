@@ -1,4 +1,4 @@
-"""The contract.yaml reference: every key `mlops.contract` accepts."""
+"""The contract.yaml reference: every key `mlops.formats.contract` accepts."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ CONTRACT_MEANING = {
 
 
 def contract_keys() -> list[str]:
-    """Every key ``mlops.contract`` accepts (its lists of known keys)."""
-    from mlops import contract
+    """Every key ``mlops.formats.contract`` accepts (its lists of known keys)."""
+    from mlops.formats import contract
 
     keys = []
     for key in contract._TOP_KEYS:
@@ -53,7 +53,7 @@ def contract_keys() -> list[str]:
 
 def _target_keys() -> tuple[str, ...]:
     """The keys ``contract._target`` accepts: the tuple it passes to ``_unknown``."""
-    from mlops import contract
+    from mlops.formats import contract
 
     for node in ast.walk(ast.parse(inspect.getsource(contract._target))):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_unknown":
@@ -62,7 +62,7 @@ def _target_keys() -> tuple[str, ...]:
 
 
 def contract_page() -> str:
-    from mlops import contract
+    from mlops.formats import contract
 
     fill = {"tasks": ", ".join(contract.TASKS), "kinds": ", ".join(contract.KINDS)}
     rows = []
@@ -71,13 +71,13 @@ def contract_page() -> str:
             raise SystemExit(f"docs/gen/reference.py: no description for contract.yaml {key}")
         rows.append([code(key), CONTRACT_MEANING[key].format(**fill)])
     return (
-        HEADER.format(source="src/mlops/contract.py")
+        HEADER.format(source="src/mlops/formats/contract.py")
         + "# contract.yaml\n\n"
         + "The data contract: the one definition of the table. Every stage and command reads it "
-        "through `mlops.contract` (validation, split, training, slices, the server's request "
-        "checks, drift, the model card). `mlops data adopt` writes it from your table; review "
-        "and tighten it by hand. A malformed file is refused naming the file, the key and the "
-        "value; a key not listed here is refused as unknown. A trained model carries the "
+        "through `mlops.formats.contract` (validation, split, training, slices, the server's "
+        "request checks, drift, the model card). `mlops data adopt` writes it from your table; "
+        "review and tighten it by hand. A malformed file is refused naming the file, the key and "
+        "the value; a key not listed here is refused as unknown. A trained model carries the "
         "contract it was trained with.\n\n"
         + table(["key", "meaning"], rows)
         + "\nThe template's `contract.yaml` (comments left out):\n\n"

@@ -1,5 +1,5 @@
-"""The environments/*.yaml reference: every key `mlops.environments` reads, with its default and
-the comment on its dataclass field."""
+"""The environments/*.yaml reference: every key `mlops.formats.environments` reads, with its
+default and the comment on its dataclass field."""
 
 from __future__ import annotations
 
@@ -94,8 +94,8 @@ ENV_SECTIONS = {  # YAML section -> the dataclass that holds it
 
 
 def environment_keys() -> list[tuple[str, str, str]]:
-    """(key path, default, meaning) for every key ``mlops.environments`` reads."""
-    from mlops import environments as envs
+    """(key path, default, meaning) for every key ``mlops.formats.environments`` reads."""
+    from mlops.formats import environments as envs
 
     rows = [("requires", "", ENV_EXTRA["requires"])]
     for section, name in ENV_SECTIONS.items():
@@ -115,16 +115,16 @@ def environment_keys() -> list[tuple[str, str, str]]:
 
 
 def environments_page() -> str:
-    from mlops import environments as envs
+    from mlops.formats import environments as envs
 
     example = (ROOT / "environments" / "production.yaml").read_text()
     return (
-        HEADER.format(source="src/mlops/environments.py")
+        HEADER.format(source="src/mlops/formats/environments.py")
         + "# environments/*.yaml\n\n"
         + "One file per environment (`environments/staging.yaml`, `environments/production.yaml`"
         "): how it is served and guarded. Every command reads it through "
-        "`mlops.environments`; a malformed file is refused naming the file, the key and the "
-        "value. The file name is the environment's name. Changes to these files are *policy "
+        "`mlops.formats.environments`; a malformed file is refused naming the file, the key and "
+        "the value. The file name is the environment's name. Changes to these files are *policy "
         "changes*: `mlops check` applies the base branch's version and lists the change for "
         "its own review.\n\n"
         + table(["key", "default", "meaning"], [[code(k), d, m] for k, d, m in environment_keys()])

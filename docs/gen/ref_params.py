@@ -1,5 +1,5 @@
-"""The params.yaml reference: every key of `mlops.params.SPEC`, its bounds and the stages that
-read it."""
+"""The params.yaml reference: every key of `mlops.formats.params.SPEC`, its bounds and the stages
+that read it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from page import HEADER, ROOT, code, table
 
 
 def params_keys() -> list[tuple[str, tuple]]:
-    from mlops.params import SPEC
+    from mlops.formats.params import SPEC
 
     def walk(spec: dict, prefix: str) -> Iterator[tuple[str, tuple]]:
         for key, sub in spec.items():
@@ -43,7 +43,7 @@ def _read_by(key: str, readers: dict[str, list[str]]) -> str:
 
 
 def _kind(spec: tuple) -> str:
-    from mlops.params import AUTO_OR_FLOAT
+    from mlops.formats.params import AUTO_OR_FLOAT
 
     kind, low, high = spec
     if kind is str:
@@ -68,7 +68,7 @@ def params_page() -> str:
         for key, spec in params_keys()
     ]
     return (
-        HEADER.format(source="mlops.params.SPEC, dvc.yaml and params.yaml")
+        HEADER.format(source="mlops.formats.params.SPEC, dvc.yaml and params.yaml")
         + "# params.yaml\n\n"
         + "One section per pipeline stage; `dvc.yaml` lists, per stage, the exact keys it reads, "
         "so changing one re-runs only the stages that depend on it. Every key is required; a "

@@ -8,10 +8,10 @@ this one; page.py holds what they share):
 - cli.md (ref_cli.py): every command of the typer app (``mlops.cli.app``), walked through its
   click tree: usage, help, arguments and options as `--help` prints them;
 - models-yaml.md (ref_models.py): every key of ``src/mlops/schemas/models.schema.json``;
-- environments.md (ref_environments.py): every key ``mlops.environments`` reads, its default
+- environments.md (ref_environments.py): every key ``mlops.formats.environments`` reads, its default
   and its meaning (the comments on the dataclass fields);
-- contract.md (ref_contract.py): every key ``mlops.contract`` accepts;
-- params.md (ref_params.py): every key of ``mlops.params.SPEC``, its type and bounds, the
+- contract.md (ref_contract.py): every key ``mlops.formats.contract`` accepts;
+- params.md (ref_params.py): every key of ``mlops.formats.params.SPEC``, its type and bounds, the
   stages that read it (dvc.yaml) and the template's value (params.yaml);
 - metrics.md (ref_metrics.py): every Prometheus metric ``mlops.serve.metrics`` defines.
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import typer
 
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
 from mlops.feedback import cli as feedback_cli
 from mlops.kube import cli as kube_cli
 from mlops.monitoring import cli as monitoring_cli
@@ -167,7 +167,7 @@ def demo() -> None:
     roll back, audit, detect drift on live traffic, measure live performance from outcomes,
     recover through a refresh-and-retrain pull request, a shadow, the replay in a promotion
     plan, a gate in dry run and a worse canary rolled back by its sequential test."""
-    from mlops.demo import run
+    from mlops.demos.loop import run
 
     run()
 

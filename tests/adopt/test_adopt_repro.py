@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from mlops import paths
+from mlops.core import paths
 from tests.adopt import tables
 from tests.conftest import dvc, git, mlops, run, use_sample
 

@@ -3,9 +3,9 @@
 import pytest
 import yaml
 
-from mlops.contract import Contract, dump, load_contract
+from mlops.core.errors import ConfigError
 from mlops.data import sample
-from mlops.errors import ConfigError
+from mlops.formats.contract import Contract, dump, load_contract
 
 
 def _raw():

@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 import yaml
 
-from mlops import environments, gates
 from mlops.data import gate_defaults
+from mlops.formats import environments
+from mlops.quality import gates
 from tests.decisions.test_gates_noise import _slices
 from tests.feedback.contracts import contract
 

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops.contract import Contract
 from mlops.data import recency
 from mlops.data.infer import infer_contract
-from mlops.data.schema import coerce
+from mlops.formats.contract import Contract
+from mlops.formats.schema import coerce
 from mlops.serve.validation import RequestError, Validator
 
 ORDER = ["poor", "fair", "good", "premium"]

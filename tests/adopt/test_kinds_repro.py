@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlops import model_io, paths, registry
+from mlops.core import paths
+from mlops.model import model_io, registry
 from mlops.serve import launcher
 from tests.adopted import _quicker, deploy, private_copy, tag
 from tests.conftest import dvc, git, mlops, new_clone, run

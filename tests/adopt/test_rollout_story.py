@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from mlops import sandbox
-from mlops.demo_rollouts import _shadow_line
-from mlops.feedback.demo import StoryError
+from mlops.demos import sandbox
+from mlops.demos.feedback import StoryError
+from mlops.demos.rollouts import _shadow_line
 
 
 def _report(sb: sandbox.Sandbox, groups: list[dict]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops.feedback.demo import Figure, StoryError, check_recovered
+from mlops.demos.feedback import Figure, StoryError, check_recovered
 
 
 def test_a_retrain_below_its_live_bar_fails_the_story_saying_why():

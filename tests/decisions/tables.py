@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlops.contract import Contract
+from mlops.formats.contract import Contract
 
 COLUMNS = {
     "customer_id": {"kind": "int", "min": 0, "max": 10**9, "feature": False},

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlops import paths
-from mlops.data.schema import write_table
+from mlops.core import paths
+from mlops.formats.schema import write_table
 from tests.conftest import deploy_version, dvc, mlops
 
 pytestmark = pytest.mark.integration

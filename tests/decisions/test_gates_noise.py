@@ -5,8 +5,9 @@ baseline. The slices come from the evaluate stage's own code on rows made here."
 import numpy as np
 import pandas as pd
 
-from mlops import gates, scoring, uncertainty
-from mlops.environments import parse
+from mlops.evaluation import scoring, uncertainty
+from mlops.formats.environments import parse
+from mlops.quality import gates
 from mlops.stages.evaluate import slices
 from tests.decisions.tables import contract
 

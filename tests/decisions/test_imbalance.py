@@ -4,8 +4,9 @@ numbers stand beside a trivial baseline, and default live bars never fall to it.
 import numpy as np
 import pytest
 
-from mlops import baselines, scoring, thresholds
-from mlops.stages import split, train
+from mlops.evaluation import scoring
+from mlops.model import thresholds
+from mlops.stages import baselines, split, train
 from tests.decisions.tables import contract, table
 
 TRAIN = {"seed": 1, "estimator": "linear", "linear": {"regularization": 1.0, "max_iter": 500}}

@@ -112,7 +112,7 @@ FREE_MAPS = ("gates.min.", "gates.max_regression.", "gates.max_slice_gap.", "gat
 
 
 def test_the_environments_reference_has_every_key_the_template_uses_and_the_loader_reads():
-    from mlops import environments
+    from mlops.formats import environments
 
     keys = _code_keys(reference.environments_page())
     for path in sorted((ROOT / "environments").glob("*.yaml")):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlops import predlog
+from mlops.formats import predlog
 from tests.conftest import built_once, git, new_clone, use_sample
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops.contract import Contract
+from mlops.formats.contract import Contract
 
 _COLUMNS = {
     "x": {"kind": "float", "min": -100, "max": 100},

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlops import models_file
 from mlops.feedback import outcomes
+from mlops.formats import models_file
 from mlops.monitoring import live_error
 from tests.feedback.conftest import binary_traffic, write_log
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from mlops import environments
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
 from mlops.feedback import join
+from mlops.formats import environments
 from tests.feedback.conftest import write_log
 
 
@@ -49,7 +49,7 @@ def test_a_record_without_the_format_fields_is_an_error(tmp_path):
 
 
 def test_multiclass_class_probabilities_are_read_by_both_readers(tmp_path):
-    from mlops import predlog
+    from mlops.formats import predlog
 
     folder = predlog.env_dir(tmp_path, "production")
     folder.mkdir(parents=True)

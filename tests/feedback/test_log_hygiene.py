@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import yaml
 
-from mlops import predlog
-from mlops.contract import Contract
+from mlops.formats import predlog
+from mlops.formats.contract import Contract
 from mlops.serve.predlog_writer import PredictionLog, hygiene
 from tests.conftest import mlops
 from tests.feedback.contracts import contract

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlops import predlog
-from mlops.contract import load_contract
-from mlops.errors import DataValidationError
+from mlops.core.errors import DataValidationError
 from mlops.feedback import join, outcomes
+from mlops.formats import predlog
+from mlops.formats.contract import load_contract
 from tests.conftest import dvc, mlops, new_clone, use_sample
 from tests.feedback.conftest import write_log
 from tests.feedback.contracts import contract

@@ -65,7 +65,7 @@ def _run(script: str, repo: Path, env: dict) -> dict[str, str]:
 def _sandbox(template_clone: Path, tmp_path: Path) -> tuple[Path, dict]:
     repo = use_sample(template_clone, rows=1000)
     helper = repo / ".github" / "scripts" / "with-git-token"
-    if not helper.exists():  # issue 12's helper; without GIT_TOKEN it runs the command as is
+    if not helper.exists():  # the workflows' token wrapper: without GIT_TOKEN it runs the command
         helper.parent.mkdir(parents=True, exist_ok=True)
         helper.write_text('#!/usr/bin/env bash\nunset GIT_TOKEN\nexec "$@"\n')
         helper.chmod(0o755)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import paths
+from mlops.core import paths
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
 from mlops.data.schema import write_table

@@ -71,7 +71,7 @@ def test_promote_canary_and_rollback_commit_the_manifests(promo):  # noqa: F811
 
 
 def test_a_shadow_on_kserve_is_refused_with_the_reason(promo):  # noqa: F811
-    from mlops import models_file
+    from mlops.formats import models_file
 
     path = promo / "environments" / "production.yaml"
     config = yaml.safe_load(path.read_text())

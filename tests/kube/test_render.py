@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import environments, models_file, registry
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Canary, Deployment, Pin
 from mlops.kube import render, schemas
-from mlops.models_file import Canary, Deployment, Pin
+from mlops.model import registry
 from tests.conftest import BIN, git, mlops
 
 MODEL = "churn-model"

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mlops import model_io, models_file, paths, predlog, registry
+from mlops.core import paths
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
+from mlops.formats import models_file, predlog
+from mlops.model import model_io, registry
 from tests.conftest import git, private_copy
 
 MODEL = "churn-model"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from mlops import environments, models_file
-from mlops.monitoring import canary, canary_pr
+from mlops.formats import environments, models_file
+from mlops.monitoring import canary, canary_pr, canary_run
 from mlops.monitoring.sequential import Moments
 from tests.conftest import git, mlops
 
@@ -173,7 +173,7 @@ def test_open_pr_proposes_the_rollback_as_a_commit(repo):
     deployment = _with_canary(repo)
     head = git(repo, "rev-parse", "HEAD")
     metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
-    analysis, proposal = canary.run(
+    analysis, proposal = canary_run.run(
         repo, "production", open_pr=True, push=False, metrics_text=metrics
     )
     assert analysis.verdict == "rollback"
@@ -186,13 +186,16 @@ def test_open_pr_proposes_the_rollback_as_a_commit(repo):
     assert message.startswith("rollback production: drop canary v1.1.0") and "error_rate" in message
     # a second scheduled run does not propose it again
     git(repo, "switch", "-q", "main")
-    assert canary.run(repo, "production", open_pr=True, push=False, metrics_text=metrics)[1] is None
+    assert (
+        canary_run.run(repo, "production", open_pr=True, push=False, metrics_text=metrics)[1]
+        is None
+    )
 
 
 def test_pr_on_rollback_leaves_a_passing_canary_alone(repo):
     _with_canary(repo)
     metrics = metrics_text({"ok": 2000}, {"ok": 600})
-    analysis, proposal = canary.run(
+    analysis, proposal = canary_run.run(
         repo, "production", open_pr=True, push=False, pr_on="rollback", metrics_text=metrics
     )
     assert analysis.verdict == "promote" and proposal is None
@@ -268,14 +271,14 @@ def test_a_pushed_rollback_whose_pr_failed_gets_it_on_the_next_run(repo, tmp_pat
     branch = "rollback/production-canary-v1.1.0"
     monkeypatch.setenv("GH_FAILURES", str(canary_pr.PR_ATTEMPTS))
     with pytest.raises(canary.CanaryError, match=r"failed 3 times.*next `mlops canary --open-pr`"):
-        canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+        canary_run.run(repo, "production", open_pr=True, metrics_text=metrics)
     assert git(origin, "branch", "--list", branch).strip() == branch  # pushed, PR not opened
     assert len(_creates(gh())) == canary_pr.PR_ATTEMPTS and gh()["prs"] == []
 
     # the next scheduled run (a fresh checkout of main) opens the missing pull request
     git(repo, "switch", "-q", "main")
     git(repo, "branch", "-q", "-D", branch)
-    _, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    _, proposal = canary_run.run(repo, "production", open_pr=True, metrics_text=metrics)
     assert proposal.pr_url == "https://github.com/team/churn/pull/1"
     create = _creates(gh())[-1]
     assert create[create.index("--head") + 1] == branch
@@ -284,7 +287,7 @@ def test_a_pushed_rollback_whose_pr_failed_gets_it_on_the_next_run(repo, tmp_pat
     assert "error_rate" in create[create.index("--body") + 1]
 
     # and the one after that does nothing: the pull request exists
-    assert canary.run(repo, "production", open_pr=True, metrics_text=metrics)[1] is None
+    assert canary_run.run(repo, "production", open_pr=True, metrics_text=metrics)[1] is None
     assert len(_creates(gh())) == canary_pr.PR_ATTEMPTS + 1
 
 
@@ -293,7 +296,7 @@ def test_a_failing_pr_create_is_retried_in_the_same_run(repo, tmp_path, gh, monk
     _with_origin(repo, tmp_path)
     monkeypatch.setenv("GH_FAILURES", "1")
     metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
-    _, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    _, proposal = canary_run.run(repo, "production", open_pr=True, metrics_text=metrics)
     assert proposal.pushed and proposal.pr_url.endswith("/pull/1")
     assert len(_creates(gh())) == 2
 
@@ -309,7 +312,7 @@ def test_the_rollback_pr_carries_the_statistics_and_one_waits_per_environment(re
     git(repo, "push", "-q", "origin", "rollback/production-canary-v0.9.0")
     git(repo, "switch", "-q", "main")
     metrics = metrics_text({"ok": 2000}, {"ok": 300, "errors": 30})
-    analysis, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    analysis, proposal = canary_run.run(repo, "production", open_pr=True, metrics_text=metrics)
     assert analysis.verdict == "rollback" and proposal is None
     assert "rollback/production-canary-v0.9.0 is still open" in analysis.notes[-1]
     assert "rollback/production-canary-v1.1.0" not in git(origin, "branch", "--list")
@@ -318,7 +321,7 @@ def test_the_rollback_pr_carries_the_statistics_and_one_waits_per_environment(re
     git(repo, "merge", "-q", "--no-ff", "rollback/production-canary-v0.9.0", "-m", "Merge #1")
     git(repo, "push", "-q", "origin", "main")
     git(repo, "fetch", "-q", "origin")
-    analysis, proposal = canary.run(repo, "production", open_pr=True, metrics_text=metrics)
+    analysis, proposal = canary_run.run(repo, "production", open_pr=True, metrics_text=metrics)
     assert proposal.pushed and proposal.branch == "rollback/production-canary-v1.1.0"
     assert "gh pr create" in proposal.next_command  # no gh here: the exact command to run
     body = git(origin, "log", "-1", "--format=%b", proposal.branch)

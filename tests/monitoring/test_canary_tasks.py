@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops import environments, models_file
+from mlops.formats import environments, models_file
 from mlops.monitoring import canary
 from mlops.serve import metrics
 from mlops.serve.answers import Answer

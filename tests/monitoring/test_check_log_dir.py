@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlops import models_file, paths, registry
+from mlops.core import paths
 from mlops.feedback import outcomes
+from mlops.formats import models_file
+from mlops.model import registry
 from tests.conftest import mlops
 from tests.monitoring.conftest import MODEL, VERSION, write_log
 from tests.monitoring.test_replay import CANDIDATE, candidate_repo  # noqa: F401  (the fixture)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mlops import card, cost, paths
+from mlops.core import paths
+from mlops.evaluation import cost
+from mlops.model import card
 from tests.conftest import ROOT, dvc, git
 
 pytestmark = pytest.mark.integration
@@ -29,7 +31,9 @@ def test_cost_per_1000_predictions_from_cpu_time():
 def test_card_stage_is_declared_like_the_others():
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["card"]
     assert stage["cmd"] == "python -m mlops.stages.card"
-    assert "src/mlops/stages/card.py" in stage["deps"] and "src/mlops/card.py" in stage["deps"]
+    assert (
+        "src/mlops/stages/card.py" in stage["deps"] and "src/mlops/model/card.py" in stage["deps"]
+    )
     assert {paths.METRICS, paths.SLICES, paths.SERVING, paths.MODEL} <= set(stage["deps"])
     assert stage["outs"] == [{paths.MODEL_CARD: {"cache": False}}]
 
@@ -64,7 +68,7 @@ def test_pipeline_writes_a_reproducible_card(built_repo):
 
 
 def test_register_renders_the_card_with_version_and_commit(built_repo):
-    from mlops import registry
+    from mlops.model import registry
 
     metadata = registry.workspace_metadata(built_repo)
     text = card.render(built_repo, version="v1.4.0", metadata=metadata)

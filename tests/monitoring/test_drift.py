@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlops import predlog
+from mlops.formats import predlog
 from mlops.monitoring import drift
 from tests.conftest import git, mlops
 from tests.monitoring.conftest import VERSION, write_log

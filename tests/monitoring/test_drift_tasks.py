@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from mlops import model_io, paths, predlog
-from mlops.contract import Contract, load_contract
-from mlops.monitoring import drift, traffic
+from mlops.core import paths
+from mlops.demos import traffic
+from mlops.formats import predlog
+from mlops.formats.contract import Contract, load_contract
+from mlops.model import model_io
+from mlops.monitoring import drift
 from mlops.serve import answers, validation
 from tests.adopted import TASKS, deploy, private_copy
 

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import models_file, paths
-from mlops.feedback import demo as feedback
-from mlops.monitoring import canary, demo, traffic
+from mlops.core import paths
+from mlops.demos import drift as demo
+from mlops.demos import feedback, traffic
+from mlops.formats import models_file
+from mlops.monitoring import canary
 from mlops.serve import launcher
 from tests.conftest import git, mlops, private_copy
 from tests.monitoring.conftest import MODEL, VERSION

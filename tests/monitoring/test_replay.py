@@ -10,8 +10,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from mlops import paths, predlog, registry
+from mlops.core import paths
 from mlops.feedback import outcomes
+from mlops.formats import predlog
+from mlops.model import registry
 from mlops.promotion import replay
 from tests.conftest import git, point_dvc_remote
 from tests.monitoring.conftest import MODEL, VERSION, served, write_log

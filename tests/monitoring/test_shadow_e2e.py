@@ -10,9 +10,10 @@ import time
 import httpx
 import pytest
 
-from mlops import models_file, paths, predlog
-from mlops.feedback import demo as feedback
-from mlops.monitoring import demo, traffic
+from mlops.core import paths
+from mlops.demos import drift as demo
+from mlops.demos import feedback, traffic
+from mlops.formats import models_file, predlog
 from mlops.serve import launcher
 from tests.conftest import git, mlops
 from tests.monitoring.conftest import MODEL, VERSION

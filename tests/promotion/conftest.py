@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import environments
+from mlops.formats import environments
 from mlops.promotion import promote
 from mlops.serve import launcher
 from tests.conftest import built_once, dvc, git, mlops, point_dvc_remote, private_copy, run

@@ -1,4 +1,4 @@
-"""The promotion control plane under real Git histories (issue 14): what was live is the
+"""The promotion control plane under real Git histories: what was live is the
 first-parent line of main, policy comes from the base, removals are refused, rollback reverts
 the latest first-parent change, and hostile history is a reported problem, never a traceback."""
 
@@ -10,8 +10,9 @@ import subprocess
 import pytest
 import yaml
 
-from mlops import models_file, registry
-from mlops.models_file import Canary, Deployment, Pin
+from mlops.formats import models_file
+from mlops.formats.models_file import Canary, Deployment, Pin
+from mlops.model import registry
 from mlops.promotion import check, promote, rollback
 from tests.conftest import git, mlops, run
 from tests.promotion.conftest import merge_pr

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops import models_file, registry
-from mlops.monitoring.demo import records
+from mlops.demos.drift import records
+from mlops.formats import models_file
+from mlops.model import registry
 from mlops.promotion import promote, rollback
 from tests.conftest import git, mlops
 from tests.promotion.conftest import TOKEN, merge_pr

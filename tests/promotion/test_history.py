@@ -1,5 +1,5 @@
 """The audit trail on real Git histories built here: merges, reverts, squash merges, out-of-order
-merges, shallow clones and hostile bytes (issue 14). Plain git, no DVC: these run in seconds."""
+merges, shallow clones and hostile bytes. Plain git, no DVC: these run in seconds."""
 
 from __future__ import annotations
 

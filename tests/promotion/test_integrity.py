@@ -9,8 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from mlops import models_file, registry
-from mlops.models_file import Deployment, Pin
+from mlops.formats import models_file
+from mlops.formats.models_file import Deployment, Pin
+from mlops.model import registry
 from mlops.promotion import promote
 from tests.conftest import dvc, git, mlops, run
 from tests.promotion.conftest import merge_pr, retrain

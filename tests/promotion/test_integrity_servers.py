@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mlops import environments, model_io, models_file, registry
-from mlops.models_file import Canary, Deployment, Pin
-from mlops.monitoring.demo import records
+from mlops.demos.drift import records
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Canary, Deployment, Pin
+from mlops.model import model_io, registry
 from mlops.serve import controller, launcher
 from tests.conftest import git, mlops
 from tests.promotion.conftest import TOKEN

@@ -4,7 +4,9 @@ reason when it cannot be one."""
 
 from __future__ import annotations
 
-from mlops import models_file, paths, registry
+from mlops.core import paths
+from mlops.formats import models_file
+from mlops.model import registry
 from mlops.promotion import check, promote
 from tests.conftest import mlops
 from tests.promotion.conftest import merge_pr

@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from mlops import registry
+from mlops.model import registry
 from mlops.promotion import promote
 from tests.conftest import mlops
 from tests.promotion.conftest import merge_pr

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from mlops import champion, registry, score_cache
+from mlops.model import registry
 from mlops.promotion import check, promote
+from mlops.quality import champion, score_cache
 
 
 def _plan(report, env="staging"):

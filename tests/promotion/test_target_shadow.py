@@ -3,7 +3,7 @@ served only when the server scores that shadow (version, digest, share), and say
 
 from __future__ import annotations
 
-from mlops.models_file import Deployment, Pin, Shadow
+from mlops.formats.models_file import Deployment, Pin, Shadow
 from mlops.promotion.target import Live
 
 STABLE = {"version": "v1.0.0", "digest": "sha256:" + "a" * 64}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops.evidently_drift import ColumnDrift
+from mlops.monitoring.evidently_drift import ColumnDrift
 from mlops.report import budget, params_diff
 from mlops.report.drift import DriftResult
 

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from mlops import paths
+from mlops.core import paths
 from tests.adopt import tables
 from tests.adopted import TASKS, private_copy
 from tests.conftest import dvc, git, mlops

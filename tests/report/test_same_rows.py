@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import champion, environments, gates, paths, registry
+from mlops.core import paths
+from mlops.formats import environments
+from mlops.model import registry
+from mlops.quality import champion, gates
 from tests.adopted import deploy, private_copy
 from tests.conftest import deploy_version, dvc, mlops
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import environments
+from mlops.formats import environments
 from mlops.serve import launcher
 from tests.conftest import dvc, git, mlops, new_clone, pin_sample, run
 from tests.promotion.conftest import merge_pr, relax_gates

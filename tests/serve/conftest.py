@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import models_file, registry
-from mlops.models_file import Canary, Deployment, Pin
+from mlops.formats import models_file
+from mlops.formats.models_file import Canary, Deployment, Pin
+from mlops.model import registry
 from tests.conftest import built_once, dvc, git, private_copy
 
 MODEL = "churn-model"

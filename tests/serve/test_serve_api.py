@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops import inference, paths, predlog
+from mlops import inference
+from mlops.core import paths
 from mlops.data.sample import contract as sample_contract
+from mlops.formats import predlog
 from mlops.inference import PARITY_TOLERANCE
 from mlops.serve import launcher
 from mlops.serve.routing import bucket

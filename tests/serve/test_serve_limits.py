@@ -1,4 +1,4 @@
-"""A real server on 127.0.0.1 (issue 14): a big body is refused before it is read whole, every
+"""A real server on 127.0.0.1: a big body is refused before it is read whole, every
 label resolves to its registered tag, and /readyz says ready only when every worker can serve."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from mlops import paths
+from mlops.core import paths
 from mlops.data.sample import contract as sample_contract
 from mlops.serve import launcher
 from tests.conftest import dvc

@@ -14,8 +14,9 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from mlops import paths, registry
+from mlops.core import paths
 from mlops.data.sample import contract as sample_contract
+from mlops.model import registry
 from mlops.serve import launcher
 from mlops.serve.routing import bucket
 from tests.serve.conftest import GOOD, MODEL, deploy

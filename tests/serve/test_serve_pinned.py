@@ -13,9 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mlops import model_io, paths, predlog, registry
-from mlops.contract import MODEL_ATTRIBUTE, contract_of
+from mlops.core import paths
 from mlops.data.sample import contract as sample_contract
+from mlops.formats import predlog
+from mlops.formats.contract import MODEL_ATTRIBUTE, contract_of
+from mlops.model import model_io, registry
 from mlops.serve import launcher, validation
 from tests.serve.conftest import GOOD, MODEL
 from tests.serve.test_serve_api import _records

@@ -10,8 +10,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from mlops import paths, predlog
-from mlops.contract import load_contract
+from mlops.core import paths
+from mlops.formats import predlog
+from mlops.formats.contract import load_contract
 from mlops.serve import launcher
 from tests.adopted import TASKS, deploy, private_copy
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mlops import paths
+from mlops.core import paths
 from mlops.data.sample import contract as sample_contract
 from mlops.serve import launcher, oip, validation
 from mlops.serve.routing import LoadedModel

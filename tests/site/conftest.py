@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops import card, models_file, registry
-from mlops.models_file import Canary, Deployment, Pin
+from mlops.formats import models_file
+from mlops.formats.models_file import Canary, Deployment, Pin
+from mlops.model import card, registry
 from mlops.promotion import gitops
 from mlops.promotion.audit import describe
 from tests.conftest import built_once, copy_template, git, use_sample

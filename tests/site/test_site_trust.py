@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from mlops import registry
+from mlops.model import registry
 from mlops.site import markdown
 from mlops.site.build import build
 from tests.conftest import git, mlops

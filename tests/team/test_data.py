@@ -3,7 +3,7 @@ your data. The table is the one contract.yaml names (`make data` restores it).""
 
 import pytest
 
-from mlops.contract import load_contract
+from mlops.formats.contract import load_contract
 from tests.conftest import ROOT
 
 CONTRACT = load_contract(ROOT)

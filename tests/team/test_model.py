@@ -4,8 +4,9 @@ bar for your model; the deploy gates (environments/*.yaml) say what may go live.
 
 import json
 
-from mlops import paths, scoring
-from mlops.contract import load_contract
+from mlops.core import paths
+from mlops.evaluation import scoring
+from mlops.formats.contract import load_contract
 from tests.conftest import ROOT
 
 CONTRACT = load_contract(ROOT)

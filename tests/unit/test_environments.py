@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from mlops import environments
-from mlops.contract import load_contract
-from mlops.errors import ConfigError
-from mlops.scoring import HEADLINE
+from mlops.core.errors import ConfigError
+from mlops.evaluation.scoring import HEADLINE
+from mlops.formats import environments
+from mlops.formats.contract import load_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 

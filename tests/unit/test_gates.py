@@ -1,7 +1,7 @@
 """Quality gates: minimums, regression against live, slice gap, latency and size."""
 
-from mlops import gates
-from mlops.environments import parse
+from mlops.formats.environments import parse
+from mlops.quality import gates
 
 ENV = parse(
     {
@@ -64,8 +64,9 @@ def test_latency_and_size_budgets():
 
 
 def test_a_dry_run_gate_is_computed_shown_and_never_blocks():
+    from mlops.report.cells import WOULD_BLOCK, gate_mark
     from mlops.report.gate import render_failures
-    from mlops.report.render import WOULD_BLOCK, gate_mark, verdict_line
+    from mlops.report.render import verdict_line
 
     raw = {"gates": {"min": {"roc_auc": 0.8}, "max_slice_gap": {"roc_auc": 0.1},
                      "mode": {"max_slice_gap": "dry_run"}}}  # fmt: skip
@@ -87,7 +88,7 @@ def test_a_dry_run_gate_is_computed_shown_and_never_blocks():
 def test_gate_modes_are_validated():
     import pytest
 
-    from mlops.errors import ConfigError
+    from mlops.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"gates\.mode = 'off': must be enforce or dry_run"):
         parse({"gates": {"mode": "off"}}, "x", "x.yaml")

@@ -6,9 +6,9 @@ import pytest
 import skops.io as sio
 from sklearn.tree import DecisionTreeClassifier
 
-from mlops import model_io
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
+from mlops.model import model_io
 from mlops.stages import train as train_stage
 
 CONTRACT = sample_contract()
@@ -70,13 +70,15 @@ def test_a_type_outside_the_allow_list_is_refused_naming_the_type_and_where(df, 
     sio.dump(tree, path)
     with pytest.raises(model_io.ModelFileError) as err:
         model_io.load(path)
-    assert f'add "{__name__}.OwnEstimator" to TRUSTED in src/mlops/model_io.py' in str(err.value)
+    assert f'add "{__name__}.OwnEstimator" to TRUSTED in src/mlops/model/model_io.py' in str(
+        err.value
+    )
 
 
 @pytest.mark.parametrize("estimator", ["hist_gradient_boosting", "random_forest", "linear"])
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_every_offered_estimator_for_every_task_is_on_the_allow_list(estimator, task, df):
-    from mlops import params
+    from mlops.formats import params
 
     settings = params.load()["train"] | {"estimator": estimator}
     settings["random_forest"] = settings["random_forest"] | {"n_estimators": 3}
@@ -106,7 +108,7 @@ def test_a_missing_file_says_how_to_get_it(tmp_path):
 
 
 def test_a_trained_model_carries_the_contract_it_was_trained_with(model, tmp_path):
-    from mlops.contract import contract_of
+    from mlops.formats.contract import contract_of
 
     path = tmp_path / "m.skops"
     model_io.save(model, path)

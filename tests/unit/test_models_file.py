@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops import models_file as mf
-from mlops.contract import load_contract
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
+from mlops.formats import models_file as mf
+from mlops.formats.contract import load_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 A, B = "sha256:" + "a" * 64, "sha256:" + "b" * 64

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import params
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
+from mlops.formats import params
 
 ROOT = Path(__file__).resolve().parents[2]
 

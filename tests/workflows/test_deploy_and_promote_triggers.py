@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from mlops import models_file
-from mlops.models_file import Deployment, Pin
+from mlops.formats import models_file
+from mlops.formats.models_file import Deployment, Pin
 from tests.conftest import ROOT, git
 
 SCRIPT = ROOT / ".github" / "scripts" / "deploy-targets"

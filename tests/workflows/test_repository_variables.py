@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from mlops import predlog
+from mlops.formats import predlog
 from tests.conftest import ROOT, git
 from tests.workflows.workflow_harness import link_locked_env, run_job
 

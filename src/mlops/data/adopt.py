@@ -21,17 +21,18 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mlops import environments, params, paths, tools
-from mlops.contract import CONTRACT_FILE, Contract, dump
+from mlops.core import paths, tools
 from mlops.data import gate_defaults, sample
 from mlops.data.infer import AdoptError, Inferred, infer_contract, model_name
-from mlops.data.schema import TableError, coerce, read_raw, write_table
+from mlops.formats import environments, params
+from mlops.formats.contract import CONTRACT_FILE, Contract, dump
+from mlops.formats.schema import TableError, coerce, read_raw, write_table
 from mlops.stages import validate
 
 HEADER = """\
 # contract.yaml: the one definition of the table, written by `mlops data adopt` from {source}.
-# Every stage and command reads it through src/mlops/contract.py. Review it, tighten ranges and
-# categories to what valid data may hold, add descriptions, then commit it (format:
+# Every stage and command reads it through src/mlops/formats/contract.py. Review it, tighten ranges
+# and categories to what valid data may hold, add descriptions, then commit it (format:
 # docs/adopting-data.md, "The contract").
 """
 

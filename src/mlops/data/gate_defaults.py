@@ -23,9 +23,9 @@ from mlops.metric_names import HEADLINE
 
 def _slice_gap(metric: str, base: float) -> dict[str, Any]:
     """The gap allowed between the best and the worst segment. No widening for small segments
-    here: the gate itself judges the gap with its interval (``mlops.gates``), failing only beyond
-    noise at 95 %, and reports a segment under 30 holdout rows as too small to judge; widening
-    the bar as well would count the same noise twice."""
+    here: the gate itself judges the gap with its interval (``mlops.quality.gates``), failing only
+    beyond noise at 95 %, and reports a segment under 30 holdout rows as too small to judge;
+    widening the bar as well would count the same noise twice."""
     return {"max_slice_gap": {metric: base}}
 
 

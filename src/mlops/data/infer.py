@@ -35,9 +35,9 @@ from typing import Any
 
 import pandas as pd
 
-from mlops.contract import Column, Contract
-from mlops.data.schema import as_text
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
+from mlops.formats.contract import Column, Contract
+from mlops.formats.schema import as_text
 
 CATEGORY_CAP = 50
 ID_LIKE_SHARE = 0.95

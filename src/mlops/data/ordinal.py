@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sklearn.preprocessing import OrdinalEncoder
 
-from mlops.contract import Contract
+from mlops.formats.contract import Contract
 
 MISSING = -1.0  # a null sits below the first category
 

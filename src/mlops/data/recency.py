@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops.contract import Contract
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
+from mlops.formats.contract import Contract
 
 KEY = "recency"  # params.yaml train.recency
 

@@ -31,12 +31,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops import params, paths, predlog, tools
-from mlops.contract import Contract, load_contract
+from mlops.core import paths, tools
+from mlops.core.errors import DataValidationError, MlopsError
 from mlops.data import recency
-from mlops.data.schema import coerce, write_table
-from mlops.errors import DataValidationError, MlopsError
 from mlops.feedback import join, outcomes
+from mlops.formats import params, predlog
+from mlops.formats.contract import Contract, load_contract
+from mlops.formats.schema import coerce, write_table
 from mlops.stages import validate
 
 STATE = "refresh.json"  # in data/: versioned with the table it describes

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from mlops import params, paths, tools
-from mlops.contract import load_contract
+from mlops.core import paths, tools
+from mlops.core.errors import MlopsError
 from mlops.data import sample
-from mlops.errors import MlopsError
+from mlops.formats import params
+from mlops.formats.contract import load_contract
 
 REMOTE_ENV = "MLOPS_DVC_REMOTE"
 REMOTE_NAME = "storage"

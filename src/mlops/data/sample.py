@@ -11,9 +11,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from mlops.contract import Contract
 from mlops.data.generate import generate
-from mlops.data.schema import write_table
+from mlops.formats.contract import Contract
+from mlops.formats.schema import write_table
 
 # The bundled sample's gates per environment (other environments get the binary defaults).
 GATES = {

@@ -119,7 +119,7 @@ def prune(
     at every rotation)."""
     from datetime import timedelta
 
-    from mlops import environments, predlog
+    from mlops.formats import environments, predlog
 
     days = days or environments.load(env).monitoring.log_retention_days
     if days is None:

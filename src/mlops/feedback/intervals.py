@@ -9,8 +9,8 @@
   the mean squared error, square-rooted; r2: 1 - that interval over the outcomes' variance
   (the variance taken as known).
 
-Values follow ``mlops.scoring`` (sklearn's definitions, ``zero_division=0``), so a live number
-and the holdout number of the same name mean the same thing.
+Values follow ``mlops.evaluation.scoring`` (sklearn's definitions, ``zero_division=0``), so a live
+number and the holdout number of the same name mean the same thing.
 """
 
 from __future__ import annotations

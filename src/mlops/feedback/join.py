@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops import predlog
-from mlops.errors import MlopsError
-from mlops.feedback.outcomes import REQUEST_ID, ROW
+from mlops.core.errors import MlopsError
+from mlops.formats import predlog
+from mlops.formats.predlog import REQUEST_ID, ROW
 
 LOG_COLUMNS = ("ts", REQUEST_ID, "model_version", "route", "prediction", "probability")
 CLASS_PROBABILITIES = "probabilities"  # multiclass records only: every class's probability
@@ -26,7 +26,7 @@ SHADOW_COLUMNS = tuple(f"{SHADOW}.{c}" for c in ("model_version", "prediction", 
 
 
 class LogError(MlopsError):
-    """The prediction log cannot be read as the format in ``mlops.predlog``."""
+    """The prediction log cannot be read as the format in ``mlops.formats.predlog``."""
 
 
 @dataclass
@@ -51,8 +51,8 @@ def _missing(where: Path, columns, features: bool) -> LogError | None:
     if not lacking:
         return None
     return LogError(
-        f"{where}: records lack {lacking} (format: mlops.predlog.FIELDS); move logs of another "
-        "format out of the folder or pass another --log-dir"
+        f"{where}: records lack {lacking} (format: mlops.formats.predlog.FIELDS); move logs of "
+        "another format out of the folder or pass another --log-dir"
     )
 
 

@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import environments, tools
-from mlops.contract import Contract, load_contract
-from mlops.data.schema import read_raw
-from mlops.errors import DataValidationError, MlopsError
+from mlops.core import tools
+from mlops.core.errors import DataValidationError, MlopsError
+from mlops.formats import environments
+from mlops.formats.contract import Contract, load_contract
+from mlops.formats.predlog import REQUEST_ID, ROW
+from mlops.formats.schema import read_raw
 
 OUTCOMES_DIR = "outcomes"
-REQUEST_ID = "request_id"
-ROW = "row"
 INGESTED_AT = "ingested_at"
 PATTERN = "outcomes-*.parquet"
 MAX_EXAMPLES = 5
@@ -228,8 +228,8 @@ def ingest(
 ) -> Ingested:
     """Check ``file`` against the contract and store it for ``env`` (see the module doc);
     count the rows that join no prediction logged under ``log_dir`` (default logs/predictions)."""
-    from mlops import predlog
     from mlops.feedback import join
+    from mlops.formats import predlog
 
     root = Path(root)
     environments.load(env, root)

@@ -3,7 +3,7 @@
 For every (model_version, route) in the window, the task's metrics on the labelled predictions
 with a 95 % interval (``mlops.feedback.intervals``), the row count, the label coverage (labelled
 share of the logged predictions), the version's holdout metrics from its registry tag and, beside
-them, its baselines on the same holdout (``trivial`` and ``linear``, ``mlops.baselines``).
+them, its baselines on the same holdout (``trivial`` and ``linear``, ``mlops.stages.baselines``).
 
 Thresholds (bars), in ``environments/<env>.yaml``::
 

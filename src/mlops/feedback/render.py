@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from mlops.core.io_utils import write_json
+from mlops.evaluation.metric_names import LOWER_IS_BETTER
 from mlops.feedback.performance import BELOW, NOT_ENOUGH, OK, Result
-from mlops.io_utils import write_json
-from mlops.metric_names import LOWER_IS_BETTER
 
 VERDICT = {OK: "✅ ok", BELOW: "❌ below threshold", NOT_ENOUGH: "⏳ not enough outcomes yet"}
 

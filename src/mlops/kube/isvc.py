@@ -28,9 +28,11 @@ from typing import Any
 
 import yaml
 
-from mlops import environments, registry, tools
-from mlops.errors import ConfigError, MlopsError
-from mlops.models_file import Deployment, Pin
+from mlops.core import tools
+from mlops.core.errors import ConfigError, MlopsError
+from mlops.formats import environments
+from mlops.formats.models_file import Deployment, Pin
+from mlops.model import registry
 
 PORT = 8080
 GRPC_PORT = 8081  # the Open Inference Protocol over gRPC, in the pod (see `grpc_ports`)
@@ -117,7 +119,7 @@ def container(model: str, env: str, pin: Pin, version: registry.Version, storage
     md5 = version.metadata.get("md5") or ""
     if not md5:
         raise MlopsError(f"{version.tag}: its tag records no DVC md5; re-register it")
-    from mlops.thresholds import of_metadata
+    from mlops.model.thresholds import of_metadata
 
     threshold = of_metadata(version.metadata)  # for artifacts that do not carry their own
     env_vars = {

@@ -29,10 +29,12 @@ from typing import Any
 
 import yaml
 
-from mlops import environments, models_file, paths, registry, tools
-from mlops.errors import ConfigError, MlopsError
+from mlops.core import paths, tools
+from mlops.core.errors import ConfigError, MlopsError
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Deployment
 from mlops.kube import isvc, schemas
-from mlops.models_file import Deployment
+from mlops.model import registry
 
 DEPLOY = "deploy"
 ANNOTATION = "mlops"  # label prefix: mlops/environment
@@ -255,9 +257,7 @@ def targets(root: str | Path, env: str | None = None) -> list[str]:
 def default_base(root: str | Path) -> str | None:
     """The deployed state: origin/main, else main, else HEAD; None in a repository with no
     commit."""
-    from mlops.promotion.check import default_base as base_of
-
-    base = base_of(root)
+    base = tools.default_base(root)
     proc = tools.run(["git", "rev-parse", "--verify", "--quiet", base], cwd=root, check=False)
     return base if proc.returncode == 0 else None
 

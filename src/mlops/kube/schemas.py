@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
 
 SCHEMAS = {
     ("serving.kserve.io/v1beta1", "InferenceService"): "kserve-inferenceservice.json",

@@ -14,10 +14,10 @@ import subprocess
 
 import yaml
 
-from mlops import cost, environments
+from mlops.evaluation import cost
+from mlops.formats import environments
+from mlops.formats.models_file import Deployment, describe
 from mlops.kube.render import app_path, env_dir
-from mlops.models_file import Deployment
-from mlops.promotion import audit
 
 KUBECTL_TIMEOUT_S = 15
 
@@ -86,7 +86,7 @@ def env_status(name: str, config: environments.Environment, model: str,
     row = {
         "env": name,
         "url": f"kserve://{namespace}/{model}",
-        "desired": audit.describe(desired),
+        "desired": describe(desired),
         "live": None,
         "commit": None,
         "usd_per_1000": None,

@@ -1,14 +1,5 @@
-"""Monitoring: data and prediction drift on logged traffic, canary analysis, the demo's ending.
+"""Monitoring: data and prediction drift on logged traffic, canary analysis, live error.
 
 Modules: ``drift`` (logs vs the version's training reference), ``canary`` (canary vs stable on the
-server's Prometheus metrics), ``demo`` (drifted traffic to a live server, then the drift report).
+server's Prometheus metrics), ``live_error`` (the canary's error on labelled outcomes).
 """
-
-from __future__ import annotations
-
-
-def demo_drift(*args, **kwargs):
-    """See :func:`mlops.monitoring.demo.demo_drift` (imported lazily: Evidently is slow to load)."""
-    from mlops.monitoring.demo import demo_drift as _demo_drift
-
-    return _demo_drift(*args, **kwargs)

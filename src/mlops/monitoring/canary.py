@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from mlops import environments, models_file, paths
-from mlops.errors import MlopsError, NotFoundError
-from mlops.monitoring import prometheus, sequential
-from mlops.monitoring.prometheus import Sample, _select, bucket_shares, buckets, quantile
+from mlops.core import paths
+from mlops.core.errors import MlopsError
+from mlops.formats import environments, models_file, prometheus
+from mlops.formats.prometheus import Sample, _select, bucket_shares, buckets, quantile
+from mlops.monitoring import sequential
 from mlops.monitoring.sequential import PROMOTE, ROLLBACK, WATCH, Moments
 
 REQUESTS = "mlops_requests_total"
@@ -55,7 +55,7 @@ class CanaryError(MlopsError):
 
 
 def parse_metrics(text: str) -> list[Sample]:
-    """Prometheus text -> flat samples (``mlops.monitoring.prometheus``)."""
+    """Prometheus text -> flat samples (``mlops.formats.prometheus``)."""
     try:
         return prometheus.parse_metrics(text)
     except prometheus.MetricsError as exc:
@@ -358,57 +358,3 @@ def markdown(a: Analysis) -> str:
     lines += ["", "What would change it:", ""]
     lines += [f"- {t.name}: {t.change}" for t in a.tests]
     return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------
-# I/O
-
-
-def scrape(url: str, timeout: float = 10.0) -> str:
-    import httpx
-
-    target = url.rstrip("/") + "/metrics"
-    try:
-        response = httpx.get(target, timeout=timeout)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise CanaryError(
-            f"cannot read {target} ({type(exc).__name__}: {exc}); is the server "
-            "running? (`--url` or serving.url in environments/ENV.yaml)"
-        ) from exc
-    return response.text
-
-
-def run(
-    root: str | Path = ".",
-    env: str = "production",
-    *,
-    url: str | None = None,
-    open_pr: bool = False,
-    model: str | None = None,
-    push: bool = True,
-    pr_on: str = "both",
-    metrics_text: str | None = None,
-    log_dir: str | Path | None = None,
-    store: str | Path | None = None,
-):
-    """Scrape the server, read the live error where outcomes exist, analyse, and with
-    ``open_pr`` propose the change the verdict asks for (returns ``(analysis, Proposal |
-    None)``)."""
-    from mlops.monitoring import canary_pr, live_error
-
-    root = Path(root)
-    environment = environments.load(env, root)
-    models = models_file.load(root / paths.MODELS_FILE)
-    deployment = models.deployment(env, model)
-    if deployment is None:
-        raise NotFoundError(f"{paths.MODELS_FILE}: nothing is deployed to {env!r}")
-    text = metrics_text if metrics_text is not None else scrape(url or environment.serving.url)
-    live = live_error.pair(root, env, deployment, log_dir, store) if deployment.canary else None
-    analysis = analyze(environment, deployment, text, live)
-    proposal = (
-        canary_pr.propose(root, analysis, deployment, model, push, pr_on, markdown(analysis))
-        if open_pr
-        else None
-    )
-    return analysis, proposal

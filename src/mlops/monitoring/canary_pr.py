@@ -13,7 +13,8 @@ import shlex
 import time
 from pathlib import Path
 
-from mlops import models_file, paths, tools
+from mlops.core import paths, tools
+from mlops.formats import models_file
 from mlops.monitoring import canary
 from mlops.monitoring.sequential import PROMOTE, ROLLBACK
 

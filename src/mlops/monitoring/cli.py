@@ -1,4 +1,4 @@
-"""`mlops drift` and `mlops canary`: thin wrappers over ``drift.run`` and ``canary.run``."""
+"""`mlops drift` and `mlops canary`: thin wrappers over ``drift.run`` and ``canary_run.run``."""
 
 from __future__ import annotations
 
@@ -99,12 +99,13 @@ def canary(
     Exit 0: promote or keep watching; 1: rollback; 2: the analysis could not be made.
     """
     from mlops.monitoring import canary as api
+    from mlops.monitoring import canary_run
     from mlops.monitoring.canary_pr import PR_ON
     from mlops.promotion import gitops
 
     if pr_on not in PR_ON:
         raise typer.BadParameter(f"--pr-on must be one of {', '.join(PR_ON)}")
-    analysis, proposal = api.run(
+    analysis, proposal = canary_run.run(
         ".", env, url=url, open_pr=open_pr, model=model, push=push, pr_on=pr_on,
         log_dir=log_dir, store=store,
     )  # fmt: skip

@@ -68,7 +68,7 @@ class NothingToCompare(MlopsError):
 
 def parse_duration(text: str, now: datetime | None = None) -> timedelta:
     """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` or an ISO time -> timedelta
-    (``mlops.durations``)."""
+    (``mlops.core.durations``)."""
     try:
         return durations.parse_duration(text, now)
     except durations.DurationError as exc:

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlops import predlog
-from mlops.errors import MlopsError
-from mlops.models_file import Deployment
+from mlops.core.errors import MlopsError
+from mlops.formats import predlog
+from mlops.formats.models_file import Deployment
 from mlops.monitoring.sequential import Moments
 
 
@@ -43,8 +43,8 @@ def pair(
     store: str | Path | None = None,
 ) -> tuple[tuple[Moments, Moments] | None, str]:
     """((canary, stable) moments of the live error, how they were read) or (None, why not)."""
-    from mlops.contract import load_contract
     from mlops.feedback import join, outcomes
+    from mlops.formats.contract import load_contract
 
     log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
     if not predlog.files(log_dir, env):

@@ -17,9 +17,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mlops import models_file, paths
-from mlops.errors import ConfigError
-from mlops.models_file import Deployment, ModelsFile
+from mlops.core import paths
+from mlops.core.errors import ConfigError
+from mlops.formats import models_file
+from mlops.formats.models_file import Deployment, ModelsFile, describe
 from mlops.promotion import gitlog
 from mlops.promotion.gitlog import Commit
 
@@ -69,17 +70,6 @@ class Trail:
 
     changes: list[Change] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-
-def describe(dep: Deployment | None) -> str:
-    if dep is None:
-        return "none"
-    text = dep.stable.version
-    if dep.canary is not None:
-        text += f" + canary {dep.canary.version} at {dep.canary.traffic}%"
-    if dep.shadow is not None:
-        text += f" + shadow {dep.shadow.version} on {dep.shadow.traffic}%"
-    return text
 
 
 # --- the first-parent line and what each of its commits brought in --------------------------

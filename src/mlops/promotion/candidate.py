@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlops import champion, gates, paths, registry, tools
+from mlops.core import paths, tools
+from mlops.model import registry
+from mlops.quality import champion, gates
 
 REPORTS = {"metrics": paths.METRICS, "slices": paths.SLICES, "serving": paths.SERVING}
 

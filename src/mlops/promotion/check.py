@@ -17,13 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops import champion, environments, gates, models_file, paths, registry, tools
-from mlops.errors import ConfigError, MlopsError
+from mlops.core import paths
+from mlops.core.errors import ConfigError, MlopsError
+from mlops.core.tools import default_base
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Deployment, ModelsFile
 from mlops.kube import render
-from mlops.models_file import Deployment, ModelsFile
+from mlops.model import registry
 from mlops.promotion import audit, ledger, policy, shadow_policy
 from mlops.promotion import candidate as candidates
-from mlops.report.render import compared_with
+from mlops.quality import champion, gates
 
 
 class CheckFailed(MlopsError):
@@ -79,14 +82,6 @@ class Report:
                 for p in self.plans
             ],
         }
-
-
-def default_base(root: str | Path) -> str:
-    for rev in ("origin/main", "main"):
-        proc = tools.run(["git", "rev-parse", "--verify", "--quiet", rev], cwd=root, check=False)
-        if proc.returncode == 0:
-            return rev
-    return "HEAD"
 
 
 def _load_base(root: str | Path, base: str) -> ModelsFile:
@@ -485,7 +480,7 @@ def _gate_rows(plan: EnvPlan) -> list[str]:
             live = plan.compared[version]
             rows.append(
                 f"\n`max_regression` against {live.version} (live in {plan.env}): "
-                f"{compared_with(live)}."
+                f"{gates.compared_with(live)}."
             )
     return rows
 

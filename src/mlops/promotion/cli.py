@@ -28,9 +28,9 @@ def register(app: typer.Typer) -> None:
         push: bool = typer.Option(False, help="Push the new tag to origin."),
     ) -> None:
         """Tag the workspace model as <model>@vX.Y.Z if it differs from the latest version."""
-        from mlops import registry
+        from mlops.model import register
 
-        done = registry.register(".", bump=bump, push=push)
+        done = register.register(".", bump=bump, push=push)
         v = done.version
         if not done.created:
             pushed = "; pushed it to origin" if done.pushed else "; nothing to register"

@@ -25,10 +25,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops import environments, models_file, paths, registry, tools
-from mlops.errors import MlopsError
+from mlops.core import paths, tools
+from mlops.core.errors import MlopsError
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Deployment
 from mlops.kube import status as kube_status
-from mlops.models_file import Deployment
+from mlops.model import registry
+from mlops.model.registry import cache_dir
 from mlops.promotion import audit, check, gitlog, ledger, target
 from mlops.promotion.check import _pins
 
@@ -59,11 +62,6 @@ class EnvResult:
             "outcome": self.outcome,
             "seconds": round(self.seconds, 2),
         }
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mlops" / "artifacts"
 
 
 def _targets(root: Path, state: models_file.ModelsFile, env: str | None) -> list[str]:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops import tools
-from mlops.errors import MlopsError
+from mlops.core import tools
+from mlops.core.errors import MlopsError
 
 _FIELDS = ["%H", "%P", "%aI", "%an <%ae>", "%cI", "%cn <%ce>", "%s", "%b"]
 _SHA = re.compile(r"^[0-9a-f]{40}$")

@@ -7,8 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops import paths, tools
-from mlops.errors import MlopsError
+from mlops.core import paths, tools
+from mlops.core.errors import MlopsError
 from mlops.kube import render
 
 

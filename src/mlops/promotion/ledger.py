@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import io
 
-from mlops import models_file, paths, registry
-from mlops.models_file import ModelsFile
+from mlops.core import paths
+from mlops.formats import models_file
+from mlops.formats.models_file import ModelsFile
+from mlops.model import registry
 
 KEY = "registered"
 
@@ -93,8 +95,8 @@ def with_record(text: str, version: registry.Version) -> str:
 
 def problems_at(root, rev: str) -> list[str]:
     """Every record of models.yaml at ``rev`` whose tag changed since (for `mlops audit`)."""
-    from mlops import tools
-    from mlops.errors import ConfigError
+    from mlops.core import tools
+    from mlops.core.errors import ConfigError
 
     proc = tools.run(["git", "show", f"{rev}:{paths.MODELS_FILE}"], cwd=root, check=False)
     if proc.returncode != 0 or KEY not in proc.stdout:

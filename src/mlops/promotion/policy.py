@@ -12,8 +12,9 @@ from typing import Any
 
 import yaml
 
-from mlops import environments, paths
-from mlops.environments import Environment
+from mlops.core import paths
+from mlops.formats import environments
+from mlops.formats.environments import Environment
 
 # serving is policy too: its url is where `mlops deploy` sends the sync token
 POLICY_KEYS = ("requires", "gates", "canary", "serving")

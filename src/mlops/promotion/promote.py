@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from mlops import environments, models_file, paths, registry
-from mlops.errors import ConfigError, MlopsError
-from mlops.models_file import Canary, Deployment, Pin, Shadow
+from mlops.core import paths
+from mlops.core.errors import ConfigError, MlopsError
+from mlops.formats import environments, models_file
+from mlops.formats.models_file import Canary, Deployment, Pin, Shadow
+from mlops.model import registry
 from mlops.promotion import audit, check, gitops, ledger
 
 

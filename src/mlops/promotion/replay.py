@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import environments, paths, predlog, registry
-from mlops.errors import MlopsError
+from mlops.core import paths
+from mlops.core.errors import MlopsError
+from mlops.formats import environments, predlog
+from mlops.model import registry
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SEED = 7
@@ -81,7 +83,7 @@ def _trained_on(root: Path, version: registry.Version, contract) -> np.ndarray |
     """Hashes of the rows the candidate was trained on (its train split, md5-checked)."""
     import dvc.api
 
-    from mlops import champion
+    from mlops.quality import champion
 
     md5 = champion.lock_md5(champion._show(root, version.commit, "dvc.lock"), paths.TRAIN)
     if not md5:
@@ -179,6 +181,8 @@ def replay(
     from mlops.contract import contract_of
     from mlops.durations import parse_duration
     from mlops.feedback import join
+    from mlops.formats.contract import contract_of
+    from mlops.quality import champion
 
     root = Path(root)
     t0 = time.perf_counter()

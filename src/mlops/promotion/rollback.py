@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import environments, models_file, paths
-from mlops.errors import MlopsError, NotFoundError
+from mlops.core import paths
+from mlops.core.errors import MlopsError, NotFoundError
+from mlops.formats import environments, models_file
 from mlops.promotion import audit, check, gitops, promote
 
 

@@ -4,7 +4,8 @@ version it would shadow. Registration, digest and the DVC remote are checked lik
 
 from __future__ import annotations
 
-from mlops import environments, paths
+from mlops.core import paths
+from mlops.formats import environments
 
 
 def problems(plan, config: environments.Environment) -> list[str]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import cost, environments, models_file
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
+from mlops.evaluation import cost
+from mlops.formats import environments, models_file
 from mlops.kube import status as kube_status
 from mlops.promotion import audit, target
 
@@ -20,11 +21,11 @@ def _desired(root: Path) -> models_file.ModelsFile:
 def live_cost(url: str, usd_per_cpu_hour: float) -> float | None:
     """Dollars per 1,000 predictions from the server's CPU and row counters (None before the
     first prediction, or when /metrics cannot be read)."""
-    from mlops.monitoring.canary import CanaryError, parse_metrics, scrape
+    from mlops.formats import prometheus
 
     try:
-        samples = parse_metrics(scrape(url, timeout=2.0))
-    except CanaryError:
+        samples = prometheus.parse_metrics(target.metrics(url, timeout=2.0))
+    except (target.TargetError, prometheus.MetricsError):
         return None
     total = {
         name: sum(s.value for s in samples if s.name == name)

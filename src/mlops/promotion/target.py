@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from mlops.errors import MlopsError
-from mlops.models_file import Deployment
+from mlops.core.errors import MlopsError
+from mlops.formats.models_file import Deployment
 
 TOKEN_ENV = "MLOPS_SYNC_TOKEN"
 
@@ -85,6 +85,17 @@ def _request(method: str, url: str, timeout: float, **kwargs) -> dict:
         return response.json()
     except ValueError as exc:
         raise TargetError(f"{method} {url}: answered something that is not JSON") from exc
+
+
+def metrics(url: str, timeout: float = 10.0) -> str:
+    """The server's ``/metrics`` text (Prometheus' exposition format)."""
+    target = url.rstrip("/") + "/metrics"
+    try:
+        response = httpx.get(target, timeout=timeout)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise TargetError(f"cannot read {target} ({type(exc).__name__}: {exc})") from exc
+    return response.text
 
 
 def live(url: str, timeout: float = 3.0) -> Live:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlops import cost
+from mlops.evaluation import cost
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""`mlops report` and `mlops gate`: thin wrappers over ``mlops.report`` and ``mlops.gates``."""
+"""`mlops report` and `mlops gate`: thin wrappers over ``mlops.report`` and
+``mlops.quality.gates``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from mlops import paths
+from mlops.core import paths
 
 
 def report(

@@ -6,8 +6,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops import champion, environments, gates, models_file, paths, scoring
-from mlops.contract import load_contract
+from mlops.core import paths
+from mlops.evaluation import scoring
+from mlops.formats import environments, models_file
+from mlops.formats.contract import load_contract
+from mlops.quality import champion, gates
 from mlops.report import budget, data, params_diff, plots, render
 from mlops.report.sides import Side, base_side, require_workspace_results, workspace_side
 

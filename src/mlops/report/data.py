@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops import paths
+from mlops.core import paths
 from mlops.report.sides import Side
 
 if TYPE_CHECKING:  # pandas, pandera and Evidently load only when the data changed
     import pandas as pd
 
-    from mlops.contract import Contract
+    from mlops.formats.contract import Contract
     from mlops.report.drift import DriftResult
 
 NULL_SHARE_NOISE = 0.0005  # null-share moves smaller than this are not worth a line
@@ -64,8 +64,8 @@ def _base_contract(root: Path, base: Side) -> dict:
     in another format."""
     import yaml
 
-    from mlops import tools
-    from mlops.contract import CONTRACT_FILE
+    from mlops.core import tools
+    from mlops.formats.contract import CONTRACT_FILE
 
     proc = tools.run(["git", "show", f"{base.commit}:{CONTRACT_FILE}"], cwd=root, check=False)
     try:
@@ -112,7 +112,7 @@ def collect(root: Path, base: Side, new: Side, rev: str, drift_share: float) -> 
     if not section.changed:
         section.notes.append("the data is unchanged (same md5): no drift to measure")
         return section
-    from mlops.contract import load_contract
+    from mlops.formats.contract import load_contract
 
     contract = load_contract(root)
     current_file = root / contract.data

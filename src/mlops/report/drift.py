@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from mlops.contract import Contract
-from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds
+from mlops.formats.contract import Contract
+from mlops.monitoring.evidently_drift import ColumnDrift, column_results, feature_report, kinds
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import champion, environments, gates, paths
-from mlops.errors import ConfigError
-from mlops.report.render import compared_with, fmt_num, gate_mark, gate_threshold
+from mlops.core import paths
+from mlops.core.errors import ConfigError
+from mlops.formats import environments
+from mlops.quality import champion, gates
+from mlops.quality.gates import compared_with
+from mlops.report.cells import fmt_num, gate_mark, gate_threshold
 
 
 def check_workspace(root: str | Path = ".", envs: list[str] | None = None) -> list[gates.Verdict]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mlops import figures, paths
+from mlops.core import paths
+from mlops.evaluation import figures
 from mlops.report.sides import Side
 
 # The evaluate stage's PNGs the comment shows as they are (drawn from every holdout row).

@@ -4,68 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlops import paths
-from mlops.gates import GateResult, Live, Verdict
-from mlops.metric_names import LOWER_IS_BETTER
+from mlops.core import paths
+from mlops.evaluation.metric_names import LOWER_IS_BETTER
+from mlops.quality.gates import Live, Verdict, compared_with
+from mlops.report.cells import (
+    FAIL,
+    NOTE,
+    PASS,
+    WOULD_BLOCK,
+    delta,
+    fmt_num,
+    gate_mark,
+    gate_threshold,
+    table,
+)
 
 if TYPE_CHECKING:
     from mlops.report.collect import ReportData
-
-PASS, FAIL, NOTE = "✅", "❌", "ℹ️"
-
-
-def fmt_num(value: Any, places: int = 4) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:.{places}f}"
-
-
-def _delta(base: Any, new: Any, lower_is_better: bool = False, places: int = 4) -> str:
-    if not isinstance(base, (int, float)) or not isinstance(new, (int, float)):
-        return "—"
-    change = new - base
-    if round(change, places) == 0:
-        return "0"
-    better = change < 0 if lower_is_better else change > 0
-    return f"{change:+.{places}f} {'🟢' if better else '🔴'}"
-
-
-def _table(header: list[str], rows: list[list[str]], align: str = "") -> list[str]:
-    align = align or "l" + "r" * (len(header) - 1)
-    marks = {"l": "---", "r": "---:", "c": ":---:"}
-    return [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(marks[a] for a in align) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
-
-
-def gate_threshold(g: GateResult) -> str:
-    t = fmt_num(g.threshold, 4).rstrip("0").rstrip(".")
-    return {
-        "min": f"{'≤' if g.metric in LOWER_IS_BETTER else '≥'} {t}",
-        "max_regression": f"drop ≤ {t} vs live",
-        "min_lift": f"≥ trivial + {t}",
-        "max_slice_gap": f"gap ≤ {t}",
-        "max_latency_ms_p95": f"≤ {t} ms",
-        "max_model_mb": f"≤ {t} MB",
-    }.get(g.gate, t)
-
-
-WOULD_BLOCK = "⚠️ would block (dry run)"  # gates.mode dry_run: shown, never blocks
-
-
-def gate_mark(g: GateResult) -> str:
-    if g.gate == "max_regression" and g.value is None and g.passed:
-        return "n/a"  # nothing live to regress against
-    if not g.passed and g.dry_run:
-        return WOULD_BLOCK
-    return PASS if g.passed else FAIL
-
 
 # --- sections ------------------------------------------------------------------------------
 
@@ -93,16 +48,6 @@ def _metric_gates(verdicts: list[Verdict], metric: str) -> str:
                 f"{v.env}: " + ", ".join(f"{gate_threshold(g)} {gate_mark(g)}" for g in mine)
             )
     return "<br>".join(cells) or ""
-
-
-def compared_with(live: Live) -> str:
-    """One clause: which numbers the regression gate compared the candidate with."""
-    champion = live.champion
-    if champion is None:
-        return "its recorded metrics"
-    if champion.scored:
-        return f"scored on the same rows, {champion.rows}"
-    return f"its recorded metrics on its own holdout, because {_clause(champion.note)}"
 
 
 def _clause(note: str) -> str:
@@ -171,7 +116,7 @@ def metrics_section(r: ReportData) -> list[str]:
             f"`{name}`",
             fmt_num(base_m.get(name)),
             fmt_num(new_m.get(name)),
-            _delta(base_m.get(name), new_m.get(name), name in LOWER_IS_BETTER),
+            delta(base_m.get(name), new_m.get(name), name in LOWER_IS_BETTER),
         ]
         row += [fmt_num(values.get(name)) for _, values in columns]
         row.append(_metric_gates(r.verdicts, name))
@@ -179,7 +124,7 @@ def metrics_section(r: ReportData) -> list[str]:
     lines = [
         "### Metrics (holdout)",
         "",
-        *_table(header, rows, "lrrr" + "r" * len(columns) + "l"),
+        *table(header, rows, "lrrr" + "r" * len(columns) + "l"),
     ]
     notes = [line for line in r.base.missing if paths.METRICS in line]
     if live is not None and live.results is None:
@@ -225,7 +170,7 @@ def gates_section(r: ReportData) -> list[str]:
     ]
     return (
         lines
-        + _table(
+        + table(
             ["environment", "gate", "metric", "value", "threshold", "result", "detail"],
             rows,
             "lllrrcl",
@@ -263,12 +208,12 @@ def slices_section(r: ReportData) -> list[str]:
             rows[-1] += [
                 fmt_num(b.get(m)),
                 fmt_num(s.get(m)),
-                _delta(b.get(m), s.get(m), m in LOWER_IS_BETTER),
+                delta(b.get(m), s.get(m), m in LOWER_IS_BETTER),
             ]
     header = [segment, "rows"]
     for m in (metric, other):
         header += [f"{m} base", f"{m} change", "Δ"]
-    lines = [f"### Slices by {segment}", "", *_table(header, rows), ""]
+    lines = [f"### Slices by {segment}", "", *table(header, rows), ""]
     if not base_s:
         lines += [f"> {NOTE} the base has no slices to compare with", ""]
     return lines
@@ -285,7 +230,7 @@ def params_section(r: ReportData) -> list[str]:
         base = "(absent)" if c.added else f"`{c.base}`"
         new = "(removed)" if c.removed else f"`{c.new}`"
         rows.append([f"`{c.key}`", base, new])
-    return lines + _table(["key", r.base.label, r.new.label], rows, "lll") + [""]
+    return lines + table(["key", r.base.label, r.new.label], rows, "lll") + [""]
 
 
 def _pct(share: float | None) -> str:
@@ -338,7 +283,7 @@ def data_section(r: ReportData) -> list[str]:
             ]
             for c in t.top(5)
         ]
-        lines += _table(["column", "test", "score", "threshold", "drifted"], rows, "llrrc")
+        lines += table(["column", "test", "score", "threshold", "drifted"], rows, "llrrc")
     lines += [""] + [f"> {NOTE} {n}" for n in d.notes] + ([""] if d.notes else [])
     return lines
 
@@ -352,13 +297,13 @@ def budget_section(r: ReportData) -> list[str]:
                 f"{b.name}",
                 f"{fmt_num(b.base, places)} {b.unit}",
                 f"{fmt_num(b.new, places)} {b.unit}",
-                _delta(b.base, b.new, b.lower_is_better, places),
+                delta(b.base, b.new, b.lower_is_better, places),
             ]
         )
     lines = [
         "### Serving budget",
         "",
-        *_table(["", r.base.label, r.new.label, "Δ"], rows),
+        *table(["", r.base.label, r.new.label, "Δ"], rows),
         "",
         "Cost is CPU time per row of single-row predict calls (`cpu_ms_per_row_1` in "
         f"`{paths.SERVING}`) at each environment's `cost.usd_per_cpu_hour`.",

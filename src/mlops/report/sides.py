@@ -13,8 +13,9 @@ from typing import Any
 
 import yaml
 
-from mlops import params, paths, tools
-from mlops.errors import ConfigError, NotFoundError
+from mlops.core import paths, tools
+from mlops.core.errors import ConfigError, NotFoundError
+from mlops.formats import params
 
 # The Git-tracked results each side may hold; a missing one is reported, not fatal.
 RESULT_FILES = {

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from mlops.contract import Contract
+from mlops.formats.contract import Contract
 
 
 def outputs(estimator, frame, contract: Contract) -> np.ndarray:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import paths, tools
-from mlops.errors import MlopsError
+from mlops.core import paths, tools
+from mlops.core.errors import MlopsError
 from mlops.serve.settings import STATE_DIR
 
 

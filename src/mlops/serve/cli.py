@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from mlops import predlog
+from mlops.formats import predlog
 
 
 def register(app: typer.Typer) -> None:

@@ -30,10 +30,13 @@ from typing import Any
 import numpy as np
 import yaml
 
-from mlops import inference, model_io, models_file, paths, registry, tools
-from mlops.contract import Contract, contract_of
-from mlops.errors import MlopsError
-from mlops.models_file import Deployment, Pin
+from mlops import inference
+from mlops.core import paths, tools
+from mlops.core.errors import MlopsError
+from mlops.formats import models_file
+from mlops.formats.contract import Contract, contract_of
+from mlops.formats.models_file import Deployment, Pin
+from mlops.model import model_io, registry
 from mlops.promotion import ledger
 from mlops.serve import answers
 from mlops.serve.approval import Approval, PolicyRefused
@@ -390,7 +393,7 @@ def _inference(routing: Routing | None) -> dict[str, Any]:
 def _threshold(estimator, root: Path, version: registry.Version) -> float:
     """The decision threshold the artifact carries; for an artifact made before artifacts
     carried it, what the commit that trained it recorded (Git, never the tag's text)."""
-    from mlops.thresholds import of_model
+    from mlops.model.thresholds import of_model
 
     def at_commit(path: str) -> Any:
         text = tools.git("show", f"{version.commit}:{path}", cwd=root, check=False)

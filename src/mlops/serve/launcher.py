@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
 from mlops.serve.settings import STATE_DIR, TOKEN_ENV
 
 

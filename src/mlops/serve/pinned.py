@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlops import model_io
-from mlops.errors import MlopsError
+from mlops.core.errors import MlopsError
+from mlops.model import model_io
 from mlops.serve.controller import (
     ReconcileError,
     Status,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from mlops import predlog
+from mlops.formats import predlog
 
 
 def register(app: typer.Typer) -> None:

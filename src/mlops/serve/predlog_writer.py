@@ -1,10 +1,11 @@
-"""The prediction-log writer: records in ``mlops.predlog``'s format, written off the request path.
+"""The prediction-log writer: records in ``mlops.formats.predlog``'s format, written off the
+request path.
 
 Requests hand their rows to a queue (after the sampling decision); one background thread turns
 them into JSON lines, appends them in batches and rotates the active file by size. Worker
 processes share the folder: a file lock makes append-and-rotate one step. Columns marked
-``personal`` are hashed with the secret key before they are written (``mlops.predlog``): those
-of the repository's contract.yaml (``hygiene``) and those of the contract the served version
+``personal`` are hashed with the secret key before they are written (``mlops.formats.predlog``):
+those of the repository's contract.yaml (``hygiene``) and those of the contract the served version
 carries (passed with each request, so pinned mode, which has no repository, hashes them too).
 Without the key they are left out of the log, and the server says so on stderr: at start for
 the repository's contract, at the first request for a served version's own columns. Every
@@ -24,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from mlops import predlog
+from mlops.formats import predlog
 from mlops.serve.coordination import file_lock
 
 FLUSH_SECONDS = 0.2
@@ -34,8 +35,8 @@ MAX_QUEUE = 100_000  # requests; beyond it records are dropped (and counted), ne
 
 def hygiene(root: str | Path, env: str) -> dict[str, Any]:
     """``PredictionLog``'s privacy and retention settings from contract.yaml and the env file."""
-    from mlops import environments
-    from mlops.contract import load_contract
+    from mlops.formats import environments
+    from mlops.formats.contract import load_contract
 
     days = environments.load(env, root).monitoring.log_retention_days
     return {

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from mlops.contract import Contract
+from mlops.formats.contract import Contract
 from mlops.serve import answers, validation
 
 STABLE = "stable"

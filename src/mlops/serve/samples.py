@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mlops.contract import Column, Contract
+from mlops.formats.contract import Column, Contract
 
 NULL_EVERY = 8  # a nullable column is null in every 8th record: the null path is warmed too
 _DEFAULT_RANGE = (0.0, 100.0)  # a numeric column with no bound in the contract

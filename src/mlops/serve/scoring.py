@@ -7,13 +7,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlops.serve import answers, metrics, validation
 
 if TYPE_CHECKING:
-    from mlops.serve.app import Server
+    from mlops.serve.batcher import MicroBatcher
+    from mlops.serve.controller import Controller
+    from mlops.serve.predlog_writer import PredictionLog
     from mlops.serve.routing import LoadedModel, Routing
+    from mlops.serve.shadow import ShadowScorer
+
+
+class Worker(Protocol):
+    """What a request needs of the worker serving it (``mlops.serve.app.Server`` is one): the
+    protocols import this module, and the app imports the protocols, so it is named here."""
+
+    controller: Controller
+    batcher: MicroBatcher
+    predlog: PredictionLog
+    shadow: ShadowScorer
 
 
 class NotReady(Exception):
@@ -31,7 +44,7 @@ class Scored:
 
 
 async def score(
-    server: Server,
+    server: Worker,
     request_id: str,
     read_rows: Callable[[LoadedModel], list],
     t0: float,

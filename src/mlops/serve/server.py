@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-from mlops import environments, tools
-from mlops.errors import ConfigError, MlopsError
+from mlops.core import tools
+from mlops.core.errors import ConfigError, MlopsError
+from mlops.formats import environments
 from mlops.serve.settings import ENV_VAR, TOKEN_ENV, Settings
 
 APP = "mlops.serve.app:create_app"

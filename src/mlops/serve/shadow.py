@@ -4,8 +4,8 @@ A request the shadow sees (``Routing.shadowed``) is answered exactly as without 
 its prediction-log entry are handed to a queue, and one background thread scores them with the
 shadow model in batches (many requests, one predict call), records the shadow's metrics under
 route ``shadow``, and writes the request's log entry with the shadow's output beside the answer
-(``shadow`` field, same request id; ``mlops.predlog``). The client's answer and latency never
-wait for it: a full queue drops the shadow's work (counted) and logs the answer alone, and a
+(``shadow`` field, same request id; ``mlops.formats.predlog``). The client's answer and latency
+never wait for it: a full queue drops the shadow's work (counted) and logs the answer alone, and a
 shadow that fails to predict logs the answer alone (counted).
 """
 

@@ -1,12 +1,12 @@
-"""Request validation built from the one data definition, the contract (``mlops.contract``).
+"""Request validation built from the one data definition, the contract (``mlops.formats.contract``).
 
 The validate stage checks whole tables with pandera; on the request path that costs far more than
 the predict call, so here the same ``Column`` definitions become plain per-value checks. Both
 read the same kinds, ranges, categories and nullability, so they cannot disagree.
 
 The server validates each request with the contract the answering version was trained with
-(``mlops.contract.contract_of``), not the workspace's current one: a version keeps serving the
-table it knows while a newer contract is reviewed.
+(``mlops.formats.contract.contract_of``), not the workspace's current one: a version keeps serving
+the table it knows while a newer contract is reviewed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops.contract import Column, Contract
+from mlops.formats.contract import Column, Contract
 
 MAX_RECORDS = 10_000
 MAX_ERRORS = 100  # listed in one answer; the rest are counted
@@ -73,7 +73,7 @@ def _bound(value: float | None) -> str:
 
 def category_text(value: Any) -> Any:
     """A category given as a JSON number or boolean, spelled as the table's text: ``1`` and
-    ``1.0`` -> ``"1"``, ``true`` -> ``"True"`` (as ``mlops.data.schema.as_text`` reads a column
+    ``1.0`` -> ``"1"``, ``true`` -> ``"True"`` (as ``mlops.formats.schema.as_text`` reads a column
     of codes); anything else unchanged."""
     if isinstance(value, bool):
         return str(value)

@@ -19,8 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops import environments, models_file, paths, registry, tools
-from mlops.errors import ConfigError
+from mlops.core import paths, tools
+from mlops.core.errors import ConfigError
+from mlops.formats import environments, models_file
+from mlops.model import registry
 from mlops.promotion import audit, status, versions
 
 DRIFT_DIR = "reports/drift"

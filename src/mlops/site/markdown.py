@@ -1,5 +1,5 @@
 """A small Markdown-to-HTML converter for the text this project writes itself: model cards
-(``mlops.card``) and drift summaries (``drift.md``).
+(``mlops.model.card``) and drift summaries (``drift.md``).
 
 It covers what those use: ATX headings, paragraphs, ``-`` and ``1.`` lists, pipe tables with
 alignment, fenced code, inline code, bold, italics and links. Everything is HTML-escaped first,

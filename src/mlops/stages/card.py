@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import card, paths
+from mlops.core import paths
+from mlops.model import card
 
 
 def main() -> int:
@@ -16,6 +17,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from mlops.cli_support import run_stage
+    from mlops.core.cli_support import run_stage
 
     run_stage(main)

@@ -2,10 +2,11 @@
 uncertainty, the serving budget and plots.
 
 The binary threshold follows ``evaluate.threshold`` (a number, or ``auto``: chosen on the
-validation rows, never the holdout; ``mlops.thresholds``) and is recorded in metrics.json.
+validation rows, never the holdout; ``mlops.model.thresholds``) and is recorded in metrics.json.
 reports/baselines.json holds the trivial and linear baselines on the same holdout
-(``mlops.baselines``). Each slice records its rows, its metrics, their bootstrap standard errors
-(``se``) and, when it is too small to judge, why (``too_small``; ``mlops.uncertainty``).
+(``mlops.stages.baselines``). Each slice records its rows, its metrics, their bootstrap standard
+errors (``se``) and, when it is too small to judge, why (``too_small``;
+``mlops.evaluation.uncertainty``).
 
 Plots per task, in DVC's format under reports/plots/ and as PNGs under reports/figures/:
 binary: ROC, precision-recall, confusion, reliability; multiclass: confusion, reliability;
@@ -24,10 +25,15 @@ import pandas as pd
 from sklearn import metrics as skm
 from threadpoolctl import threadpool_limits
 
-from mlops import baselines, inference, params, paths, scoring, thresholds, uncertainty
-from mlops.contract import Contract, load_contract
-from mlops.figures import draw_all
-from mlops.io_utils import write_json
+from mlops import inference
+from mlops.core import paths
+from mlops.core.io_utils import write_json
+from mlops.evaluation import scoring, uncertainty
+from mlops.evaluation.figures import draw_all
+from mlops.formats import params
+from mlops.formats.contract import Contract, load_contract
+from mlops.model import thresholds
+from mlops.stages import baselines
 
 # Row-level records DVC's templates need; beyond this many holdout rows an evenly spaced
 # sample keeps the Git-tracked files small. Metrics and the PNGs always use every row.
@@ -216,7 +222,7 @@ def _clear(folder: str, keep: tuple[str, ...], suffix: str) -> None:
 
 
 def main() -> int:
-    from mlops import model_io
+    from mlops.model import model_io
 
     contract = load_contract()
     settings = params.section("evaluate")
@@ -258,6 +264,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from mlops.cli_support import run_stage
+    from mlops.core.cli_support import run_stage
 
     run_stage(main)

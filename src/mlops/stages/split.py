@@ -8,8 +8,8 @@ Adding rows (`mlops data refresh`) therefore only adds rows to each side: a row 
 holdout stays there, and a model never trains on a row an older version was judged on.
 
 ``artifacts/split/row_ids.csv`` records every row's identity and side, in table order. DVC pins
-it in dvc.lock, so a version's tag points at the exact rows it trained on; `mlops.champion` reads
-it to compare two versions on rows neither trained on.
+it in dvc.lock, so a version's tag points at the exact rows it trained on; `mlops.quality.champion`
+reads it to compare two versions on rows neither trained on.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import params, paths
-from mlops.contract import Contract, load_contract
-from mlops.data.schema import write_table
+from mlops.core import paths
+from mlops.formats import params
+from mlops.formats.contract import Contract, load_contract
+from mlops.formats.schema import write_table
 
 SIDES = ("train", "validation", "holdout")
 # pandas' SipHash key: fixed, so an identity never depends on the library's defaults.
@@ -104,6 +105,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from mlops.cli_support import run_stage
+    from mlops.core.cli_support import run_stage
 
     run_stage(main)

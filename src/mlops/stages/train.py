@@ -2,7 +2,7 @@
 
 ``train.estimator`` in params.yaml picks the model (``ESTIMATORS``), fit for the contract's task;
 its hyperparameters are the section of the same name. The fitted Pipeline carries the contract
-it was trained with (``mlops.contract.contract_of``), so serving validates against it.
+it was trained with (``mlops.formats.contract.contract_of``), so serving validates against it.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlops import model_io, params, paths, thresholds
-from mlops.contract import MODEL_ATTRIBUTE, Contract, load_contract
+from mlops.core import paths
 from mlops.data import ordinal, recency
+from mlops.formats import params
+from mlops.formats.contract import MODEL_ATTRIBUTE, Contract, load_contract
+from mlops.model import model_io, thresholds
 
 
 def _hist_gradient_boosting(classify: bool, p: dict[str, Any], seed: int):
@@ -110,6 +112,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from mlops.cli_support import run_stage
+    from mlops.core.cli_support import run_stage
 
     run_stage(main)

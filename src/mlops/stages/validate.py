@@ -8,9 +8,10 @@ from typing import Any
 import pandas as pd
 import pandera.errors
 
-from mlops import params, paths
-from mlops.contract import Contract, load_contract
-from mlops.io_utils import write_json
+from mlops.core import paths
+from mlops.core.io_utils import write_json
+from mlops.formats import params
+from mlops.formats.contract import Contract, load_contract
 
 MAX_EXAMPLES = 5
 
@@ -92,6 +93,6 @@ def main(data_path: str | None = None, report_path: str = paths.VALIDATION) -> i
 
 
 if __name__ == "__main__":
-    from mlops.cli_support import run_stage
+    from mlops.core.cli_support import run_stage
 
     run_stage(main)

@@ -1,0 +1,1 @@
+"""`make demo`: the whole GitOps loop, and its rollouts, in a sandbox."""

@@ -1,0 +1,118 @@
+"""The feedback part of `make demo`: labelled traffic to a live server, its outcomes as a file
+`mlops outcomes ingest` reads, and the live metric `mlops performance` wrote.
+
+Traffic is made of real rows of the repository's table (``traffic.labelled``): each request
+carries ``X-Request-ID``, each record is one row, and the outcome that "arrives later" for
+``(request_id, row)`` is that row's real target. Nothing is invented, so the live figures are
+what the model really scores on those rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlops.core.errors import MlopsError
+from mlops.demos.traffic import Labelled
+from mlops.feedback.outcomes import REQUEST_ID, ROW
+from mlops.feedback.performance import OK
+
+BATCH = 50  # records per request
+
+
+def send(server_url: str, traffic: Labelled, prefix: str, *, batch: int = BATCH) -> pd.DataFrame:
+    """POST ``traffic`` to ``/predict``, ``batch`` records per request with request ids
+    ``<prefix>-<n>``; return the outcomes the client learns later: request_id, row, target."""
+    import httpx
+
+    ids, rows = [], []
+    with httpx.Client(base_url=server_url.rstrip("/"), timeout=30) as client:
+        for start in range(0, len(traffic.records), batch):
+            chunk = traffic.records[start : start + batch]
+            request_id = f"{prefix}-{start // batch}"
+            response = client.post(
+                "/predict", json={"records": chunk}, headers={"X-Request-ID": request_id}
+            )
+            if response.status_code != 200:
+                raise MlopsError(
+                    f"{server_url}/predict answered {response.status_code}: {response.text[:300]}"
+                )
+            ids += [request_id] * len(chunk)
+            rows += list(range(len(chunk)))
+    return pd.DataFrame({REQUEST_ID: ids, ROW: rows, "outcome": traffic.outcomes})
+
+
+def write_outcomes(outcomes: pd.DataFrame, target: str, path: Path) -> Path:
+    """The outcome file as a team's label source would deliver it (CSV: request_id, row,
+    <target>)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    outcomes.rename(columns={"outcome": target}).to_csv(path, index=False)
+    return path
+
+
+@dataclass(frozen=True)
+class Figure:
+    """The headline of one `mlops performance` run: one metric of the judged groups, its bar
+    (of the version with the most labelled rows), how that bar was set, the trivial baseline."""
+
+    metric: str
+    value: float | None
+    threshold: float | None
+    status: str
+    labelled: int
+    versions: tuple[str, ...]
+    trivial: float | None = None  # the version's trivial baseline on its holdout
+    how: str = ""  # where the bar comes from
+
+    def describe(self) -> str:
+        value = "—" if self.value is None else f"{self.value:.4f}"
+        bar = "" if self.threshold is None else f" (bar {self.threshold:g})"
+        base = "" if self.trivial is None else f", trivial baseline {self.trivial:.4g}"
+        return f"{self.metric} {value}{bar}{base}: {self.status}, {self.labelled:,} labelled rows"
+
+
+def figure(report: Path) -> Figure:
+    """The first thresholded metric (else the first measured one) of ``performance.json``,
+    over its stable groups (the row-weighted mean when several versions are in the window)."""
+    result: dict[str, Any] = json.loads(report.read_text())
+    groups = [g for g in result["groups"] if g["metrics"] and g["route"] == "stable"]
+    judged = [m for g in groups for m, row in g["metrics"].items() if "threshold" in row]
+    names = judged or [m for g in groups for m in g["metrics"]]
+    if not names:
+        return Figure("—", None, None, result["status"], 0, ())
+    name = names[0]
+    measured = [g for g in groups if name in g["metrics"]]
+    n = sum(g["labelled"] for g in measured)
+    value = sum(g["metrics"][name]["value"] * g["labelled"] for g in measured) / n
+    main = max(measured, key=lambda g: g["labelled"])
+    row, bar = main["metrics"][name], main.get("bars", {}).get(name, {})
+    return Figure(
+        name, value, row.get("threshold"), result["status"], n,
+        tuple(g["version"] for g in measured), row.get("trivial"), bar.get("how", ""),
+    )  # fmt: skip
+
+
+class StoryError(MlopsError):
+    """`make demo` did not show what it claims: the run stops with this reason (exit 1)."""
+
+    exit_code = 1
+
+
+def check_recovered(fig: Figure | None, env: str) -> str:
+    """The story's last claim, checked: the retrained version meets its live bar on fresh
+    traffic of the moved population. Otherwise ``StoryError`` saying why and what to try."""
+    if fig is not None and fig.status == OK and fig.threshold is not None:
+        return f"live performance recovered: {fig.describe()}; the bar: {fig.how}"
+    shown = "no live figure" if fig is None else fig.describe()
+    how = fig.how if fig is not None and fig.how else "none"
+    raise StoryError(
+        f"the loop did not recover: after the retrain, {shown} (the bar: {how}; set in "
+        f"environments/{env}.yaml monitoring.min_live). The old rows may still teach "
+        "the old relation: in params.yaml, refresh.keep_rows keeps only the newest rows (train "
+        "and holdout follow the new population) or train.recency.half_life weighs them more; "
+        "or gather more labelled traffic. Then run `make demo` again"
+    )

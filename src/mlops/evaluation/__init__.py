@@ -1,0 +1,1 @@
+"""How good a model is: holdout metrics, their uncertainty, plots, cost."""

@@ -1,0 +1,1 @@
+"""Quality gates and the live model (champion) a candidate is compared with."""

@@ -1,0 +1,120 @@
+"""Baselines: what a metric means is what it beats.
+
+Beside every model the evaluate stage scores two baselines on the same holdout rows, with the
+same metrics (``mlops.evaluation.scoring``), and writes them to reports/baselines.json:
+
+- ``trivial``: the majority class with the training prior as its probability (classification),
+  or the training mean (regression): what a model that learnt nothing scores;
+- ``linear``: the plain linear model of ``train.linear`` (logistic regression or ridge) on the
+  same features, fit on at most ``LINEAR_ROWS`` evenly spaced training rows.
+
+``live_bar`` derives a default bar for a live metric from the holdout figure and the trivial
+baseline, never at or below the baseline (``monitoring.min_live: {metric: auto}``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlops.core import paths
+from mlops.core.io_utils import read_json
+from mlops.evaluation import scoring
+
+LINEAR_ROWS = 100_000
+NAMES = ("trivial", "linear")
+# the share of its lift over the trivial baseline a version may lose live by default
+# (environments' monitoring.live_tolerance)
+TOLERANCE = 0.25
+
+
+def trivial_model(train: pd.DataFrame, contract):
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    model = DummyClassifier(strategy="prior") if contract.classification else DummyRegressor()
+    return model.fit(train[list(contract.features)], train[contract.target])
+
+
+def trivial_scores(table: pd.DataFrame, contract) -> dict[str, float]:
+    """The trivial baseline's metrics on a whole table (its own prior or mean): what a default
+    bar must beat before any model is trained, e.g. when a table is adopted."""
+    labelled = table[table[contract.target].notna()]
+    return score(trivial_model(labelled, contract), labelled, 0.5, contract)
+
+
+def linear_model(train: pd.DataFrame, settings: dict[str, Any], contract):
+    from mlops.stages.train import build
+
+    linear = {"estimator": "linear", "linear": settings["linear"], "seed": settings["seed"]}
+    rows = train.iloc[np.unique(np.linspace(0, len(train) - 1, min(len(train), LINEAR_ROWS)))]
+    return build(linear, contract).fit(rows[list(contract.features)], rows[contract.target])
+
+
+def score(model, holdout: pd.DataFrame, threshold: float, contract) -> dict[str, float]:
+    p = scoring.predict(model, holdout[list(contract.features)], contract, threshold)
+    return scoring.score(holdout[contract.target].to_numpy(), p, contract)
+
+
+def evaluate(
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    holdout: pd.DataFrame,
+    settings: dict[str, Any],
+    rule,
+    contract,
+) -> dict[str, Any]:
+    """reports/baselines.json: each baseline's metrics on the holdout. The trivial baseline
+    answers its majority class (threshold 0.5 on the prior); the linear one uses the same
+    threshold rule as the model, on the same validation rows."""
+    from mlops.model import thresholds
+
+    trivial = trivial_model(train, contract)
+    linear = linear_model(train, settings, contract)
+    cut = thresholds.choose(rule, linear, validation, contract)
+    return {
+        "rows": len(holdout),
+        "trivial": score(trivial, holdout, thresholds.DEFAULT, contract),
+        "linear": score(linear, holdout, cut, contract) | _threshold(contract, cut),
+    }
+
+
+def _threshold(contract, cut: float) -> dict[str, float]:
+    return {"threshold": cut} if contract.task == "binary" else {}
+
+
+def read(root: str | Path = ".") -> dict[str, Any]:
+    """The workspace's reports/baselines.json ({} when it is not there)."""
+    path = Path(root) / paths.BASELINES
+    return read_json(path) if path.is_file() else {}
+
+
+def live_bar(metric: str, holdout: float, trivial: float, tolerance: float = TOLERANCE) -> float:
+    """A default bar for ``metric`` live: the holdout figure minus ``tolerance`` of its lift
+    over the trivial baseline (plus, for rmse, mae, log_loss), so a version keeps at least
+    ``1 - tolerance`` of its lift and a trivial model never meets the bar; when the holdout
+    does not beat the baseline, the bar is the baseline itself."""
+    lower = metric in scoring.LOWER_IS_BETTER
+    lift = (trivial - holdout) if lower else (holdout - trivial)
+    if not lift > 0:
+        return round(float(trivial), 6)
+    step = tolerance * lift
+    return round(float(holdout + step if lower else holdout - step), 6)
+
+
+def live_bars(
+    metrics: dict[str, float], baselines: dict[str, Any], names, tolerance: float = TOLERANCE
+) -> dict[str, float]:
+    """``live_bar`` for each of ``names`` that both the metrics and the trivial baseline hold."""
+    trivial = baselines.get("trivial", {})
+    return {
+        m: live_bar(m, metrics[m], trivial[m], tolerance)
+        for m in names
+        if _number(metrics.get(m)) and _number(trivial.get(m))
+    }
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and value == value
