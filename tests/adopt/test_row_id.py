@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mlops.contract import Contract, dump
 from mlops.data.infer import infer_contract
+from mlops.formats.contract import Contract, dump
 from mlops.stages import split
 from tests.adopt import tables
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops import baselines, environments
-from mlops.errors import ConfigError
+from mlops.core.errors import ConfigError
+from mlops.demos.feedback import check_recovered, figure
 from mlops.feedback import bars, performance, render
-from mlops.feedback.demo import check_recovered, figure
+from mlops.formats import environments
 from tests.feedback.contracts import contract
 
 
@@ -45,7 +45,7 @@ def test_auto_follows_the_holdout_figure_not_a_number_typed_before_training():
 def test_the_bar_keeps_three_quarters_of_the_lift_and_never_falls_to_the_baseline(
     metric, holdout, trivial, bar
 ):
-    assert baselines.live_bar(metric, holdout, trivial) == pytest.approx(bar)
+    assert bars.live_bar(metric, holdout, trivial) == pytest.approx(bar)
     got = bars.derive(metric, "v1", holdout, trivial, 0.25)
     assert got.value == pytest.approx(bar)
     worse = (lambda a, b: a > b) if metric == "rmse" else (lambda a, b: a < b)
@@ -139,7 +139,7 @@ def test_each_version_is_judged_by_its_own_bar_and_the_report_says_how(tmp_path)
 
 
 def test_the_demo_recovers_only_against_a_bar():
-    from mlops.feedback.demo import Figure, StoryError
+    from mlops.demos.feedback import Figure, StoryError
 
     unjudged = Figure("r2", 0.9, None, "ok", 500, ("v1",))
     with pytest.raises(StoryError, match="the bar: none"):

@@ -11,7 +11,7 @@ import yaml
 from mlops.core import paths
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
-from mlops.data.schema import write_table
+from mlops.formats.schema import write_table
 from tests.conftest import dvc, git
 
 pytestmark = pytest.mark.integration

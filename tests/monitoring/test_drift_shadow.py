@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from mlops import model_io, paths
+from mlops.core import paths
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
+from mlops.model import model_io
 from mlops.serve.predlog_writer import PredictionLog
 from tests.conftest import git, mlops, private_copy
 from tests.monitoring.conftest import MODEL, VERSION

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops import registry
-from mlops.errors import NotFoundError
+from mlops.core.errors import NotFoundError
+from mlops.model import registry
 from mlops.promotion import audit, gitlog, unreviewed
 from tests.conftest import git, run
 from tests.promotion.conftest import merge_pr

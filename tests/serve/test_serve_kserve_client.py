@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops import paths, registry
+from mlops.core import paths
+from mlops.model import registry
 from mlops.serve import launcher
 from tests.serve.conftest import GOOD, MODEL, deploy
 from tests.serve.kserve_env import kserve_python  # noqa: F401 (a fixture)

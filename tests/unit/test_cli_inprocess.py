@@ -1,4 +1,4 @@
-"""The in-process `mlops` (mlops.inprocess: the tests and the demo use it) answers as
+"""The in-process `mlops` (mlops.demos.inprocess: the tests and the demo use it) answers as
 `python -m mlops` does, and leaves nothing behind: working directory, environment, argv,
 loggers."""
 
@@ -74,9 +74,10 @@ def test_the_helper_raises_with_what_the_command_printed(tmp_path):
 
 
 def test_the_demo_shows_what_a_new_interpreter_prints(tmp_path):
-    """`make demo` runs its `mlops` commands in-process (mlops.sandbox.sh): same output, and a
+    """`make demo` runs its `mlops` commands in-process (mlops.demos.sandbox.sh): same output, and a
     failing one stops the story with its exit code and message."""
-    from mlops import sandbox, tools
+    from mlops.core import tools
+    from mlops.demos import sandbox
 
     printed: list[str] = []
     sb = sandbox.Sandbox(tmp_path, log=printed.append)

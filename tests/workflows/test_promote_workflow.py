@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops import models_file
-from mlops.models_file import Deployment, Pin
+from mlops.formats import models_file
+from mlops.formats.models_file import Deployment, Pin
 from tests.conftest import ROOT, git
 from tests.workflows.workflow_harness import link_locked_env, run_job
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from mlops.contract import Contract
-from mlops.metric_names import HEADLINE
+from mlops.evaluation.metric_names import HEADLINE
+from mlops.formats.contract import Contract
 
 
 def _slice_gap(metric: str, base: float) -> dict[str, Any]:

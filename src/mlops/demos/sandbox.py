@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops import environments, inprocess, paths, tools
+from mlops.core import paths, tools
+from mlops.demos import inprocess
+from mlops.formats import environments
 from mlops.promotion.target import TOKEN_ENV
 
 Log = Callable[[str], None]

@@ -3,7 +3,7 @@
 ``monitoring.min_live`` in ``environments/<env>.yaml`` maps a metric to a number (used as is)
 or to ``auto``: the bar of version V is V's registered holdout figure minus
 ``monitoring.live_tolerance`` (default 0.25) of its lift over the trivial baseline scored on
-the same holdout (``mlops.baselines.live_bar``). A version that loses more than a quarter of
+the same holdout (``live_bar``). A version that loses more than a quarter of
 what it adds over a constant answer is flagged, and no bar is ever one a constant answer meets.
 Unset (or ``min_live: auto``): ``auto`` for the task's headline metric and for every
 ``gates.min`` metric the task measures live.
@@ -18,9 +18,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mlops import baselines
-from mlops.environments import AUTO, Environment
-from mlops.metric_names import HEADLINE, LOWER_IS_BETTER
+from mlops.evaluation.metric_names import HEADLINE, LOWER_IS_BETTER
+from mlops.formats.environments import AUTO, Environment
 
 
 @dataclass(frozen=True)
@@ -53,11 +52,24 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
+def live_bar(metric: str, holdout: float, trivial: float, tolerance: float = 0.25) -> float:
+    """A default bar for ``metric`` live: the holdout figure minus ``tolerance`` of its lift
+    over the trivial baseline (plus, for rmse, mae, log_loss), so a version keeps at least
+    ``1 - tolerance`` of its lift and a trivial model never meets the bar; when the holdout
+    does not beat the baseline, the bar is the baseline itself."""
+    lower = metric in LOWER_IS_BETTER
+    lift = (trivial - holdout) if lower else (holdout - trivial)
+    if not lift > 0:
+        return round(float(trivial), 6)
+    step = tolerance * lift
+    return round(float(holdout + step if lower else holdout - step), 6)
+
+
 def derive(metric: str, version: str, holdout: Any, trivial: Any, tolerance: float) -> Bar | None:
     """The ``auto`` bar of ``version`` for ``metric``; None without both figures."""
     if not (_number(holdout) and _number(trivial)):
         return None
-    value = baselines.live_bar(metric, float(holdout), float(trivial), tolerance)
+    value = live_bar(metric, float(holdout), float(trivial), tolerance)
     lower = metric in LOWER_IS_BETTER
     if value == round(float(trivial), 6):
         how = (f"auto: {version}'s holdout {metric} {holdout:.4g} does not beat its trivial "

@@ -37,12 +37,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import environments, models_file, paths, predlog, registry, tools
-from mlops.contract import Contract, load_contract
-from mlops.durations import parse_duration
-from mlops.errors import MlopsError
+from mlops.core import paths, tools
+from mlops.core.durations import parse_duration
+from mlops.core.errors import MlopsError
+from mlops.evaluation.metric_names import LOWER_IS_BETTER
 from mlops.feedback import bars, intervals, join, outcomes
-from mlops.metric_names import LOWER_IS_BETTER
+from mlops.formats import environments, models_file, predlog
+from mlops.formats.contract import Contract, load_contract
+from mlops.model import registry
 
 DEFAULT_OUT_DIR = "reports/performance"
 OK, BELOW, NOT_ENOUGH = "ok", "below threshold", "not enough outcomes yet"

@@ -22,8 +22,6 @@ report says which were left out.
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,26 +31,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import durations, environments, models_file, paths, predlog, registry, tools
-from mlops.contract import CONTRACT_FILE, Contract, load_contract
-from mlops.errors import MlopsError
-from mlops.evidently_drift import ColumnDrift, column_results, feature_report, kinds, score_report
-from mlops.io_utils import write_json
+from mlops.core import durations, paths
+from mlops.core.errors import MlopsError
+from mlops.core.io_utils import write_json
+from mlops.formats import environments, models_file, predlog
+from mlops.formats.contract import Contract
+from mlops.model import registry
 from mlops.monitoring import drift_routes
+from mlops.monitoring.drift_reference import (
+    DEFAULT_MAX_ROWS,
+    PREDICTION,
+    SAMPLE_SEED,
+    DriftInputError,
+    Reference,
+    _sample_contract,
+    _workspace_personal,
+    comparable,
+    load_reference,
+    version_contract,
+)
+from mlops.monitoring.evidently_drift import (
+    ColumnDrift,
+    column_results,
+    feature_report,
+    kinds,
+    score_report,
+)
 
-DEFAULT_MAX_ROWS = 100_000
 DEFAULT_OUT_DIR = "reports/drift"
-# The prediction drift compares, per task: (log field, its name in the reports, categorical).
-PREDICTION = {
-    "binary": ("probability", "probability", False),
-    "multiclass": ("prediction", "predicted_class", True),
-    "regression": ("prediction", "predicted_value", False),
-}
-SAMPLE_SEED = 0
-
-
-class DriftInputError(MlopsError):
-    """The logs or the reference cannot be compared (wrong schema, not fetchable, ...)."""
 
 
 class NothingToCompare(MlopsError):
@@ -250,103 +256,6 @@ def _stamps_of(log_dir: Path, env: str, version: str) -> list[str]:
         if isinstance(r, dict) and r.get("model_version") == version
     ]
     return [s for s in out if isinstance(s, str)] or ["(no timestamps)"]
-
-
-@dataclass
-class Reference:
-    features: pd.DataFrame
-    scores: np.ndarray
-    commit: str
-    rows: int
-    contract: Contract | None = None
-
-
-def _sample_contract() -> Contract:
-    from mlops.data import sample
-
-    return sample.contract()
-
-
-def version_contract(root: Path, version: registry.Version) -> Contract:
-    """The contract at the version's commit: the table it was trained on. A version made before
-    contract.yaml existed was trained on the bundled sample."""
-    import yaml
-
-    proc = tools.run(["git", "show", f"{version.commit}:{CONTRACT_FILE}"], cwd=root, check=False)
-    if proc.returncode != 0:
-        return _sample_contract()
-    where = f"{CONTRACT_FILE} at {version.tag} ({version.commit[:10]})"
-    return Contract.from_dict(yaml.safe_load(proc.stdout), source=where)
-
-
-def _dvc_read(root: Path, path: str, version: registry.Version) -> str:
-    import dvc.api
-
-    try:
-        return dvc.api.read(path, repo=str(root), rev=version.commit)
-    except Exception as exc:  # DVC raises many types; all mean "not fetchable"
-        raise DriftInputError(
-            f"{version.tag}: cannot fetch the reference {path} at commit {version.commit[:10]} "
-            f"through DVC ({type(exc).__name__}: {str(exc)[:300]}); was `dvc push` run after "
-            "training, and is the DVC remote reachable (`dvc remote list`)?"
-        ) from exc
-
-
-def load_reference(
-    root: str | Path,
-    version: registry.Version,
-    max_rows: int = DEFAULT_MAX_ROWS,
-    contract: Contract | None = None,
-) -> Reference:
-    """The training split and holdout predictions at ``version``'s commit, via DVC;
-    ``contract``: the version's (``version_contract``), read when not given."""
-    root = Path(root)
-    schema = contract or version_contract(root, version)
-    train = pd.read_csv(io.StringIO(_dvc_read(root, paths.TRAIN, version)))
-    missing = [c for c in schema.features if c not in train.columns]
-    if missing:
-        raise DriftInputError(
-            f"{version.tag}: {paths.TRAIN} at {version.commit[:10]} lacks columns {missing}; "
-            "the data schema changed since that version, so its traffic cannot be compared "
-            "with it. Promote a version trained on the current schema"
-        )
-    predictions = pd.read_csv(io.StringIO(_dvc_read(root, paths.PREDICTIONS, version)))
-    rows = len(train)
-    if rows > max_rows:
-        train = train.sample(n=max_rows, random_state=SAMPLE_SEED)
-    frame = train[list(schema.features)].copy()
-    for col in (c for c in schema.columns if c.feature):
-        frame[col.name] = (
-            frame[col.name].astype("float64") if col.numeric else frame[col.name].astype("str")
-        )
-    return Reference(frame, _reference_scores(predictions, schema), version.commit, rows, schema)
-
-
-def comparable(contract: Contract, also_personal: tuple[str, ...] = ()) -> Contract:
-    """``contract`` with its personal columns (and ``also_personal``) out of the comparison."""
-    personal = set(contract.personal) | set(also_personal)
-    columns = tuple(
-        dataclasses.replace(c, feature=False, personal=True) if c.name in personal else c
-        for c in contract.columns
-    )
-    return dataclasses.replace(contract, columns=columns)
-
-
-def _workspace_personal(root: Path) -> tuple[str, ...]:
-    """The workspace contract's personal columns: what the server hashes today."""
-    try:
-        return load_contract(root).personal
-    except MlopsError:
-        return ()
-
-
-def _reference_scores(predictions: pd.DataFrame, contract: Contract) -> np.ndarray:
-    """The holdout's predictions in the form the log keeps them (``PREDICTION``)."""
-    if contract.task == "binary":
-        return predictions["proba"].to_numpy(dtype="float64")
-    if contract.task == "multiclass":
-        return predictions["prediction"].astype("str").to_numpy(dtype=object)
-    return predictions["prediction"].to_numpy(dtype="float64")
 
 
 # ---------------------------------------------------------------------------------------------

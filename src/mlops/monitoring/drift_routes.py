@@ -6,13 +6,13 @@ from the same log and window, every other version that scored requests:
 - a **canary** answered its own share of the requests (split by request id, so the same
   population): its scores against the stable's scores of the same window;
 - a **shadow** scored requests the stable answered and was logged beside the answer under the
-  same request id (``mlops.predlog``): its scores against the stable's on exactly those requests,
-  with, row by row, the agreement (same class; regression: within 5 % of the answers' standard
-  deviation) and the mean shift (shadow - stable).
+  same request id (``mlops.formats.predlog``): its scores against the stable's on exactly those
+  requests, with, row by row, the agreement (same class; regression: within 5 % of the answers'
+  standard deviation) and the mean shift (shadow - stable).
 
 Each is also tested against its own holdout predictions at its commit (its prediction drift, as
 the stable's is), when they can be fetched. Shown, never judged: the verdict and the exit code
-stay the stable's. The score per task is the stable's (``drift.PREDICTION``).
+stay the stable's. The score per task is the stable's (``drift_reference.PREDICTION``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops import paths, registry
-from mlops.contract import Contract
-from mlops.errors import MlopsError
-from mlops.evidently_drift import ColumnDrift, column_results, score_report
+from mlops.core import paths
+from mlops.core.errors import MlopsError
+from mlops.formats.contract import Contract
+from mlops.model import registry
+from mlops.monitoring.evidently_drift import ColumnDrift, column_results, score_report
 
 CANARY, SHADOW, STABLE = "canary", "shadow", "stable"
 QUANTILES = (0.05, 0.5, 0.95)
@@ -87,7 +88,7 @@ def _summary(scores: np.ndarray, task: str) -> dict[str, float]:
 
 def _test(current: np.ndarray, reference: np.ndarray, task: str) -> ColumnDrift | None:
     """Evidently's value drift of ``current`` against ``reference`` (the stable's test)."""
-    from mlops.monitoring.drift import PREDICTION
+    from mlops.monitoring.drift_reference import PREDICTION
 
     if task != "multiclass":
         current, reference = current[np.isfinite(current)], reference[np.isfinite(reference)]
@@ -117,11 +118,11 @@ def _agreement(shadow: pd.Series, answer: pd.Series, task: str) -> float | None:
 
 def _holdout_scores(root: Path, model: str, version: str, contract: Contract):
     """The version's holdout predictions (its prediction-drift reference), via DVC."""
-    from mlops.monitoring import drift
+    from mlops.monitoring import drift_reference as reference
 
     found = registry.get_version(root, model, version)
-    text = drift._dvc_read(root, paths.PREDICTIONS, found)
-    return drift._reference_scores(pd.read_csv(io.StringIO(text)), contract)
+    text = reference._dvc_read(root, paths.PREDICTIONS, found)
+    return reference._reference_scores(pd.read_csv(io.StringIO(text)), contract)
 
 
 def _against_holdout(route: RouteDrift, scores, root, model, contract) -> None:
@@ -169,7 +170,7 @@ def _shadows(answered: pd.DataFrame, contract) -> list[tuple[RouteDrift, np.ndar
 
 
 def _field(contract: Contract) -> str:
-    from mlops.monitoring.drift import PREDICTION
+    from mlops.monitoring.drift_reference import PREDICTION
 
     return PREDICTION[contract.task][0]
 

@@ -177,9 +177,8 @@ def replay(
     """Replay ``version`` on ``env``'s logged requests answered by ``live_version``."""
     from threadpoolctl import threadpool_limits
 
-    from mlops import champion, scoring
-    from mlops.contract import contract_of
-    from mlops.durations import parse_duration
+    from mlops.core.durations import parse_duration
+    from mlops.evaluation import scoring
     from mlops.feedback import join
     from mlops.formats.contract import contract_of
     from mlops.quality import champion

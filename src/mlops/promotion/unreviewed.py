@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops import paths, tools
+from mlops.core import paths, tools
 from mlops.promotion.audit import Trail
 
 LIMIT = 10  # each judged change costs one `mlops check`

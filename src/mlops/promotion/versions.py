@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops import models_file, registry, tools
-from mlops.errors import ConfigError
+from mlops.core import tools
+from mlops.core.errors import ConfigError
+from mlops.formats import models_file
+from mlops.model import registry
 
 MAIN_REFS = ("origin/main", "main")  # the branch versions are registered from, remote first
 

@@ -244,7 +244,7 @@ def _problems_note(data: SiteData) -> str:
     a figure of a rewritten tag, or a state no server applied, is not a fact."""
     if not data.problems:
         return ""
-    items = "".join(f"<li>{_e(p)}</li>" for p in data.problems)
+    items = "".join(f"<li>{esc(p)}</li>" for p in data.problems)
     return (
         '<div class="note" role="alert"><p><strong>The history has problems</strong> '
         "(<code>mlops audit</code> lists them too); what this page shows from the "

@@ -7,9 +7,6 @@ same metrics (``mlops.evaluation.scoring``), and writes them to reports/baseline
   or the training mean (regression): what a model that learnt nothing scores;
 - ``linear``: the plain linear model of ``train.linear`` (logistic regression or ridge) on the
   same features, fit on at most ``LINEAR_ROWS`` evenly spaced training rows.
-
-``live_bar`` derives a default bar for a live metric from the holdout figure and the trivial
-baseline, never at or below the baseline (``monitoring.min_live: {metric: auto}``).
 """
 
 from __future__ import annotations
@@ -26,9 +23,6 @@ from mlops.evaluation import scoring
 
 LINEAR_ROWS = 100_000
 NAMES = ("trivial", "linear")
-# the share of its lift over the trivial baseline a version may lose live by default
-# (environments' monitoring.live_tolerance)
-TOLERANCE = 0.25
 
 
 def trivial_model(train: pd.DataFrame, contract):
@@ -89,32 +83,3 @@ def read(root: str | Path = ".") -> dict[str, Any]:
     """The workspace's reports/baselines.json ({} when it is not there)."""
     path = Path(root) / paths.BASELINES
     return read_json(path) if path.is_file() else {}
-
-
-def live_bar(metric: str, holdout: float, trivial: float, tolerance: float = TOLERANCE) -> float:
-    """A default bar for ``metric`` live: the holdout figure minus ``tolerance`` of its lift
-    over the trivial baseline (plus, for rmse, mae, log_loss), so a version keeps at least
-    ``1 - tolerance`` of its lift and a trivial model never meets the bar; when the holdout
-    does not beat the baseline, the bar is the baseline itself."""
-    lower = metric in scoring.LOWER_IS_BETTER
-    lift = (trivial - holdout) if lower else (holdout - trivial)
-    if not lift > 0:
-        return round(float(trivial), 6)
-    step = tolerance * lift
-    return round(float(holdout + step if lower else holdout - step), 6)
-
-
-def live_bars(
-    metrics: dict[str, float], baselines: dict[str, Any], names, tolerance: float = TOLERANCE
-) -> dict[str, float]:
-    """``live_bar`` for each of ``names`` that both the metrics and the trivial baseline hold."""
-    trivial = baselines.get("trivial", {})
-    return {
-        m: live_bar(m, metrics[m], trivial[m], tolerance)
-        for m in names
-        if _number(metrics.get(m)) and _number(trivial.get(m))
-    }
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and value == value

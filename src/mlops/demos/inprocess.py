@@ -2,9 +2,9 @@
 
 A new interpreter imports the model stack again for each command (2–3 s of CPU for those that
 score a model); the demo and the tests run many commands in a row and need the same code path,
-not another process. ``run`` calls ``mlops.cli.main`` with the arguments as ``sys.argv``, in
-``cwd``, with ``env`` added to the environment, and returns a ``CompletedProcess`` as
-``subprocess.run`` would: the exit code ``sys.exit`` gave, and what was printed, by the command
+not another process. ``run`` runs the package's ``__main__`` (as `python -m mlops` does) with
+the arguments as ``sys.argv``, in ``cwd``, with ``env`` added to the environment, and returns
+a ``CompletedProcess`` as ``subprocess.run`` would: the exit code ``sys.exit`` gave, and what was printed, by the command
 and by any process it started (file descriptors 1 and 2 are captured too). An exception the
 command lets through becomes a traceback on stderr and exit 1, as in a new interpreter, with
 that interpreter's warning filters. The working directory, the environment, ``sys.argv`` and
@@ -19,6 +19,7 @@ import contextlib
 import io
 import logging
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -84,7 +85,7 @@ def _as_python_m() -> types.ModuleType:
     """What ``__main__`` is under `python -m mlops` (click names the program after it)."""
     main = types.ModuleType("__main__")
     main.__package__ = "mlops"
-    main.__file__ = str(Path(__file__).with_name("__main__.py"))
+    main.__file__ = str(Path(__file__).parents[1] / "__main__.py")
     return main
 
 
@@ -120,8 +121,6 @@ def _exit_code(exc: SystemExit, err: io.StringIO) -> int:
 
 def run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """`mlops ARGS` in ``cwd``, in this interpreter; see the module's docstring."""
-    from mlops import cli
-
     out, err = io.StringIO(), io.StringIO()
     with _restored(cwd, env), _captured_fds() as fds:
         sys.argv = [sys.modules["__main__"].__file__, *args]
@@ -131,7 +130,9 @@ def run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Compl
             _interpreter_warnings(),
         ):
             try:
-                cli.main()
+                # what `python -m mlops` runs: the package's __main__ (which calls the CLI), so
+                # this module needs no import of the CLI it sits below
+                runpy.run_module("mlops", run_name="__main__", alter_sys=True)
                 code = 0
             except SystemExit as exc:
                 code = _exit_code(exc, err)
