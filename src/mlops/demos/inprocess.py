@@ -1,14 +1,14 @@
 """Run an `mlops` command inside this interpreter, as `python -m mlops` runs it.
 
-A new interpreter imports the model stack again for each command (2–3 s of CPU for those that
-score a model); the demo and the tests run many commands in a row and need the same code path,
-not another process. ``run`` runs the package's ``__main__`` (as `python -m mlops` does) with
-the arguments as ``sys.argv``, in ``cwd``, with ``env`` added to the environment, and returns
-a ``CompletedProcess`` as ``subprocess.run`` would: the exit code ``sys.exit`` gave, and what
-was printed, by the command and by any process it started (file descriptors 1 and 2 are captured too). An exception the
-command lets through becomes a traceback on stderr and exit 1, as in a new interpreter, with
-that interpreter's warning filters. The working directory, the environment, ``sys.argv`` and
-the loggers' handlers are put back afterwards, whatever happened.
+A new interpreter imports the model stack again for each command (2–3 s of CPU for those that score
+a model); the demo and the tests run many commands in a row and need the same code path, not another
+process. ``run`` runs the package's ``__main__`` (as `python -m mlops` does) with the arguments as
+``sys.argv``, in ``cwd``, with ``env`` added to the environment, and returns a ``CompletedProcess``
+as ``subprocess.run`` would: the exit code ``sys.exit`` gave, and what was printed, by the command
+and by any process it started (file descriptors 1 and 2 are captured too). An exception the command
+lets through becomes a traceback on stderr and exit 1, as in a new interpreter, with that
+interpreter's warning filters. The working directory, the environment, ``sys.argv`` and the loggers'
+handlers are put back afterwards, whatever happened.
 
 Commands that start long-lived servers (``SUBPROCESS_ONLY``) must run as a subprocess.
 """
