@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from mlops.evaluation import scoring
+from mlops.feedback import bars
 from mlops.model import thresholds
 from mlops.stages import baselines, split, train
 from tests.decisions.tables import contract, table
@@ -63,16 +64,14 @@ def test_calibration_is_measured():
 
 def test_default_live_bars_never_fall_to_the_trivial_baseline():
     # the survey case: holdout accuracy 0.55 where the majority class scores 0.35
-    assert baselines.live_bar("accuracy", 0.55, 0.35) == pytest.approx(0.50)
+    assert bars.live_bar("accuracy", 0.55, 0.35) == pytest.approx(0.50)
     # the price table case: r2 0.986 against a mean's 0
-    assert baselines.live_bar("r2", 0.986, 0.0) == pytest.approx(0.7395)
+    assert bars.live_bar("r2", 0.986, 0.0) == pytest.approx(0.7395)
     # lower is better: rmse 2 against the mean's 10
-    assert baselines.live_bar("rmse", 2.0, 10.0) == pytest.approx(4.0)
+    assert bars.live_bar("rmse", 2.0, 10.0) == pytest.approx(4.0)
     # a model no better than the baseline: the bar is the baseline, never below it
-    assert baselines.live_bar("accuracy", 0.96, 0.967) == 0.967
-    bars = baselines.live_bars(
-        {"accuracy": 0.9, "f1": 0.6},
-        {"trivial": {"accuracy": 0.8, "f1": 0.0}},
-        ["accuracy", "f1", "x"],
-    )
-    assert bars == {"accuracy": pytest.approx(0.875), "f1": pytest.approx(0.45)}
+    assert bars.live_bar("accuracy", 0.96, 0.967) == 0.967
+    # per version: derived where both figures were recorded, not judged where one is missing
+    assert bars.derive("accuracy", "v1.0.0", 0.9, 0.8, 0.25).value == pytest.approx(0.875)
+    assert bars.derive("f1", "v1.0.0", 0.6, 0.0, 0.25).value == pytest.approx(0.45)
+    assert bars.derive("x", "v1.0.0", None, 0.0, 0.25) is None
