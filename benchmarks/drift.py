@@ -26,7 +26,7 @@ from mlops.core import paths
 from mlops.data import sample
 from mlops.data.generate import generate
 from mlops.formats import predlog
-from mlops.monitoring import drift
+from mlops.monitoring import drift, drift_current
 
 # The log is made by the bundled sample's generator, so the sample's contract describes it
 # (whatever table the workspace adopted; the reference below is the workspace's split, so run
@@ -90,7 +90,7 @@ def main() -> None:
         )
         timings = {}
         start = t0 = time.perf_counter()
-        current = drift.load_current(logs, "production", VERSION, max_rows=args.max_rows)
+        current = drift_current.load_current(logs, "production", VERSION, max_rows=args.max_rows)
         timings["read, filter, sample the log"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         ref = reference(args.max_rows)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mlops.formats import predlog
-from mlops.monitoring import drift
+from mlops.monitoring import drift, drift_current
 from tests.conftest import git, mlops
 from tests.monitoring.conftest import VERSION, write_log
 
@@ -127,7 +127,7 @@ def test_since_matching_nothing_is_a_clear_error(deployed_repo, tmp_path):
     write_log(logs, deployed_repo, rows=200, seed=7, drift=0.0)
     later = datetime.now(UTC) + timedelta(days=2)
     with pytest.raises(drift.DriftInputError, match=r"--since.*matches none of the 200 records"):
-        drift.load_current(logs, "production", VERSION, since=timedelta(hours=1), now=later)
+        drift_current.load_current(logs, "production", VERSION, since=timedelta(hours=1), now=later)
     with pytest.raises(drift.DriftInputError, match="not a duration"):
         drift.run(deployed_repo, "production", since="banana", log_dir=logs)
 

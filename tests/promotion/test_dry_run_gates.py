@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from mlops.promotion import check
+from mlops.promotion import check, plan_markdown
 from tests.conftest import git
 
 
@@ -34,12 +34,12 @@ def test_a_dry_run_gate_would_block_and_does_not(promo):
     [plan] = [p for p in report.plans if p.env == "staging"]
     [gate] = [g for g in plan.gates["v1.0.0"] if g.gate == "min"]
     assert not gate.passed and gate.dry_run and not gate.blocks
-    assert "| min | roc_auc |" in check.markdown(report)
-    assert "would block (dry run)" in check.markdown(report)
+    assert "| min | roc_auc |" in plan_markdown.markdown(report)
+    assert "would block (dry run)" in plan_markdown.markdown(report)
 
 
 def test_the_same_gate_enforced_blocks(promo):
     _strict_staging(promo, "enforce")
     report = check.evaluate(promo, _promote_text(promo), "main")
     assert any("fails gate min on roc_auc" in f for f in report.failures), report.failures
-    assert "would block" not in check.markdown(report)
+    assert "would block" not in plan_markdown.markdown(report)

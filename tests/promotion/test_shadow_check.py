@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from mlops.promotion import check
+from mlops.promotion import check, plan_markdown
 from tests.conftest import git
 
 
@@ -33,7 +33,7 @@ def test_a_shadow_is_checked_like_a_pin_and_limited_by_policy(promo):
     assert report.ok, report.failures
     [plan] = [p for p in report.plans if p.env == "staging"]
     assert plan.kind == "shadow" and plan.gates == {}
-    assert "v1.0.0 + shadow v1.1.0 on 100%" in check.markdown(report)
+    assert "v1.0.0 + shadow v1.1.0 on 100%" in plan_markdown.markdown(report)
 
     wrong = {**shadow, "digest": "sha256:" + "0" * 64}
     bad = text.replace(shadow["digest"], wrong["digest"])

@@ -14,6 +14,7 @@ from mlops.core import paths
 from mlops.formats import environments
 from mlops.model import registry
 from mlops.quality import champion, gates
+from mlops.quality.holdout import workspace_holdout
 from tests.adopted import deploy, private_copy
 from tests.conftest import deploy_version, dvc, mlops
 
@@ -179,7 +180,7 @@ def test_a_live_model_of_another_contract_is_not_scored(repo, tmp_path, monkeypa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     version = registry.get_version(repo, "churn-model", "v1.0.0")
     model = champion.load_live(repo, version, version.digest)
-    holdout = champion.workspace_holdout(repo)
+    holdout = workspace_holdout(repo)
     assert champion.score(model, version, holdout) == json.loads(
         (repo / paths.METRICS).read_text()
     )  # the same metric functions as the evaluate stage: the same numbers

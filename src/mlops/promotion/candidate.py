@@ -21,6 +21,7 @@ from pathlib import Path
 from mlops.core import paths, tools
 from mlops.model import registry
 from mlops.quality import champion, gates
+from mlops.quality.holdout import lock_md5
 
 REPORTS = {"metrics": paths.METRICS, "slices": paths.SLICES, "serving": paths.SERVING}
 
@@ -60,7 +61,7 @@ def provenance(root: str | Path, version: registry.Version, line: set[str], base
             )
     lock = tools.run(["git", "show", f"{version.commit}:dvc.lock"], cwd=root, check=False).stdout
     artifact = version.metadata.get("artifact", paths.MODEL)
-    pinned = champion.lock_md5(lock, artifact)
+    pinned = lock_md5(lock, artifact)
     if pinned != version.metadata.get("md5"):
         problems.append(
             f"{version.tag}: its message records md5 {version.metadata.get('md5')} for "

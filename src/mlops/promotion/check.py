@@ -14,18 +14,19 @@ judged by rules it brings itself, and any policy change it makes is listed in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops.core import paths
 from mlops.core.errors import ConfigError, MlopsError
 from mlops.core.tools import default_base
 from mlops.formats import environments, models_file
-from mlops.formats.models_file import Deployment, ModelsFile
+from mlops.formats.models_file import ModelsFile
 from mlops.kube import render
 from mlops.model import registry
 from mlops.promotion import audit, ledger, policy, shadow_policy
 from mlops.promotion import candidate as candidates
+from mlops.promotion.plan import EnvPlan, Report, identity, kind, pins
+from mlops.promotion.plan_markdown import markdown
 from mlops.quality import champion, gates
 
 
@@ -35,86 +36,11 @@ class CheckFailed(MlopsError):
     exit_code = 1
 
 
-@dataclass
-class EnvPlan:
-    model: str
-    env: str
-    before: Deployment | None
-    after: Deployment | None
-    kind: str  # promotion, canary, rollback, removal, unchanged
-    live: registry.Version | None = None
-    candidates: list[registry.Version] = field(default_factory=list)
-    gates: dict[str, list[gates.GateResult]] = field(default_factory=dict)
-    # per candidate version: the live version, scored on the candidate's holdout when it could be
-    compared: dict[str, gates.Live] = field(default_factory=dict)
-
-
-@dataclass
-class Report:
-    base: str
-    failures: list[str] = field(default_factory=list)
-    plans: list[EnvPlan] = field(default_factory=list)
-    policy_changes: list[str] = field(default_factory=list)
-    history_problems: list[str] = field(default_factory=list)
-    sections: list[str] = field(default_factory=list)  # extra markdown for the plan (deploy/)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def to_dict(self) -> dict:
-        return {
-            "base": self.base,
-            "ok": self.ok,
-            "failures": self.failures,
-            "policy_changes": self.policy_changes,
-            "history_problems": self.history_problems,
-            "plans": [
-                {
-                    "model": p.model,
-                    "env": p.env,
-                    "kind": p.kind,
-                    "from": audit.describe(p.before),
-                    "to": audit.describe(p.after),
-                    "gates": {v: [g.to_dict() for g in rs] for v, rs in p.gates.items()},
-                    "compared_with": {v: gates.comparison(live) for v, live in p.compared.items()},
-                }
-                for p in self.plans
-            ],
-        }
-
-
 def _load_base(root: str | Path, base: str) -> ModelsFile:
     try:
         return models_file.load_at(base, root)
     except ConfigError:
         return ModelsFile()  # no (valid) models.yaml at base: everything is new
-
-
-def _pins(dep: Deployment) -> list[tuple[str, models_file.Pin]]:
-    extra = [(f"{k}.", p) for k, p in (("canary", dep.canary), ("shadow", dep.shadow)) if p]
-    return [("", dep.stable), *extra]
-
-
-def _identity(pin) -> tuple[str, str]:
-    """A pin's or a registered version's identity: (version, digest)."""
-    return pin.version, pin.digest
-
-
-def _kind(before: Deployment | None, after: Deployment | None, previously_live: set) -> str:
-    """A rollback returns to a (version, digest) that was live here; a version name alone is
-    not enough (a tag re-created on another artifact keeps its name)."""
-    if before == after:
-        return "unchanged"
-    if after is None:
-        return "removal"
-    if before and (before.stable, before.canary) == (after.stable, after.canary):
-        return "shadow"  # only the shadow changed: it never answers
-    if before and after.stable == before.stable and after.canary:
-        return "canary"
-    if _identity(after.stable) in previously_live and not after.canary:
-        return "rollback"
-    return "promotion"
 
 
 class _Checker:
@@ -152,12 +78,12 @@ class _Checker:
     def ever_live(self, model: str, env: str | None = None) -> set[tuple[str, str]]:
         """(version, digest) pairs that were the stable state of ``env`` (any env: None)."""
         live = {
-            _identity(c.after.stable)
+            identity(c.after.stable)
             for c in self.history()
             if (env is None or c.env == env) and c.model == model and c.after
         }
         bases = self.base.models.get(model, {})
-        return live | {_identity(d.stable) for e, d in bases.items() if env in (None, e)}
+        return live | {identity(d.stable) for e, d in bases.items() if env in (None, e)}
 
     def line(self) -> set[str]:
         """Where a candidate's tag commit must be: main's first-parent line as of the base; when
@@ -193,7 +119,7 @@ class _Checker:
     def _all_pins(self):
         for model, envs in self.head.models.items():
             for dep in envs.values():
-                for _, pin in _pins(dep):
+                for _, pin in pins(dep):
                     yield model, pin
 
     def check_pins(self) -> list[registry.Version]:
@@ -206,7 +132,7 @@ class _Checker:
                         f"{where}: unknown environment {env!r} "
                         f"(known: {', '.join(self.known_envs)})"
                     )
-                for prefix, pin in _pins(dep):
+                for prefix, pin in pins(dep):
                     version = self.registered[model].get(pin.version)
                     if version is None:
                         unknown = self._unknown(model, pin.version)
@@ -246,7 +172,7 @@ class _Checker:
         before = self.base.models.get(model, {}).get(env)
         after = self.head.models.get(model, {}).get(env)
         previously = self.ever_live(model, env)
-        plan = EnvPlan(model, env, before, after, _kind(before, after, previously))
+        plan = EnvPlan(model, env, before, after, kind(before, after, previously))
         plan.live = self.registered[model].get(before.stable.version) if before else None
         if plan.kind == "removal":
             self.check_removal(plan)
@@ -255,9 +181,9 @@ class _Checker:
         config = policy.config(self.root, env, self.base_rev, self.rev)
         self.check_canary(plan, config)
         self.report.failures.extend(shadow_policy.problems(plan, config))
-        for _, pin in _pins(after):
+        for _, pin in pins(after):
             version = self.registered[model].get(pin.version)
-            if version is None or (before and pin in [p for _, p in _pins(before)]):
+            if version is None or (before and pin in [p for _, p in pins(before)]):
                 continue
             if after.shadow is pin:
                 continue  # a shadow never answers: no gates, no promotion order
@@ -295,9 +221,9 @@ class _Checker:
             )
 
     def check_order(self, plan, config, version: registry.Version, previously: set) -> None:
-        if not config.requires or _identity(version) in previously:
+        if not config.requires or identity(version) in previously:
             return
-        if _identity(version) not in self.ever_live(plan.model, config.requires):
+        if identity(version) not in self.ever_live(plan.model, config.requires):
             self.fail(
                 f"{plan.env}: {version.tag} was never live in {config.requires} "
                 f"({config.source} requires: {config.requires}); "
@@ -345,7 +271,7 @@ class _Checker:
         return results
 
     def check_gates(self, plan, config, version: registry.Version, previously: set) -> None:
-        rollback = _identity(version) in previously
+        rollback = identity(version) in previously
         if rollback:  # a (version, digest) that served here: gates inform, never block
             recorded = gates.Results.from_metadata(version.metadata)
             live = self.compared(plan, version, rollback)
@@ -429,110 +355,3 @@ def raise_on_failures(report: Report, what: str = "models.yaml") -> None:
     if report.failures:
         listed = "\n".join(f"  - {f}" for f in report.failures)
         raise CheckFailed(f"{what}: {len(report.failures)} problem(s):\n{listed}")
-
-
-# --- the promotion plan (markdown, posted on the PR by promote.yml) -------------------------
-
-
-def _metric_columns(plan: EnvPlan) -> list[tuple[str, dict]]:
-    """Recorded metrics (each version on its own holdout), then the live version scored on
-    each candidate's holdout where it was."""
-    versions = ([plan.live] if plan.live else []) + [c for c in plan.candidates if c != plan.live]
-    columns = [
-        (f"{v.version}{' (live)' if v is plan.live else ''}", v.metadata.get("metrics", {}))
-        for v in versions
-    ]
-    for candidate, live in plan.compared.items():
-        if live.champion is not None and live.champion.scored:
-            columns.append((f"{live.version} on {candidate}'s holdout", live.champion.metrics))
-    return columns
-
-
-def _metric_rows(plan: EnvPlan) -> list[str]:
-    columns = _metric_columns(plan)
-    if not columns:
-        return []
-    names = sorted({m for _, metrics in columns for m in metrics})
-    rows = ["| metric | " + " | ".join(title for title, _ in columns) + " |"]
-    rows.append("|---" * (len(columns) + 1) + "|")
-    for name in names:
-        cells = [metrics.get(name) for _, metrics in columns]
-        rows.append(
-            f"| {name} | " + " | ".join("-" if c is None else f"{c:.4f}" for c in cells) + " |"
-        )
-    return rows
-
-
-def _gate_rows(plan: EnvPlan) -> list[str]:
-    rows = []
-    for version, results in plan.gates.items():
-        rows += [
-            f"\nGates for {version} in {plan.env}:\n",
-            "| gate | metric | value | threshold | |",
-            "|---|---|---|---|---|",
-        ]
-        for r in results:
-            mark = "pass" if r.passed else ("would block (dry run)" if r.dry_run else "FAIL")
-            rows.append(
-                f"| {r.gate} | {r.metric} | {r.value} | {r.threshold} | {mark} {r.detail} |"
-            )
-        if version in plan.compared:
-            live = plan.compared[version]
-            rows.append(
-                f"\n`max_regression` against {live.version} (live in {plan.env}): "
-                f"{gates.compared_with(live)}."
-            )
-    return rows
-
-
-def _policy_rows(report: Report) -> list[str]:
-    rows = []
-    if report.policy_changes:
-        rows += [
-            "",
-            "### Policy change: needs its own review",
-            "",
-            f"This change edits promotion policy. It is judged by the policy at `{report.base}`; "
-            "the new policy applies from the next change after it is merged "
-            "(CODEOWNERS review `environments/`).",
-            "",
-        ]
-        rows += [f"- {line}" for line in report.policy_changes]
-    if report.history_problems:
-        rows += ["", "### History that could not be read (not blocking)", ""]
-        rows += [f"- {line}" for line in report.history_problems]
-    return rows
-
-
-def markdown(report: Report) -> str:
-    changed = [p for p in report.plans if p.kind != "unchanged"]
-    verdict = "all checks passed" if report.ok else f"{len(report.failures)} problem(s)"
-    lines = [f"## Promotion plan ({verdict})", "", f"models.yaml against `{report.base}`.", ""]
-    if not changed:
-        lines.append("No environment changes.")
-    else:
-        lines += ["| environment | change | from | to |", "|---|---|---|---|"]
-        lines += [
-            f"| {p.env} | {p.kind} | {audit.describe(p.before)} | {audit.describe(p.after)} |"
-            for p in changed
-        ]
-    for plan in changed:
-        lines += [
-            "",
-            f"### {plan.env}: {audit.describe(plan.before)} → {audit.describe(plan.after)}",
-            "",
-        ]
-        lines += _metric_rows(plan)
-        lines += _gate_rows(plan)
-        if plan.kind == "rollback":
-            lines.append(
-                f"\nRollback to a version (and digest) that served {plan.env} before: "
-                "gates inform, they do not block."
-            )
-    lines += _policy_rows(report)
-    lines += report.sections
-    lines += ["", "### Checks", ""]
-    lines += [f"- FAIL: {f}" for f in report.failures] or [
-        "- schema, versions, digests, DVC remote, gates, order, canary: pass"
-    ]
-    return "\n".join(lines) + "\n"

@@ -99,12 +99,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check models.yaml (schema, versions, digests, DVC remote, gates, order, canary) and
         replay each candidate on the environment's logged traffic."""
-        from mlops.promotion import check
+        from mlops.promotion import check, plan_markdown
 
         report = check.check(
             ".", base=base, out=out, allow_removal=allow_removal, log_dir=log_dir, store=store
         )
-        _json(report.to_dict()) if as_json else typer.echo(check.markdown(report))
+        _json(report.to_dict()) if as_json else typer.echo(plan_markdown.markdown(report))
         check.raise_on_failures(report)
 
     @app.command("deploy")

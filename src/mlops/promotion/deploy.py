@@ -33,7 +33,7 @@ from mlops.kube import status as kube_status
 from mlops.model import registry
 from mlops.model.registry import cache_dir
 from mlops.promotion import audit, check, gitlog, ledger, target
-from mlops.promotion.check import _pins
+from mlops.promotion.plan import pins
 
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
@@ -95,7 +95,7 @@ def verify_artifacts(
 ) -> None:
     """Resolve, fetch and verify every pinned artifact of ``env`` (cached by digest); a tag
     that is no longer what models.yaml recorded at its first promotion is refused."""
-    for _, pin in _pins(desired) if desired else []:
+    for _, pin in pins(desired) if desired else []:
         version = registry.get_version(root, model, pin.version)
         recorded = (records or {}).get(version.tag)
         problem = ledger.drift(version.tag, recorded, version) if recorded else None

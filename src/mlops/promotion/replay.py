@@ -83,19 +83,19 @@ def _trained_on(root: Path, version: registry.Version, contract) -> np.ndarray |
     """Hashes of the rows the candidate was trained on (its train split, md5-checked)."""
     import dvc.api
 
-    from mlops.quality import champion
+    from mlops.quality import holdout
 
-    md5 = champion.lock_md5(champion._show(root, version.commit, "dvc.lock"), paths.TRAIN)
+    md5 = holdout.lock_md5(holdout.show(root, version.commit, "dvc.lock"), paths.TRAIN)
     if not md5:
         return None
-    dest = champion.cache_dir() / "train" / f"{md5}.csv"
+    dest = holdout.cache_dir() / "train" / f"{md5}.csv"
     # kept by its md5 after the first fetch: a second check of the same candidate, or of one
     # trained on the same split, needs no DVC (setting up DVC's repo costs more than the read)
-    if not (dest.is_file() and champion._md5(dest.read_bytes()) == md5):
+    if not (dest.is_file() and holdout.md5_of(dest.read_bytes()) == md5):
         blob = dvc.api.read(paths.TRAIN, repo=str(root), rev=version.commit, mode="rb")
-        if champion._md5(blob) != md5:
+        if holdout.md5_of(blob) != md5:
             return None
-        champion._store(dest, blob)
+        holdout.store(dest, blob)
     return _row_hashes(contract.read_table(dest), contract)
 
 
@@ -182,6 +182,7 @@ def replay(
     from mlops.feedback import join
     from mlops.formats.contract import contract_of
     from mlops.quality import champion
+    from mlops.quality.holdout import version_contract
 
     root = Path(root)
     t0 = time.perf_counter()
@@ -207,7 +208,7 @@ def replay(
         return result
     try:
         model = champion.load_live(root, version, version.digest)
-        contract = contract_of(model) or champion._version_contract(root, version)
+        contract = contract_of(model) or version_contract(root, version)
         frame = _features_frame(logged, contract)
         # one thread: tree ensembles otherwise spread a batch over OpenMP threads whose waits
         # cost more than they save when other work shares the cores (a CI runner, a busy host):

@@ -9,7 +9,7 @@ from mlops.formats import environments
 
 
 def problems(plan, config: environments.Environment) -> list[str]:
-    """What the policy refuses in ``plan``'s shadow (a ``check.EnvPlan``), one line each."""
+    """What the policy refuses in ``plan``'s shadow (a ``plan.EnvPlan``), one line each."""
     shadow = plan.after.shadow if plan.after else None
     if shadow is None:
         return []
