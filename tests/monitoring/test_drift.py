@@ -122,6 +122,15 @@ def test_logs_of_another_schema_are_a_clear_error(deployed_repo, tmp_path):
     assert info.value.exit_code == 2
 
 
+def test_a_log_line_that_is_not_an_object_is_a_clear_error(tmp_path):
+    folder = tmp_path / "logs" / "production"
+    folder.mkdir(parents=True)
+    (folder / predlog.ACTIVE).write_text("[1, 2]\n")
+    with pytest.raises(drift.DriftInputError, match="record 1 is not a JSON object") as info:
+        drift_current.load_current(tmp_path / "logs", "production", VERSION)
+    assert info.value.exit_code == 2
+
+
 def test_since_matching_nothing_is_a_clear_error(deployed_repo, tmp_path):
     logs = tmp_path / "logs"
     write_log(logs, deployed_repo, rows=200, seed=7, drift=0.0)

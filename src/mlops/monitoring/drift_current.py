@@ -86,7 +86,7 @@ def _collect(log_dir: Path, env: str, version: str, cutoff: str | None, contract
     where = str(predlog.env_dir(log_dir, env))
     for rec in predlog.read(log_dir, env):
         if not isinstance(rec, dict):
-            raise _schema_error(where, f"record {records + 1} is not a JSON object")
+            raise _schema_error(where, f"record {records + 1} is not a JSON object", contract)
         records += 1
         shadowed = shadowed or "shadow" in rec
         rec_version = rec.get("model_version")
