@@ -39,24 +39,24 @@ CONTRACT_MEANING = {
 
 
 def contract_keys() -> list[str]:
-    """Every key ``mlops.formats.contract`` accepts (its lists of known keys)."""
-    from mlops.formats import contract
+    """Every key ``mlops.formats.contract`` accepts (its parser's lists of known keys)."""
+    from mlops.formats import contract_parse
 
     keys = []
-    for key in contract._TOP_KEYS:
+    for key in contract_parse.TOP_KEYS:
         keys.append(key)
         if key == "target":
             keys += [f"target.{k}" for k in _target_keys()]
-    keys += [f"columns.<column>.{k}" for k in contract._COLUMN_KEYS]
+    keys += [f"columns.<column>.{k}" for k in contract_parse.COLUMN_KEYS]
     return keys
 
 
 def _target_keys() -> tuple[str, ...]:
-    """The keys ``contract._target`` accepts: the tuple it passes to ``_unknown``."""
-    from mlops.formats import contract
+    """The keys ``contract_parse.target_of`` accepts: the tuple it passes to ``unknown``."""
+    from mlops.formats import contract_parse
 
-    for node in ast.walk(ast.parse(inspect.getsource(contract._target))):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_unknown":
+    for node in ast.walk(ast.parse(inspect.getsource(contract_parse.target_of))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "unknown":
             return ast.literal_eval(node.args[1])
     raise SystemExit("docs/gen/reference.py: cannot find the keys of contract.yaml `target`")
 

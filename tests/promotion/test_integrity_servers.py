@@ -13,7 +13,7 @@ from mlops.demos.drift import records
 from mlops.formats import environments, models_file
 from mlops.formats.models_file import Canary, Deployment, Pin
 from mlops.model import model_io, registry
-from mlops.serve import controller, launcher
+from mlops.serve import launcher, loading
 from tests.conftest import git, mlops
 from tests.promotion.conftest import TOKEN
 from tests.promotion.test_e2e import _deploy, _push_models_yaml
@@ -108,7 +108,7 @@ def test_a_moved_tag_changes_nothing_served_and_is_refused(live):
     model = model_io.load(registry.fetch_artifact(repo, now, repo.parent / "artifacts"))
     carried = model_io.threshold_of(model)
     assert carried == old.metadata["metrics"]["threshold"]  # what evaluate measured it at
-    assert controller._threshold(model, repo, now) == carried != 0.999
+    assert loading.artifact_threshold(model, repo, now) == carried != 0.999
     out = _deploy(repo, check=False)
     assert out.returncode == 2 and f"tag {tag} was re-created or moved" in out.stderr
     audit = mlops(repo, "audit", check=False)

@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mlops.evaluation.metric_names import HEADLINE, LOWER_IS_BETTER
-from mlops.formats.environments import AUTO, Environment
+from mlops.formats.environments import Environment
+from mlops.formats.environments_parse import AUTO
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,15 @@ import pandas as pd
 import yaml
 
 from mlops.core.errors import ConfigError
+from mlops.formats.contract_parse import (
+    COLUMN_KEYS,
+    NUMBER,
+    TOP_KEYS,
+    fail,
+    get,
+    target_of,
+    unknown,
+)
 
 CONTRACT_FILE = "contract.yaml"  # at the repository root; paths.CONTRACT
 TASKS = ("binary", "multiclass", "regression")
@@ -203,147 +212,78 @@ def _column_dict(c: Column) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- parsing
 
 
-def _fail(source: str, key: str, problem: str, value: Any = ..., hint: str = "") -> ConfigError:
-    return ConfigError(source, key, problem, hint=hint, value=value)
-
-
-def _get(raw: dict, key: str, kinds: tuple[type, ...], source: str, where: str = "", default=...):
-    name = f"{where}{key}"
-    if key not in raw:
-        if default is ...:
-            raise _fail(source, name, "missing key")
-        return default
-    value = raw[key]
-    if value is None and default is not ... and default is None:
-        return None
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        expected = " or ".join(k.__name__ for k in kinds)
-        raise _fail(source, name, f"must be {expected}", value)
-    return value
-
-
-_NUMBER = (int, float)
-_TOP_KEYS = ("model", "task", "data", "description", "target", "segment", "id", "columns")
-_COLUMN_KEYS = (
-    "kind",
-    "min",
-    "max",
-    "categories",
-    "nullable",
-    "max_null_share",
-    "feature",
-    "description",
-    "personal",
-    "ordered",
-)
-
-
-def _unknown(raw: dict, known: tuple[str, ...], source: str, where: str) -> None:
-    extra = [k for k in raw if k not in known]
-    if extra:
-        raise _fail(source, f"{where}{extra[0]}", "unknown key", hint=f"known: {', '.join(known)}")
-
-
 def _column(name: str, raw: Any, source: str) -> Column:
     where = f"columns.{name}."
     if not isinstance(raw, dict):
-        raise _fail(source, f"columns.{name}", "must be a mapping with at least `kind`", raw)
-    _unknown(raw, _COLUMN_KEYS, source, where)
-    kind = _get(raw, "kind", (str,), source, where)
+        raise fail(source, f"columns.{name}", "must be a mapping with at least `kind`", raw)
+    unknown(raw, COLUMN_KEYS, source, where)
+    kind = get(raw, "kind", (str,), source, where)
     if kind not in KINDS:
-        raise _fail(source, f"{where}kind", f"unknown kind; one of {', '.join(KINDS)}", kind)
-    low = _get(raw, "min", _NUMBER, source, where, None)
-    high = _get(raw, "max", _NUMBER, source, where, None)
-    cats = _get(raw, "categories", (list,), source, where, [])
+        raise fail(source, f"{where}kind", f"unknown kind; one of {', '.join(KINDS)}", kind)
+    low = get(raw, "min", NUMBER, source, where, None)
+    high = get(raw, "max", NUMBER, source, where, None)
+    cats = get(raw, "categories", (list,), source, where, [])
     if kind != "category" and cats:
-        raise _fail(source, f"{where}categories", "only a category column has categories", cats)
+        raise fail(source, f"{where}categories", "only a category column has categories", cats)
     if kind == "category" and (low is not None or high is not None):
-        raise _fail(source, f"{where}min", "a category column has no range; use categories")
+        raise fail(source, f"{where}min", "a category column has no range; use categories")
     if low is not None and high is not None and low > high:
-        raise _fail(source, f"{where}min", f"greater than max ({high})", low)
+        raise fail(source, f"{where}min", f"greater than max ({high})", low)
     if any(not isinstance(c, (str, int)) or isinstance(c, bool) for c in cats):
-        raise _fail(source, f"{where}categories", "must be a list of strings", cats)
+        raise fail(source, f"{where}categories", "must be a list of strings", cats)
     if len({str(c) for c in cats}) != len(cats):
-        raise _fail(source, f"{where}categories", "lists a category twice", cats)
-    ordered = _get(raw, "ordered", (bool,), source, where, False)
+        raise fail(source, f"{where}categories", "lists a category twice", cats)
+    ordered = get(raw, "ordered", (bool,), source, where, False)
     if ordered and len(cats) < 2:
-        raise _fail(source, f"{where}ordered", "an ordered column lists its categories in order")
-    share = _get(raw, "max_null_share", _NUMBER, source, where, None)
+        raise fail(source, f"{where}ordered", "an ordered column lists its categories in order")
+    share = get(raw, "max_null_share", NUMBER, source, where, None)
     if share is not None and not 0 <= share <= 1:
-        raise _fail(source, f"{where}max_null_share", "must be between 0 and 1", share)
+        raise fail(source, f"{where}max_null_share", "must be between 0 and 1", share)
     return Column(
         name=name,
         kind=kind,
         low=low,
         high=high,
         categories=tuple(str(c) for c in cats),
-        nullable=_get(raw, "nullable", (bool,), source, where, False),
+        nullable=get(raw, "nullable", (bool,), source, where, False),
         max_null_share=share,
-        feature=_get(raw, "feature", (bool,), source, where, True),
-        description=str(_get(raw, "description", (str,), source, where, "")),
-        personal=_get(raw, "personal", (bool,), source, where, False),
+        feature=get(raw, "feature", (bool,), source, where, True),
+        description=str(get(raw, "description", (str,), source, where, "")),
+        personal=get(raw, "personal", (bool,), source, where, False),
         ordered=ordered,
     )
 
 
-def _target(raw: Any, task: str, source: str) -> tuple[str, tuple, Any]:
-    if isinstance(raw, str):
-        raw = {"name": raw}
-    if not isinstance(raw, dict):
-        raise _fail(source, "target", "must be a mapping {name, classes, positive}", raw)
-    _unknown(raw, ("name", "classes", "positive"), source, "target.")
-    name = _get(raw, "name", (str,), source, "target.")
-    if task == "regression":
-        if "classes" in raw or "positive" in raw:
-            raise _fail(source, "target.classes", "a regression target has no classes")
-        return name, (), None
-    classes = _get(raw, "classes", (list,), source, "target.")
-    if any(not isinstance(c, (str, int)) or isinstance(c, bool) for c in classes):
-        raise _fail(source, "target.classes", "must be a list of integers or strings", classes)
-    if len(set(classes)) != len(classes) or len(classes) < 2:
-        raise _fail(source, "target.classes", "must list two or more distinct labels", classes)
-    if task == "binary" and len(classes) != 2:
-        raise _fail(source, "target.classes", "a binary task has exactly two classes", classes)
-    if len({type(c) for c in classes}) > 1:
-        raise _fail(source, "target.classes", "mixes integers and strings", classes)
-    positive = raw.get("positive") if task == "binary" else None
-    if task == "binary" and positive not in classes:
-        raise _fail(source, "target.positive", f"must be one of {classes}", positive)
-    if task != "binary" and "positive" in raw:
-        raise _fail(source, "target.positive", "only a binary task has a positive label")
-    return name, tuple(sorted(classes)), positive
-
-
 def _parse(raw: Any, source: str) -> Contract:
     if not isinstance(raw, dict):
-        raise _fail(source, "", "must be a mapping (model, task, data, target, columns)")
-    _unknown(raw, _TOP_KEYS, source, "")
-    model = _get(raw, "model", (str,), source)
+        raise fail(source, "", "must be a mapping (model, task, data, target, columns)")
+    unknown(raw, TOP_KEYS, source, "")
+    model = get(raw, "model", (str,), source)
     if not _NAME.match(model):
-        raise _fail(source, "model", "lower-case letters, digits, '.', '_' or '-' only", model)
-    task = _get(raw, "task", (str,), source)
+        raise fail(source, "model", "lower-case letters, digits, '.', '_' or '-' only", model)
+    task = get(raw, "task", (str,), source)
     if task not in TASKS:
-        raise _fail(source, "task", f"unknown task; one of {', '.join(TASKS)}", task)
-    data = _get(raw, "data", (str,), source)
+        raise fail(source, "task", f"unknown task; one of {', '.join(TASKS)}", task)
+    data = get(raw, "data", (str,), source)
     if not data.startswith("data/") or Path(data).suffix not in (".csv", ".parquet"):
-        raise _fail(source, "data", "must be a .csv or .parquet file under data/", data)
-    target, classes, positive = _target(raw.get("target"), task, source)
-    cols = _get(raw, "columns", (dict,), source)
+        raise fail(source, "data", "must be a .csv or .parquet file under data/", data)
+    target, classes, positive = target_of(raw.get("target"), task, source)
+    cols = get(raw, "columns", (dict,), source)
     if not cols:
-        raise _fail(source, "columns", "lists no columns", cols)
+        raise fail(source, "columns", "lists no columns", cols)
     columns = tuple(_column(str(n), spec, source) for n, spec in cols.items())
     if target in cols:
-        raise _fail(source, f"columns.{target}", "is the target; describe it under `target`")
-    segment = _get(raw, "segment", (str,), source, "", None)
+        raise fail(source, f"columns.{target}", "is the target; describe it under `target`")
+    segment = get(raw, "segment", (str,), source, "", None)
     if segment is not None:
         seg = {c.name: c for c in columns}.get(segment)
         if seg is None or seg.kind != "category" or not seg.categories:
-            raise _fail(source, "segment", "must name a category column with categories", segment)
+            raise fail(source, "segment", "must name a category column with categories", segment)
     if not any(c.feature for c in columns):
-        raise _fail(source, "columns", "no column is a feature (all have feature: false)")
-    ident = _get(raw, "id", (str,), source, "", None)
+        raise fail(source, "columns", "no column is a feature (all have feature: false)")
+    ident = get(raw, "id", (str,), source, "", None)
     if ident is not None and ident not in {c.name for c in columns}:
-        raise _fail(source, "id", "must name a column under `columns`", ident)
+        raise fail(source, "id", "must name a column under `columns`", ident)
     return Contract(
         model=model,
         task=task,
@@ -353,7 +293,7 @@ def _parse(raw: Any, source: str) -> Contract:
         classes=classes,
         positive=positive,
         segment=segment,
-        description=str(_get(raw, "description", (str,), source, "", "")),
+        description=str(get(raw, "description", (str,), source, "", "")),
         id_column=ident,
         source=source,
     )

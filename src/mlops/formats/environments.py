@@ -11,6 +11,15 @@ import yaml
 
 from mlops.core import paths
 from mlops.core.errors import ConfigError
+from mlops.formats.environments_parse import (
+    live_bars,
+    mapping_at,
+    number_at,
+    numbers_at,
+    text_at,
+    tolerance,
+    whole_at,
+)
 
 TARGETS = ("local", "kserve")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -145,38 +154,6 @@ class Environment:
     replay: Replay = field(default_factory=Replay)
 
 
-def _mapping(raw: Any, source: str, key: str) -> dict:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(source, key, "must be a mapping", value=raw)
-    return raw
-
-
-def _number_map(raw: Any, source: str, key: str) -> dict[str, float]:
-    out = {}
-    for name, value in _mapping(raw, source, key).items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ConfigError(source, f"{key}.{name}", "must be a number", value=value)
-        out[name] = float(value)
-    return out
-
-
-def _number(raw: Any, source: str, key: str, low: float = 0) -> float | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, (int, float)) or isinstance(raw, bool) or raw < low:
-        raise ConfigError(source, key, f"must be a number >= {low}", value=raw)
-    return float(raw)
-
-
-def _text(raw: dict, key: str, default: str | None, source: str, where: str) -> str | None:
-    value = raw.get(key, default)
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ConfigError(source, f"{where}.{key}", "must be a non-empty string", value=value)
-    return value
-
-
 def _check_cpus(amount: Any, source: str, key: str) -> None:
     try:
         cpus(amount)
@@ -188,14 +165,14 @@ def _check_cpus(amount: Any, source: str, key: str) -> None:
 
 def _kserve(raw: Any, env: str, source: str) -> KServe:
     where = "serving.kserve"
-    raw = _mapping(raw, source, where)
+    raw = mapping_at(raw, source, where)
     known = set(KServe.__dataclass_fields__)
     for key in raw:
         if key not in known:
             raise ConfigError(
                 source, f"{where}.{key}", "unknown key", hint=f"known: {', '.join(sorted(known))}"
             )
-    namespace = _text(raw, "namespace", f"mlops-{env}", source, where)
+    namespace = text_at(raw, "namespace", f"mlops-{env}", source, where)
     if not _DNS_LABEL.match(namespace):
         raise ConfigError(
             source, f"{where}.namespace", "must be a Kubernetes name (a-z, 0-9, -)", value=namespace
@@ -210,11 +187,11 @@ def _kserve(raw: Any, env: str, source: str) -> KServe:
             source, f"{where}.max_replicas", f"must be at least replicas ({replicas}) and 1",
             value=max_replicas,
         )  # fmt: skip
-    resources = _mapping(raw.get("resources"), source, f"{where}.resources") or None
+    resources = mapping_at(raw.get("resources"), source, f"{where}.resources") or None
     for part, amounts in (resources or {}).items():
         if part not in ("requests", "limits"):
             raise ConfigError(source, f"{where}.resources.{part}", "use requests and limits")
-        for unit, amount in _mapping(amounts, source, f"{where}.resources.{part}").items():
+        for unit, amount in mapping_at(amounts, source, f"{where}.resources.{part}").items():
             if isinstance(amount, bool) or not isinstance(amount, (str, int, float)):
                 raise ConfigError(
                     source, f"{where}.resources.{part}.{unit}", "must be a quantity (500m, 1Gi)",
@@ -223,7 +200,7 @@ def _kserve(raw: Any, env: str, source: str) -> KServe:
             if unit == "cpu":
                 _check_cpus(amount, source, f"{where}.resources.{part}.cpu")
     given = {
-        key: _text(raw, key, getattr(KServe, key, None), source, where)
+        key: text_at(raw, key, getattr(KServe, key, None), source, where)
         for key in ("image", "service_account", "storage_uri", "remote_pvc", "repo_url",
                     "revision", "argocd_namespace", "project", "deployment_mode")
     }  # fmt: skip
@@ -251,47 +228,19 @@ def _monitoring(raw: dict, source: str) -> Monitoring:
         )
     retention = raw.get("log_retention_days", Monitoring.log_retention_days)
     return Monitoring(
-        drift_share=_number(raw.get("drift_share", 0.3), source, "monitoring.drift_share"),
-        min_live=_live_bars(raw.get("min_live"), source),
-        live_tolerance=_tolerance(raw.get("live_tolerance", 0.25), source),
+        drift_share=number_at(raw.get("drift_share", 0.3), source, "monitoring.drift_share"),
+        min_live=live_bars(raw.get("min_live"), source),
+        live_tolerance=tolerance(raw.get("live_tolerance", 0.25), source),
         min_outcomes=min_outcomes,
-        log_retention_days=_number(retention, source, "monitoring.log_retention_days", low=0.001),
+        log_retention_days=number_at(retention, source, "monitoring.log_retention_days", low=0.001),
     )
-
-
-AUTO = "auto"  # a live bar derived from the served version's holdout figure and baseline
-
-
-def _live_bars(raw: Any, source: str) -> dict[str, float | str]:
-    """``monitoring.min_live``: metric -> number or ``auto``; ``auto`` alone (or unset): {}."""
-    if raw == AUTO:
-        return {}
-    out: dict[str, float | str] = {}
-    for name, value in _mapping(raw, source, "monitoring.min_live").items():
-        if value == AUTO:
-            out[name] = AUTO
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[name] = float(value)
-        else:
-            raise ConfigError(source, f"monitoring.min_live.{name}", "must be a number or auto",
-                              value=value)  # fmt: skip
-    return out
-
-
-def _tolerance(raw: Any, source: str) -> float:
-    if not isinstance(raw, (int, float)) or isinstance(raw, bool) or not 0 <= raw < 1:
-        raise ConfigError(
-            source, "monitoring.live_tolerance", "must be a share >= 0 and < 1",
-            "0.25: a version may lose a quarter of its lift live", value=raw,
-        )  # fmt: skip
-    return float(raw)
 
 
 def _gate_mode(raw: Any, source: str) -> dict[str, str]:
     """``gates.mode``: one mode for every gate, or a mapping gate -> mode."""
     if raw is None:
         return {}
-    given = {"*": raw} if isinstance(raw, str) else _mapping(raw, source, "gates.mode")
+    given = {"*": raw} if isinstance(raw, str) else mapping_at(raw, source, "gates.mode")
     for gate, mode in given.items():
         key = "gates.mode" if gate == "*" else f"gates.mode.{gate}"
         if gate != "*" and gate not in GATE_NAMES:
@@ -317,22 +266,13 @@ def _replay(raw: dict, source: str) -> Replay:
     return Replay(str(window), max_rows)
 
 
-def _whole(raw: dict, key: str, default: int, low: int, high: int, source: str) -> int:
-    value = raw.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(
-            source, f"canary.{key}", f"must be a whole number from {low} to {high}", value=value
-        )
-    return value
-
-
 def _canary(raw: dict, source: str) -> CanaryPolicy:
     max_traffic = raw.get("max_traffic", 50)
     if not isinstance(max_traffic, int) or not 1 <= max_traffic <= 99:
         raise ConfigError(
             source, "canary.max_traffic", "must be a whole percent from 1 to 99", value=max_traffic
         )
-    abort_on = _number_map(raw.get("abort_on"), source, "canary.abort_on")
+    abort_on = numbers_at(raw.get("abort_on"), source, "canary.abort_on")
     for key in abort_on:
         if key not in ABORT_ON:
             raise ConfigError(
@@ -347,7 +287,7 @@ def _canary(raw: dict, source: str) -> CanaryPolicy:
             source, "canary.alpha", "must be a false-rollback rate above 0 and at most 0.5",
             value=alpha, hint="0.05: one healthy canary in twenty may be rolled back",
         )  # fmt: skip
-    min_effect = _number_map(raw.get("min_effect"), source, "canary.min_effect")
+    min_effect = numbers_at(raw.get("min_effect"), source, "canary.min_effect")
     for key, value in min_effect.items():
         if key not in MIN_EFFECT:
             raise ConfigError(
@@ -361,52 +301,52 @@ def _canary(raw: dict, source: str) -> CanaryPolicy:
             )  # fmt: skip
     return CanaryPolicy(
         max_traffic, abort_on, float(alpha), {**MIN_EFFECT, **min_effect},
-        _whole(raw, "min_requests", CanaryPolicy.min_requests, 1, 10**9, source),
-        _whole(raw, "max_shadow_traffic", CanaryPolicy.max_shadow_traffic, 0, 100, source),
+        whole_at(raw, "min_requests", CanaryPolicy.min_requests, 1, 10**9, source),
+        whole_at(raw, "max_shadow_traffic", CanaryPolicy.max_shadow_traffic, 0, 100, source),
     )  # fmt: skip
 
 
 def parse(raw: Any, name: str, source: str) -> Environment:
-    raw = _mapping(raw, source, "")
-    serving = _mapping(raw.get("serving"), source, "serving")
+    raw = mapping_at(raw, source, "")
+    serving = mapping_at(raw.get("serving"), source, "serving")
     target = serving.get("target", "local")
     if target not in TARGETS:
         raise ConfigError(
             source, "serving.target", f"unknown target; known: {', '.join(TARGETS)}", value=target
         )
-    gates = _mapping(raw.get("gates"), source, "gates")
-    canary = _mapping(raw.get("canary"), source, "canary")
-    monitoring = _monitoring(_mapping(raw.get("monitoring"), source, "monitoring"), source)
+    gates = mapping_at(raw.get("gates"), source, "gates")
+    canary = mapping_at(raw.get("canary"), source, "canary")
+    monitoring = _monitoring(mapping_at(raw.get("monitoring"), source, "monitoring"), source)
     return Environment(
         name=name,
         serving=Serving(
             target,
             str(serving.get("url", Serving.url)),
-            int(_number(serving.get("keep_warm", 2), source, "serving.keep_warm")),
+            int(number_at(serving.get("keep_warm", 2), source, "serving.keep_warm")),
             _kserve(serving.get("kserve"), name, source) if target == "kserve" else None,
         ),
         gates=Gates(
-            min=_number_map(gates.get("min"), source, "gates.min"),
-            max_regression=_number_map(gates.get("max_regression"), source, "gates.max_regression"),
-            max_slice_gap=_number_map(gates.get("max_slice_gap"), source, "gates.max_slice_gap"),
-            min_lift=_number_map(gates.get("min_lift"), source, "gates.min_lift"),
-            max_latency_ms_p95=_number(
+            min=numbers_at(gates.get("min"), source, "gates.min"),
+            max_regression=numbers_at(gates.get("max_regression"), source, "gates.max_regression"),
+            max_slice_gap=numbers_at(gates.get("max_slice_gap"), source, "gates.max_slice_gap"),
+            min_lift=numbers_at(gates.get("min_lift"), source, "gates.min_lift"),
+            max_latency_ms_p95=number_at(
                 gates.get("max_latency_ms_p95"), source, "gates.max_latency_ms_p95"
             ),
-            max_model_mb=_number(gates.get("max_model_mb"), source, "gates.max_model_mb"),
+            max_model_mb=number_at(gates.get("max_model_mb"), source, "gates.max_model_mb"),
             mode=_gate_mode(gates.get("mode"), source),
         ),
         canary=_canary(canary, source),
         drift_share=monitoring.drift_share,
-        usd_per_cpu_hour=_number(
-            _mapping(raw.get("cost"), source, "cost").get("usd_per_cpu_hour", 0.05),
+        usd_per_cpu_hour=number_at(
+            mapping_at(raw.get("cost"), source, "cost").get("usd_per_cpu_hour", 0.05),
             source,
             "cost.usd_per_cpu_hour",
         ),
         requires=raw.get("requires"),
         source=source,
         monitoring=monitoring,
-        replay=_replay(_mapping(raw.get("replay"), source, "replay"), source),
+        replay=_replay(mapping_at(raw.get("replay"), source, "replay"), source),
     )
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -27,30 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
-
-from mlops import inference
-from mlops.core import paths, tools
+from mlops.core import tools
 from mlops.core.errors import MlopsError
 from mlops.formats import models_file
-from mlops.formats.contract import Contract, contract_of
 from mlops.formats.models_file import Deployment, Pin
-from mlops.model import model_io, registry
+from mlops.model import registry
 from mlops.promotion import ledger
-from mlops.serve import answers
 from mlops.serve.approval import Approval, PolicyRefused
 from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED, file_lock
+from mlops.serve.loading import ReconcileError, inference_paths, load_model
 from mlops.serve.routing import LoadedModel, Routing
 from mlops.serve.settings import Settings
 
-SAMPLE_ROWS = 64
-SAMPLE_SEED = 20261122
 GIT_TIMEOUT_S = 60
-
-
-class ReconcileError(MlopsError):
-    """A desired version cannot be made live; the message is the ``Degraded`` reason."""
 
 
 @dataclass(frozen=True)
@@ -61,34 +49,6 @@ class Status:
     desired_commit: str = ""  # the commit ``ref`` pointed at when last checked
     generation: int = 0  # the last sync request this process handled
     synced_at: float = 0.0
-
-
-def sample_records(contract: Contract) -> list[dict[str, Any]]:
-    """A fixed sample every new model must score before it is swapped in: records the model's
-    own contract accepts (``mlops.serve.samples``); nullable columns are null in some rows, so
-    the inference parity gate covers imputation too."""
-    from mlops.serve.samples import synthetic_records
-
-    return synthetic_records(contract, SAMPLE_ROWS, SAMPLE_SEED)
-
-
-def with_predictor(loaded: LoadedModel, rows: list[dict[str, Any]], label: str) -> LoadedModel:
-    """The model with its inference path chosen (and parity-checked) on ``rows``; logged."""
-    rows = loaded.validator.records({"records": rows})
-    predictor = inference.load(loaded.estimator, rows, loaded.validator.frame)
-    print(f"serve: {label}: inference {predictor.info.describe()}", file=sys.stderr, flush=True)
-    return dataclasses.replace(loaded, predictor=predictor)
-
-
-def check_model(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
-    """Warm up (a batch and single rows) and check the answers are usable for the task."""
-    rows = loaded.validator.records({"records": rows})
-    values = np.asarray(loaded.infer(rows))
-    for row in rows[:3]:
-        loaded.infer([row])
-    problem = answers.problem(loaded.contract, values, len(rows))
-    if problem:
-        raise ReconcileError(f"{loaded.version}: warm-up {problem}")
 
 
 class Controller:
@@ -138,7 +98,7 @@ class Controller:
             "desired_commit": status.desired_commit,
             "ref": self.settings.ref,
             "loaded": self.loaded_versions(),
-            "inference": _inference(routing),
+            "inference": inference_paths(routing),
             "generation": self.done_generation,
             "reconciles": self.reconciles,
             "pid": os.getpid(),
@@ -314,7 +274,7 @@ class Controller:
         if warm is not None:
             same = warm.version == pin.version
             return warm if same else dataclasses.replace(warm, version=pin.version)
-        return self._load(pin, version)
+        return load_model(self.root, self._model, pin, version, self.settings.cache_dir)
 
     def _registered(self, pin: Pin) -> registry.Version:
         version = registry.get_version(self.root, self._model, pin.version)
@@ -328,31 +288,6 @@ class Controller:
                 f"{version.digest or 'no digest'}; re-run `mlops promote` to pin the right digest"
             )
         return version
-
-    def _load(self, pin: Pin, version: registry.Version) -> LoadedModel:
-        t0 = time.perf_counter()
-        path = registry.fetch_artifact(self.root, version, self.settings.cache_dir)
-        try:
-            estimator = model_io.load(path, expected_digest=pin.digest)
-        except MlopsError:
-            raise
-        except Exception as exc:
-            raise ReconcileError(
-                f"{version.tag}: {path.name} does not load ({type(exc).__name__}: {exc})"
-            ) from exc
-        loaded = LoadedModel(self._model, pin.version, pin.digest, estimator,
-                             threshold=_threshold(estimator, self.root, version),
-                             contract=model_contract(estimator, version.tag))  # fmt: skip
-        loaded = with_predictor(loaded, sample_records(loaded.contract), version.tag)
-        try:
-            check_model(loaded, sample_records(loaded.contract))
-        except ReconcileError:
-            raise
-        except Exception as exc:
-            raise ReconcileError(
-                f"{version.tag}: warm-up failed ({type(exc).__name__}: {exc})"
-            ) from exc
-        return dataclasses.replace(loaded, load_seconds=round(time.perf_counter() - t0, 3))
 
     def _remember(self, *active: LoadedModel | None) -> None:
         """Keep the live versions plus ``keep_warm`` previously live ones, most recent last."""
@@ -381,38 +316,6 @@ class Controller:
         )
         if sync == OUT_OF_SYNC:
             self._on_change()
-
-
-def _inference(routing: Routing | None) -> dict[str, Any]:
-    """The inference path of each routed model (``mlops.inference``): which one, and why."""
-    if routing is None:
-        return {}
-    return {route: loaded.inference for loaded, route in routing.active()}
-
-
-def _threshold(estimator, root: Path, version: registry.Version) -> float:
-    """The decision threshold the artifact carries; for an artifact made before artifacts
-    carried it, what the commit that trained it recorded (Git, never the tag's text)."""
-    from mlops.model.thresholds import of_model
-
-    def at_commit(path: str) -> Any:
-        text = tools.git("show", f"{version.commit}:{path}", cwd=root, check=False)
-        try:
-            return yaml.safe_load(text) if text else None
-        except yaml.YAMLError:
-            return None
-
-    recorded = {"metrics": at_commit(paths.METRICS), "params": at_commit("params.yaml")}
-    return of_model(estimator, {k: v for k, v in recorded.items() if isinstance(v, dict)})
-
-
-def model_contract(estimator, tag: str) -> Contract | None:
-    """The contract the version was trained with; None (the bundled sample's) for artifacts
-    made before models carried one."""
-    try:
-        return contract_of(estimator)
-    except MlopsError as exc:
-        raise ReconcileError(f"{tag}: the contract inside the model is malformed: {exc}") from exc
 
 
 def _shadow_view(routing: Routing | None) -> dict[str, Any] | None:

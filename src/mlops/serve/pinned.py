@@ -22,15 +22,15 @@ from typing import Any
 
 from mlops.core.errors import MlopsError
 from mlops.model import model_io
-from mlops.serve.controller import (
+from mlops.serve.controller import Status
+from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED
+from mlops.serve.loading import (
     ReconcileError,
-    Status,
     check_model,
     model_contract,
     sample_records,
     with_predictor,
 )
-from mlops.serve.coordination import DEGRADED, OUT_OF_SYNC, SYNCED
 from mlops.serve.predlog_writer import PredictionLog
 from mlops.serve.routing import LoadedModel, Routing
 from mlops.serve.settings import Settings

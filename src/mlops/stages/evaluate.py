@@ -82,7 +82,7 @@ def serving_budget(
     Measured on one thread, as a server worker predicts: OpenMP threads spin while they wait,
     which on a busy machine turns a millisecond predict into a second of CPU.
     """
-    from mlops.serve.controller import sample_records
+    from mlops.serve.loading import sample_records
     from mlops.serve.validation import for_contract
 
     validator = for_contract(contract)
