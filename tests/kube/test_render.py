@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from mlops.core.errors import ConfigError
-from mlops.formats import environments, models_file
+from mlops.formats import environments, environments_kserve, models_file
 from mlops.formats.models_file import Canary, Deployment, Pin
 from mlops.kube import render, schemas
 from mlops.model import registry
@@ -346,7 +346,8 @@ def test_status_reads_kubectl_and_says_when_it_is_missing(kube_repo, tmp_path):
 
 
 def test_cpu_quantities_and_what_a_predictor_reserves(tmp_path):
-    assert [environments.cpus(q) for q in ("500m", "2", 1.5, "250m")] == [0.5, 2.0, 1.5, 0.25]
+    quantities = ("500m", "2", 1.5, "250m")
+    assert [environments_kserve.cpus(q) for q in quantities] == [0.5, 2.0, 1.5, 0.25]
     raw = {"serving": {"target": "kserve", "kserve": {"resources": {"limits": {"cpu": "2"}}}}}
     assert environments.parse(raw, "production", "p.yaml").serving.kserve.requested_cpus() == 2.0
     raw["serving"]["kserve"]["resources"] = {"requests": {"cpu": "half"}}
