@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serving import _median, _pick, sandbox, sh, side_by_side, workspace_record
 
 from mlops.core import paths
-from mlops.formats import models_file
+from mlops.formats import models_file, predlog
 from mlops.formats.contract import load_contract
 from mlops.model import registry
 from mlops.serve import launcher
@@ -81,6 +81,9 @@ def measure_shadow(args) -> int:
             sessions = {NONE: a.process.pid, SHADOWED: b.process.pid}
             rows = side_by_side(servers, args, tmp, sessions)
             scored = b.version().get("shadow")
+        # the servers have stopped (their logs are flushed): how many answers carry the shadow's
+        logged = list(predlog.read(tmp / "log-b", "production"))
+        with_shadow_output = sum("shadow" in rec for rec in logged)
     failed = [r for r in rows if r["non_2xx"] or r["socket_errors"]]
     assert not failed, f"requests failed: {failed}"
     pairs = {
@@ -90,6 +93,7 @@ def measure_shadow(args) -> int:
     rps = _median([s["rps"] / n["rps"] for s, n in pairs[args.connections]])
     p50 = _median([s["p50_ms"] / n["p50_ms"] for s, n in pairs[1]])
     print(f"\nworkers {workers}; shadow: {json.dumps(scored)}")
+    print(f"logged answers carrying the shadow's output: {with_shadow_output:,} of {len(logged):,}")
     print(f"req/s at {args.connections} clients, shadow / none: {rps:.3f} (goal >= 0.80)")
     print(f"p50 at 1 client, shadow / none: {p50:.3f} (goal <= 1.10)")
     for c, pair in pairs.items():
