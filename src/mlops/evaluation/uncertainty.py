@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from mlops.evaluation import scoring
+from mlops.evaluation import resampled, scoring
 
 REPLICATES = 50  # enough for a standard error (Efron and Tibshirani: 50 to 200)
 MAX_ROWS = 2000  # a larger set: resampled at this size, its spread scaled by sqrt(m / n)
@@ -51,13 +51,13 @@ def _draws(n: int) -> tuple[np.ndarray, float]:
     return rng.integers(0, n, size=(REPLICATES, m)), math.sqrt(m / n)
 
 
-def _spread(rows: list[dict[str, float]], scale: float) -> dict[str, float]:
+def _spread(values: dict[str, list], scale: float) -> dict[str, float]:
     out = {}
-    for metric in rows[0] if rows else ():
-        values = np.array([r[metric] for r in rows], dtype="float64")
-        values = values[~np.isnan(values)]
-        if len(values) >= REPLICATES // 2:
-            out[metric] = round(float(values.std(ddof=1)) * scale, 6)
+    for metric, column in values.items():
+        column = np.array(column, dtype="float64")
+        column = column[~np.isnan(column)]
+        if len(column) >= REPLICATES // 2:
+            out[metric] = round(float(column.std(ddof=1)) * scale, 6)
     return out
 
 
@@ -67,7 +67,7 @@ def standard_errors(y, p: scoring.Predictions, contract) -> dict[str, float]:
     if len(y) < 2:
         return {}
     draws, scale = _draws(len(y))
-    return _spread([scoring.score(y[i], scoring.subset(p, i), contract) for i in draws], scale)
+    return _spread(resampled.scores(y, p, contract, draws), scale)
 
 
 def paired_standard_errors(
@@ -78,12 +78,10 @@ def paired_standard_errors(
     if len(y) < 2:
         return {}
     draws, scale = _draws(len(y))
-    rows = []
-    for i in draws:
-        a = scoring.score(y[i], scoring.subset(first, i), contract)
-        b = scoring.score(y[i], scoring.subset(second, i), contract)
-        rows.append({m: a[m] - b[m] for m in a if m in b})
-    return _spread(rows, scale)
+    a = resampled.scores(y, first, contract, draws)
+    b = resampled.scores(y, second, contract, draws)
+    diffs = {m: [x - z for x, z in zip(a[m], b[m], strict=True)] for m in a if m in b}
+    return _spread(diffs, scale)
 
 
 def beyond_noise(shortfall: float, allowance: float, se: float | None) -> bool:
