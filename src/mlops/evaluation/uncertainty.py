@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from mlops.evaluation import scoring
+from mlops.evaluation import binary_counts, scoring
 
 REPLICATES = 50  # enough for a standard error (Efron and Tibshirani: 50 to 200)
 MAX_ROWS = 2000  # a larger set: resampled at this size, its spread scaled by sqrt(m / n)
@@ -61,13 +61,21 @@ def _spread(rows: list[dict[str, float]], scale: float) -> dict[str, float]:
     return out
 
 
+def _resampled(y, p: scoring.Predictions, contract, draws: np.ndarray) -> list[dict[str, float]]:
+    """The task's metrics on each resample; binary ones counted in numpy (``binary_counts``:
+    scikit-learn's per-call input checks cost more than the arithmetic here)."""
+    if contract.task == "binary":
+        return binary_counts.resampled(y, p, contract, draws)
+    return [scoring.score(y[i], scoring.subset(p, i), contract) for i in draws]
+
+
 def standard_errors(y, p: scoring.Predictions, contract) -> dict[str, float]:
     """Each of the task's metrics' bootstrap standard error on these rows ({} with < 2 rows)."""
     y = np.asarray(y)
     if len(y) < 2:
         return {}
     draws, scale = _draws(len(y))
-    return _spread([scoring.score(y[i], scoring.subset(p, i), contract) for i in draws], scale)
+    return _spread(_resampled(y, p, contract, draws), scale)
 
 
 def paired_standard_errors(
@@ -78,11 +86,8 @@ def paired_standard_errors(
     if len(y) < 2:
         return {}
     draws, scale = _draws(len(y))
-    rows = []
-    for i in draws:
-        a = scoring.score(y[i], scoring.subset(first, i), contract)
-        b = scoring.score(y[i], scoring.subset(second, i), contract)
-        rows.append({m: a[m] - b[m] for m in a if m in b})
+    a, b = _resampled(y, first, contract, draws), _resampled(y, second, contract, draws)
+    rows = [{m: x[m] - z[m] for m in x if m in z} for x, z in zip(a, b, strict=True)]
     return _spread(rows, scale)
 
 
