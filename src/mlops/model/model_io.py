@@ -13,8 +13,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import skops.io as sio
-
 from mlops.core.errors import MlopsError
 
 # Types a model file of this template may contain beyond skops' defaults: every estimator
@@ -116,11 +114,15 @@ def threshold_of(model) -> float | None:
 def save(model, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    import skops.io as sio  # here, not at the top: hashing a file (the card) needs no skops
+
     path.write_bytes(_normalise_zip(sio.dumps(model)))
 
 
 def untrusted_types(data: bytes) -> list[str]:
     """Types the file needs that are neither skops defaults nor in ``TRUSTED``."""
+    import skops.io as sio
+
     return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED))
 
 
@@ -134,6 +136,8 @@ def loads(data: bytes, source: str = "model file"):
             + " to TRUSTED in src/mlops/model/model_io.py"
             " (reviewed: only types you know to be safe)"
         )
+    import skops.io as sio
+
     return sio.loads(data, trusted=list(TRUSTED))
 
 
