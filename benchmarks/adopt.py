@@ -3,7 +3,9 @@ with wall time and peak memory (the goals on a 2-core machine: adopt <= 15 s,
 adopt + repro <= 90 s, peak <= 4 GiB).
 
 Run: .venv/bin/python benchmarks/adopt.py [--rows 1000000] [--tasks binary multiclass regression]
-Prints a markdown table and writes benchmarks/results/adopt.json.
+Prints a markdown table and writes benchmarks/results/adopt.json. ``--per-stage`` times each
+stage of dvc.yaml on its own (``dvc repro --single-item``); ``--keep DIR`` keeps the adopted
+repository, to profile a stage in it.
 
 Each task's table is made here (seeded): six numeric columns (one with 2 % nulls), an integer
 count, two category columns (one of them the binary table's segment) and the target: yes/no
