@@ -3,7 +3,9 @@ with wall time and peak memory (the goals on a 2-core machine: adopt <= 15 s,
 adopt + repro <= 90 s, peak <= 4 GiB).
 
 Run: .venv/bin/python benchmarks/adopt.py [--rows 1000000] [--tasks binary multiclass regression]
-Prints a markdown table and writes benchmarks/results/adopt.json.
+Prints a markdown table and writes benchmarks/results/adopt.json. ``--per-stage`` times each
+stage of dvc.yaml on its own (``dvc repro --single-item``); ``--keep DIR`` keeps the adopted
+repository, to profile a stage in it.
 
 Each task's table is made here (seeded): six numeric columns (one with 2 % nulls), an integer
 count, two category columns (one of them the binary table's segment) and the target: yes/no
@@ -72,7 +74,26 @@ def timed(args: list[str], cwd: Path) -> tuple[float, float, float]:
         return wall, float(user) + float(system), int(rss_kib) / 1024
 
 
-def measure(task: str, rows: int, work: Path, repro: bool = True) -> dict:
+def stage_names(repo: Path) -> list[str]:
+    """The pipeline's stages in dvc.yaml order (the order `dvc repro` runs them)."""
+    import yaml
+
+    return list(yaml.safe_load((repo / "dvc.yaml").read_text())["stages"])
+
+
+def repro_by_stage(repo: Path) -> tuple[float, float, float, dict]:
+    """`dvc repro --single-item STAGE` for each stage in turn: the same work as `dvc repro`,
+    timed per stage (each includes DVC's own start-up and hashing)."""
+    stages, wall, cpu, peak = {}, 0.0, 0.0, 0.0
+    for name in stage_names(repo):
+        s, c, mib = timed([sys.executable, "-m", "dvc", "repro", "--single-item", name], repo)
+        stages[name] = {"wall_s": round(s, 1), "cpu_s": round(c, 1), "peak_mib": round(mib)}
+        stages[name]["load"] = round(os.getloadavg()[0], 1)
+        wall, cpu, peak = wall + s, cpu + c, max(peak, mib)
+    return wall, cpu, peak, stages
+
+
+def measure(task: str, rows: int, work: Path, repro: bool = True, per_stage: bool = False) -> dict:
     source = work / f"{task}.csv"
     table(task, rows).to_csv(source, index=False)
     repo = copy_template(ROOT, work / "repo")
@@ -82,9 +103,12 @@ def measure(task: str, rows: int, work: Path, repro: bool = True) -> dict:
     adopt = [py, "-m", "mlops", "data", "adopt", str(source), "--target", TARGETS[task]]
     adopt_s, adopt_cpu, adopt_mib = timed([*adopt, "--task", task, *OPTIONS.get(task, [])], repo)
     repro_s = repro_cpu = repro_mib = 0.0
-    metrics = {}
-    if repro:
+    metrics, stages = {}, {}
+    if repro and per_stage:
+        repro_s, repro_cpu, repro_mib, stages = repro_by_stage(repo)
+    elif repro:
         repro_s, repro_cpu, repro_mib = timed([py, "-m", "dvc", "repro"], repo)
+    if repro:
         metrics = json.loads((repo / "reports" / "metrics.json").read_text())
     return {
         "task": task,
@@ -101,7 +125,7 @@ def measure(task: str, rows: int, work: Path, repro: bool = True) -> dict:
         "load_before": round(load, 1),
         "load_after": round(os.getloadavg()[0], 1),
         "metrics": metrics,
-    }
+    } | ({"stages": stages} if stages else {})
 
 
 def main() -> None:
@@ -109,13 +133,25 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--tasks", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     parser.add_argument("--adopt-only", action="store_true", help="time adopt, skip dvc repro")
+    parser.add_argument(
+        "--per-stage", action="store_true", help="time each stage (dvc repro --single-item)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="build in this new folder and keep it (to profile a stage)"
+    )
+    parser.add_argument("--out", type=Path, help="results file (default results/adopt.json)")
     args = parser.parse_args()
     results = []
     for task in args.tasks:
         with tempfile.TemporaryDirectory() as tmp:
-            results.append(measure(task, args.rows, Path(tmp), repro=not args.adopt_only))
+            work = Path(tmp) if args.keep is None else args.keep / task
+            work.mkdir(parents=True, exist_ok=True)
+            results.append(
+                measure(task, args.rows, work, not args.adopt_only, per_stage=args.per_stage)
+            )
         print(json.dumps(results[-1]), flush=True)
-    out = ROOT / "benchmarks" / "results" / f"adopt{'-only' if args.adopt_only else ''}.json"
+    default = ROOT / "benchmarks" / "results" / f"adopt{'-only' if args.adopt_only else ''}.json"
+    out = args.out or default
     out.parent.mkdir(exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     out.write_text(json.dumps({"machine": machine, "runs": results}, indent=2) + "\n")

@@ -61,3 +61,11 @@ def test_rows_keep_table_order_and_every_row_has_one_side():
         assert part["customer_id"].is_monotonic_increasing
     holdout_ids = ids.loc[ids["side"] == "holdout", "row_id"].tolist()
     assert holdout_ids == list(split.hex_ids(split.row_ids(parts["holdout"], c)))
+
+
+def test_row_identities_are_written_as_sixteen_hex_digits():
+    ids = np.array([0, 1, 255, 2**40, 2**64 - 1], dtype=np.uint64)
+    written = list(split.hex_ids(ids))
+    assert written == [format(int(i), "016x") for i in ids]
+    assert [int(h, 16) for h in written] == [int(i) for i in ids]
+    assert list(split.hex_ids(np.array([], dtype=np.uint64))) == []

@@ -14,6 +14,7 @@ reads it to compare two versions on rows neither trained on.
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,10 @@ def sides(ids: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
 
 
 def hex_ids(ids: np.ndarray) -> np.ndarray:
-    return np.char.zfill(np.char.mod("%x", ids.astype(np.uint64)), 16)
+    """Each identity as 16 lowercase hex digits (big-endian bytes, hexlified in one call: a
+    million rows in a fraction of a second, where formatting each number took seconds)."""
+    raw = binascii.hexlify(np.asarray(ids, dtype=np.uint64).astype(">u8").tobytes())
+    return np.frombuffer(raw, dtype="S16").astype(str)
 
 
 def split(
