@@ -1,5 +1,6 @@
-"""Pipeline stages let waiting OpenMP threads sleep: spinning on a busy machine tripled the train
-stage's time at a million rows (benchmarks/README.md), for the same model bytes."""
+"""Every mlops process (commands, stages) lets waiting OpenMP threads sleep: spinning on a busy
+machine tripled the train stage's time at a million rows (benchmarks/README.md), for the same
+model bytes."""
 
 import os
 import subprocess
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-PROBE = "import mlops.stages, os; print(os.environ['OMP_WAIT_POLICY'])"
+PROBE = "import mlops.stages.train, os; print(os.environ['OMP_WAIT_POLICY'])"
 
 
 def _policy(env: dict[str, str]) -> str:
@@ -17,7 +18,7 @@ def _policy(env: dict[str, str]) -> str:
     return out.stdout.strip()
 
 
-def test_stages_default_to_passive_waiting():
+def test_commands_and_stages_default_to_passive_waiting():
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     assert _policy(env) == "PASSIVE"
 
