@@ -24,6 +24,7 @@ import pandas as pd
 from mlops.core import paths
 from mlops.demos import feedback, sandbox, traffic
 from mlops.demos.drift import records, report_drift, wait_for_log
+from mlops.feedback import performance
 from mlops.formats import predlog
 from mlops.formats.contract import load_contract
 from mlops.model import registry
@@ -180,9 +181,14 @@ def drift_arrives(sb: sandbox.Sandbox, story: Story) -> None:
 
 
 def _verdict(fig: feedback.Figure) -> str:
-    if fig.status == "below threshold":
-        return (f"live {fig.metric} below its threshold: monitor.yml would dispatch retrain.yml "
-                "(mlops data refresh and a retrain pull request)")  # fmt: skip
+    if fig.status == performance.BELOW:
+        return (f"live {fig.metric} below its threshold beyond noise: monitor.yml would dispatch "
+                "retrain.yml (mlops data refresh and a retrain pull request)")  # fmt: skip
+    if fig.status == performance.WITHIN_NOISE:
+        return (
+            f"live {fig.describe()}: below the bar within noise at 95 %, so no alarm "
+            "(monitor.yml would not dispatch retrain.yml); the story retrains anyway"
+        )
     return f"live {fig.describe()}"
 
 
