@@ -37,3 +37,30 @@ def test_a_retrain_below_its_bar_within_noise_has_recovered_and_says_so():
                     0.66, 0.74)  # fmt: skip
     with pytest.raises(StoryError, match=r"roc_auc 0.7000 \[0.6600, 0.7400\] \(bar 0.7729\)"):
         check_recovered(beyond, "production")
+
+
+def test_a_small_table_leaves_rows_for_every_round_and_running_out_is_not_a_crash():
+    """The rounds after the drift never reuse a row; on a table of a few thousand rows the
+    drifted, shadow and fresh rounds leave half of it for the canary's looks, and a pool used
+    up gives no records (the story then stops saying so) instead of a sampling error."""
+    import numpy as np
+    import pandas as pd
+
+    from mlops.demos import traffic
+    from mlops.demos.loop import _sizes
+    from tests.feedback.contracts import contract
+
+    sizes = _sizes(pd.DataFrame(index=range(2532)))  # a survey's table
+    assert sizes["drifted"] + sizes["shadow"] + sizes["fresh"] <= 2532 // 2
+    assert _sizes(pd.DataFrame(index=range(40_000))) == {
+        "normal": 600, "drifted": 4000, "shadow": 2000, "fresh": 2000}  # fmt: skip
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(0, 10, 80), "y": rng.integers(0, 2, 80),
+                          "colour": rng.choice(["red", "green", "blue"], 80)})  # fmt: skip
+    c = contract("binary")
+    first = traffic.labelled(table, c, 50, seed=1, drift=1.0, mirror=True)
+    second = traffic.labelled(table, c, 50, seed=2, drift=1.0, mirror=True, exclude=first.rows)
+    assert len(first.records) == 50 and len(second.records) == 30
+    assert not set(first.rows) & set(second.rows)
+    left = traffic.labelled(table, c, 50, seed=3, drift=1.0, exclude=first.rows.append(second.rows))
+    assert (left.records, left.outcomes, len(left.rows)) == ([], [], 0)

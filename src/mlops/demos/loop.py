@@ -112,9 +112,11 @@ class Story:
 
 def _sizes(table: pd.DataFrame) -> dict[str, int]:
     """Rows per phase: enough for a verdict, a labelled share that lets a retrain learn the new
-    population, little enough to keep the demo short."""
+    population, little enough to keep the demo short, and on a table of a few thousand rows
+    enough left unused for the canary's looks (rounds never reuse a row)."""
     n = len(table)
-    return {"normal": 600, "drifted": min(4000, n // 4), "fresh": min(2000, n // 8)}
+    fresh = min(2000, n // 8)  # each round after the retrain: the shadow's, then the fresh one
+    return {"normal": 600, "drifted": min(4000, n // 4), "shadow": fresh, "fresh": fresh}
 
 
 def _labelled_round(sb: sandbox.Sandbox, name: str, sent: traffic.Labelled) -> str:
