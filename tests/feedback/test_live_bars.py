@@ -119,6 +119,7 @@ def test_each_version_is_judged_by_its_own_bar_and_the_report_says_how(tmp_path)
     assert v1.bars["r2"]["value"] == pytest.approx(0.735) and v1.status == performance.BELOW
     assert v2.bars["r2"]["value"] == pytest.approx(0.60) and v2.status == performance.OK
     assert v1.metrics["r2"]["trivial"] == 0.0 and v1.metrics["r2"]["threshold"] == 0.735
+    assert v1.metrics["r2"]["high"] < 0.735 and v1.metrics["r2"]["verdict"] == "below"
     result = performance.Result("production", "m", c.task, "", wanted, source, 200,
                                 [v1, v2], 2000, 2000)  # fmt: skip
     files = render.write_reports(result, tmp_path)
@@ -136,6 +137,7 @@ def test_each_version_is_judged_by_its_own_bar_and_the_report_says_how(tmp_path)
     assert (fig.metric, fig.threshold, fig.trivial) == ("r2", 0.735, 0.0)
     assert fig.how.startswith("auto: v1's holdout r2 0.98")
     assert "(bar 0.735), trivial baseline 0: below threshold" in fig.describe()
+    assert fig.low is None  # two versions: a row-weighted mean, no interval of its own
 
 
 def test_the_demo_recovers_only_against_a_bar():

@@ -89,6 +89,8 @@ def test_lower_is_better_thresholds_and_too_few_outcomes():
     frame = _frame(y + rng.normal(0, 1.0, 500), y)
     status, table = performance.judge(frame, contract("regression"), {"rmse": 0.5}, 100, {})
     assert status == performance.BELOW and table["rmse"]["passed"] is False
+    assert table["rmse"]["low"] > 0.5  # the whole interval above the bar: beyond noise
+    assert table["rmse"]["verdict"] == "below"
     status, _ = performance.judge(frame, contract("regression"), {"rmse": 2.0}, 100, {})
     assert status == performance.OK
     status, table = performance.judge(frame, contract("regression"), {"rmse": 0.5}, 501, {})
@@ -144,6 +146,9 @@ def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_pa
     # so its bar is staging's gates.min, and it says why
     assert canary_g["bars"]["roc_auc"]["source"] == "gates.min"
     assert canary_g["metrics"]["roc_auc"]["threshold"] == 0.78
+    # and its whole interval is below that bar: beyond noise, so it fails
+    assert canary_g["metrics"]["roc_auc"]["high"] < 0.78
+    assert canary_g["metrics"]["roc_auc"]["verdict"] == "below"
     # beside the holdout figure, the version's baselines on the same holdout
     assert (auc["trivial"], auc["linear"]) == (0.5, 0.8) and "bar_met_by_trivial" not in auc
     assert result["threshold_source"] == "environments/staging.yaml: monitoring.min_live"
@@ -152,6 +157,7 @@ def test_cli_per_version_and_route_with_coverage_and_holdout(sample_repo, tmp_pa
     assert "| v1.0.0 | stable | 600 | 500 | 83.3% | ✅ ok |" in md
     assert "| v1.1.0 | canary | 405 | 400 | 98.8% | ❌ below threshold |" in md
     assert "| 0.8300 | 0.5000 | 0.8000 | ≥ 0.7475 ✅ |" in md
+    assert "| ≥ 0.78 ❌ below, beyond noise at 95 % |" in md
     assert "- bar `roc_auc` ≥ 0.7475: auto: v1.0.0's holdout roc_auc 0.83" in md
     assert "<table>" in (tmp_path / "out" / "performance.html").read_text()
 

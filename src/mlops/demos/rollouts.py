@@ -16,7 +16,15 @@ from math import floor
 from mlops.core import paths
 from mlops.demos import feedback, sandbox, traffic
 from mlops.demos.feedback import StoryError
-from mlops.demos.loop import DRIFT, ENV, LOG_DIR, Story, _labelled_round, _outcomes_and_performance
+from mlops.demos.loop import (
+    DRIFT,
+    ENV,
+    LOG_DIR,
+    Story,
+    _labelled_round,
+    _outcomes_and_performance,
+    _sizes,
+)
 from mlops.formats import predlog
 from mlops.formats.contract import load_contract
 from mlops.model import registry
@@ -33,6 +41,13 @@ def _fresh(sb: sandbox.Sandbox, story: Story, rows: int, seed: int) -> traffic.L
     sent = traffic.labelled(
         story.table, contract, rows, seed=seed, drift=DRIFT, mirror=True, exclude=story.used_rows
     )
+    if not sent.records:
+        raise StoryError(
+            f"{contract.data} has no labelled row left that earlier rounds did not use "
+            f"({0 if story.used_rows is None else len(story.used_rows):,} used of "
+            f"{len(story.table):,}): the story needs a larger "
+            "table (each round sends rows no model was judged on before)"
+        )
     story.used_rows = sent.rows if story.used_rows is None else story.used_rows.append(sent.rows)
     return sent
 
@@ -66,7 +81,7 @@ def shadow(sb: sandbox.Sandbox, story: Story, version: str) -> None:
         f"Drifted traffic to production: {stable} answers, {version} scores "
         "the same requests off the answer's path",
     )
-    sent = _fresh(sb, story, 2000, seed=9)
+    sent = _fresh(sb, story, _sizes(story.table)["shadow"], seed=9)
     since = _labelled_round(sb, "shadowed", sent)
     logged = _records(sb, "shadowed-")
     answered = Counter((r["model_version"], r["route"]) for r in logged)
@@ -156,18 +171,18 @@ def canary_rolled_back(sb: sandbox.Sandbox, story: Story, worse: str) -> None:
         f"Promote {worse} to production as a {CANARY_TRAFFIC}% canary: a "
         "deliberately worse model (reused: trained before the population moved)",
     )
-    sandbox.sh(
-        sb,
-        "mlops",
-        "promote",
-        ENV,
-        worse,
-        "--canary",
-        str(CANARY_TRAFFIC),
-        "--message",
-        "a model trained before the population moved",
-    )
+    before = sandbox.sh(sb, "git", "branch", "--show-current", show=False)
+    message = "a model trained before the population moved"
+    sandbox.sh(sb, "mlops", "promote", ENV, worse, "--canary", str(CANARY_TRAFFIC),
+               "--message", message, codes=(0, 1))  # fmt: skip
     branch = sandbox.sh(sb, "git", "branch", "--show-current", show=False)
+    if branch == before:  # refused (exit 1): nothing committed, nothing served
+        sb.log(
+            f"   production's gates already refuse {worse} against the version it serves (the "
+            "reason above), before any request reaches it; a canary needs a candidate the "
+            "gates let through, so this table's story has no canary round"
+        )
+        return
     plan = _check_plan(sb)
     if "would block (dry run)" not in plan:
         raise StoryError("the dry-run gate did not show `would block (dry run)` in the plan")

@@ -107,6 +107,8 @@ def labelled(
     pool = table if exclude is None else table.drop(index=exclude, errors="ignore")
     pool = pool[pool[contract.target].notna()]
     features = pool[list(contract.features)]
+    if pool.empty:  # every row used already: nothing to draw from
+        return Labelled([], [], pool.index)
     rng = np.random.default_rng(seed)
     picked = rng.choice(
         len(pool), size=min(rows, len(pool)), replace=False, p=_weights(features, contract, drift)

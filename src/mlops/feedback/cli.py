@@ -85,9 +85,13 @@ def performance(
 ) -> None:
     """Live metrics from outcomes joined to the prediction log, per version and route.
 
-    Exit 0: every judged group passes, or not enough outcomes yet; 1: a group is below its
-    bar (monitoring.min_live: a number, or auto from its version's holdout figure and trivial
-    baseline; unset: auto); 2: it could not be measured.
+    A bar is judged with the 95 % interval: a live figure worse than its bar fails only when
+    its whole interval is; when the interval still reaches the bar it is "within noise" (shown
+    with a warning, no failure). --json: each metric's verdict (ok, within_noise, below).
+
+    Exit 0: no judged group fails (ok, within noise, or not enough outcomes yet); 1: a group is
+    below its bar beyond noise (monitoring.min_live: a number, or auto from its version's
+    holdout figure and trivial baseline; unset: auto); 2: it could not be measured.
     """
     from mlops.feedback import performance as api
     from mlops.feedback import render

@@ -15,15 +15,19 @@ Thresholds (bars), in ``environments/<env>.yaml``::
 Each group is judged by its own version's bars (``mlops.feedback.bars``): an ``auto`` bar is
 derived from that version's holdout figure and trivial baseline, and every group says how.
 
-A group fails when a metric's point estimate is worse than its threshold (below; above for
-rmse, mae, log_loss); the interval is shown so a reader can judge how sure that is. Only the
+A bar is judged like the gates, with its uncertainty: per metric, ``ok`` when the point
+estimate meets the bar; ``within_noise`` when it is worse but the 95 % interval still reaches
+the bar (shown with a warning, the group does not fail: the shortfall is within noise); ``below``
+when the whole interval is worse than the bar (below it; above it for rmse, mae, log_loss). A
+group fails only on a ``below`` metric; one ``within_noise`` metric makes it "within noise of its
+bar". Only the
 versions models.yaml deploys to the environment now (stable and canary) decide the verdict: the
 rows of a version already replaced are shown, marked "no longer deployed", so a fixed problem
 stops alarming as soon as its fix is deployed, not when its rows leave the window. A threshold
 on a metric the task does not measure live is listed as such, not applied.
 
-Exit codes: 0 every judged group passes (or nothing to judge yet), 1 a group is below a
-threshold, 2 the measurement could not be made.
+Exit codes: 0 no judged group fails (ok, within noise of its bar, or nothing to judge yet),
+1 a group is below a threshold beyond noise, 2 the measurement could not be made.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ from mlops.model import registry
 
 DEFAULT_OUT_DIR = "reports/performance"
 OK, BELOW, NOT_ENOUGH = "ok", "below threshold", "not enough outcomes yet"
+WITHIN_NOISE = "within noise of its bar"  # a point below a bar its 95 % interval still reaches
+# per metric (``--json``: ``verdict``): ok, within_noise, below (only ``below`` fails)
+MET, NOISE, MISSED = "ok", "within_noise", "below"
 # what each task measures live (multiclass log_loss: when the log holds every class's
 # probability, as `mlops serve` writes it)
 LIVE_METRICS = {
@@ -94,9 +101,7 @@ class Result:
     @property
     def status(self) -> str:
         statuses = {g.status for g in self.groups if g.deployed}
-        if BELOW in statuses:
-            return BELOW
-        return OK if OK in statuses else NOT_ENOUGH
+        return next((s for s in (BELOW, WITHIN_NOISE, OK) if s in statuses), NOT_ENOUGH)
 
     @property
     def exit_code(self) -> int:
@@ -186,6 +191,16 @@ def _passes(name: str, value: float, threshold: float) -> bool:
     return bool(value <= threshold if name in LOWER_IS_BETTER else value >= threshold)
 
 
+def verdict(name: str, est: dict[str, float], threshold: float) -> str:
+    """``ok`` (the point meets the bar), ``within_noise`` (it does not, but the 95 % interval
+    reaches it) or ``below`` (the whole interval is worse; an interval that could not be
+    computed reaches nothing)."""
+    if _passes(name, est["value"], threshold):
+        return MET
+    reach = est["low"] if name in LOWER_IS_BETTER else est["high"]  # the interval's best end
+    return NOISE if _passes(name, reach, threshold) else MISSED
+
+
 def judge(
     group: pd.DataFrame,
     contract: Contract,
@@ -195,7 +210,7 @@ def judge(
     baselines: dict[str, dict[str, float]] | None = None,
 ) -> tuple[str, dict[str, dict[str, Any]]]:
     """A group's status and its metric table (value, interval, holdout, the holdout's
-    baselines, threshold, passed)."""
+    baselines, threshold, verdict, passed: not ``below``)."""
     labelled = group[group[contract.target].notna()]
     if len(labelled) < min_outcomes:
         return NOT_ENOUGH, {}
@@ -205,13 +220,13 @@ def judge(
         for kind in ("trivial", "linear"):
             row[kind] = (baselines or {}).get(kind, {}).get(name)
         if name in thresholds:
-            row |= {"threshold": thresholds[name],
-                    "passed": _passes(name, est.value, thresholds[name])}  # fmt: skip
+            said = verdict(name, row, thresholds[name])
+            row |= {"threshold": thresholds[name], "verdict": said, "passed": said != MISSED}
             if row["trivial"] is not None and _passes(name, row["trivial"], thresholds[name]):
                 row["bar_met_by_trivial"] = True  # a constant answer would pass this bar
         table[name] = row
-    failed = any(r.get("passed") is False for r in table.values())
-    return (BELOW if failed else OK), table
+    said = {r.get("verdict") for r in table.values()}
+    return (BELOW if MISSED in said else WITHIN_NOISE if NOISE in said else OK), table
 
 
 # ---------------------------------------------------------------------------- inputs

@@ -7,9 +7,29 @@ from pathlib import Path
 
 from mlops.core.io_utils import write_json
 from mlops.evaluation.metric_names import LOWER_IS_BETTER
-from mlops.feedback.performance import BELOW, NOT_ENOUGH, OK, Result
+from mlops.feedback.performance import (
+    BELOW,
+    MET,
+    MISSED,
+    NOISE,
+    NOT_ENOUGH,
+    OK,
+    WITHIN_NOISE,
+    Result,
+)
 
-VERDICT = {OK: "✅ ok", BELOW: "❌ below threshold", NOT_ENOUGH: "⏳ not enough outcomes yet"}
+VERDICT = {
+    OK: "✅ ok",
+    WITHIN_NOISE: "⚠️ within noise of its bar at 95 %",
+    BELOW: "❌ below threshold",
+    NOT_ENOUGH: "⏳ not enough outcomes yet",
+}
+# one metric against its bar: met, missed within noise (no alarm), missed beyond noise
+METRIC_VERDICT = {
+    MET: "✅",
+    NOISE: "⚠️ below, within noise at 95 %",
+    MISSED: "❌ below, beyond noise at 95 %",
+}
 
 
 def _num(value) -> str:
@@ -21,7 +41,7 @@ def _threshold(name: str, row: dict) -> str:
         return ""
     bar = "≤" if name in LOWER_IS_BETTER else "≥"
     weak = " ⚠️ the trivial baseline meets it" if row.get("bar_met_by_trivial") else ""
-    return f"{bar} {row['threshold']:g} {'✅' if row['passed'] else '❌'}{weak}"
+    return f"{bar} {row['threshold']:g} {METRIC_VERDICT[row['verdict']]}{weak}"
 
 
 def _table(rows: list[list[str]], header: list[str]) -> list[str]:
@@ -123,7 +143,10 @@ def markdown(result: Result) -> str:
         "",
         f"Intervals: {INTERVALS[result.task]}. Holdout: the version's registered "
         "metrics; trivial and linear: its baselines on the same holdout (majority class or "
-        "mean; a plain linear model). Live at or below the trivial baseline means the model "
+        "mean; a plain linear model). A bar is judged with the interval: a live figure worse "
+        "than its bar fails only when its whole 95 % interval is (❌ beyond noise); when the "
+        "interval still reaches the bar the shortfall is within noise (⚠️, no alarm; more "
+        "outcomes will tell). Live at or below the trivial baseline means the model "
         "adds nothing. Live below the holdout by more than its interval means the population "
         "moved: `mlops data refresh` and a retrain PR.",
     ]
