@@ -115,3 +115,33 @@ def test_a_trained_model_carries_the_contract_it_was_trained_with(model, tmp_pat
     carried = contract_of(model_io.load(path))
     assert carried == replace(CONTRACT, description="")  # the prose stays out of the artifact
     assert carried.features == FEATURES and carried.positive == 1
+
+
+TRAIN_IN_A_NEW_PROCESS = """
+import sys
+from mlops.data.generate import generate
+from mlops.data.sample import contract
+from mlops.model import model_io
+from mlops.stages import train
+settings = {"seed": 1, "estimator": "hist_gradient_boosting", "hist_gradient_boosting": {
+    "learning_rate": 0.1, "max_iter": 60, "max_leaf_nodes": 31, "min_samples_leaf": 20,
+    "l2_regularization": 0.0}}
+model_io.save(train.train(generate(3000, seed=5), settings, contract()), sys.argv[1])
+"""
+
+
+def test_the_model_is_the_same_bytes_whatever_the_machines_thread_count(tmp_path):
+    """Gradient boosting's sums depend on how many OpenMP threads fit it; the train stage fits on
+    a fixed count, so a 2-core CI runner and an 8-core laptop reproduce the same file."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for threads in ("1", "2", "4"):
+        out = tmp_path / f"model-{threads}.skops"
+        env = os.environ | {"OMP_NUM_THREADS": threads}
+        subprocess.run([sys.executable, "-c", TRAIN_IN_A_NEW_PROCESS, str(out)], env=env,
+                       check=True)  # fmt: skip
+        digests.add(model_io.sha256(out))
+    assert len(digests) == 1

@@ -78,6 +78,12 @@ def build(settings: dict[str, Any], contract: Contract) -> Pipeline:
     return Pipeline([("features", _features(contract, name == "linear")), ("model", model)])
 
 
+# A model's bytes depend on how many OpenMP threads fit it (gradient boosting sums its gradient
+# histograms per thread): fit on one thread, the same data and params give the same file on a
+# laptop, a 2-core CI runner or a 64-core server.
+TRAIN_THREADS = 1
+
+
 def train(
     df: pd.DataFrame,
     settings: dict[str, Any],
@@ -85,10 +91,13 @@ def train(
     weight=None,
     threshold: float = thresholds.DEFAULT,
 ) -> Pipeline:
+    from threadpoolctl import threadpool_limits
+
     fit = {} if weight is None else {"model__sample_weight": weight}
-    pipeline = build(settings, contract).fit(
-        df[list(contract.features)], df[contract.target], **fit
-    )
+    with threadpool_limits(TRAIN_THREADS, user_api="openmp"):
+        pipeline = build(settings, contract).fit(
+            df[list(contract.features)], df[contract.target], **fit
+        )
     setattr(pipeline, MODEL_ATTRIBUTE, contract.for_model())
     setattr(pipeline, model_io.THRESHOLD_ATTRIBUTE, float(threshold))  # served with it
     return pipeline
