@@ -90,3 +90,23 @@ def test_standard_errors_come_from_the_batch_and_shrink_with_more_rows():
     assert se_large["roc_auc"] < se_small["roc_auc"]
     y, p, contract = large
     assert uncertainty.paired_standard_errors(y, p, p, contract)["roc_auc"] == 0.0
+
+
+def test_multiclass_scores_on_class_codes_equal_sklearn_on_the_labels():
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(6)
+    classes = ("bronze", "gold", "platinum", "silver")
+    raw = rng.random((400, 4)) ** 2
+    proba = raw / raw.sum(axis=1, keepdims=True)
+    y = np.asarray(classes)[rng.integers(0, 4, 400)]
+    predicted = np.asarray(classes)[proba.argmax(axis=1)]
+    got = scoring.score(y, scoring.Predictions(predicted, proba, classes),
+                        SimpleNamespace(task="multiclass"))  # fmt: skip
+    labels = list(classes)
+    assert got["accuracy"] == round(skm.accuracy_score(y, predicted), 6)
+    assert got["macro_f1"] == round(
+        skm.f1_score(y, predicted, labels=labels, average="macro", zero_division=0), 6
+    )
+    recalls = skm.recall_score(y, predicted, labels=labels, average=None, zero_division=0)
+    assert [got[f"recall_{c}"] for c in classes] == [round(r, 6) for r in recalls]

@@ -120,14 +120,20 @@ def _binary(y, p: Predictions, contract: Contract) -> dict[str, float]:
 
 
 def _multiclass(y, p: Predictions) -> dict[str, float]:
+    import pandas as pd
     from sklearn import metrics as skm
 
     labels = list(p.classes)
     y, pred = np.asarray(y), np.asarray(p.predicted)
-    recalls = skm.recall_score(y, pred, labels=labels, average=None, zero_division=0)
+    # sklearn's metrics on class codes (-1: a label the model does not know), not on the labels:
+    # the same figures, without sorting every string label on every call
+    yc = pd.Categorical(y, categories=labels).codes.astype("int64")
+    pc = pd.Categorical(pred, categories=labels).codes.astype("int64")
+    codes = list(range(len(labels)))
+    recalls = skm.recall_score(yc, pc, labels=codes, average=None, zero_division=0)
     return {
-        "accuracy": skm.accuracy_score(y, pred),
-        "macro_f1": skm.f1_score(y, pred, labels=labels, average="macro", zero_division=0),
+        "accuracy": skm.accuracy_score(yc, pc),
+        "macro_f1": skm.f1_score(yc, pc, labels=codes, average="macro", zero_division=0),
         "log_loss": skm.log_loss(y, p.proba, labels=labels),
         "brier": float(np.mean(((y[:, None] == np.asarray(labels)) - p.proba) ** 2) * len(labels)),
         "ece": _ece(p.proba.max(axis=1), (pred == y).astype(int)),
