@@ -40,6 +40,7 @@ def served(deployed_repo, tmp_path) -> Path:
 
 def test_drift_on_the_real_servers_log(served, tmp_path):
     logs = tmp_path / "served-logs"
+    # the default two workers: both append to one log, and the row counts below must hold
     with launcher.start(served, "production", log_dir=str(logs)) as server:
         assert server.sync()["sync"] == "Synced"
         # training-like traffic first: no drift
@@ -71,6 +72,7 @@ def test_canary_analysis_on_the_real_servers_metrics(served):
     (served / "models.yaml").write_text(text)
     git(served, "commit", "-qam", "promote production: canary v1.1.0 at 50%")
     git(served, "push", "-q", "origin", "HEAD:main")
+    # the default two workers: `mlops canary` reads the counts of both from one /metrics
     with launcher.start(served, "production") as server:
         state = server.sync()
         assert state["canary"]["version"] == CANARY, state
@@ -119,7 +121,7 @@ def test_outcomes_show_live_performance_falling_under_drift(served, tmp_path):
     drifted = traffic.labelled(table, contract, 800, seed=7, drift=1.0, mirror=True)
     args = ["--env", "production", "--log-dir", str(logs), "--store", str(store)]
     figures, codes = {}, {}
-    with launcher.start(served, "production", log_dir=str(logs)) as server:
+    with launcher.start(served, "production", workers=1, log_dir=str(logs)) as server:
         assert server.sync()["sync"] == "Synced"
         for name, sent, total in (("normal", normal, 600), ("drifted", drifted, 1400)):
             since = _round(server, logs, sent, name, tmp_path, total)

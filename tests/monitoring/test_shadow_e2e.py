@@ -55,7 +55,7 @@ def test_a_shadow_scores_off_the_answers_path_and_is_reported(served, tmp_path):
     _, contract = traffic.workspace_table(served)
     holdout = contract.read_table(served / paths.HOLDOUT)
     sent = traffic.labelled(holdout, contract, 400, seed=3)
-    with launcher.start(served, "production", log_dir=str(logs)) as server:
+    with launcher.start(served, "production", workers=1, log_dir=str(logs)) as server:
         state = server.sync()
         assert state["shadow"] == {"version": SHADOW, "digest": state["stable"]["digest"],
                                    "traffic": 100}, state  # fmt: skip

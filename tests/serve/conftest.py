@@ -78,6 +78,24 @@ def _unfetchable_version(repo: Path) -> None:
     git(repo, "reset", "-q", "--hard", "HEAD~1")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """`--dist loadgroup` sends the tests of one ``xdist_group`` to one worker by a suffix on their
+    node ids; pytest-xdist 3.8 sets it on an attribute pytest 9.2 no longer reads, so the groups
+    were spread over both workers (and each started its own shared server). Set it where pytest
+    reads it, for this folder's groups; nothing to do where xdist already did."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    here = Path(__file__).parent
+    for item in items:
+        group = item.get_closest_marker("xdist_group")
+        if group is None or here not in item.path.parents or "@" in item.nodeid.rsplit("]", 1)[-1]:
+            continue
+        item._id = NodeId.parse(f"{item.nodeid}@{group.args[0]}")
+
+
 @pytest.fixture(autouse=True)
 def serve_without_policy(monkeypatch):
     """These tests exercise serving on states pushed straight to main, so their servers apply
@@ -110,3 +128,23 @@ def versions_repo(built_repo, tmp_path_factory) -> Path:
 def served_repo(versions_repo, tmp_path) -> Path:
     """A private copy of ``versions_repo`` with its own DVC remote and bare origin."""
     return private_copy(versions_repo.parent, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def canary_server(versions_repo, tmp_path_factory):
+    """One `mlops serve` with a canary for the tests that only read from it
+    (``tests.serve.servers.canary``; mark them ``xdist_group(servers.CANARY_GROUP)``)."""
+    from tests.serve import servers
+
+    with servers.canary(versions_repo, tmp_path_factory.mktemp("canary-server")) as shared:
+        yield shared
+
+
+@pytest.fixture(scope="session")
+def pinned_server(versions_repo, tmp_path_factory):
+    """One `mlops serve-pinned` for the tests that only read from it
+    (``tests.serve.servers.pinned``; mark them ``xdist_group(servers.PINNED_GROUP)``)."""
+    from tests.serve import servers
+
+    with servers.pinned(versions_repo, tmp_path_factory.mktemp("pinned-server")) as shared:
+        yield shared

@@ -46,6 +46,7 @@ def holdout(served_repo) -> pd.DataFrame:
 
 
 def test_serves_what_models_yaml_says(served_repo, holdout):
+    # the CLI's defaults (two workers here); the other tests start one unless they check several
     with launcher.start(served_repo, "staging") as server:
         client = httpx.Client(base_url=server.url, timeout=60)
         # nothing deployed yet: up, not ready, and it says why
@@ -122,7 +123,7 @@ def test_serves_what_models_yaml_says(served_repo, holdout):
 def test_the_pipeline_serves_when_faster_paths_are_off(served_repo, holdout, monkeypatch):
     monkeypatch.setenv(inference.SWITCH, inference.PIPELINE)
     deploy(served_repo, "staging", GOOD[0])
-    with launcher.start(served_repo, "staging") as server:
+    with launcher.start(served_repo, "staging", workers=1) as server:
         served = server.version()["inference"]["stable"]
         assert served["path"] == "pipeline"
         assert served["reason"] == "MLOPS_INFERENCE=pipeline: faster paths are switched off"
@@ -136,7 +137,7 @@ def test_the_pipeline_serves_when_faster_paths_are_off(served_repo, holdout, mon
 
 def test_canary_split_and_instant_rollback(served_repo, holdout):
     deploy(served_repo, "production", GOOD[0])
-    with launcher.start(served_repo, "production", log_sample_rate=0) as server:
+    with launcher.start(served_repo, "production", workers=1, log_sample_rate=0) as server:
         assert server.version()["stable"]["version"] == GOOD[0]
         deploy(served_repo, "production", GOOD[0], canary=GOOD[1], traffic=30)
         state = server.sync()

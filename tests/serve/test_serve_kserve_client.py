@@ -5,20 +5,17 @@ answers equal to /predict's, JSON and binary outputs, errors the client reads.""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from mlops.core import paths
-from mlops.model import registry
-from mlops.serve import launcher
-from tests.serve.conftest import GOOD, MODEL, deploy
+from tests.serve import servers
+from tests.serve.conftest import GOOD, MODEL
 from tests.serve.kserve_env import kserve_python  # noqa: F401 (a fixture)
 from tests.serve.test_serve_api import _records
-from tests.serve.test_serve_oip import CANARY_ID, COLUMNS, CONTRACT, NUMPY, STABLE_ID, TRAFFIC
-from tests.serve.test_serve_pinned import _start
+from tests.serve.test_serve_oip import CANARY_ID, COLUMNS, CONTRACT, NUMPY, STABLE_ID
 
 pytestmark = pytest.mark.e2e
 CLIENT = Path(__file__).with_name("kserve_rest_client.py")
@@ -58,26 +55,22 @@ def _check(seen: dict, expected: list[dict], ids: list[str]) -> None:
     assert status == 404 and "no-such-model" in message  # the {"error"} text, read by kserve
 
 
-def test_kserve_rest_client_gitops(kserve_python, served_repo):  # noqa: F811
-    records = _records(CONTRACT.read_table(served_repo / paths.HOLDOUT)[:100])
-    with launcher.start(served_repo, "staging", workers=1) as server:
-        deploy(served_repo, "staging", GOOD[0], canary=GOOD[1], traffic=TRAFFIC)
-        assert server.sync()["sync"] == "Synced"
-        batches = [(STABLE_ID, records), (STABLE_ID, records[:1]), (CANARY_ID, records[:1])]
-        expected = [server.predict(rows, request_id=i) for i, rows in batches]
-        assert [e["model_version"] for e in expected] == [GOOD[0], GOOD[0], GOOD[1]]
-        seen = _kserve_client(kserve_python, _job(server.url, batches))
+@pytest.mark.xdist_group(servers.CANARY_GROUP)
+def test_kserve_rest_client_gitops(kserve_python, canary_server):  # noqa: F811
+    server = canary_server.server
+    records = _records(CONTRACT.read_table(canary_server.repo / paths.HOLDOUT)[:100])
+    batches = [(STABLE_ID, records), (STABLE_ID, records[:1]), (CANARY_ID, records[:1])]
+    expected = [server.predict(rows, request_id=i) for i, rows in batches]
+    assert [e["model_version"] for e in expected] == [GOOD[0], GOOD[0], GOOD[1]]
+    seen = _kserve_client(kserve_python, _job(server.url, batches))
     _check(seen, expected, [i for i, _ in batches])
 
 
-def test_kserve_rest_client_pinned(kserve_python, versions_repo, tmp_path):  # noqa: F811
-    version = registry.get_version(versions_repo, MODEL, GOOD[1])
-    mounted = tmp_path / "mnt" / "models" / "model"
-    mounted.parent.mkdir(parents=True)
-    shutil.copy(versions_repo / paths.MODEL, mounted)
-    records = _records(CONTRACT.read_table(versions_repo / paths.HOLDOUT)[:100])
-    with _start(tmp_path / "run", mounted, GOOD[1], version.digest) as server:
-        batches = [(STABLE_ID, records), (CANARY_ID, records[:1])]
-        expected = [server.predict(rows, request_id=i) for i, rows in batches]
-        seen = _kserve_client(kserve_python, _job(server.url, batches))
+@pytest.mark.xdist_group(servers.PINNED_GROUP)
+def test_kserve_rest_client_pinned(kserve_python, pinned_server):  # noqa: F811
+    server = pinned_server.server
+    records = _records(CONTRACT.read_table(pinned_server.repo / paths.HOLDOUT)[:100])
+    batches = [(STABLE_ID, records), (CANARY_ID, records[:1])]
+    expected = [server.predict(rows, request_id=i) for i, rows in batches]
+    seen = _kserve_client(kserve_python, _job(server.url, batches))
     _check(seen, expected, [i for i, _ in batches])

@@ -4,8 +4,6 @@ server with a canary, and the pinned server KServe runs."""
 
 from __future__ import annotations
 
-import shutil
-
 import grpc
 import httpx
 import numpy as np
@@ -16,19 +14,17 @@ from tritonclient.utils import InferenceServerException
 
 from mlops.core import paths
 from mlops.data.sample import contract as sample_contract
-from mlops.model import registry
-from mlops.serve import launcher
 from mlops.serve.routing import bucket
-from tests.serve.conftest import GOOD, MODEL, deploy
+from tests.serve import servers
+from tests.serve.conftest import GOOD, MODEL
+from tests.serve.servers import TRAFFIC
 from tests.serve.test_serve_api import _records
-from tests.serve.test_serve_pinned import _start
 from tests.serve.test_serve_v2 import tensors
 
 pytestmark = pytest.mark.e2e
 CONTRACT = sample_contract()
 COLUMNS = [c for c in CONTRACT.columns if c.feature]
 NUMPY = {"int": (np.int64, "INT64"), "float": (np.float64, "FP64"), "category": (object, "BYTES")}
-TRAFFIC = 30
 STABLE_ID = next(f"s{i}" for i in range(1000) if bucket(f"s{i}") >= TRAFFIC)
 CANARY_ID = next(f"c{i}" for i in range(1000) if bucket(f"c{i}") < TRAFFIC)
 
@@ -87,23 +83,19 @@ def _check_triton_clients(http_url: str, grpc_url: str, records, expected: dict,
     assert refused.value.status() == "StatusCode.NOT_FOUND"
 
 
-def test_triton_clients_and_every_protocol_rule_gitops(served_repo):
-    records = _records(CONTRACT.read_table(served_repo / paths.HOLDOUT)[:100])
-    grpc_port = launcher.free_port()
-    with launcher.start(
-        served_repo, "staging", workers=1, extra_args=("--grpc-port", str(grpc_port))
-    ) as server:
-        client = httpx.Client(base_url=server.url, timeout=60)
-        deploy(served_repo, "staging", GOOD[0], canary=GOOD[1], traffic=TRAFFIC)
-        assert server.sync()["sync"] == "Synced"
-        stable = server.predict(records, request_id=STABLE_ID)
-        assert stable["model_version"] == GOOD[0]
-        one = server.predict(records[:1], request_id=STABLE_ID)
-        host = server.url.removeprefix("http://")
-        _check_triton_clients(host, f"127.0.0.1:{grpc_port}", records, stable, GOOD[0])
-        _check_triton_clients(host, f"127.0.0.1:{grpc_port}", records[:1], one, GOOD[0])
-        _check_versions(client, records, grpc_port)
-        _check_rules(client, records, server)
+@pytest.mark.xdist_group(servers.CANARY_GROUP)
+def test_triton_clients_and_every_protocol_rule_gitops(canary_server):
+    server, grpc_port = canary_server.server, canary_server.grpc_port
+    records = _records(CONTRACT.read_table(canary_server.repo / paths.HOLDOUT)[:100])
+    client = httpx.Client(base_url=server.url, timeout=60)
+    stable = server.predict(records, request_id=STABLE_ID)
+    assert stable["model_version"] == GOOD[0]
+    one = server.predict(records[:1], request_id=STABLE_ID)
+    host = server.url.removeprefix("http://")
+    _check_triton_clients(host, f"127.0.0.1:{grpc_port}", records, stable, GOOD[0])
+    _check_triton_clients(host, f"127.0.0.1:{grpc_port}", records[:1], one, GOOD[0])
+    _check_versions(client, records, grpc_port)
+    _check_rules(client, records, server)
 
 
 def _check_versions(client: httpx.Client, records, grpc_port: int) -> None:
@@ -193,22 +185,19 @@ def _served_200(client: httpx.Client) -> float:
     return total
 
 
-def test_triton_clients_pinned_mode(versions_repo, tmp_path):
-    version = registry.get_version(versions_repo, MODEL, GOOD[1])
-    mounted = tmp_path / "mnt" / "models" / "model"
-    mounted.parent.mkdir(parents=True)
-    shutil.copy(versions_repo / paths.MODEL, mounted)
-    records = _records(CONTRACT.read_table(versions_repo / paths.HOLDOUT)[:100])
-    grpc_port = launcher.free_port()
-    with _start(tmp_path / "run", mounted, GOOD[1], version.digest, grpc_port=grpc_port) as server:
-        expected = server.predict(records, request_id=STABLE_ID)
-        host = server.url.removeprefix("http://")
-        _check_triton_clients(host, f"127.0.0.1:{grpc_port}", records, expected, GOOD[1])
-        missing = httpx.get(f"{server.url}/v2/models/{MODEL}/versions/{GOOD[0]}")
-        assert missing.status_code == 404 and GOOD[0] in missing.json()["error"]
-        # a gRPC message above the body limit is refused unread
-        channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
-        call = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer")
-        with pytest.raises(grpc.RpcError) as refused:
-            call(b"\x0a" + b"\xff" * 5 + b"\x00" * (17 * 2**20), timeout=60)
-        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+@pytest.mark.xdist_group(servers.PINNED_GROUP)
+def test_triton_clients_pinned_mode(pinned_server):
+    server, grpc_port = pinned_server.server, pinned_server.grpc_port
+    records = _records(CONTRACT.read_table(pinned_server.repo / paths.HOLDOUT)[:100])
+    expected = server.predict(records, request_id=STABLE_ID)
+    host = server.url.removeprefix("http://")
+    _check_triton_clients(host, f"127.0.0.1:{grpc_port}", records, expected, GOOD[1])
+    missing = httpx.get(f"{server.url}/v2/models/{MODEL}/versions/{GOOD[0]}")
+    assert missing.status_code == 404 and GOOD[0] in missing.json()["error"]
+    # a gRPC message above the body limit is refused unread
+    channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
+    call = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer")
+    with pytest.raises(grpc.RpcError) as refused:
+        call(b"\x0a" + b"\xff" * 5 + b"\x00" * (17 * 2**20), timeout=60)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert server.process.poll() is None  # and the shared server is still up

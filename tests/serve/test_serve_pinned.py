@@ -4,9 +4,6 @@ on PATH and no repository, with the same validation, metrics, prediction log and
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +15,8 @@ from mlops.data.sample import contract as sample_contract
 from mlops.formats import predlog
 from mlops.formats.contract import MODEL_ATTRIBUTE, contract_of
 from mlops.model import model_io, registry
-from mlops.serve import launcher, validation
+from mlops.serve import validation
+from tests.serve import servers
 from tests.serve.conftest import GOOD, MODEL
 from tests.serve.test_serve_api import _records
 from tests.serve.test_serve_v2 import tensors
@@ -29,82 +27,61 @@ FEATURES = list(CONTRACT.features)
 read_table = CONTRACT.read_table
 
 pytestmark = pytest.mark.e2e
-HASH_KEY = "pinned-test-secret-key"  # the secret personal columns are hashed with
 
 
-def _start(tmp: Path, model_file: Path, version: str, digest: str, log_dir: str = "logs",
-           key: str = HASH_KEY, grpc_port=0):  # fmt: skip
-    port = launcher.free_port()
-    tmp.mkdir(parents=True, exist_ok=True)
-    env = {
-        "PATH": str(Path(sys.executable).parent),  # no git anywhere on PATH
-        "HOME": str(tmp),
-        "MLOPS_MODEL_FILE": str(model_file),
-        "MLOPS_MODEL_VERSION": version,
-        "MLOPS_MODEL_DIGEST": digest,
-        "MLOPS_MODEL_NAME": MODEL,
-        "MLOPS_MODEL_THRESHOLD": "0.5",
-        "MLOPS_ENV": "production",
-        "MLOPS_STATE_DIR": str(tmp / "state"),
-        "MLOPS_LOG_DIR": log_dir,
-        "MLOPS_LOG_HASH_KEY": key,
-        "MLOPS_GRPC_PORT": str(grpc_port),  # 0: off (the default, 8081, is not ours to take)
-    }
-    log = tmp / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mlops", "serve-pinned", "--host", "127.0.0.1", "--port",
-             str(port)],
-            cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    handle = launcher.ServerHandle(f"http://127.0.0.1:{port}", "production", "", process, log)
-    handle.wait_started(120)
-    return handle
-
-
-def test_pinned_mode_serves_the_verified_file_without_git(versions_repo, tmp_path):
+@pytest.mark.xdist_group(servers.PINNED_GROUP)
+def test_pinned_mode_serves_the_verified_file_without_git(pinned_server, tmp_path):
+    server, versions_repo = pinned_server.server, pinned_server.repo
+    mounted = pinned_server.model_file
     version = registry.get_version(versions_repo, MODEL, GOOD[1])  # the workspace's model
-    mounted = tmp_path / "mnt" / "models" / version.metadata["md5"][2:]  # as KServe mounts it
-    mounted.parent.mkdir(parents=True)
-    shutil.copy(versions_repo / paths.MODEL, mounted)
+    assert mounted.name == version.metadata["md5"][2:]  # as KServe mounts it
     holdout = read_table(versions_repo / paths.HOLDOUT)
     records = _records(holdout[:20])
     # the pipeline's own answer; the served path (compiled when parity holds) matches it to 1e-9
     expected = model_io.load(mounted).predict_proba(validation.frame(records))[:, 1].tolist()
 
-    with _start(tmp_path / "good", mounted, version.version, version.digest, "-") as server:
-        client = httpx.Client(base_url=server.url, timeout=60)
-        view = server.version()
-        assert view["sync"] == "Synced", view["reason"]
-        assert view["ref"] == "pinned" and view["commit"] is None
-        assert view["stable"] == {"version": GOOD[1], "digest": version.digest}
-        assert client.get("/v2/health/ready").status_code == 200
-        answer = server.predict(records)
-        assert answer["probabilities"] == pytest.approx(expected, abs=1e-9)
-        assert answer["model_version"] == GOOD[1]
-        infer = client.post(f"/v2/models/{MODEL}/infer", json=tensors(records)).json()
-        assert infer["outputs"][1]["data"] == answer["probabilities"]
-        bad = client.post("/predict", json={"records": [{**records[0], "region": "mars"}]})
-        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "region"
-        assert (
-            f'mlops_predictions_total{{route="stable",version="{GOOD[1]}"}}'
-            in client.get("/metrics").text
-        )
-        # the prediction log on stdout (`MLOPS_LOG_DIR=-`), for the cluster's log collector
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and '"request_id"' not in server.log():
-            time.sleep(0.2)
-    logged = [json.loads(line) for line in server.log().splitlines() if '"request_id"' in line]
+    seen = len(server.log())  # the shared server's log before this test's requests
+    client = httpx.Client(base_url=server.url, timeout=60)
+    view = server.version()
+    assert view["sync"] == "Synced", view["reason"]
+    assert view["ref"] == "pinned" and view["commit"] is None
+    assert view["stable"] == {"version": GOOD[1], "digest": version.digest}
+    assert client.get("/v2/health/ready").status_code == 200
+    answer = server.predict(records)
+    assert answer["probabilities"] == pytest.approx(expected, abs=1e-9)
+    assert answer["model_version"] == GOOD[1]
+    infer = client.post(f"/v2/models/{MODEL}/infer", json=tensors(records)).json()
+    assert infer["outputs"][1]["data"] == answer["probabilities"]
+    bad = client.post("/predict", json={"records": [{**records[0], "region": "mars"}]})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "region"
+    assert (
+        f'mlops_predictions_total{{route="stable",version="{GOOD[1]}"}}'
+        in client.get("/metrics").text
+    )
+
+    # the prediction log on stdout (`MLOPS_LOG_DIR=-`), for the cluster's log collector
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_logged_since(server, seen)) < len(records):
+        time.sleep(0.2)
+    logged = _logged_since(server, seen)
     assert len(logged) >= len(records) and set(predlog.FIELDS) <= logged[0].keys()
     assert logged[0]["model_version"] == GOOD[1]
 
     # another digest than the file's: never loaded, the server stays unready and says why
     other = registry.get_version(versions_repo, MODEL, GOOD[0]).digest
-    with _start(tmp_path / "bad", mounted, GOOD[0], other) as server:
+    with servers.start_pinned(tmp_path / "bad", mounted, GOOD[0], other) as server:
         view = server.version()
         assert view["sync"] == "Degraded" and view["stable"] is None
         assert f"but Git pinned {other}; refusing to load it" in view["reason"]
         assert httpx.get(f"{server.url}/v2/health/ready").status_code == 503
+
+
+def _logged_since(server, seen: int) -> list[dict]:
+    """The prediction records the server printed after the first ``seen`` characters (whole
+    lines only: it may be writing one)."""
+    text = server.log()[seen:]
+    lines = text[: text.rfind("\n") + 1].splitlines()
+    return [json.loads(line) for line in lines if '"request_id"' in line]
 
 
 def _marked_model(versions_repo: Path, tmp_path: Path) -> Path:
@@ -120,16 +97,21 @@ def _marked_model(versions_repo: Path, tmp_path: Path) -> Path:
 
 def _serve_and_read_log(tmp_path: Path, marked: Path, records: list[dict], key: str):
     """Serve ``marked`` (key ``key``), predict ``records``; the logged features, the server log."""
-    with _start(tmp_path / "run", marked, "v9.9.9", model_io.sha256(marked), key=key) as server:
+    digest = model_io.sha256(marked)
+    with servers.start_pinned(tmp_path / "run", marked, "v9.9.9", digest, key=key) as server:
         assert server.version()["sync"] == "Synced", server.version()["reason"]
         assert server.predict(records)["model_version"] == "v9.9.9"
         log = predlog.env_dir(tmp_path / "run" / "state" / "logs", "production") / predlog.ACTIVE
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not log.is_file():
-            time.sleep(0.2)
-        time.sleep(0.5)  # the writer flushes a request's rows in one append
+        while time.monotonic() < deadline and _lines(log) < len(records):
+            time.sleep(0.1)
     logged = [json.loads(line)["features"] for line in log.read_text().splitlines()]
     return logged, (tmp_path / "run" / "server.log").read_text()
+
+
+def _lines(path: Path) -> int:
+    """Complete lines in ``path`` so far (0 before it exists)."""
+    return path.read_bytes().count(b"\n") if path.is_file() else 0
 
 
 def test_pinned_mode_hashes_what_the_models_own_contract_marks_personal(versions_repo, tmp_path):
@@ -137,8 +119,8 @@ def test_pinned_mode_hashes_what_the_models_own_contract_marks_personal(versions
     file carries, hashed by the same ``predlog.redact`` as the GitOps server's log."""
     marked = _marked_model(versions_repo, tmp_path)
     records = _records(read_table(versions_repo / paths.HOLDOUT)[:5])
-    logged, _ = _serve_and_read_log(tmp_path, marked, records, HASH_KEY)
-    hashed = [predlog.hash_value(r["region"], HASH_KEY.encode()) for r in records]
+    logged, _ = _serve_and_read_log(tmp_path, marked, records, servers.HASH_KEY)
+    hashed = [predlog.hash_value(r["region"], servers.HASH_KEY.encode()) for r in records]
     assert [row["region"] for row in logged] == hashed
     assert [row["tenure_months"] for row in logged] == [r["tenure_months"] for r in records]
 

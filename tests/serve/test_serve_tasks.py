@@ -55,7 +55,7 @@ def test_answers_per_task_and_422s_name_the_adopted_column(served):
     holdout = contract.read_table(repo / paths.HOLDOUT)[:40]
     expected = pd.read_csv(repo / paths.PREDICTIONS, float_precision="round_trip")[:40]
     records = _records(holdout, contract.features)
-    with launcher.start(repo, "staging") as server:
+    with launcher.start(repo, "staging", workers=1) as server:
         body = server.predict(records)
         assert body["model_version"] == "v1.0.0"
         _check_answer(task, body, expected, contract)
