@@ -195,14 +195,14 @@ def fetch_artifact(root: str | Path, version: Version, dest_dir: str | Path) -> 
 
     Files are cached by digest, so fetching a version twice downloads it once.
     """
+    import dvc.api
+
     expected = version.digest
     if not expected:
         raise ArtifactError(f"{version.tag}: the tag holds no sha256; re-register it")
     dest = Path(dest_dir) / f"{expected.split(':', 1)[1]}.skops"
     if dest.is_file() and _sha256_file(dest) == expected:
         return dest
-    import dvc.api  # only on a cache miss: the import costs each server worker ~0.5 s of CPU
-
     artifact = version.metadata.get("artifact", paths.MODEL)
     try:
         blob = dvc.api.read(artifact, repo=str(root), rev=version.commit, mode="rb")
