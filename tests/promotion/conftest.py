@@ -17,12 +17,16 @@ from tests.conftest import built_once, dvc, git, mlops, point_dvc_remote, privat
 TOKEN = "test-sync-token"
 
 
-def retrain(repo: Path, max_iter: int, message: str) -> None:
-    """Change a training param, reproduce, push the artifacts, commit."""
+def retrain(repo: Path, max_iter: int, message: str, threshold: float | None = None) -> None:
+    """Change a training param (and the decision threshold), reproduce, push the artifacts,
+    commit."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
     text = (repo / "params.yaml").read_text()
     hgb = params["train"]["hist_gradient_boosting"]
     text = text.replace(f"max_iter: {hgb['max_iter']}", f"max_iter: {max_iter}", 1)
+    if threshold is not None:
+        was = params["evaluate"]["threshold"]
+        text = text.replace(f"threshold: {was}", f"threshold: {threshold}", 1)
     # the serving-latency budget is timed, not trained: few repeats keep the tests quick
     text = text.replace(
         f"latency_repeats: {params['evaluate']['latency_repeats']}", "latency_repeats: 3"
@@ -85,6 +89,43 @@ def registered_base(request, tmp_path_factory) -> Path:
 def promo(registered_base, tmp_path) -> Path:
     """A private repository with v1.0.0 and v1.1.0 registered and pushed to its bare origin."""
     return relocate(registered_base, tmp_path / "sandbox")
+
+
+BAD_RETRAIN = "bad-retrain"
+
+
+def build_bad_retrain(registered: Path, base: Path) -> Path:
+    """The registered repository with a branch ``bad-retrain`` off main: a model retrained with
+    3 boosting rounds and served at threshold 0.999 (it predicts no positive), its artifacts
+    pushed to the DVC remote; main checked out again, workspace included."""
+    repo = private_copy(registered, base)
+    git(repo, "switch", "-q", "-c", BAD_RETRAIN, "main")
+    retrain(repo, 3, "a bad retrain: 3 boosting rounds, threshold 0.999", threshold=0.999)
+    git(repo, "switch", "-q", "main")
+    dvc_checkout(repo)
+    return base
+
+
+@pytest.fixture(scope="session")
+def bad_retrain_base(registered_base, tmp_path_factory) -> Path:
+    build = lambda base: build_bad_retrain(registered_base, base)  # noqa: E731
+    return built_once(tmp_path_factory, "bad-retrain", build)
+
+
+@pytest.fixture
+def bad_promo(bad_retrain_base, tmp_path) -> Path:
+    """``promo`` with the branch ``bad-retrain`` (``build_bad_retrain``, built once per
+    session): a retrained version in the DVC remote, without a `dvc repro` in the test."""
+    return relocate(bad_retrain_base, tmp_path / "sandbox")
+
+
+def dvc_checkout(repo: Path) -> None:
+    """`dvc checkout`: the artifacts dvc.lock pins into the workspace (DVC's own checkout, in
+    this process: no interpreter to start)."""
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc_repo:
+        dvc_repo.checkout()
 
 
 def merge_pr(repo: Path, branch: str, number: int, *, push: bool = True) -> str:
