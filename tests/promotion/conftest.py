@@ -4,6 +4,8 @@ registered versions (v1.0.0, v1.1.0), built once per session and copied per test
 from __future__ import annotations
 
 import os
+import random
+import socket
 from pathlib import Path
 
 import pytest
@@ -146,32 +148,74 @@ def merge_pr(repo: Path, branch: str, number: int, *, push: bool = True) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-def _serve_on_free_ports(repo: Path) -> None:
+def _quiet_port(taken: list[int]) -> int:
+    """A free port below the kernel's ephemeral range (neither ``bind(0)`` nor an outgoing
+    connection is given one there), so it stays free for the whole session; each xdist worker
+    draws from its own thousand ports."""
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 0
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = 20000 + 1000 * (int(worker or 0) % 10)
+    candidates = random.sample(range(first, first + 1000), 1000)
+    for port in candidates if first + 1000 <= ephemeral else []:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        if port not in taken:
+            return port
+    return launcher.free_port()
+
+
+def _serve_on_quiet_ports(repo: Path) -> None:
+    ports: list[int] = []
     for env in environments.names(repo):
         path = repo / "environments" / f"{env}.yaml"
         url = environments.load(env, repo).serving.url
-        path.write_text(path.read_text().replace(url, f"http://127.0.0.1:{launcher.free_port()}"))
+        ports.append(_quiet_port(ports))
+        path.write_text(path.read_text().replace(url, f"http://127.0.0.1:{ports[-1]}"))
     git(repo, "commit", "-qam", "serve on free ports")
     git(repo, "push", "-q", "origin", "main")
 
 
 def _start(repo: Path, env: str):
+    """``env``'s server in its own clone of origin, started without waiting for it."""
     clone = repo.parent / "servers" / env
     git(repo.parent, "clone", "-q", str(repo.parent / "origin.git"), str(clone))
     point_dvc_remote(clone, repo.parent / "remote")
     port = int(environments.load(env, repo).serving.url.rsplit(":", 1)[1])
-    return launcher.start(clone, env, port, token=TOKEN, workers=1, sync_interval=3600)
+    return launcher.start(clone, env, port, token=TOKEN, workers=1, sync_interval=3600, wait=False)
+
+
+@pytest.fixture(scope="session")
+def promoted(registered_base, tmp_path_factory) -> Path:
+    """``promo`` serving on free ports (a commit pushed to main), then staging and production at
+    v1.0.0, merged as PRs #1 and #2: built once per xdist worker, as its ports are this
+    worker's (two copies serving at once would collide). Copy it before changing it."""
+    repo = relocate(registered_base, tmp_path_factory.mktemp("promoted"))
+    _serve_on_quiet_ports(repo)
+    promote.promote(repo, "staging", "v1.0.0")
+    merge_pr(repo, "promote/staging-v1.0.0", 1)
+    promote.promote(repo, "production", "v1.0.0")
+    merge_pr(repo, "promote/production-v1.0.0", 2)
+    return repo.parent
 
 
 @pytest.fixture
-def live(promo, tmp_path):
-    """promo with staging and production at v1.0.0 (merged as PRs #1, #2) and both servers up."""
-    _serve_on_free_ports(promo)
-    promote.promote(promo, "staging", "v1.0.0")
-    merge_pr(promo, "promote/staging-v1.0.0", 1)
-    promote.promote(promo, "production", "v1.0.0")
-    merge_pr(promo, "promote/production-v1.0.0", 2)
-    servers = {env: _start(promo, env) for env in ("staging", "production")}
-    yield promo, servers
-    for server in servers.values():
-        server.stop()
+def live(promoted, tmp_path):
+    """A copy of ``promoted`` (staging and production at v1.0.0, merged as PRs #1, #2) and both
+    servers up, each in its own clone of origin, started side by side."""
+    repo = relocate(promoted, tmp_path / "sandbox")
+    servers = {}
+    try:
+        for env in ("staging", "production"):
+            servers[env] = _start(repo, env)
+        for server in servers.values():
+            server.wait_started()
+        yield repo, servers
+    finally:
+        for server in servers.values():
+            server.stop()
