@@ -121,13 +121,13 @@ def bad_promo(bad_retrain_base, tmp_path) -> Path:
     return relocate(bad_retrain_base, tmp_path / "sandbox")
 
 
-def dvc_checkout(repo: Path) -> None:
-    """`dvc checkout`: the artifacts dvc.lock pins into the workspace (DVC's own checkout, in
-    this process: no interpreter to start)."""
+def dvc_checkout(repo: Path, *paths: str) -> None:
+    """`dvc checkout [PATH...]`: the artifacts dvc.lock pins into the workspace (DVC's own
+    checkout, in this process: no interpreter to start)."""
     from dvc.repo import Repo
 
     with Repo(str(repo)) as dvc_repo:
-        dvc_repo.checkout()
+        dvc_repo.checkout(targets=[str(repo / path) for path in paths] or None)
 
 
 def merge_pr(repo: Path, branch: str, number: int, *, push: bool = True) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mlops.formats import models_file
@@ -16,6 +17,9 @@ from mlops.promotion import promote
 from tests.conftest import git, mlops, run
 from tests.promotion.conftest import BAD_RETRAIN, dvc_checkout, merge_pr
 
+# One worker runs both: the second test copies the bad retrain the first built, instead of the
+# other worker waiting idle for that build.
+pytestmark = pytest.mark.xdist_group("bad-retrain")
 MODEL = "churn-model"
 
 
