@@ -4,6 +4,8 @@ registered versions (v1.0.0, v1.1.0), built once per session and copied per test
 from __future__ import annotations
 
 import os
+import random
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,16 @@ from tests.conftest import built_once, dvc, git, mlops, point_dvc_remote, privat
 TOKEN = "test-sync-token"
 
 
-def retrain(repo: Path, max_iter: int, message: str) -> None:
-    """Change a training param, reproduce, push the artifacts, commit."""
+def retrain(repo: Path, max_iter: int, message: str, threshold: float | None = None) -> None:
+    """Change a training param (and the decision threshold), reproduce, push the artifacts,
+    commit."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
     text = (repo / "params.yaml").read_text()
     hgb = params["train"]["hist_gradient_boosting"]
     text = text.replace(f"max_iter: {hgb['max_iter']}", f"max_iter: {max_iter}", 1)
+    if threshold is not None:
+        was = params["evaluate"]["threshold"]
+        text = text.replace(f"threshold: {was}", f"threshold: {threshold}", 1)
     # the serving-latency budget is timed, not trained: few repeats keep the tests quick
     text = text.replace(
         f"latency_repeats: {params['evaluate']['latency_repeats']}", "latency_repeats: 3"
@@ -87,6 +93,43 @@ def promo(registered_base, tmp_path) -> Path:
     return relocate(registered_base, tmp_path / "sandbox")
 
 
+BAD_RETRAIN = "bad-retrain"
+
+
+def build_bad_retrain(registered: Path, base: Path) -> Path:
+    """The registered repository with a branch ``bad-retrain`` off main: a model retrained with
+    3 boosting rounds and served at threshold 0.999 (it predicts no positive), its artifacts
+    pushed to the DVC remote; main checked out again, workspace included."""
+    repo = private_copy(registered, base)
+    git(repo, "switch", "-q", "-c", BAD_RETRAIN, "main")
+    retrain(repo, 3, "a bad retrain: 3 boosting rounds, threshold 0.999", threshold=0.999)
+    git(repo, "switch", "-q", "main")
+    dvc_checkout(repo)
+    return base
+
+
+@pytest.fixture(scope="session")
+def bad_retrain_base(registered_base, tmp_path_factory) -> Path:
+    build = lambda base: build_bad_retrain(registered_base, base)  # noqa: E731
+    return built_once(tmp_path_factory, "bad-retrain", build)
+
+
+@pytest.fixture
+def bad_promo(bad_retrain_base, tmp_path) -> Path:
+    """``promo`` with the branch ``bad-retrain`` (``build_bad_retrain``, built once per
+    session): a retrained version in the DVC remote, without a `dvc repro` in the test."""
+    return relocate(bad_retrain_base, tmp_path / "sandbox")
+
+
+def dvc_checkout(repo: Path, *paths: str) -> None:
+    """`dvc checkout [PATH...]`: the artifacts dvc.lock pins into the workspace (DVC's own
+    checkout, in this process: no interpreter to start)."""
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc_repo:
+        dvc_repo.checkout(targets=[str(repo / path) for path in paths] or None)
+
+
 def merge_pr(repo: Path, branch: str, number: int, *, push: bool = True) -> str:
     """Merge ``branch`` into main the way GitHub's merge button does; push main to origin
     (unless ``push`` is false: a repository without one)."""
@@ -105,32 +148,74 @@ def merge_pr(repo: Path, branch: str, number: int, *, push: bool = True) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-def _serve_on_free_ports(repo: Path) -> None:
+def _quiet_port(taken: list[int]) -> int:
+    """A free port below the kernel's ephemeral range (neither ``bind(0)`` nor an outgoing
+    connection is given one there), so it stays free for the whole session; each xdist worker
+    draws from its own thousand ports."""
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 0
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = 20000 + 1000 * (int(worker or 0) % 10)
+    candidates = random.sample(range(first, first + 1000), 1000)
+    for port in candidates if first + 1000 <= ephemeral else []:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        if port not in taken:
+            return port
+    return launcher.free_port()
+
+
+def _serve_on_quiet_ports(repo: Path) -> None:
+    ports: list[int] = []
     for env in environments.names(repo):
         path = repo / "environments" / f"{env}.yaml"
         url = environments.load(env, repo).serving.url
-        path.write_text(path.read_text().replace(url, f"http://127.0.0.1:{launcher.free_port()}"))
+        ports.append(_quiet_port(ports))
+        path.write_text(path.read_text().replace(url, f"http://127.0.0.1:{ports[-1]}"))
     git(repo, "commit", "-qam", "serve on free ports")
     git(repo, "push", "-q", "origin", "main")
 
 
 def _start(repo: Path, env: str):
+    """``env``'s server in its own clone of origin, started without waiting for it."""
     clone = repo.parent / "servers" / env
     git(repo.parent, "clone", "-q", str(repo.parent / "origin.git"), str(clone))
     point_dvc_remote(clone, repo.parent / "remote")
     port = int(environments.load(env, repo).serving.url.rsplit(":", 1)[1])
-    return launcher.start(clone, env, port, token=TOKEN, workers=1, sync_interval=3600)
+    return launcher.start(clone, env, port, token=TOKEN, workers=1, sync_interval=3600, wait=False)
+
+
+@pytest.fixture(scope="session")
+def promoted(registered_base, tmp_path_factory) -> Path:
+    """``promo`` serving on free ports (a commit pushed to main), then staging and production at
+    v1.0.0, merged as PRs #1 and #2: built once per xdist worker, as its ports are this
+    worker's (two copies serving at once would collide). Copy it before changing it."""
+    repo = relocate(registered_base, tmp_path_factory.mktemp("promoted"))
+    _serve_on_quiet_ports(repo)
+    promote.promote(repo, "staging", "v1.0.0")
+    merge_pr(repo, "promote/staging-v1.0.0", 1)
+    promote.promote(repo, "production", "v1.0.0")
+    merge_pr(repo, "promote/production-v1.0.0", 2)
+    return repo.parent
 
 
 @pytest.fixture
-def live(promo, tmp_path):
-    """promo with staging and production at v1.0.0 (merged as PRs #1, #2) and both servers up."""
-    _serve_on_free_ports(promo)
-    promote.promote(promo, "staging", "v1.0.0")
-    merge_pr(promo, "promote/staging-v1.0.0", 1)
-    promote.promote(promo, "production", "v1.0.0")
-    merge_pr(promo, "promote/production-v1.0.0", 2)
-    servers = {env: _start(promo, env) for env in ("staging", "production")}
-    yield promo, servers
-    for server in servers.values():
-        server.stop()
+def live(promoted, tmp_path):
+    """A copy of ``promoted`` (staging and production at v1.0.0, merged as PRs #1, #2) and both
+    servers up, each in its own clone of origin, started side by side."""
+    repo = relocate(promoted, tmp_path / "sandbox")
+    servers = {}
+    try:
+        for env in ("staging", "production"):
+            servers[env] = _start(repo, env)
+        for server in servers.values():
+            server.wait_started()
+        yield repo, servers
+    finally:
+        for server in servers.values():
+            server.stop()

@@ -7,15 +7,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mlops.formats import models_file
 from mlops.formats.models_file import Deployment, Pin
 from mlops.model import registry
 from mlops.promotion import promote
-from tests.conftest import dvc, git, mlops, run
-from tests.promotion.conftest import merge_pr, retrain
+from tests.conftest import git, mlops, run
+from tests.promotion.conftest import BAD_RETRAIN, dvc_checkout, merge_pr
 
+# One worker runs both: the second test copies the bad retrain the first built, instead of the
+# other worker waiting idle for that build.
+pytestmark = pytest.mark.xdist_group("bad-retrain")
 MODEL = "churn-model"
 
 
@@ -48,8 +52,8 @@ def _check(repo: Path):
     return out
 
 
-def test_a_re_created_tag_is_refused_everywhere_and_never_taken_for_a_rollback(promo):
-    repo = promo
+def test_a_re_created_tag_is_refused_everywhere_and_never_taken_for_a_rollback(bad_promo):
+    repo = bad_promo
     _promote(repo, "staging", "v1.0.0", 1)
     _promote(repo, "production", "v1.0.0", 2)
     _promote(repo, "staging", "v1.1.0", 3)
@@ -60,9 +64,10 @@ def test_a_re_created_tag_is_refused_everywhere_and_never_taken_for_a_rollback(p
 
     # a bad retrain on a branch, pushed to the DVC remote, re-tagged as v1.0.0 with the old
     # tag's JSON but the new sha256/md5
-    git(repo, "switch", "-q", "-c", "bad-retrain", "main")
-    retrain(repo, 3, "a bad retrain")
+    git(repo, "switch", "-q", BAD_RETRAIN)
+    dvc_checkout(repo)
     bad = registry.workspace_metadata(repo)
+    assert bad["sha256"] != old.digest and bad["md5"] != old.metadata["md5"]
     new_obj = _retag(
         repo, "v1.0.0", "HEAD", {**old.metadata, "sha256": bad["sha256"], "md5": bad["md5"]}
     )
@@ -109,18 +114,8 @@ def test_a_re_created_tag_is_refused_everywhere_and_never_taken_for_a_rollback(p
     assert "The history has problems" in page and f"tag {old.tag} was re-created" in page
 
 
-def _retrain_with_threshold(repo: Path, threshold: float, message: str) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["evaluate"]["threshold"] = threshold
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    dvc(repo, "repro")
-    dvc(repo, "push")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", message)
-
-
-def test_gates_read_measured_figures_never_the_tag(promo):
-    repo = promo
+def test_gates_read_measured_figures_never_the_tag(bad_promo):
+    repo = bad_promo
     _promote(repo, "staging", "v1.0.0", 1)
     path = repo / "environments" / "staging.yaml"
     config = yaml.safe_load(path.read_text())
@@ -138,9 +133,12 @@ def test_gates_read_measured_figures_never_the_tag(promo):
     assert "churn-model@v1.3.0: its message records metrics that differ from " in out.stderr
     git(repo, "switch", "-q", "-f", "main")
 
-    # a model that predicts no positive (f1 0.0), merged with hand-written reports that claim
-    # v1.1.0's metrics, and tagged with them: the tag agrees with its commit, the model does not
-    _retrain_with_threshold(repo, 0.999, "threshold 0.999")
+    # a model that predicts no positive (f1 0.0: threshold 0.999), merged with hand-written
+    # reports that claim v1.1.0's metrics, and tagged with them: the tag agrees with its commit,
+    # the model does not
+    merge_pr(repo, BAD_RETRAIN, 2, push=False)
+    dvc_checkout(repo)
+    assert registry.workspace_metadata(repo)["metrics"]["f1"] == 0.0
     (repo / "reports" / "metrics.json").write_text(json.dumps(good.metadata["metrics"]))
     git(repo, "commit", "-qam", "reports: better figures")
     git(repo, "push", "-q", "origin", "main")

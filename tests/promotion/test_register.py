@@ -6,6 +6,7 @@ import json
 import sys
 
 from tests.conftest import git, mlops, run
+from tests.promotion.conftest import dvc_checkout
 
 
 def test_register_tags_v1_then_minor_bumps_and_skips_unchanged(promo):
@@ -27,7 +28,7 @@ def test_register_tags_v1_then_minor_bumps_and_skips_unchanged(promo):
 def _first_model_back(repo):
     """Put v1.0.0's dvc.lock, reports and model back in the workspace (uncommitted)."""
     git(repo, "checkout", "churn-model@v1.0.0", "--", "dvc.lock", "reports")
-    run([sys.executable, "-m", "dvc", "checkout", "artifacts/model.skops"], repo)
+    dvc_checkout(repo, "artifacts/model.skops")
 
 
 def test_register_refuses_uncommitted_lock_then_bumps_major_and_pushes(promo):

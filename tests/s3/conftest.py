@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from mlops.serve.launcher import free_port
+from tests.promotion.conftest import registered_base  # noqa: F401  (a fixture)
 
 BUCKET = "mlops-dvc"
 _SETUP_REQUESTS = 4  # create user, put policy, create key, create bucket

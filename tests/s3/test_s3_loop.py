@@ -13,36 +13,64 @@ import yaml
 from mlops.formats import environments
 from mlops.serve import launcher
 from tests.conftest import dvc, git, mlops, new_clone, pin_sample, run
-from tests.promotion.conftest import merge_pr, relax_gates
-from tests.serve.conftest import _retrain
+from tests.promotion.conftest import dvc_checkout, merge_pr, relax_gates
 from tests.serve.conftest import deploy as pin_on_main
 from tests.serve.test_serve_swaps import RECORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("s3")]
 TOKEN = "s3-sync-token"
+TAG = "churn-model"
 
 
 def test_data_restore_pushes_to_and_pulls_from_s3(s3, prefix, tmp_path, monkeypatch):
     monkeypatch.setenv("MLOPS_DVC_REMOTE", s3.url(prefix))
     first = pin_sample(new_clone(tmp_path / "first", tmp_path / "unused"))
+    second = Path(shutil.copytree(first, tmp_path / "second", symlinks=True))  # another clone
     out = mlops(first, "data", "restore").stdout
     assert "pushed to the DVC remote" in out
     assert s3.keys(prefix), "nothing arrived in the bucket"
-    second = pin_sample(new_clone(tmp_path / "second", tmp_path / "unused"))
+    assert not (second / "data").exists()
     assert "pulled data/ from the DVC remote" in mlops(second, "data", "restore").stdout
     assert (second / "data" / "churn.csv").read_bytes() == (
         first / "data" / "churn.csv"
     ).read_bytes()
 
 
+def _remote_options(repo: Path, **options: str | None) -> None:
+    """`dvc remote modify --local storage OPTION VALUE` (None: `--unset`) for each option, with
+    DVC's own config writer (what the command runs), in this process."""
+    from dvc.config import Config
+
+    config = Config(str(repo / ".dvc"))
+    with config.edit("local") as conf:
+        section = conf["remote"].setdefault("storage", {})
+        for option, value in options.items():
+            if value is None:
+                section.pop(option, None)
+            else:
+                section[option] = value
+
+
 @pytest.fixture
-def s3_repo(built_repo, s3, prefix, tmp_path) -> Path:
-    """The built template with its DVC remote in the bucket, a bare origin, staging on a free
-    port, and v1.0.0 registered by `mlops register`."""
-    repo = tmp_path / "repo"
-    shutil.copytree(built_repo, repo, symlinks=True)
-    dvc(repo, "remote", "modify", "--local", "storage", "url", s3.url(prefix))
-    dvc(repo, "push")
+def s3_repo(registered_base, s3, prefix, tmp_path) -> Path:
+    """The built template (the commit v1.0.0 of the registered repository was built from, its
+    tags gone) with its DVC remote in the bucket, a bare origin, staging on a free port, and
+    v1.0.0 registered by `mlops register`. The branch ``retrain`` holds a retrained model (the
+    registered repository's v1.1.0, built once per session) that the bucket does not hold."""
+    repo = Path(shutil.copytree(registered_base / "repo", tmp_path / "repo", symlinks=True))
+    built, retrained = (
+        git(repo, "rev-parse", f"{TAG}@{v}^{{commit}}") for v in ("v1.0.0", "v1.1.0")
+    )
+    git(repo, "branch", "-q", "retrain", retrained)
+    git(repo, "tag", "-d", f"{TAG}@v1.0.0", f"{TAG}@v1.1.0")
+    git(repo, "remote", "remove", "origin")
+    git(repo, "reset", "-q", "--hard", built)
+    dvc_checkout(repo)
+    _remote_options(repo, url=s3.url(prefix))
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc_repo:
+        dvc_repo.push()  # the workspace's outputs, v1.0.0's: not the branch's model
     relax_gates(repo)
     path = repo / "environments" / "staging.yaml"
     url = environments.load("staging", repo).serving.url
@@ -58,7 +86,7 @@ def s3_repo(built_repo, s3, prefix, tmp_path) -> Path:
 def _server(repo: Path, url: str):
     clone = repo.parent / "server"
     git(repo.parent, "clone", "-q", str(repo.parent / "origin.git"), str(clone))
-    dvc(clone, "remote", "modify", "--local", "storage", "url", url)
+    _remote_options(clone, url=url)
     port = int(environments.load("staging", repo).serving.url.rsplit(":", 1)[1])
     return clone, launcher.start(clone, "staging", port, token=TOKEN, workers=1, sync_interval=3600)
 
@@ -85,7 +113,11 @@ def test_register_check_deploy_serve_from_s3_and_its_faults(s3_repo, s3, prefix)
         assert _serves(server) == "v1.0.0" and server.version()["sync"] == "Synced"
         assert "nothing to do" in _deploy(repo).stdout
 
-        _retrain(repo)  # only `train` re-runs; `dvc push` sends it to the bucket
+        # a retrained model merged (its branch built once per session), and `dvc push` sends
+        # it to the bucket
+        merge_pr(repo, "retrain", 2, push=False)
+        dvc_checkout(repo)
+        dvc(repo, "push")
         assert "registered churn-model@v1.1.0" in mlops(repo, "register").stdout
         git(repo, "push", "-q", "origin", "main", "--tags")
         md5 = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["train"]["outs"][0]["md5"]
@@ -117,8 +149,7 @@ def test_register_check_deploy_serve_from_s3_and_its_faults(s3_repo, s3, prefix)
         assert "Nothing was deployed" in out.stderr
         checked = mlops(repo, "check", "--base", "HEAD~1", check=False, env=wrong)
         assert checked.returncode == 1 and "the DVC remote refused access" in checked.stdout
-        for option in ("access_key_id", "secret_access_key"):
-            dvc(clone, "remote", "modify", "--local", "storage", option, "wrong")
+        _remote_options(clone, access_key_id="wrong", secret_access_key="wrong")
         out = _deploy(repo, check=False)
         assert out.returncode != 0 and "Degraded" in out.stderr
         assert "the DVC remote refused access" in out.stderr
@@ -126,7 +157,6 @@ def test_register_check_deploy_serve_from_s3_and_its_faults(s3_repo, s3, prefix)
         assert _serves(server) == "v1.0.0"
 
         # fixed: the same deploy goes through
-        for option in ("access_key_id", "secret_access_key"):
-            dvc(clone, "remote", "modify", "--local", "--unset", "storage", option)
+        _remote_options(clone, access_key_id=None, secret_access_key=None)
         _deploy(repo)
         assert _serves(server) == "v1.1.0" and server.version()["sync"] == "Synced"
