@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from mlops.core.errors import MlopsError
+from mlops.model import skops_defaults
 
 # Types a model file of this template may contain beyond skops' defaults: every estimator
 # `train.estimator` offers (mlops.stages.train.ESTIMATORS) for every task. The tree predictors
@@ -114,22 +115,20 @@ def threshold_of(model) -> float | None:
 def save(model, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    import skops.io as sio  # brings scikit-learn: imported only where a model is read or written
-
+    sio = skops_defaults.skops_io()  # brings scikit-learn: only where a model is read or written
     path.write_bytes(_normalise_zip(sio.dumps(model)))
 
 
 def untrusted_types(data: bytes) -> list[str]:
     """Types the file needs that are neither skops defaults nor in ``TRUSTED``."""
-    import skops.io as sio
-
+    sio = skops_defaults.skops_io()
     return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED))
 
 
 def loads(data: bytes, source: str = "model file"):
     """The model in ``data``, built only when every type it needs is a skops default or in
     ``TRUSTED``: skops audits the whole tree before it constructs anything."""
-    import skops.io as sio
+    sio = skops_defaults.skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
