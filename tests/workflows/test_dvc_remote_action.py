@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, dvc, git
+from tests.conftest import ROOT, built_once, dvc, git
 from tests.workflows.workflow_harness import run_action
 
 pytestmark = pytest.mark.integration
@@ -22,16 +22,20 @@ ACTION = "./.github/actions/dvc-remote"
 SECRET = "s3cr3t-value-never-printed"
 
 
-@pytest.fixture
-def clone(tmp_path) -> Path:
-    """A repository with DVC's local default remote, and our actions, as after checkout."""
-    repo = tmp_path / "repo"
+def _checked_out(base: Path) -> None:
+    repo = base / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
     dvc(repo, "init", "-q")
     dvc(repo, "remote", "add", "-d", "storage", "../.dvc-storage")
     shutil.copytree(ROOT / ".github" / "actions", repo / ".github" / "actions")
-    return repo
+
+
+@pytest.fixture
+def clone(tmp_path_factory) -> Path:
+    """A repository with DVC's local default remote, and our actions, as after checkout: built
+    once per session, this test's own copy."""
+    return built_once(tmp_path_factory, "dvc-remote-clone", _checked_out) / "repo"
 
 
 def _run(clone: Path, **inputs: str):

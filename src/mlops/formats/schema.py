@@ -11,15 +11,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from mlops.core.errors import MlopsError
 
 if TYPE_CHECKING:  # the contract calls in here (read_table, frame_schema): a type, not an import
+    import pandera.pandas as pa
+
     from mlops.formats.contract import Column, Contract
 
 
+def _pandera():
+    """pandera, imported where a schema is built: reading and writing tables (every stage but
+    validate) does not need its ~0.3 s of imports."""
+    import pandera.pandas as pa
+
+    return pa
+
+
 def _checks(col: Column) -> list[pa.Check]:
+    pa = _pandera()
     if col.numeric:
         low = -float("inf") if col.low is None else col.low
         high = float("inf") if col.high is None else col.high
@@ -28,10 +38,12 @@ def _checks(col: Column) -> list[pa.Check]:
 
 
 def _dtype(col: Column):
+    pa = _pandera()
     return {"int": pa.Int64, "float": pa.Float64, "category": pa.String}[col.kind]
 
 
 def _null_share_check(max_null_share: float) -> pa.Check:
+    pa = _pandera()
     return pa.Check(
         lambda s: s.isna().mean() <= max_null_share,
         element_wise=False,
@@ -42,6 +54,7 @@ def _null_share_check(max_null_share: float) -> pa.Check:
 
 
 def _column(col: Column, max_null_share: float) -> pa.Column:
+    pa = _pandera()
     share = max_null_share if col.max_null_share is None else col.max_null_share
     return pa.Column(
         _dtype(col),
@@ -52,6 +65,7 @@ def _column(col: Column, max_null_share: float) -> pa.Column:
 
 
 def _target_column(contract: Contract) -> tuple[pa.Column, list[pa.Check]]:
+    pa = _pandera()
     name = contract.target
     if not contract.classification:
         return pa.Column(pa.Float64), []
@@ -75,6 +89,7 @@ def frame_schema(
     """The pandera schema for a training table (with target, every column) or a serving batch
     (without: the features only). Nullable columns may hold nulls up to their
     ``max_null_share`` (else ``max_null_share`` here); the others none at all."""
+    pa = _pandera()
     cols = contract.columns if with_target else [c for c in contract.columns if c.feature]
     columns = {c.name: _column(c, max_null_share) for c in cols}
     frame_checks = []

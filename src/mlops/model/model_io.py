@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from mlops.core.errors import MlopsError
+from mlops.model import skops_defaults
 
 # Types a model file of this template may contain beyond skops' defaults: every estimator
 # `train.estimator` offers (mlops.stages.train.ESTIMATORS) for every task. The tree predictors
@@ -114,31 +115,33 @@ def threshold_of(model) -> float | None:
 def save(model, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    import skops.io as sio  # brings scikit-learn: imported only where a model is read or written
-
+    sio = skops_defaults.skops_io()  # brings scikit-learn: only where a model is read or written
     path.write_bytes(_normalise_zip(sio.dumps(model)))
 
 
 def untrusted_types(data: bytes) -> list[str]:
     """Types the file needs that are neither skops defaults nor in ``TRUSTED``."""
-    import skops.io as sio
-
+    sio = skops_defaults.skops_io()
     return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED))
 
 
 def loads(data: bytes, source: str = "model file"):
-    extra = untrusted_types(data)
-    if extra:
-        raise ModelFileError(
-            f"{source} needs types outside the allow-list: {', '.join(extra)}; "
-            "if the model code changed on purpose, add "
-            + ", ".join(f'"{t}"' for t in extra)
-            + " to TRUSTED in src/mlops/model/model_io.py"
-            " (reviewed: only types you know to be safe)"
-        )
-    import skops.io as sio
+    """The model in ``data``, built only when every type it needs is a skops default or in
+    ``TRUSTED``: skops audits the whole tree before it constructs anything."""
+    sio = skops_defaults.skops_io()
+    from skops.io.exceptions import UntrustedTypesFoundException
 
-    return sio.loads(data, trusted=list(TRUSTED))
+    try:
+        return sio.loads(data, trusted=list(TRUSTED))
+    except UntrustedTypesFoundException:
+        extra = untrusted_types(data)  # a second read, on the refusal path only, to name them
+    raise ModelFileError(
+        f"{source} needs types outside the allow-list: {', '.join(extra)}; "
+        "if the model code changed on purpose, add "
+        + ", ".join(f'"{t}"' for t in extra)
+        + " to TRUSTED in src/mlops/model/model_io.py"
+        " (reviewed: only types you know to be safe)"
+    )
 
 
 def load(path: str | Path, expected_digest: str | None = None):

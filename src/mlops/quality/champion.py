@@ -249,10 +249,13 @@ class Scorer:
         self._why = ""
         self._done: dict[tuple[str, str], Champion] = {}
         self._version: registry.Version | None = None  # the candidate, when it is registered
+        self._workspace = False  # the candidate is the workspace's
 
     @classmethod
     def for_workspace(cls, root: str | Path) -> Scorer:
-        return cls(root, lambda: workspace_holdout(root), lambda: workspace_candidate(root))
+        scorer = cls(root, lambda: workspace_holdout(root), lambda: workspace_candidate(root))
+        scorer._workspace = True
+        return scorer
 
     @classmethod
     def for_version(cls, root: str | Path, candidate: registry.Version) -> Scorer:
@@ -280,13 +283,18 @@ class Scorer:
         return self._done[key]
 
     def _remembered(self, version: registry.Version, digest: str) -> Champion:
-        """A registered candidate's scores are kept by what decides them (``score_cache``)."""
-        if self._version is None:
-            return self._score(version, digest)
+        """A registered or the workspace's candidate's scores are kept by what decides them
+        (``score_cache``)."""
         from mlops.quality import score_cache
 
+        if self._version is not None:
+            candidate = self._version
+        elif self._workspace:
+            candidate = score_cache.workspace(self.root)
+        else:
+            return self._score(version, digest)
         return score_cache.remember(
-            self._version, version, digest, lambda: self._score(version, digest), Champion
+            candidate, version, digest, lambda: self._score(version, digest), Champion
         )
 
     def _score(self, version: registry.Version, digest: str) -> Champion:

@@ -12,6 +12,9 @@ holdouts (``$XDG_CACHE_HOME/mlops/scores``), and read back instead of scoring ag
 - only a scored result is kept (a fetch that failed is tried again next time);
 - an entry that cannot be read is ignored and scored again.
 
+The workspace's candidate (`mlops report`, then `mlops gate`, in the same CI job) is kept the
+same way, by the bytes of every file its scoring reads (``workspace``).
+
 A result is only ever written after its inputs were fetched and checked against their digests
 by the code that scores them. Like any cache in the user's home, it is trusted as that home is:
 a runner starts without one (do not share it between jobs through a CI cache).
@@ -27,6 +30,8 @@ from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from mlops.core import paths
 
 if TYPE_CHECKING:
     from mlops.model import registry
@@ -56,9 +61,33 @@ def _identity(version: registry.Version) -> list:
     return [version.tag, version.obj, version.commit, version.metadata]
 
 
-def key(candidate: registry.Version, live: registry.Version, digest: str) -> str:
+# What scoring the workspace's candidate reads: its model and holdout (checked against the
+# dvc.lock that pins them), the row identities, the contract that reads the holdout, and the
+# metrics and data.dvc a result's text quotes.
+WORKSPACE_FILES = (
+    paths.MODEL,
+    paths.HOLDOUT,
+    paths.ROW_IDS,
+    "dvc.lock",
+    paths.CONTRACT,
+    paths.METRICS,
+    paths.DATA_DVC,
+)
+
+
+def workspace(root: str | Path) -> list:
+    """The workspace's candidate as its scores depend on it: each file scoring reads, by md5."""
+    out: list = ["workspace"]
+    for name in WORKSPACE_FILES:
+        path = Path(root) / name
+        out.append(hashlib.md5(path.read_bytes()).hexdigest() if path.is_file() else None)
+    return out
+
+
+def key(candidate: registry.Version | list, live: registry.Version, digest: str) -> str:
+    """``candidate``: a registered version, or ``workspace(root)``."""
     payload = {
-        "candidate": _identity(candidate),
+        "candidate": candidate if isinstance(candidate, list) else _identity(candidate),
         "live": _identity(live),
         "digest": digest,
         "code": fingerprint(),
@@ -74,7 +103,7 @@ def _path(name: str) -> Path:
 
 
 def remember(
-    candidate: registry.Version,
+    candidate: registry.Version | list,
     live: registry.Version,
     digest: str,
     compute: Callable[[], Champion],
