@@ -5,9 +5,11 @@ Labelled traffic: the environment's logged predictions of the last ``refresh.win
 the most recent ``refresh.max_rows`` of them, as rows of the contract's columns and target. A
 column the log does not hold (``feature: false``) or holds only as a hash (``personal: true``)
 is null in those rows, so the contract must allow nulls there or the refresh is refused.
-A labelled row identical to a row the table already holds (or to an earlier added one) is not
-added again: it carries no new information, and the validate stage counts duplicates against
-``validate.max_duplicate_share``; how many were skipped is reported.
+A labelled row identical to a row the table already holds (or to an earlier added one) on every
+column the log records (features and target) is not added again: it carries no new information,
+the validate stage counts duplicates against ``validate.max_duplicate_share``, and a row the table
+holds with its id would otherwise return without it, on either side of the split (a copy of a
+holdout row in train); how many were skipped is reported.
 
 The new table is validated exactly as the validate stage does (contract.yaml, params.yaml
 ``validate``); only a valid table replaces ``contract.data`` (written to a temporary file and
@@ -93,10 +95,20 @@ def traffic_rows(labelled: pd.DataFrame, contract: Contract, cap: int) -> pd.Dat
     return out.reset_index(drop=True)
 
 
-def without_repeats(table: pd.DataFrame, first_added: int) -> tuple[pd.DataFrame, int]:
+def logged_columns(contract: Contract) -> list[str]:
+    """The columns a labelled row brings from the log: the features not marked personal, and
+    the target (the others are null in added rows)."""
+    personal = set(contract.personal)
+    return [n for n in contract.features if n not in personal] + [contract.target]
+
+
+def without_repeats(
+    table: pd.DataFrame, first_added: int, columns: list[str] | None = None
+) -> tuple[pd.DataFrame, int]:
     """``table`` without the added rows (from position ``first_added``) that repeat an earlier
-    row; and how many were dropped. Repeats inside the current table are left alone."""
-    repeat = table.duplicated(keep="first").to_numpy(copy=True)
+    row on ``columns`` (default: all); and how many were dropped. Repeats inside the current
+    table are left alone."""
+    repeat = table.duplicated(subset=columns, keep="first").to_numpy(copy=True)
     repeat[:first_added] = False
     return table[~repeat].reset_index(drop=True), int(repeat.sum())
 
@@ -162,8 +174,11 @@ def refresh(
     result.recency = recency.settings(loaded["train"]).describe()
     if added.empty:
         return result
+    # compared on what the log holds: a row the table holds with its id (which the log never
+    # records) comes back without it, would be identified by its content and could land on the
+    # other side of the split, so a version could train on a copy of a row it is judged on
     table, result.duplicates_skipped = without_repeats(
-        combine(current, added, contract), len(current)
+        combine(current, added, contract), len(current), logged_columns(contract)
     )
     result.rows_added = len(table) - len(current)
     if not result.changed:

@@ -10,6 +10,7 @@ what the model really scores on those rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,14 +110,53 @@ class StoryError(MlopsError):
     exit_code = 1
 
 
-def check_recovered(fig: Figure | None, env: str) -> str:
-    """The story's last claim, checked: the retrained version is not below its live bar on
-    fresh traffic of the moved population (its bar met, or missed within noise at 95 %, as
-    `mlops performance` judges it). Otherwise ``StoryError`` saying why and what to try."""
-    if fig is not None and fig.status in (OK, WITHIN_NOISE) and fig.threshold is not None:
-        noise = (" (below the bar but its 95 % interval reaches it: within noise, no alarm)"
-                 if fig.status == WITHIN_NOISE else "")  # fmt: skip
-        return f"live performance recovered{noise}: {fig.describe()}; the bar: {fig.how}"
+class Undecided(StoryError):
+    """After every labelled round the table could give, the retrained version's live figure is
+    still within noise of its bar: neither shown to meet it nor to miss it. The story does not
+    call that a recovery, nor a failure of the loop: exit 3, after the rest of the story ran."""
+
+    exit_code = 3
+
+
+MOST_ROUNDS = 6  # extra rounds at most: bounds the run's time and how often the interval is read
+
+
+def settle(
+    first: Figure, next_round: Callable[[int], Figure | None], most: int = MOST_ROUNDS
+) -> tuple[Figure, int, bool]:
+    """While the live figure is within noise of its bar, ``next_round(k)`` sends round ``k``
+    of fresh labelled traffic and returns the figure over every round so far (None: no row
+    left). Returns the last figure, the rounds added and whether rows ran out first."""
+    fig, added = first, 0
+    while fig.status == WITHIN_NOISE and added < most:
+        more = next_round(added + 1)
+        if more is None:
+            return fig, added, True
+        fig, added = more, added + 1
+    return fig, added, False
+
+
+def check_recovered(fig: Figure | None, env: str, *, rounds: int = 0, used_up: bool = False) -> str:
+    """The story's last claim, checked on the retrained version's live figure on fresh traffic
+    of the moved population (``rounds`` extra rounds after the first): at or above its bar
+    (returns the line that says so); within noise of it with no round left to tell
+    (``Undecided``); below it beyond noise, or not measured (``StoryError``, saying why and
+    what to try)."""
+    if fig is not None and fig.threshold is not None and fig.status == OK:
+        told = f"live performance recovered, at or above its bar: {fig.describe()}"
+        return f"{told}; the bar: {fig.how}"
+    if fig is not None and fig.threshold is not None and fig.status == WITHIN_NOISE:
+        low, high = ("—" if v is None else f"{v:.4f}" for v in (fig.low, fig.high))
+        why = ("every labelled row of the moved population was used" if used_up else
+               f"{rounds} more rounds (the most the story sends) did not tell")  # fmt: skip
+        raise Undecided(
+            f"too few labelled rows to tell on this table: {fig.labelled:,} rows, interval "
+            f"[{low}, {high}] around the bar {fig.threshold:g} ({fig.metric} {fig.value:.4f} "
+            f"after the retrain, {rounds} more round(s) of fresh traffic; {why}). The retrained "
+            "version was neither shown to meet its bar nor to miss it, so the story does not "
+            f"call this a recovery (the bar: {fig.how}). A larger table, or more labelled "
+            "traffic, tells"
+        )
     shown = "no live figure" if fig is None else fig.describe()
     how = fig.how if fig is not None and fig.how else "none"
     raise StoryError(

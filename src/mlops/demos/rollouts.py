@@ -24,6 +24,7 @@ from mlops.demos.loop import (
     _labelled_round,
     _outcomes_and_performance,
     _sizes,
+    moved_round,
 )
 from mlops.formats import predlog
 from mlops.formats.contract import load_contract
@@ -35,12 +36,20 @@ LOOK_BATCH = 10  # rows per request: the canary's min_requests counts requests
 MAX_LOOKS = 12
 
 
-def _fresh(sb: sandbox.Sandbox, story: Story, rows: int, seed: int) -> traffic.Labelled:
-    """Drifted traffic (the moved population) of rows no earlier round used."""
+def _fresh(
+    sb: sandbox.Sandbox, story: Story, rows: int, seed: int, *, moved: bool = False
+) -> traffic.Labelled:
+    """Drifted traffic of rows no earlier round used: the next rows of the moved population
+    (``moved``: a live figure compared with the rounds before), else drawn from every row left
+    (the canary's looks compare two versions on the same traffic, whatever its mix)."""
     contract = load_contract(sb.work)
-    sent = traffic.labelled(
-        story.table, contract, rows, seed=seed, drift=DRIFT, mirror=True, exclude=story.used_rows
-    )
+    if moved:
+        sent = moved_round(story, rows)
+    else:
+        sent = traffic.labelled(story.table, contract, rows, seed=seed, drift=DRIFT, mirror=True,
+                                exclude=story.used_rows)  # fmt: skip
+        if sent.records:
+            story.used_rows = story.used_rows.append(sent.rows)
     if not sent.records:
         raise StoryError(
             f"{contract.data} has no labelled row left that earlier rounds did not use "
@@ -48,7 +57,6 @@ def _fresh(sb: sandbox.Sandbox, story: Story, rows: int, seed: int) -> traffic.L
             f"{len(story.table):,}): the story needs a larger "
             "table (each round sends rows no model was judged on before)"
         )
-    story.used_rows = sent.rows if story.used_rows is None else story.used_rows.append(sent.rows)
     return sent
 
 
@@ -81,7 +89,7 @@ def shadow(sb: sandbox.Sandbox, story: Story, version: str) -> None:
         f"Drifted traffic to production: {stable} answers, {version} scores "
         "the same requests off the answer's path",
     )
-    sent = _fresh(sb, story, _sizes(story.table)["shadow"], seed=9)
+    sent = _fresh(sb, story, _sizes(story.table)["shadow"], seed=9, moved=True)
     since = _labelled_round(sb, "shadowed", sent)
     logged = _records(sb, "shadowed-")
     answered = Counter((r["model_version"], r["route"]) for r in logged)

@@ -12,6 +12,12 @@ feature within the table's observed range (the highest value becomes the lowest)
 relation between features and outcome is no longer the one a model learned from the table. It
 draws without replacement and can leave out rows an earlier draw used, so a model retrained on
 one draw is judged on rows it never saw.
+
+``moved_population`` fixes, once, which rows the moved population is made of and in what order
+rounds use them (``take``): every round is then a sample of the same population. Drawing each
+round by weight from the rows left instead would use up the boosted rows first, so each later
+round would hold fewer of them: another population, and a live figure that drifts from round to
+round for that reason alone.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import pandas as pd
 from mlops.formats.contract import Contract, load_contract
 
 RAREST_BOOST = 3.0  # per unit of drift
+MOVED_SHARE = 0.75  # of the table's labelled rows: about this many make the moved population
 
 
 def _weights(frame: pd.DataFrame, contract: Contract, drift: float) -> np.ndarray | None:
@@ -113,11 +120,59 @@ def labelled(
     picked = rng.choice(
         len(pool), size=min(rows, len(pool)), replace=False, p=_weights(features, contract, drift)
     )
-    frame = features.iloc[picked]
+    return _made(table, pool.index[picked], contract, drift, mirror)
+
+
+def moved_population(
+    table: pd.DataFrame, contract: Contract, *, drift: float, seed: int, share: float = MOVED_SHARE
+) -> pd.Index:
+    """The labelled rows the moved population is made of, in the order rounds use them: each
+    row kept with probability ``min(1, c * weight)``, ``c`` such that about ``share`` of them
+    are kept (so the kept rows hold the drifted mix of categories), then in a uniform random
+    order, so rounds taken one after another all hold that same mix."""
+    pool = table[table[contract.target].notna()]
+    rng = np.random.default_rng(seed)
+    weights = _weights(pool[list(contract.features)], contract, drift)
+    kept = pool.index
+    if weights is not None:
+        kept = pool.index[rng.random(len(pool)) < _inclusion(weights, share * len(pool))]
+    return kept[rng.permutation(len(kept))]
+
+
+def _inclusion(weights: np.ndarray, size: float) -> np.ndarray:
+    """``min(1, c * weights)`` with ``c`` found by bisection so that they sum to ``size``."""
+    low, high = 0.0, 1.0 / float(weights.min())  # at ``high`` every row is kept
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if np.minimum(1.0, mid * weights).sum() < size else (low, mid)
+    return np.minimum(1.0, high * weights)
+
+
+def take(
+    table: pd.DataFrame,
+    contract: Contract,
+    order: pd.Index,
+    rows: int,
+    *,
+    used: pd.Index | None = None,
+    drift: float = 0.0,
+    mirror: bool = False,
+) -> Labelled:
+    """The next ``rows`` rows of ``order`` (``moved_population``) outside ``used``, as request
+    records moved by ``drift`` and ``mirror``, with their real targets; none when all are used."""
+    left = order if used is None else order[~order.isin(used)]
+    return _made(table, left[:rows], contract, drift, mirror)
+
+
+def _made(
+    table: pd.DataFrame, index: pd.Index, contract: Contract, drift: float, mirror: bool
+) -> Labelled:
+    """Rows ``index`` of ``table`` as request records (moved) with their real targets."""
+    frame = table.loc[index, list(contract.features)]
     if drift > 0 or mirror:
         ranges = {n: (table[n].min(), table[n].max()) for n in contract.numeric}
         frame = _shift(frame, contract, drift, ranges if mirror else None, table)
-    targets = [_plain(v) for v in pool[contract.target].iloc[picked].astype(object)]
+    targets = [_plain(v) for v in table.loc[index, contract.target].astype(object)]
     return Labelled(_as_records(frame.reset_index(drop=True), contract), targets, frame.index)
 
 
