@@ -21,7 +21,9 @@ from mlops.serve import launcher
 from tests.adopted import deploy, private_copy, tag
 from tests.conftest import built_once, dvc, git, mlops, new_clone, quick_params, run
 
-pytestmark = pytest.mark.integration
+# one worker takes all three: they share one repository, built once, and the other worker need
+# not wait for its build
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("kinds")]
 ORDER = ["poor", "fair", "good", "premium"]
 ROWS, UNLABELLED = 1200, 40
 
