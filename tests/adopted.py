@@ -7,32 +7,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from mlops.formats import models_file
 from mlops.formats.contract import load_contract
 from mlops.model import registry
 from tests.adopt import tables
-from tests.conftest import dvc, git, mlops, new_clone, private_copy  # noqa: F401 (tests import it here)
+from tests.conftest import (
+    dvc,
+    git,
+    mlops,
+    new_clone,
+    private_copy,  # noqa: F401 (tests import it here)
+    quick_params,
+)
 
 TASKS = ("binary", "multiclass", "regression")
 # table, `mlops data adopt` options
 ADOPT = {
     "binary": (tables.binary, ["--target", "bought", "--segment", "country"]),
     "multiclass": (tables.multiclass, ["--target", "grade"]),
-    "regression": (tables.regression, ["--target", "price", "--name", "house-prices"]),
+    "regression": (
+        tables.regression,
+        ["--target", "price", "--segment", "city", "--name", "house-prices"],
+    ),
 }
-
-QUICK = {"evaluate": {"latency_repeats": 5}, "hist_gradient_boosting": {"max_iter": 40}}
-
-
-def _quicker(repo: Path) -> None:
-    """Fewer boosting rounds and timing repeats: the machinery, not the model, is under test."""
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    params["evaluate"].update(QUICK["evaluate"])
-    params["train"]["hist_gradient_boosting"].update(QUICK["hist_gradient_boosting"])
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def adopted_repo(base: Path, task: str, rows: int = 600) -> Path:
@@ -42,7 +39,7 @@ def adopted_repo(base: Path, task: str, rows: int = 600) -> Path:
     make, options = ADOPT[task]
     make(rows).to_csv(table, index=False)
     mlops(repo, "data", "adopt", str(table), *options)
-    _quicker(repo)
+    quick_params(repo)
     dvc(repo, "repro")
     dvc(repo, "push")
     git(repo, "add", "-A")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = str(Path(sys.executable).parent)
@@ -139,10 +140,32 @@ def sample_clone(template_clone) -> Path:
     return pin_sample(template_clone)
 
 
+# Fewer boosting rounds and serving-latency repeats than params.yaml's: the machinery, not the
+# model, is under test, and the latency budget is timed, not trained.
+QUICK = {"max_iter": 40, "latency_repeats": 5}
+
+
+def quick_params(repo: Path) -> None:
+    """``QUICK`` in ``repo``'s params.yaml, edited as text so its comments stay."""
+    path = repo / "params.yaml"
+    text = path.read_text()
+    params = yaml.safe_load(text)
+    current = {"max_iter": params["train"]["hist_gradient_boosting"]["max_iter"],
+               "latency_repeats": params["evaluate"]["latency_repeats"]}  # fmt: skip
+    for key, value in QUICK.items():  # hist_gradient_boosting's max_iter comes first
+        text = re.sub(rf"\b{key}: {current[key]}\b", f"{key}: {value}", text, count=1)
+    path.write_text(text)
+    params = yaml.safe_load(text)
+    assert params["train"]["hist_gradient_boosting"]["max_iter"] == QUICK["max_iter"]
+    assert params["evaluate"]["latency_repeats"] == QUICK["latency_repeats"]
+
+
 def init_repo(dest: Path, remote: Path, rows: int = SMALL_ROWS) -> Path:
-    """A template repo with ``rows`` of sample data pinned in data.dvc and one commit."""
+    """A template repo with ``rows`` of sample data pinned in data.dvc, ``QUICK`` training
+    settings and one commit."""
     new_clone(dest, remote)
     use_sample(dest, rows)
+    quick_params(dest)
     git(dest, "add", "-A")
     git(dest, "commit", "-qm", "template with sample data")
     return dest

@@ -3,6 +3,7 @@ Git + DVC clone of the template; tables made here, never the workspace's data.""
 
 import hashlib
 import json
+import shutil
 import sys
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 
 from mlops.core import paths
 from tests.adopt import tables
-from tests.conftest import dvc, git, mlops, run, use_sample
+from tests.conftest import dvc, git, mlops, quick_params, run, use_sample
 
 pytestmark = pytest.mark.integration
 
@@ -63,10 +64,11 @@ def _md5(path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def _quick_params(repo) -> None:
-    """The serving budget is timed, not trained: few repeats keep the tests quick."""
-    params = repo / "params.yaml"
-    params.write_text(params.read_text().replace("latency_repeats: 60", "latency_repeats: 3"))
+def _seed_run_cache(repo, built) -> None:
+    """Copy (never link: a test may alter what it holds) the DVC cache of the session's
+    ``built`` repository, objects and run cache, into ``repo``'s: `dvc repro` then restores a
+    stage whose command, deps and params match a run made there instead of running it again."""
+    shutil.copytree(built / ".dvc" / "cache", repo / ".dvc" / "cache", dirs_exist_ok=True)
 
 
 def _run_stages(repo, monkeypatch) -> None:
@@ -95,11 +97,15 @@ def _check_outputs(repo, task) -> dict:
     return contract
 
 
-def test_adopt_then_dvc_repro_regression_with_segment_and_name(template_clone, tmp_path):
-    """The whole path with real DVC, bit-exact retraining and the gate on the adopted task."""
+def test_adopt_then_dvc_repro_regression_with_segment_and_name(template_clone, tmp_path, adopted):
+    """The whole path with real DVC, bit-exact retraining and the gate on the adopted task. The
+    session's adopted regression repository split and trained on the same table, contract and
+    params: `dvc repro` restores those two stages from its run cache (DVC keeps none for the
+    stages with uncached outputs), and a new interpreter retrains below to the same bytes."""
+    _seed_run_cache(template_clone, adopted("regression") / "repo")
     out = _adopt(template_clone, tmp_path, "regression").stdout
     assert "task regression" in out and "review before committing" in out
-    _quick_params(template_clone)
+    quick_params(template_clone)
     dvc(template_clone, "repro")
     repo = template_clone
     assert _check_outputs(repo, "regression")["model"] == "house-prices"
@@ -115,7 +121,7 @@ def test_adopt_then_dvc_repro_regression_with_segment_and_name(template_clone, t
 def test_adopt_then_every_stage_for_classification(template_clone, tmp_path, task, monkeypatch):
     out = _adopt(template_clone, tmp_path, task).stdout
     assert f"task {task}" in out
-    _quick_params(template_clone)
+    quick_params(template_clone)
     _run_stages(template_clone, monkeypatch)
     _check_outputs(template_clone, task)
     first = _md5(template_clone / paths.MODEL)
@@ -151,7 +157,7 @@ def test_bad_data_after_adoption_is_stopped_naming_the_adopted_column(template_c
     fields = lines[1].split(",")
     fields[1] = "-999.0"  # sqm: far below the adopted range
     table.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
-    dvc(template_clone, "add", "data")
+    # no `dvc add` first: `dvc repro` commits the changed data source (data.dvc) itself
     proc = dvc(template_clone, "repro", check=False)
     assert proc.returncode != 0
     assert "column 'sqm': check in_range" in proc.stderr and "-999.0" in proc.stderr

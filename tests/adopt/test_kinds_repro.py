@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,10 +18,12 @@ import yaml
 from mlops.core import paths
 from mlops.model import model_io, registry
 from mlops.serve import launcher
-from tests.adopted import _quicker, deploy, private_copy, tag
-from tests.conftest import dvc, git, mlops, new_clone, run
+from tests.adopted import deploy, private_copy, tag
+from tests.conftest import built_once, dvc, git, mlops, new_clone, quick_params, run
 
-pytestmark = pytest.mark.integration
+# one worker takes all three: they share one repository, built once, and the other worker need
+# not wait for its build
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("kinds")]
 ORDER = ["poor", "fair", "good", "premium"]
 ROWS, UNLABELLED = 1200, 40
 
@@ -44,16 +47,15 @@ def _table(n: int = ROWS, seed: int = 9) -> pd.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def kinds(tmp_path_factory):
-    """``base`` with repo/ (adopted, reproduced, v1.0.0 tagged), remote/, origin.git; and the
-    adopt output."""
-    base = tmp_path_factory.mktemp("kinds")
+def _build(base: Path) -> None:
+    """``base``: repo/ (adopted, reproduced, v1.0.0 tagged), remote/, origin.git; the adopt
+    output in repo/.git/adopt.out (copied with the repository, out of its work tree)."""
     repo = new_clone(base / "repo", base / "remote")
     source = base / "orders.parquet"
     _table().to_parquet(source, index=False)
     out = mlops(repo, "data", "adopt", str(source), "--target", "bought").stdout
-    _quicker(repo)
+    (repo / ".git" / "adopt.out").write_text(out)
+    quick_params(repo)
     dvc(repo, "repro")
     dvc(repo, "push")
     git(repo, "add", "-A")
@@ -63,7 +65,14 @@ def kinds(tmp_path_factory):
     git(repo, "remote", "add", "origin", str(base / "origin.git"))
     git(repo, "fetch", "-q", "origin")
     git(repo, "branch", "-q", "--set-upstream-to=origin/main")
-    return base, out
+
+
+@pytest.fixture(scope="session")
+def kinds(tmp_path_factory) -> tuple[Path, str]:
+    """``base`` (built once per session, this worker's copy: copy it before changing it) and the
+    adopt output."""
+    base = built_once(tmp_path_factory, "kinds", _build)
+    return base, (base / "repo" / ".git" / "adopt.out").read_text()
 
 
 def _md5(path) -> str:

@@ -13,11 +13,23 @@ from mlops.formats import predlog
 from tests.conftest import built_once, git, new_clone, use_sample
 
 
+def sample_build(factory: pytest.TempPathFactory) -> Path:
+    """A new private copy of the template with the bundled sample's contract and 1,000 rows
+    pinned in data.dvc, committed (built once per session)."""
+    return built_once(factory, "feedback", _sample_repo) / "repo"
+
+
 @pytest.fixture(scope="session")
 def sample_repo(tmp_path_factory) -> Path:
-    """The template with the bundled sample's contract (churn, binary), committed. Tests that
-    write into it use their own environment names or folders."""
-    return built_once(tmp_path_factory, "feedback", _sample_repo) / "repo"
+    """``sample_build``, this worker's copy. Tests that write into it use their own environment
+    names or folders."""
+    return sample_build(tmp_path_factory)
+
+
+@pytest.fixture
+def sample_copy(tmp_path_factory) -> Path:
+    """``sample_build``, this test's copy, for a test that changes it."""
+    return sample_build(tmp_path_factory)
 
 
 def _sample_repo(base: Path) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import dvc, git, init_repo
+from tests.conftest import dvc, git
 
 pytestmark = pytest.mark.integration  # runs the pipeline or DVC: not the fast tier
 
@@ -25,8 +25,9 @@ def _experiments(shown: list) -> dict[str, dict]:
     return out
 
 
-def test_exp_run_and_show(tmp_path):
-    repo = init_repo(tmp_path / "repo", tmp_path / "remote", rows=1500)
+def test_exp_run_and_show(repo):
+    """From the session's reproduced repository (a private copy): the experiment re-runs what
+    its params change reaches."""
     head = git(repo, "rev-parse", "HEAD")
     dvc(repo, "exp", "run", "-n", "slow-lr",
         "-S", "train.hist_gradient_boosting.learning_rate=0.03",

@@ -12,21 +12,21 @@ from mlops.core.errors import DataValidationError
 from mlops.feedback import join, outcomes
 from mlops.formats import predlog
 from mlops.formats.contract import load_contract
-from tests.conftest import dvc, mlops, new_clone, use_sample
-from tests.feedback.conftest import write_log
+from tests.conftest import dvc, mlops
+from tests.feedback.conftest import sample_build, write_log
 from tests.feedback.contracts import contract
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    """A template clone with the sample's contract; the refusal tests leave it untouched."""
-    base = tmp_path_factory.mktemp("outcomes")
-    return use_sample(new_clone(base / "repo", base / "remote"), rows=1000)
+    """A copy of the sample's repository (tests.feedback.conftest); the refusal tests leave it
+    untouched."""
+    return sample_build(tmp_path_factory)
 
 
 @pytest.fixture
-def fresh(template_clone):
-    return use_sample(template_clone, rows=1000)
+def fresh(sample_copy):
+    return sample_copy
 
 
 @pytest.mark.integration  # slower than the fast tier

@@ -11,7 +11,7 @@ import yaml
 
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
-from tests.conftest import mlops, use_sample
+from tests.conftest import mlops
 from tests.feedback.conftest import write_log
 
 pytestmark = pytest.mark.integration  # runs the pipeline or DVC: not the fast tier
@@ -37,8 +37,8 @@ def _md5(repo):
     return yaml.safe_load((repo / "data.dvc").read_text())["outs"][0]["md5"]
 
 
-def test_refresh_adds_labelled_traffic_once_within_window_and_cap(template_clone, tmp_path):
-    repo, logs = use_sample(template_clone, rows=1000), tmp_path / "logs"
+def test_refresh_adds_labelled_traffic_once_within_window_and_cap(sample_copy, tmp_path):
+    repo, logs = sample_copy, tmp_path / "logs"
     text = (repo / "params.yaml").read_text().replace("max_rows: 100000", "max_rows: 150")
     (repo / "params.yaml").write_text(text)
     now = datetime.now(UTC)
@@ -74,8 +74,8 @@ def test_refresh_adds_labelled_traffic_once_within_window_and_cap(template_clone
     assert len(state["outcome_files"]["production"]) == 2
 
 
-def test_a_refresh_that_fails_the_contract_writes_nothing(template_clone, tmp_path):
-    repo, logs = use_sample(template_clone, rows=1000), tmp_path / "logs"
+def test_a_refresh_that_fails_the_contract_writes_nothing(sample_copy, tmp_path):
+    repo, logs = sample_copy, tmp_path / "logs"
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     frame = generate(10, 3, 0.0)
     records = frame[list(sample_contract().features)].to_dict("records")
@@ -96,10 +96,10 @@ def test_a_refresh_that_fails_the_contract_writes_nothing(template_clone, tmp_pa
     assert not (repo / "data" / "refresh.json").exists()
 
 
-def test_labelled_rows_the_table_already_holds_are_not_added_twice(template_clone, tmp_path):
+def test_labelled_rows_the_table_already_holds_are_not_added_twice(sample_copy, tmp_path):
     """Traffic that repeats rows of the table (or itself) adds nothing but duplicates, which
     validate counts against max_duplicate_share: they are skipped and counted."""
-    repo, logs = use_sample(template_clone, rows=1000), tmp_path / "logs"
+    repo, logs = sample_copy, tmp_path / "logs"
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     table = sample_contract().read_table(repo / "data" / "churn.csv")
     known = table.head(50)
@@ -119,9 +119,9 @@ def test_labelled_rows_the_table_already_holds_are_not_added_twice(template_clon
     assert "no new labelled traffic from production; data/churn.csv unchanged" in again.stdout
 
 
-def test_keep_rows_drops_the_oldest_rows_and_says_so(template_clone, tmp_path):
+def test_keep_rows_drops_the_oldest_rows_and_says_so(sample_copy, tmp_path):
     """refresh.keep_rows: the table keeps its newest rows, so train and holdout follow them."""
-    repo, logs = use_sample(template_clone, rows=1000), tmp_path / "logs"
+    repo, logs = sample_copy, tmp_path / "logs"
     text = (repo / "params.yaml").read_text().replace("keep_rows: 0", "keep_rows: 1050")
     (repo / "params.yaml").write_text(text)
     recent = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="milliseconds")

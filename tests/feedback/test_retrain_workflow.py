@@ -15,7 +15,7 @@ import yaml
 
 from mlops.data.generate import generate
 from mlops.data.sample import contract as sample_contract
-from tests.conftest import ROOT, git, mlops, use_sample
+from tests.conftest import ROOT, git, mlops
 from tests.feedback.conftest import write_log
 
 WORKFLOW = ROOT / ".github" / "workflows" / "retrain.yml"
@@ -62,8 +62,7 @@ def _run(script: str, repo: Path, env: dict) -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
 
 
-def _sandbox(template_clone: Path, tmp_path: Path) -> tuple[Path, dict]:
-    repo = use_sample(template_clone, rows=1000)
+def _sandbox(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
     helper = repo / ".github" / "scripts" / "with-git-token"
     if not helper.exists():  # the workflows' token wrapper: without GIT_TOKEN it runs the command
         helper.parent.mkdir(parents=True, exist_ok=True)
@@ -108,8 +107,8 @@ def _job(repo: Path, env: dict) -> bool:
 
 
 @pytest.mark.integration  # slower than the fast tier
-def test_the_job_opens_one_pr_with_the_refreshed_data(template_clone, tmp_path):
-    repo, env = _sandbox(template_clone, tmp_path)
+def test_the_job_opens_one_pr_with_the_refreshed_data(sample_copy, tmp_path):
+    repo, env = _sandbox(sample_copy, tmp_path)
     before = (repo / "data.dvc").read_text()
     assert _job(repo, env) is True
     calls = (tmp_path / "gh-stub" / "calls").read_text()

@@ -1,5 +1,6 @@
 """`mlops report` on an adopted table of each task: the task's metrics (lower is better where it
-applies), plots and slices; a table without a segment says plainly that there are no slices."""
+applies), plots and slices (binary and regression by a segment); a table without a segment says
+plainly that there are no slices."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def test_report_per_task(task, adopted, tmp_path):
     assert all(f"]({png})" in md for png in PLOTS[task])
     if task == "binary":
         assert "### Slices by country" in md and "roc_auc base" in md
+    elif task == "regression":
+        assert "### Slices by city" in md
     else:
         assert "no segment in `contract.yaml`: no slices" in md
 
