@@ -78,24 +78,6 @@ def _unfetchable_version(repo: Path) -> None:
     git(repo, "reset", "-q", "--hard", "HEAD~1")
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    """`--dist loadgroup` sends the tests of one ``xdist_group`` to one worker by a suffix on their
-    node ids; pytest-xdist 3.8 sets it on an attribute pytest 9.2 no longer reads, so the groups
-    were spread over both workers (and each started its own shared server). Set it where pytest
-    reads it, for this folder's groups; nothing to do where xdist already did."""
-    if not getattr(config.option, "loadgroup", False):
-        return
-    from _pytest.nodeid import NodeId
-
-    here = Path(__file__).parent
-    for item in items:
-        group = item.get_closest_marker("xdist_group")
-        if group is None or here not in item.path.parents or "@" in item.nodeid.rsplit("]", 1)[-1]:
-            continue
-        item._id = NodeId.parse(f"{item.nodeid}@{group.args[0]}")
-
-
 @pytest.fixture(autouse=True)
 def serve_without_policy(monkeypatch):
     """These tests exercise serving on states pushed straight to main, so their servers apply
