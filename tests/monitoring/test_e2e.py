@@ -14,7 +14,7 @@ from mlops.demos import drift as demo
 from mlops.demos import feedback, traffic
 from mlops.formats import models_file
 from mlops.monitoring import canary
-from mlops.serve import launcher
+from mlops.serve import launcher, routing
 from tests.conftest import git, mlops, private_copy
 from tests.monitoring.conftest import MODEL, VERSION
 
@@ -60,6 +60,12 @@ def test_drift_on_the_real_servers_log(served, tmp_path):
     assert (tmp_path / "drifted" / "drift.html").is_file()
 
 
+def _request_id(n: int, canary: bool) -> str:
+    """The first id ``request-<n>-<k>`` the server routes to the canary (or the stable) at 50 %."""
+    ids = (f"request-{n}-{k}" for k in range(100))
+    return next(rid for rid in ids if (routing.bucket(rid) < 50) == canary)
+
+
 def test_canary_analysis_on_the_real_servers_metrics(served):
     git(served, "tag", "-a", f"{MODEL}@{CANARY}", "-m",
         git(served, "tag", "-l", "--format=%(contents)", f"{MODEL}@{VERSION}"))  # fmt: skip
@@ -76,9 +82,12 @@ def test_canary_analysis_on_the_real_servers_metrics(served):
     with launcher.start(served, "production") as server:
         state = server.sync()
         assert state["canary"]["version"] == CANARY, state
-        records = demo.records(served, 600, seed=5)
+        # every request twice, once on each route (ids chosen by the server's own split):
+        # both models see the same traffic, so any shift would be the models' own
+        records = demo.records(served, 300, seed=5)
         for start in range(0, len(records), 2):
-            server.predict(records[start : start + 2])
+            for route in (True, False):
+                server.predict(records[start : start + 2], _request_id(start, canary=route))
         proc = mlops(served, "canary", "--env", "production", "--url", server.url, "--json",
                      check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
