@@ -70,7 +70,7 @@ def build_registered(built_repo: Path, base: Path) -> Path:
     run(["git", "init", "-q", "--bare", str(base / "origin.git")], base)
     git(repo, "remote", "add", "origin", str(base / "origin.git"))
     mlops(repo, "register")
-    retrain(repo, 120, "retrain: fewer boosting rounds")
+    retrain(repo, 120, "retrain: other boosting rounds")
     mlops(repo, "register")
     relax_gates(repo)
     git(repo, "push", "-q", "origin", "main", "--tags")
