@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytest_plugins = ["tests.xdist_groups"]
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = str(Path(sys.executable).parent)
 SMALL_ROWS = 3000  # enough for both classes in every region, quick to train
@@ -310,25 +312,7 @@ def _slow(item) -> bool:
     return any(item.get_closest_marker(name) for name in ("e2e", "integration"))
 
 
-def _xdist_groups(config, items) -> None:
-    """`--dist loadgroup` sends the tests of one ``xdist_group`` to one worker by a suffix on their
-    node ids; pytest-xdist 3.8 sets it on an attribute pytest 9.2 no longer reads, so groups were
-    spread over both workers (each building or starting what the group shares). Set it where
-    pytest reads it; nothing to do where xdist already did."""
-    if not getattr(config.option, "loadgroup", False):
-        return
-    from _pytest.nodeid import NodeId
-
-    for item in items:
-        group = item.get_closest_marker("xdist_group")
-        if group is None or "@" in item.nodeid.rsplit("]", 1)[-1]:
-            continue
-        item._id = NodeId.parse(f"{item.nodeid}@{group.args[0]}")
-
-
-@pytest.hookimpl(trylast=True)  # after xdist's own hook
 def pytest_collection_modifyitems(config, items):
-    _xdist_groups(config, items)
     for item in items:
         if not _slow(item) and EXPENSIVE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
