@@ -75,7 +75,8 @@ def test_a_retrain_after_the_population_moved_is_judged_by_its_figure_on_traffic
     got = bars.resolve({"roc_auc": "auto"}, "v1.2.0", {"roc_auc": 0.9107}, base, env)["roc_auc"]
     assert got.value == pytest.approx(0.8021 - 0.25 * 0.3021, abs=1e-6)
     assert (got.holdout, got.rows) == (0.8021, 497)
-    assert got.how.startswith("auto: v1.2.0's holdout (its 497 rows from live traffic) roc_auc 0.8021")
+    where = "auto: v1.2.0's holdout (its 497 rows from live traffic)"
+    assert got.how.startswith(f"{where} roc_auc 0.8021")
     assert got.to_dict()["rows"] == 497
     # too few traffic rows to judge: the whole holdout's figure, as before
     base["traffic"] = _traffic(40, 0.7, 0.5, too_small="4 rows of one class (fewer than 5)")

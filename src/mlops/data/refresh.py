@@ -30,7 +30,6 @@ retrain will learn from.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,13 +38,14 @@ from pathlib import Path
 import pandas as pd
 
 from mlops.core import paths, tools
-from mlops.core.errors import DataValidationError, MlopsError
+from mlops.core.errors import DataValidationError
 from mlops.data import recency
 from mlops.feedback import join, outcomes
 from mlops.formats import params, predlog, refresh_state
 from mlops.formats.contract import Contract, load_contract
 from mlops.formats.schema import coerce, write_table
 from mlops.stages import validate
+
 
 @dataclass
 class Refreshed:

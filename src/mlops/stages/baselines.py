@@ -87,7 +87,11 @@ def evaluate(
 
 
 def on_traffic(
-    model_predictions, holdout: pd.DataFrame, from_traffic: np.ndarray, train: pd.DataFrame, contract
+    model_predictions,
+    holdout: pd.DataFrame,
+    from_traffic: np.ndarray,
+    train: pd.DataFrame,
+    contract,
 ) -> dict[str, Any] | None:
     """The ``traffic`` entry: the model (its ``model_predictions`` on ``holdout``) and the
     trivial baseline scored on the holdout rows ``from_traffic`` marks; None without any."""

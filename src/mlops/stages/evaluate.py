@@ -5,9 +5,9 @@ The binary threshold follows ``evaluate.threshold`` (a number, or ``auto``: chos
 validation rows, never the holdout; ``mlops.model.thresholds``) and is recorded in metrics.json.
 reports/baselines.json holds the trivial and linear baselines on the same holdout
 (``mlops.stages.baselines``), and, when some holdout rows came from labelled live traffic
-(``source`` in artifacts/split/row_ids.csv), the model and the trivial baseline on those rows. Each slice records its rows, its metrics, their bootstrap standard
-errors (``se``) and, when it is too small to judge, why (``too_small``;
-``mlops.evaluation.uncertainty``).
+(``source`` in artifacts/split/row_ids.csv), the model and the trivial baseline on those rows.
+Each slice records its rows, its metrics, their bootstrap standard errors (``se``) and, when it
+is too small to judge, why (``too_small``; ``mlops.evaluation.uncertainty``).
 
 Plots per task, in DVC's format under reports/plots/ and as PNGs under reports/figures/:
 binary: ROC, precision-recall, confusion, reliability; multiclass: confusion, reliability;
