@@ -9,6 +9,10 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 # Stages run as `python -m mlops.stages.X`: the locked environment comes first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# The environment is not byte-compiled at install (pyproject.toml [tool.uv]): each module's
+# bytecode is written the first time it is imported. A shell that sets PYTHONDONTWRITEBYTECODE
+# would make every run compile its imports again (imports ~10x slower), so it is not passed on.
+unexport PYTHONDONTWRITEBYTECODE
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
@@ -22,10 +26,15 @@ $(UV):
 	@$(PYTHON) -m venv $(TOOLS)
 	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# The venv is rebuilt from the lock file only when the lock or pyproject changed.
+# The venv is rebuilt from the lock file only when the lock or pyproject changed. The bytecode
+# of what every `mlops`, `dvc` and stage process imports is written here, once (~4 s; all of the
+# environment would take 30 s); the rest the first time it is imported.
+WARM := mlops.cli mlops.stages.validate mlops.stages.split mlops.stages.train \
+	mlops.stages.evaluate mlops.stages.card mlops.serve.app dvc.cli dvc.repo.reproduce
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	@echo "setup: creating $(VENV)/ from uv.lock"
 	@$(UV) sync --frozen --quiet
+	@$(VENV)/bin/python -c 'import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]' $(WARM)
 	@touch $@
 
 setup: $(VENV)/.synced ## install the locked environment (idempotent)

@@ -22,10 +22,14 @@ def _env(monitoring: dict | None = None, gates: dict | None = None):
     return environments.parse(raw, "production", "environments/production.yaml")
 
 
+def _trivial(**metrics) -> dict:
+    return {"trivial": metrics}
+
+
 def test_auto_follows_the_holdout_figure_not_a_number_typed_before_training():
     env = _env({"min_live": {"r2": "auto"}}, {"min": {"r2": 0.2}})
     # the price table: holdout r2 0.986 against the mean's 0; a bar of 0.2 would alarm on nothing
-    got = bars.resolve({"r2": "auto"}, "v1.2.0", {"r2": 0.986}, {"r2": 0.0}, env)["r2"]
+    got = bars.resolve({"r2": "auto"}, "v1.2.0", {"r2": 0.986}, _trivial(r2=0.0), env)["r2"]
     assert got.value == pytest.approx(0.7395) and got.source == "auto"
     assert (
         got.how == "auto: v1.2.0's holdout r2 0.986 - 0.25 x its lift over the trivial baseline 0"
@@ -54,8 +58,31 @@ def test_the_bar_keeps_three_quarters_of_the_lift_and_never_falls_to_the_baselin
 
 def test_a_multiclass_bar_is_above_the_majority_share_and_the_tolerance_is_the_teams():
     env = _env({"min_live": {"accuracy": "auto"}, "live_tolerance": 0.5})
-    got = bars.resolve({"accuracy": "auto"}, "v1", {"accuracy": 0.6}, {"accuracy": 0.4}, env)
+    got = bars.resolve({"accuracy": "auto"}, "v1", {"accuracy": 0.6}, _trivial(accuracy=0.4), env)
     assert got["accuracy"].value == pytest.approx(0.5) and got["accuracy"].value > 0.4
+
+
+def _traffic(rows: int, model: float, trivial: float, too_small: str = "") -> dict:
+    entry = {"rows": rows, "model": {"roc_auc": model}, "trivial": {"roc_auc": trivial}}
+    return entry | ({"too_small": too_small} if too_small else {})
+
+
+def test_a_retrain_after_the_population_moved_is_judged_by_its_figure_on_traffic_rows():
+    """A holdout of mostly old rows (0.91 overall) against the 497 rows from live traffic (0.80):
+    the version serves the moved population, so its bar is derived from the figure there."""
+    env = _env()
+    base = {"trivial": {"roc_auc": 0.5}, "traffic": _traffic(497, 0.8021, 0.5)}
+    got = bars.resolve({"roc_auc": "auto"}, "v1.2.0", {"roc_auc": 0.9107}, base, env)["roc_auc"]
+    assert got.value == pytest.approx(0.8021 - 0.25 * 0.3021, abs=1e-6)
+    assert (got.holdout, got.rows) == (0.8021, 497)
+    where = "auto: v1.2.0's holdout (its 497 rows from live traffic)"
+    assert got.how.startswith(f"{where} roc_auc 0.8021")
+    assert got.to_dict()["rows"] == 497
+    # too few traffic rows to judge: the whole holdout's figure, as before
+    base["traffic"] = _traffic(40, 0.7, 0.5, too_small="4 rows of one class (fewer than 5)")
+    whole = bars.resolve({"roc_auc": "auto"}, "v1.2.0", {"roc_auc": 0.9107}, base, env)["roc_auc"]
+    assert whole.value == pytest.approx(0.9107 - 0.25 * 0.4107, abs=1e-6) and whole.rows is None
+    assert whole.how.startswith("auto: v1.2.0's holdout roc_auc 0.9107")
 
 
 def test_explicit_numbers_apply_as_written_and_a_version_without_figures_falls_back():

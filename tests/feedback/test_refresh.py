@@ -60,6 +60,8 @@ def test_refresh_adds_labelled_traffic_once_within_window_and_cap(sample_copy, t
         frame.head(120).reset_index(drop=True), check_dtype=False,
     )  # fmt: skip
     assert mlops(repo, "data", "restore").returncode == 0  # data/ is exactly what data.dvc pins
+    state = json.loads((repo / "data" / "refresh.json").read_text())
+    assert state["traffic"] == {"rows": 120, "table_rows": 1120}  # the newest 120 are traffic
 
     again = mlops(repo, *args)
     assert (
@@ -72,6 +74,7 @@ def test_refresh_adds_labelled_traffic_once_within_window_and_cap(sample_copy, t
     assert done["rows_added"] == 80 and len(pd.read_csv(repo / "data/churn.csv")) == 1200
     state = json.loads((repo / "data" / "refresh.json").read_text())
     assert len(state["outcome_files"]["production"]) == 2
+    assert state["traffic"] == {"rows": 200, "table_rows": 1200}  # counts add up over refreshes
 
 
 def test_a_refresh_that_fails_the_contract_writes_nothing(sample_copy, tmp_path):

@@ -17,6 +17,11 @@ moved into place), and ``dvc add data`` pins it in data.dvc. ``data/refresh.json
 which outcome files were used, so running it again adds nothing twice; no new outcome means no
 change at all.
 
+``data/refresh.json`` also records how many of the table's newest rows came from live traffic
+(``traffic``: those rows and the table's length then): the split marks them in
+artifacts/split/row_ids.csv and the evaluate stage scores the version on the holdout rows among
+them too, the population it will be judged on live (``mlops.formats.refresh_state``).
+
 Rows are appended, so a row's position is its age (``mlops.data.recency``): ``refresh.keep_rows``
 keeps only the newest N rows (the oldest drop out, counted in ``rows_dropped``), and
 ``train.recency.half_life`` makes the retrain weigh newer rows more; the result says what the
@@ -25,7 +30,6 @@ retrain will learn from.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,15 +38,13 @@ from pathlib import Path
 import pandas as pd
 
 from mlops.core import paths, tools
-from mlops.core.errors import DataValidationError, MlopsError
+from mlops.core.errors import DataValidationError
 from mlops.data import recency
 from mlops.feedback import join, outcomes
-from mlops.formats import params, predlog
+from mlops.formats import params, predlog, refresh_state
 from mlops.formats.contract import Contract, load_contract
 from mlops.formats.schema import coerce, write_table
 from mlops.stages import validate
-
-STATE = "refresh.json"  # in data/: versioned with the table it describes
 
 
 @dataclass
@@ -64,16 +66,6 @@ class Refreshed:
 
     def to_dict(self) -> dict:
         return {**self.__dict__, "changed": self.changed}
-
-
-def _state(root: Path) -> dict:
-    path = root / paths.DATA_DIR / STATE
-    if not path.is_file():
-        return {"outcome_files": {}}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise MlopsError(f"{path}: not valid JSON ({exc}); delete it to start afresh") from exc
 
 
 def new_outcomes(root: Path, env: str, contract: Contract, state: dict, store=None):
@@ -158,7 +150,7 @@ def refresh(
     contract = load_contract(root)
     loaded = params.load(root / params.PARAMS_FILE)
     settings = loaded["refresh"]
-    state = _state(root)
+    state = refresh_state.read(root)
     known = new_outcomes(root, env, contract, state, store)
     log_dir = Path(log_dir) if log_dir is not None else root / predlog.DEFAULT_DIR
     window = timedelta(days=settings["window_days"])
@@ -191,7 +183,10 @@ def refresh(
     at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     state["last"] = {"env": env, "at": at, "rows_added": result.rows_added,
                      "rows_dropped": result.rows_dropped}  # fmt: skip
-    (root / paths.DATA_DIR / STATE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    state[refresh_state.TRAFFIC] = refresh_state.traffic_after(
+        state, len(current), result.rows_added, len(table)
+    )
+    refresh_state.write(state, root)
     if dvc_add:
         tools.dvc("add", paths.DATA_DIR, cwd=root)
         result.dvc_file = paths.DATA_DVC

@@ -8,6 +8,12 @@ what it adds over a constant answer is flagged, and no bar is ever one a constan
 Unset (or ``min_live: auto``): ``auto`` for the task's headline metric and for every
 ``gates.min`` metric the task measures live.
 
+When some of V's holdout rows came from labelled live traffic (`mlops data refresh`; the
+``traffic`` entry of its baselines) and they are enough to judge, the figure and the trivial
+baseline are V's on those rows: the population it serves live. A retrain after the population
+moved is otherwise held to a figure measured mostly on the old population, which may be easier
+or harder than the new one.
+
 A version whose tag records no holdout figure or baseline for the metric (registered before
 baselines were recorded, or not registered at all) falls back to ``gates.min`` for that metric
 when it has one, else is not judged on it; its bar says so.
@@ -35,6 +41,7 @@ class Bar:
     holdout: float | None = None
     trivial: float | None = None
     tolerance: float | None = None
+    rows: int | None = None  # auto from the holdout rows that came from live traffic: how many
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None or k == "value"}
@@ -66,40 +73,59 @@ def live_bar(metric: str, holdout: float, trivial: float, tolerance: float = 0.2
     return round(float(holdout + step if lower else holdout - step), 6)
 
 
-def derive(metric: str, version: str, holdout: Any, trivial: Any, tolerance: float) -> Bar | None:
-    """The ``auto`` bar of ``version`` for ``metric``; None without both figures."""
+def derive(
+    metric: str, version: str, holdout: Any, trivial: Any, tolerance: float, rows: int | None = None
+) -> Bar | None:
+    """The ``auto`` bar of ``version`` for ``metric``; None without both figures. ``rows``: the
+    figures are on that many holdout rows from live traffic (None: the whole holdout)."""
     if not (_number(holdout) and _number(trivial)):
         return None
     value = live_bar(metric, float(holdout), float(trivial), tolerance)
     lower = metric in LOWER_IS_BETTER
+    where = "holdout" if rows is None else f"holdout (its {rows:,} rows from live traffic)"
     if value == round(float(trivial), 6):
-        how = (f"auto: {version}'s holdout {metric} {holdout:.4g} does not beat its trivial "
+        how = (f"auto: {version}'s {where} {metric} {holdout:.4g} does not beat its trivial "
                f"baseline {trivial:.4g}: the bar is the baseline")  # fmt: skip
     else:
         sign, side = ("+", "margin under") if lower else ("-", "lift over")
-        how = (f"auto: {version}'s holdout {metric} {holdout:.4g} {sign} {tolerance:g} x its "
+        how = (f"auto: {version}'s {where} {metric} {holdout:.4g} {sign} {tolerance:g} x its "
                f"{side} the trivial baseline {trivial:.4g}")  # fmt: skip
-    return Bar(metric, value, AUTO, how, version, float(holdout), float(trivial), tolerance)
+    bar = Bar(metric, value, AUTO, how, version, float(holdout), float(trivial), tolerance, rows)
+    return bar
+
+
+def _on_traffic(metric: str, version: str, base: dict[str, Any], tolerance: float) -> Bar | None:
+    """The bar from the holdout rows that came from live traffic, when they can be judged."""
+    traffic = base.get("traffic")
+    if not isinstance(traffic, dict) or traffic.get("too_small"):
+        return None
+    model, trivial = traffic.get("model") or {}, traffic.get("trivial") or {}
+    rows = traffic.get("rows")
+    if not isinstance(rows, int):
+        return None
+    return derive(metric, version, model.get(metric), trivial.get(metric), tolerance, rows)
 
 
 def resolve(
     wanted: dict[str, float | str],
     version: str,
     holdout: dict[str, Any],
-    trivial: dict[str, Any],
+    base: dict[str, Any],
     env: Environment,
 ) -> dict[str, Bar]:
-    """Each wanted metric's bar for ``version`` (see the module doc)."""
+    """Each wanted metric's bar for ``version`` (see the module doc); ``holdout``: its holdout
+    metrics, ``base``: its baselines (``trivial``, and ``traffic`` when recorded)."""
     out = {}
+    trivial = base.get("trivial") or {}
     for metric, spec in wanted.items():
         if spec != AUTO:
             out[metric] = Bar(metric, float(spec), "set", f"{env.source}: monitoring.min_live")
             continue
         tolerance = env.monitoring.live_tolerance
-        bar = derive(metric, version, holdout.get(metric), trivial.get(metric), tolerance)
-        if bar is None:
-            bar = _fallback(metric, version, env)
-        out[metric] = bar
+        bar = _on_traffic(metric, version, base, tolerance) or derive(
+            metric, version, holdout.get(metric), trivial.get(metric), tolerance
+        )
+        out[metric] = bar or _fallback(metric, version, env)
     return out
 
 

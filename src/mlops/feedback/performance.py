@@ -267,7 +267,7 @@ def measure(
     for (version, route), group in labelled.groupby(["model_version", "route"], sort=True):
         version = str(version)
         recorded, base = holdout.get(version, {}), (baselines or {}).get(version) or {}
-        own = bars.resolve(wanted, version, recorded, base.get("trivial") or {}, env)
+        own = bars.resolve(wanted, version, recorded, base, env)
         status, table = judge(group, contract, bars.thresholds(own),
                               env.monitoring.min_outcomes, recorded, base)  # fmt: skip
         n = int(group[contract.target].notna().sum())

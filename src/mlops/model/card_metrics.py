@@ -59,6 +59,30 @@ def metrics_section(inputs, binary: bool) -> list[str]:
     lines += metric_table(inputs.metrics, inputs.baselines)
     if not inputs.baselines:
         lines += ["", f"No baselines recorded (`{paths.BASELINES}`): run `dvc repro`."]
+    return lines + traffic_lines(inputs.baselines.get("traffic"))
+
+
+def traffic_lines(traffic: dict[str, Any] | None) -> list[str]:
+    """The holdout rows that came from labelled live traffic (`mlops data refresh`): the
+    population this version will serve, scored apart; its default live bar comes from here."""
+    if not traffic:
+        return []
+    judged = (
+        f"too few to judge ({traffic['too_small']}): the live bar comes from the whole holdout"
+        if traffic.get("too_small")
+        else "the default live bar (`mlops performance`) is derived from these figures"
+    )
+    lines = [
+        "",
+        f"Of these, {traffic['rows']} rows came from labelled live traffic (`mlops data "
+        f"refresh`), the population this version serves; {judged}:",
+        "",
+        "| metric | model | trivial baseline |",
+        "|---|---:|---:|",
+    ]
+    trivial = traffic.get("trivial", {})
+    for name, value in sorted(traffic.get("model", {}).items()):
+        lines.append(f"| {name} | {fmt(value)} | {fmt(trivial.get(name, '–'))} |")
     return lines
 
 

@@ -6,7 +6,12 @@ same metrics (``mlops.evaluation.scoring``), and writes them to reports/baseline
 - ``trivial``: the majority class with the training prior as its probability (classification),
   or the training mean (regression): what a model that learnt nothing scores;
 - ``linear``: the plain linear model of ``train.linear`` (logistic regression or ridge) on the
-  same features, fit on at most ``LINEAR_ROWS`` evenly spaced training rows.
+  same features, fit on at most ``LINEAR_ROWS`` evenly spaced training rows;
+- ``traffic`` (only when some holdout rows came from labelled live traffic, `mlops data
+  refresh`): the model and the trivial baseline on those rows alone, with their count, the
+  model's standard errors and, when they are too few to judge, why. That is the population the
+  version will serve, so its default live bar is derived from these figures when they can be
+  judged (``mlops.feedback.bars``).
 """
 
 from __future__ import annotations
@@ -79,6 +84,33 @@ def evaluate(
         "trivial": score(trivial, holdout, thresholds.DEFAULT, contract),
         "linear": scored | _threshold(contract, cut),
     }
+
+
+def on_traffic(
+    model_predictions,
+    holdout: pd.DataFrame,
+    from_traffic: np.ndarray,
+    train: pd.DataFrame,
+    contract,
+) -> dict[str, Any] | None:
+    """The ``traffic`` entry: the model (its ``model_predictions`` on ``holdout``) and the
+    trivial baseline scored on the holdout rows ``from_traffic`` marks; None without any."""
+    from mlops.evaluation import uncertainty
+
+    idx = np.flatnonzero(from_traffic)
+    if not len(idx):
+        return None
+    y = holdout[contract.target].to_numpy()[idx]
+    part = scoring.subset(model_predictions, idx)
+    trivial = score(trivial_model(train, contract), holdout.iloc[idx], 0.5, contract)
+    out = {
+        "rows": len(idx),
+        "model": scoring.score(y, part, contract),
+        "trivial": trivial,
+        "se": uncertainty.standard_errors(y, part, contract),
+    }
+    small = uncertainty.too_small(y, contract)
+    return out | ({"too_small": small} if small else {})
 
 
 def _threshold(contract, cut: float) -> dict[str, float]:

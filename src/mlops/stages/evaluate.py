@@ -4,9 +4,10 @@ uncertainty, the serving budget and plots.
 The binary threshold follows ``evaluate.threshold`` (a number, or ``auto``: chosen on the
 validation rows, never the holdout; ``mlops.model.thresholds``) and is recorded in metrics.json.
 reports/baselines.json holds the trivial and linear baselines on the same holdout
-(``mlops.stages.baselines``). Each slice records its rows, its metrics, their bootstrap standard
-errors (``se``) and, when it is too small to judge, why (``too_small``;
-``mlops.evaluation.uncertainty``).
+(``mlops.stages.baselines``), and, when some holdout rows came from labelled live traffic
+(``source`` in artifacts/split/row_ids.csv), the model and the trivial baseline on those rows.
+Each slice records its rows, its metrics, their bootstrap standard errors (``se``) and, when it
+is too small to judge, why (``too_small``; ``mlops.evaluation.uncertainty``).
 
 Plots per task, in DVC's format under reports/plots/ and as PNGs under reports/figures/:
 binary: ROC, precision-recall, confusion, reliability; multiclass: confusion, reliability;
@@ -214,6 +215,23 @@ def predictions_frame(p: scoring.Predictions, contract: Contract) -> pd.DataFram
     return frame
 
 
+def holdout_from_traffic(rows: int) -> np.ndarray:
+    """Per holdout row (table order): did it come from labelled live traffic (row_ids.csv)?"""
+    from mlops.core.errors import MlopsError
+    from mlops.stages.split import TRAFFIC
+
+    ids = pd.read_csv(paths.ROW_IDS, dtype=str, keep_default_na=False)
+    held = ids[ids["side"] == "holdout"]
+    if len(held) != rows:
+        raise MlopsError(
+            f"{paths.ROW_IDS} lists {len(held)} holdout rows but {paths.HOLDOUT} has {rows}: "
+            "run `dvc repro`"
+        )
+    if "source" not in held:
+        return np.zeros(rows, dtype=bool)
+    return (held["source"] == TRAFFIC).to_numpy()
+
+
 def _clear(folder: str, keep: tuple[str, ...], suffix: str) -> None:
     """Remove another task's plot files, so a task switch leaves no stale plots."""
     for path in Path(folder).glob(f"*{suffix}"):
@@ -237,12 +255,13 @@ def main() -> int:
     write_json(paths.METRICS, result["metrics"])
     write_json(paths.SLICES, result["slices"])
     train = contract.read_table(paths.TRAIN)
-    write_json(
-        paths.BASELINES,
-        baselines.evaluate(
-            train, validation, holdout, params.section("train"), settings["threshold"], contract
-        ),
+    measured = baselines.evaluate(
+        train, validation, holdout, params.section("train"), settings["threshold"], contract
     )
+    traffic = baselines.on_traffic(
+        result["predictions"], holdout, holdout_from_traffic(len(holdout)), train, contract
+    )
+    write_json(paths.BASELINES, measured | ({"traffic": traffic} if traffic else {}))
     features = holdout[list(contract.features)]
     write_json(
         paths.SERVING,

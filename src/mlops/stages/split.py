@@ -7,9 +7,12 @@ that identity and ``split.seed`` alone: ``holdout`` for a ``holdout_size`` share
 Adding rows (`mlops data refresh`) therefore only adds rows to each side: a row that was in a
 holdout stays there, and a model never trains on a row an older version was judged on.
 
-``artifacts/split/row_ids.csv`` records every row's identity and side, in table order. DVC pins
-it in dvc.lock, so a version's tag points at the exact rows it trained on; `mlops.quality.champion`
-reads it to compare two versions on rows neither trained on.
+``artifacts/split/row_ids.csv`` records every row's identity, side and source, in table order.
+DVC pins it in dvc.lock, so a version's tag points at the exact rows it trained on;
+`mlops.quality.champion` reads it to compare two versions on rows neither trained on. ``source``
+is ``traffic`` for the newest rows `mlops data refresh` added from labelled live traffic
+(data/refresh.json, ``mlops.formats.refresh_state``), else ``table``: the evaluate stage also
+scores the version on the holdout rows from traffic, the population it will serve.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ import numpy as np
 import pandas as pd
 
 from mlops.core import paths
-from mlops.formats import params
+from mlops.formats import params, refresh_state
 from mlops.formats.contract import Contract, load_contract
 from mlops.formats.schema import write_table
 
 SIDES = ("train", "validation", "holdout")
+TRAFFIC, TABLE = "traffic", "table"  # row_ids.csv ``source``
 # pandas' SipHash key: fixed, so an identity never depends on the library's defaults.
 _KEY = "mlops-row-ident1"
 _SCALE = float(2**64)
@@ -86,25 +90,35 @@ def hex_ids(ids: np.ndarray) -> np.ndarray:
     return np.frombuffer(raw, dtype="S16").astype(str)
 
 
+def sources(rows: int, from_traffic: int) -> np.ndarray:
+    """``table`` | ``traffic`` per row: the newest ``from_traffic`` rows came from traffic."""
+    return np.where(np.arange(rows) >= rows - from_traffic, TRAFFIC, TABLE)
+
+
 def split(
-    df: pd.DataFrame, settings: dict[str, Any], contract: Contract
+    df: pd.DataFrame, settings: dict[str, Any], contract: Contract, from_traffic: int = 0
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The three sides (rows in table order) and the row-identity table (``row_id``, ``side``)."""
+    """The three sides (rows in table order) and the row-identity table (``row_id``, ``side``,
+    ``source``; the newest ``from_traffic`` rows came from live traffic)."""
     ids = row_ids(df, contract)
     side = sides(ids, settings)
     parts = {name: df[side == name] for name in SIDES}
-    return parts, pd.DataFrame({"row_id": hex_ids(ids), "side": side})
+    source = sources(len(df), from_traffic)
+    return parts, pd.DataFrame({"row_id": hex_ids(ids), "side": side, "source": source})
 
 
 def main() -> int:
     contract = load_contract()
-    parts, ids = split(contract.read_table(contract.data), params.section("split"), contract)
+    table = contract.read_table(contract.data)
+    from_traffic = refresh_state.newest_from_traffic(refresh_state.read(), len(table))
+    parts, ids = split(table, params.section("split"), contract, from_traffic)
     write_table(parts["train"], paths.TRAIN)
     write_table(parts["validation"], paths.VALIDATION_SPLIT)
     write_table(parts["holdout"], paths.HOLDOUT)
     write_table(ids, paths.ROW_IDS)
     counts = ", ".join(f"{len(parts[s])} {s}" for s in SIDES)
-    print(f"split: {counts} rows (by row identity; {paths.ROW_IDS})")
+    traffic = f"; the newest {from_traffic} from live traffic" if from_traffic else ""
+    print(f"split: {counts} rows (by row identity; {paths.ROW_IDS}{traffic})")
     return 0
 
 
