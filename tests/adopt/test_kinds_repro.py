@@ -99,12 +99,17 @@ def test_categorical_parquet_adopts_and_trains_with_its_order(kinds):
 
 
 def test_a_row_sent_as_exported_is_answered_and_a_two_refused(kinds, tmp_path):
+    from mlops.demos.drift import wait_for_log
+    from mlops.formats import predlog
+
     repo = private_copy(kinds[0], tmp_path)
     deploy(repo, "staging", "v1.0.0")
-    rows = _table().drop(columns="bought").head(5).astype(object)
+    rows = _table().head(5).astype(object)  # every column, the id and the target included
     exported = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
                 for r in rows.to_dict("records")]  # fmt: skip
-    with launcher.start(repo, "staging") as server:
+    assert "bought" in exported[0]
+    logs = tmp_path / "logs"
+    with launcher.start(repo, "staging", log_dir=str(logs)) as server:
         import httpx
 
         client = httpx.Client(base_url=server.url, timeout=60)
@@ -114,6 +119,9 @@ def test_a_row_sent_as_exported_is_answered_and_a_two_refused(kinds, tmp_path):
         bad = client.post("/predict", json={"records": [{**exported[0], "promo": 2}]})
         assert bad.status_code == 422
         assert [e["loc"] for e in bad.json()["detail"]] == [["records", 0, "promo"]]
+        wait_for_log(logs, "staging", "v1.0.0", 5)
+    logged = [r["features"] for r in predlog.read(logs, "staging")]
+    assert len(logged) == 5 and not any("bought" in f for f in logged)  # the target never logged
 
 
 def test_recency_changes_the_model_and_the_version_records_it(kinds, tmp_path):

@@ -111,9 +111,11 @@ class Validator:
         self.features = contract.features
         self.checks = tuple((c, _check(c)) for c in contract.columns if c.feature)
         self._feature_set = frozenset(self.features)
-        # a record may also carry the table's other columns (feature: false, e.g. an id), as a
-        # row exported from the table does: accepted, never scored (the target stays refused)
+        # a record may also carry the table's other columns (feature: false, e.g. an id) and its
+        # target, as a row exported from the table does: accepted, never scored; the target is
+        # dropped before anything sees it (the log, a shadow), since outcomes arrive on their own
         self._known = frozenset(c.name for c in contract.columns)
+        self._target = contract.target
         self._dtypes = contract.dtypes(with_target=False, features_only=True)
 
     def records(self, body: Any) -> list[dict[str, Any]]:
@@ -124,6 +126,10 @@ class Validator:
             # the fast path: the right keys and no problem in any value
             if type(record) is dict and self._keys_ok(record) and self._clean(record):
                 continue
+            if type(record) is dict and self._target in record:
+                record = rows[index] = {k: v for k, v in record.items() if k != self._target}
+                if self._keys_ok(record) and self._clean(record):
+                    continue
             for error in self._record_errors(index, record):
                 if len(errors) < MAX_ERRORS:
                     errors.append(error)
@@ -167,10 +173,7 @@ class Validator:
             if problem:
                 yield _error(loc, problem, "value", value)
         for name in record.keys() - self._known:
-            # the outcome is not known when a prediction is asked for: say so, not "unknown"
-            target = name == self.contract.target
-            problem = "the target: send the features only" if target else "unknown field"
-            yield _error(["records", index, name], problem, "extra")
+            yield _error(["records", index, name], "unknown field", "extra")
 
     def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
         """Validated records -> the frame the model was trained on (same columns, same dtypes).
