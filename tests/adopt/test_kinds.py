@@ -80,15 +80,17 @@ def _record(contract: Contract) -> dict:
             "member": None, "x": 0.5}  # fmt: skip
 
 
-def test_requests_carry_feature_false_columns_and_codes_but_not_a_two_or_the_target():
+def test_requests_carry_feature_false_columns_the_target_and_codes_but_not_a_two():
     contract = _infer(_table()).contract
     validator = Validator(contract)
     as_exported = _record(contract)
-    rows = validator.records({"records": [as_exported, {**as_exported, "member": 1}]})
+    with_target = {**as_exported, contract.target: "yes"}  # the row exactly as the table holds it
+    rows = validator.records({"records": [as_exported, {**as_exported, "member": 1}, with_target]})
     frame = validator.frame(rows)
     assert list(frame.columns) == list(contract.features)  # the id is never scored
     assert frame["member"].tolist()[1] == "1"  # a JSON number read as the table's text
-    for bad, column in (({"promo": 2}, "promo"), ({"member": 2}, "member"), ({"y": "yes"}, "y")):
+    assert rows[2] == as_exported  # the target is dropped before scoring and the log
+    for bad, column in (({"promo": 2}, "promo"), ({"member": 2}, "member"), ({"z": 1}, "z")):
         with pytest.raises(RequestError) as caught:
             validator.records({"records": [{**as_exported, **bad}]})
         assert [e["loc"] for e in caught.value.errors] == [["records", 0, column]]
