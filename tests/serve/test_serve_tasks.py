@@ -67,13 +67,17 @@ def test_answers_per_task_and_422s_name_the_adopted_column(served):
             ({**records[0], number: "high"}, number, "must be "),
             ({**records[0], number: 1e12}, number, "must be between"),
             ({k: v for k, v in records[0].items() if k != category}, category, "field required"),
-            ({**records[0], contract.target: 1}, contract.target, "the target: send the features"),
+            ({**records[0], "not_a_column": 1}, "not_a_column", "unknown field"),
         ]
         for record, column, words in bad:
             resp = client.post("/predict", json={"records": [record]})
             assert resp.status_code == 422, resp.text
             [error] = resp.json()["detail"]
             assert error["loc"] == ["records", 0, column] and words in error["msg"], error
+        # a row exactly as the table holds it, target included: answered, the target unscored
+        exported = client.post("/predict", json={"records": [{**records[0], contract.target: 1}]})
+        assert exported.status_code == 200, exported.text
+        assert exported.json()["predictions"] == body["predictions"][:1]
         metrics = client.get("/metrics").text
         name = {
             "binary": "mlops_prediction_score_bucket",
@@ -83,7 +87,8 @@ def test_answers_per_task_and_422s_name_the_adopted_column(served):
         assert f"{name}{{" in metrics
 
     logged = list(predlog.read(repo / predlog.DEFAULT_DIR, "staging"))
-    assert len(logged) == len(records)
+    assert len(logged) == len(records) + 1 and logged[-1]["features"] == records[0]  # no target
+    logged = logged[:-1]
     assert [r["prediction"] for r in logged] == body["predictions"]
     probability = [r["probability"] for r in logged]
     if task == "regression":
