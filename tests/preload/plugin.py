@@ -28,6 +28,7 @@ shim({kind!r}, {socket!r}, {modules!r}, {real!r})
 """
 
 _shims: Path | None = None
+_server: subprocess.Popen | None = None
 
 
 def enabled() -> bool:
@@ -49,7 +50,7 @@ def shims() -> Path | None:
 def wait_ready(seconds: float) -> bool:
     """Whether the server listens (waiting up to ``seconds`` for its imports)."""
     deadline = time.monotonic() + seconds
-    while _shims is not None and time.monotonic() < deadline:
+    while _shims is not None and _server.poll() is None and time.monotonic() < deadline:
         if (_shims.parent / "socket").exists():
             return True
         time.sleep(0.1)
@@ -98,7 +99,7 @@ def stop_server(server: subprocess.Popen) -> None:
 def preload_server(isolated_git):
     """The server and shims for this worker's session (after tests.conftest's isolated HOME,
     which the server's imports read)."""
-    global _shims
+    global _shims, _server
     if not enabled():
         yield None
         return
@@ -107,7 +108,7 @@ def preload_server(isolated_git):
     _shims = write_shims(folder / "bin", socket, MODULES)
     saved_path = os.environ["PATH"]
     os.environ["PATH"] = f"{_shims}{os.pathsep}{saved_path}"
-    server = start_server(socket, MODULES, folder / "server.log")
+    server = _server = start_server(socket, MODULES, folder / "server.log")
     try:
         yield server
     finally:

@@ -48,7 +48,7 @@ class EnvReads:
     PINNED_PREFIXES)."""
 
     def __init__(self) -> None:
-        self.keys: set[str] = set()
+        self.keys: dict[str, str] = {}  # key: where it was first read
         self.scans: set[str] = set()
 
     def __enter__(self) -> EnvReads:
@@ -56,8 +56,9 @@ class EnvReads:
         self.saved = cls.__getitem__, cls.__iter__
 
         def getitem(mapping, key):
-            if _caller() not in reads.scans:  # a scan's reads are not lookups
-                reads.keys.add(key)
+            where = _caller()
+            if where not in reads.scans:  # a scan's reads are not lookups
+                reads.keys.setdefault(os.fsdecode(key), where)  # os.environb's too
             return reads.saved[0](mapping, key)
 
         def iterate(mapping):
@@ -91,7 +92,7 @@ class Server:
                 from dvc.cli.parser import get_main_parser
 
                 get_main_parser()  # imports every DVC command's module
-        self.read = reads.keys - NOT_KEPT
+        self.read = {key: where for key, where in reads.keys.items() if key not in NOT_KEPT}
         self.env_defaults = {k: v for k, v in os.environ.items() if k not in self.start_env}
         os.environ.clear()
         os.environ.update(self.start_env)
@@ -109,7 +110,7 @@ class Server:
         env = {**self.env_defaults, **request["env"]}
         loaded = {**self.env_defaults, **self.start_env}
         keys = {k for k in {*env, *loaded} if k.startswith(PINNED_PREFIXES)}
-        for key in self.read | PINNED | keys:
+        for key in {*self.read, *PINNED, *keys}:
             if env.get(key) != loaded.get(key):
                 return f"{key} differs from the server's"
         try:
@@ -214,6 +215,8 @@ def main(argv: list[str]) -> None:
     started = time.perf_counter()
     server = Server(modules, imports)
     print(f"preload: imports took {time.perf_counter() - started:.2f} s", file=sys.stderr)
+    for key, where in sorted(server.read.items()):
+        print(f"preload: pinned {key} (read at {where})", file=sys.stderr)
     try:
         server.serve(path)
     finally:
