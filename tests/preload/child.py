@@ -5,6 +5,7 @@ leave the way a fresh interpreter leaves (threads joined, atexit run, streams fl
 from __future__ import annotations
 
 import atexit
+import builtins
 import contextlib
 import os
 import runpy
@@ -29,10 +30,19 @@ def become(request: dict, fds: list[int], env_defaults: dict[str, str], own: lis
     os.environ.update(request["env"])
     for key, value in env_defaults.items():
         os.environ.setdefault(key, value)
-    sys.path[0] = os.getcwd()  # what `python -m` puts first
-    for name in [*own, _executed(request["module"])]:
+    sys.path[0] = first_path(request)
+    for name in own:
         sys.modules.pop(name, None)
+    if "module" in request:
+        sys.modules.pop(_executed(request["module"]), None)
     _reseed()
+
+
+def first_path(request: dict) -> str:
+    """sys.path[0] of a fresh `python -m MODULE` (the cwd) or `python SCRIPT` (its folder)."""
+    if "module" in request:
+        return request["cwd"]
+    return os.path.dirname(os.path.realpath(request["script"]))
 
 
 def _executed(module: str) -> str:
@@ -50,12 +60,16 @@ def _reseed() -> None:
         numpy_random.seed()
 
 
-def run(module: str, args: list[str]) -> int:
-    """``python -m module *args`` in this process; the exit status a fresh interpreter gives."""
-    sys.argv = [module, *args]  # runpy puts the module's file first, as `-m` does
-    sys.modules["__main__"] = types.ModuleType("__main__")  # not the server's
+def run(request: dict) -> int:
+    """``python -m MODULE ARGS`` or ``python SCRIPT ARGS`` (a console script, as its shebang
+    runs it) in this process; the exit status a fresh interpreter gives."""
+    sys.modules["__main__"] = main = types.ModuleType("__main__")  # not the server's
     try:
-        runpy._run_module_as_main(module)  # what `python -m` calls
+        if "module" in request:
+            sys.argv = [request["module"], *request["args"]]  # runpy puts the file first
+            runpy._run_module_as_main(request["module"])  # what `python -m` calls
+        else:
+            _run_script(main, request["script"], request["args"])
         code = 0
     except SystemExit as stop:
         code = _exit_code(stop.code)
@@ -63,10 +77,20 @@ def run(module: str, args: list[str]) -> int:
         traceback.print_exc()
         code = -signal.SIGINT
     except BaseException as error:  # a fresh interpreter prints any uncaught exception
-        error.__traceback__ = error.__traceback__.tb_next  # from runpy's frame on, as `-m`
+        error.__traceback__ = error.__traceback__.tb_next  # without this module's frames
+        if "script" in request:
+            error.__traceback__ = error.__traceback__.tb_next
         sys.excepthook(type(error), error, error.__traceback__)
         code = 1
     return _finish(code)
+
+
+def _run_script(main: types.ModuleType, path: str, args: list[str]) -> None:
+    sys.argv = [path, *args]
+    with open(path, "rb") as source:
+        code = compile(source.read(), path, "exec")
+    main.__dict__.update(__file__=path, __cached__=None, __builtins__=builtins)
+    exec(code, main.__dict__)  # the program the caller named, as python runs it
 
 
 def _exit_code(value: object) -> int:

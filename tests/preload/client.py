@@ -16,25 +16,23 @@ from tests.preload import wire
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def preloaded_module(kind: str, args: list[str], modules: list[str]) -> str | None:
-    """The module a shim's arguments run, when the server preloads it: `dvc ARGS` is `python -m
-    dvc ARGS`; for `python` only the exact form `-m MODULE ARGS` (no interpreter option)."""
-    if kind == "dvc":
-        module = "dvc"
-    elif len(args) >= 2 and args[0] == "-m":
-        module = args[1]
-    else:
-        return None
-    return module if any(_covers(prefix, module) for prefix in modules) else None
+def request(kind: str, args: list[str], programs: list[str], real: list[str]) -> dict | None:
+    """What to ask the server for, when it preloads the program: a console script (`dvc`,
+    `mlops`) runs as its shebang runs it; for `python` only the exact form `-m MODULE ARGS`."""
+    if kind != "python":
+        return {"script": real[0], "args": args} if real[0] in programs else None
+    if len(args) >= 2 and args[0] == "-m" and any(_covers(p, args[1]) for p in programs):
+        return {"module": args[1], "args": args[2:]}
+    return None
 
 
 def _covers(prefix: str, module: str) -> bool:
     return module == prefix or (prefix.endswith(".") and module.startswith(prefix))
 
 
-def call(socket_path: str, module: str, args: list[str]) -> int | None:
-    """Run ``module`` with ``args`` (sys.argv[1:]) in a child of the server, with this process's
-    cwd, environment and stdio; its exit code (negative: killed by that signal), or None when the
+def call(socket_path: str, program: dict) -> int | None:
+    """Run ``program`` (request()) in a child of the server, with this process's cwd,
+    environment and stdio; its exit code (negative: killed by that signal), or None when the
     server did not take it (nothing has run then)."""
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -42,9 +40,9 @@ def call(socket_path: str, module: str, args: list[str]) -> int | None:
     except OSError:
         return None
     with sock:
-        request = {"module": module, "args": args, "cwd": os.getcwd(), "env": dict(os.environ)}
+        whole = {**program, "cwd": os.getcwd(), "env": dict(os.environ)}
         try:
-            wire.send_request(sock, request, [0, 1, 2])
+            wire.send_request(sock, whole, [0, 1, 2])
         except OSError:
             return None
         replies = wire.Replies(sock)
@@ -58,7 +56,8 @@ def call(socket_path: str, module: str, args: list[str]) -> int | None:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if last is None:
-        sys.stderr.write(f"preload: the server lost {module}'s exit status\n")
+        name = program.get("module") or program["script"]
+        sys.stderr.write(f"preload: the server lost {name}'s exit status\n")
         return 1
     return last["exit"]
 
@@ -80,14 +79,13 @@ def exit_like(code: int) -> None:
     os._exit(code & 0xFF)
 
 
-def shim(kind: str, socket_path: str, modules: list[str], real: list[str]) -> None:
+def shim(kind: str, socket_path: str, programs: list[str], real: list[str]) -> None:
     """The shim's whole work: through the server when it takes the call, else exec ``real``
     (the venv's interpreter or script) with the same arguments."""
     args = sys.argv[1:]
-    module = preloaded_module(kind, args, modules)
-    if module is not None and os.environ.get("MLOPS_TEST_PRELOAD") != "0":
-        rest = args if kind == "dvc" else args[2:]
-        code = call(socket_path, module, rest)
+    program = request(kind, args, programs, real)
+    if program is not None and os.environ.get("MLOPS_TEST_PRELOAD") != "0":
+        code = call(socket_path, program)
         if code is not None:
             exit_like(code)
     os.execv(real[0], [*real, *args])

@@ -18,13 +18,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-# What the server preloads and takes: DVC and the pipeline's stages.
-MODULES = ["dvc", "mlops.stages."]
+# What the server preloads and takes: DVC (`python -m dvc` and its console script) and the
+# pipeline's stages.
+SCRIPTS = [BIN / "dvc"]
+PROGRAMS = ["dvc", "mlops.stages.", *map(str, SCRIPTS)]
 SHIM = """#!{python} -IS
 import sys
 sys.path.insert(0, {root!r})
 from tests.preload.client import shim
-shim({kind!r}, {socket!r}, {modules!r}, {real!r})
+shim({kind!r}, {socket!r}, {programs!r}, {real!r})
 """
 
 _shims: Path | None = None
@@ -38,7 +40,7 @@ def enabled() -> bool:
 def dvc_command() -> list[str]:
     """How the suite starts `dvc`: the shim while the launcher is on, else `python -m dvc`."""
     if _shims is not None and enabled():
-        return [str(_shims / "dvc")]
+        return [str(_shims / "python"), "-m", "dvc"]
     return [sys.executable, "-m", "dvc"]
 
 
@@ -61,26 +63,27 @@ def server_log() -> str:
     return (_shims.parent / "server.log").read_text() if _shims is not None else ""
 
 
-def write_shims(folder: Path, socket: Path, modules: list[str]) -> Path:
-    """`python` and `dvc` shims in ``folder`` that send what ``modules`` cover to ``socket``."""
+def write_shims(folder: Path, socket: Path, programs: list[str], scripts=()) -> Path:
+    """A `python` shim, and one per console script in ``scripts`` (named as it is), in
+    ``folder``: they send what ``programs`` cover to the server at ``socket``."""
     folder.mkdir(parents=True, exist_ok=True)
-    for kind, real in (("python", [sys.executable]), ("dvc", [str(BIN / "dvc")])):
+    for kind, real in [("python", sys.executable), *((Path(s).name, str(s)) for s in scripts)]:
         path = folder / kind
         text = SHIM.format(
-            python=sys.executable, root=str(ROOT), kind=kind, socket=str(socket), modules=modules,
-            real=real,
+            python=sys.executable, root=str(ROOT), kind=kind, socket=str(socket),
+            programs=programs, real=[real],
         )  # fmt: skip
         path.write_text(text)
         path.chmod(0o755)
     return folder
 
 
-def start_server(socket: Path, modules: list[str], log: Path) -> subprocess.Popen:
+def start_server(socket: Path, programs: list[str], log: Path) -> subprocess.Popen:
     """The server, in the background, with this process's environment (it listens on
     ``socket`` once its imports are done)."""
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.preload.server", str(socket), *modules],
+            [sys.executable, "-m", "tests.preload.server", str(socket), *programs],
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
         )  # fmt: skip
 
@@ -105,10 +108,10 @@ def preload_server(isolated_git):
         return
     folder = Path(tempfile.mkdtemp(prefix="mlops-preload-"))
     socket = folder / "socket"
-    _shims = write_shims(folder / "bin", socket, MODULES)
+    _shims = write_shims(folder / "bin", socket, PROGRAMS, SCRIPTS)
     saved_path = os.environ["PATH"]
     os.environ["PATH"] = f"{_shims}{os.pathsep}{saved_path}"
-    server = _server = start_server(socket, MODULES, folder / "server.log")
+    server = _server = start_server(socket, PROGRAMS, folder / "server.log")
     try:
         yield server
     finally:

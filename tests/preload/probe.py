@@ -1,12 +1,14 @@
 """A program for the launcher's tests: prints as JSON what a process can observe of how it was
 started (argv, cwd, an environment variable, stdin, its parent), then exits as its arguments
-say: ``exit N``, ``raise``, ``stdin`` (echo it), ``wait`` (until a signal)."""
+say: ``exit N``, ``raise``, ``stdin`` (echo it), ``wait`` (until a signal). Run as `python -m
+tests.preload.probe` or through a console script that calls main()."""
 
 import json
 import os
 import sys
 
-if __name__ == "__main__":
+
+def main() -> None:
     action = sys.argv[1] if len(sys.argv) > 1 else ""
     seen = {
         "argv": sys.argv,
@@ -27,3 +29,7 @@ if __name__ == "__main__":
         import time
 
         time.sleep(60)
+
+
+if __name__ == "__main__":
+    main()

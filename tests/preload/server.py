@@ -9,8 +9,9 @@ streams were set up for pipes), a different value of an environment variable rea
 importing (or one the native libraries read when loaded), or a module of a preloaded name in the
 client's cwd (which a fresh `python -m` would import instead).
 
-Usage: python -m tests.preload.server SOCKET [--imports=A,B] MODULE_PREFIX... (log on stderr;
---imports replaces IMPORTS, for the launcher's own tests)."""
+Usage: python -m tests.preload.server SOCKET [--imports=A,B] PROGRAM... (log on stderr). A
+PROGRAM is a module (`python -m` it), a prefix ending in "." (the modules under it) or a console
+script's path (run as its shebang runs it); --imports replaces IMPORTS (the launcher's tests)."""
 
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ class Server:
         with EnvReads() as reads:
             for name in imports:
                 importlib.import_module(name)
-            if "dvc" in modules:
+            if "dvc.cli" in sys.modules:
                 from dvc.cli.parser import get_main_parser
 
                 get_main_parser()  # imports every DVC command's module
@@ -101,9 +102,8 @@ class Server:
 
     def refusal(self, request: dict, fds: list[int]) -> str | None:
         """Why a fresh process could differ from a child of this server; None when it cannot."""
-        module = request["module"]
-        if not any(module == m or (m.endswith(".") and module.startswith(m)) for m in self.modules):
-            return f"{module} is not preloaded"
+        if not self.takes(request):
+            return f"{_program(request)} is not preloaded"
         if len(fds) != wire.STDIO or any(os.isatty(fd) for fd in fds):
             return "stdio is a terminal or missing"
         # As the imports saw them: the environment plus what the imports set by default.
@@ -114,15 +114,22 @@ class Server:
             if env.get(key) != loaded.get(key):
                 return f"{key} differs from the server's"
         try:
-            entries = os.listdir(request["cwd"])
+            first = child.first_path(request)
+            entries = os.listdir(first)
         except OSError as err:
             return f"cwd: {err}"
         shadowing = {e.removesuffix(".py") for e in entries} & self.top_level
         for name in shadowing:
-            path = os.path.join(request["cwd"], name)
+            path = os.path.join(first, name)
             if os.path.isfile(path + ".py") or os.path.isfile(os.path.join(path, "__init__.py")):
                 return f"{name} in cwd would shadow the preloaded module"
         return None
+
+    def takes(self, request: dict) -> bool:
+        if "script" in request:
+            return request["script"] in self.modules and os.path.isfile(request["script"])
+        module = request["module"]
+        return any(module == m or (m.endswith(".") and module.startswith(m)) for m in self.modules)
 
     def serve(self, path: str) -> None:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -158,7 +165,7 @@ class Server:
             return
         reason = self.refusal(request, fds)
         if reason is not None:
-            print(f"preload: refused {request['module']}: {reason}", file=sys.stderr, flush=True)
+            print(f"preload: refused {_program(request)}: {reason}", file=sys.stderr, flush=True)
             wire.send_reply(conn, {"refused": reason})
         else:
             self.fork(request, fds, conn, server_fds)
@@ -178,9 +185,9 @@ class Server:
                 os.close(fd)
             try:
                 # DVC's imports set nothing; the stages' set these (OMP_WAIT_POLICY...).
-                stage = request["module"].startswith("mlops")
+                stage = _program(request).startswith("mlops")
                 child.become(request, fds, self.env_defaults if stage else {}, self.own)
-                code = child.run(request["module"], request["args"])
+                code = child.run(request)
             except BaseException:  # never return into the server's loop
                 import traceback
 
@@ -189,7 +196,7 @@ class Server:
             child.exit_now(code)
         self.live[pid] = conn
         wire.send_reply(conn, {"pid": pid})
-        words = " ".join([request["module"], *request["args"][:2]])
+        words = " ".join([_program(request), *request["args"][:2]])
         print(f"preload: {pid} runs {words}", file=sys.stderr, flush=True)
 
     def reap(self) -> None:
@@ -206,6 +213,10 @@ class Server:
                 wire.send_reply(conn, {"exit": code})
                 conn.close()
                 print(f"preload: {pid} exit {code}", file=sys.stderr, flush=True)
+
+
+def _program(request: dict) -> str:
+    return request.get("module") or os.path.basename(request["script"])
 
 
 def main(argv: list[str]) -> None:

@@ -21,14 +21,22 @@ PROBE = "tests.preload.probe"
 ENV = {"PYTHONPATH": str(plugin.ROOT)}  # where the probe is, for the clients and the server
 
 
+SCRIPT = "#!{python}\nimport sys\nfrom tests.preload.probe import main\nsys.exit(main())\n"
+
+
 @pytest.fixture(scope="module")
 def launcher(tmp_path_factory):
-    """(server process, the `python` shim that sends tests.preload.probe to it)."""
+    """(server process, the `python` shim that sends tests.preload.probe to it, the shim of a
+    console script `probe` that runs the probe)."""
     folder = tmp_path_factory.mktemp("launcher")
-    socket = folder / "socket"
-    shims = plugin.write_shims(folder / "bin", socket, [PROBE])
+    socket, script = folder / "socket", folder / "scripts" / "probe"
+    script.parent.mkdir()
+    script.write_text(SCRIPT.format(python=sys.executable))
+    script.chmod(0o755)
+    shims = plugin.write_shims(folder / "bin", socket, [PROBE, str(script)], [script])
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.preload.server", str(socket), "--imports=json,csv", PROBE],
+        [sys.executable, "-m", "tests.preload.server", str(socket), "--imports=json,csv", PROBE,
+         str(script)],
         cwd=folder, env={**os.environ, **ENV}, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
@@ -36,13 +44,14 @@ def launcher(tmp_path_factory):
     while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert socket.exists(), server.stderr.read() if server.poll() is not None else "no socket"
-    yield server, shims / "python"
+    yield server, shims / "python", shims / "probe"
     plugin.stop_server(server)
 
 
 def probe(shim: Path, *args: str, cwd: Path, env: dict | None = None, **kwargs):
+    command = [str(shim), "-m", PROBE] if shim.name.startswith("python") else [str(shim)]
     proc = subprocess.run(
-        [str(shim), "-m", PROBE, *args], cwd=cwd, env={**os.environ, **ENV, **(env or {})},
+        [*command, *args], cwd=cwd, env={**os.environ, **ENV, **(env or {})},
         capture_output=True, text=True, **kwargs,
     )  # fmt: skip
     seen = json.loads(proc.stdout.splitlines()[0]) if proc.stdout else {}
@@ -56,14 +65,14 @@ def fresh(*args: str, cwd: Path, env: dict | None = None, **kwargs):
 
 @pytest.mark.parametrize("code", [0, 3, 255])
 def test_the_exit_code_is_the_programs(launcher, tmp_path, code):
-    server, shim = launcher
+    server, shim, _ = launcher
     proc, seen = probe(shim, "exit", str(code), cwd=tmp_path)
     assert seen["parent"] == server.pid  # run by the server, not by a fallback
     assert proc.returncode == code
 
 
 def test_output_cwd_env_and_argv_are_the_callers_as_in_a_fresh_process(launcher, tmp_path):
-    server, shim = launcher
+    server, shim, _ = launcher
     proc, seen = probe(shim, "x", "--flag", cwd=tmp_path, env={"PROBE": "from the caller"})
     expected_proc, expected = fresh("x", "--flag", cwd=tmp_path, env={"PROBE": "from the caller"})
     assert seen["parent"] == server.pid
@@ -75,7 +84,7 @@ def test_output_cwd_env_and_argv_are_the_callers_as_in_a_fresh_process(launcher,
 
 
 def test_a_variable_the_caller_does_not_have_is_not_seen(launcher, tmp_path):
-    server, shim = launcher
+    server, shim, _ = launcher
     env = {k: v for k, v in os.environ.items() if k != "PROBE"} | ENV
     proc = subprocess.run(
         [str(shim), "-m", PROBE], cwd=tmp_path, env=env, capture_output=True, text=True
@@ -85,7 +94,7 @@ def test_a_variable_the_caller_does_not_have_is_not_seen(launcher, tmp_path):
 
 
 def test_a_program_reading_stdin_gets_the_callers(launcher, tmp_path):
-    server, shim = launcher
+    server, shim, _ = launcher
     proc, seen = probe(shim, "stdin", cwd=tmp_path, input="rows\non stdin\n")
     assert seen["parent"] == server.pid
     assert seen["stdin"] == "rows\non stdin\n"
@@ -93,7 +102,7 @@ def test_a_program_reading_stdin_gets_the_callers(launcher, tmp_path):
 
 
 def test_an_uncaught_exception_prints_its_traceback_and_gives_1(launcher, tmp_path):
-    server, shim = launcher
+    server, shim, _ = launcher
     proc, seen = probe(shim, "raise", cwd=tmp_path)
     assert seen["parent"] == server.pid
     assert proc.returncode == 1
@@ -103,7 +112,7 @@ def test_an_uncaught_exception_prints_its_traceback_and_gives_1(launcher, tmp_pa
 
 
 def test_a_signal_to_the_caller_reaches_the_program(launcher, tmp_path):
-    server, shim = launcher
+    server, shim, _ = launcher
     client = subprocess.Popen(
         [str(shim), "-m", PROBE, "wait"], cwd=tmp_path, env={**os.environ, **ENV},
         stdout=subprocess.PIPE, text=True,
@@ -147,3 +156,25 @@ def test_other_python_calls_run_the_real_interpreter(launcher, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert int(proc.stdout) == os.getpid()
+
+
+def test_a_console_script_runs_as_its_shebang_would(launcher, tmp_path):
+    server, _, shim = launcher
+    proc, seen = probe(shim, "exit", "5", cwd=tmp_path, env={"PROBE": "script"})
+    real = Path(seen["argv"][0])
+    expected_proc, expected = probe(real, "exit", "5", cwd=tmp_path, env={"PROBE": "script"})
+    assert seen["parent"] == server.pid and expected["parent"] == os.getpid()
+    assert seen["argv"] == [str(real), "exit", "5"] and seen["path0"] == str(real.parent)
+    assert {**seen, "parent": None} == {**expected, "parent": None}
+    assert (proc.returncode, proc.stderr) == (expected_proc.returncode, expected_proc.stderr) == (
+        5, "probe on stderr\n",
+    )  # fmt: skip
+
+
+def test_a_console_scripts_traceback_is_a_fresh_ones(launcher, tmp_path):
+    server, _, shim = launcher
+    proc, seen = probe(shim, "raise", cwd=tmp_path)
+    expected_proc, _ = probe(Path(seen["argv"][0]), "raise", cwd=tmp_path)
+    assert seen["parent"] == server.pid
+    assert proc.returncode == expected_proc.returncode == 1
+    assert proc.stderr == expected_proc.stderr
