@@ -30,8 +30,11 @@ from tests.preload import child, wire
 PINNED_PREFIXES = ("PYTHON", "OMP_", "GOMP_", "KMP_", "OPENBLAS_", "MKL_", "LC_", "XDG_",
                    "TQDM_", "FSSPEC_")  # fmt: skip
 PINNED = {"LANG", "LANGUAGE", "TZ", "HOME", "DVC_SHOW_TRACEBACK"}
-# Read while building DVC's parser only by the throwaway formatter argparse's add_argument makes.
-NOT_KEPT = {"COLUMNS", "LINES"}
+# Reads that leave nothing behind: (key, where it was read). COLUMNS and LINES by the throwaway
+# formatter argparse's add_argument makes while DVC's parser is built; PATH by matplotlib to run
+# fc-list when its font cache (under HOME, pinned) is missing: a fresh process reads the cache
+# it wrote.
+NOT_KEPT = {("COLUMNS", "dvc/"), ("LINES", "dvc/"), ("PATH", "matplotlib/font_manager.py")}
 
 # The stages' modules and what they import lazily on a run (skops, pyarrow, matplotlib...).
 # The stage modules themselves are re-run as __main__ in each child; importing them here loads
@@ -93,7 +96,11 @@ class Server:
                 from dvc.cli.parser import get_main_parser
 
                 get_main_parser()  # imports every DVC command's module
-        self.read = {key: where for key, where in reads.keys.items() if key not in NOT_KEPT}
+        self.read = {
+            key: where
+            for key, where in reads.keys.items()
+            if not any(key == k and f"/{place}" in where for k, place in NOT_KEPT)
+        }
         self.env_defaults = {k: v for k, v in os.environ.items() if k not in self.start_env}
         os.environ.clear()
         os.environ.update(self.start_env)
