@@ -25,10 +25,11 @@ import time
 
 from tests.preload import child, wire
 
-# Read by native libraries or the interpreter when loaded: not seen by os.environ.
-# tqdm and fsspec scan the environment for their prefixes at import (EnvReads.scans).
+# Read by native libraries or the interpreter when loaded: not seen by os.environ. And the
+# prefixes the code in SCANS looks for when it scans the environment at import.
 PINNED_PREFIXES = ("PYTHON", "OMP_", "GOMP_", "KMP_", "OPENBLAS_", "MKL_", "LC_", "XDG_",
                    "TQDM_", "FSSPEC_")  # fmt: skip
+SCANS = ("/tqdm/utils.py:", "/fsspec/config.py:")
 PINNED = {"LANG", "LANGUAGE", "TZ", "HOME", "DVC_SHOW_TRACEBACK"}
 # Reads that leave nothing behind: (key, where it was read). COLUMNS and LINES by the throwaway
 # formatter argparse's add_argument makes while DVC's parser is built; PATH by matplotlib to run
@@ -48,8 +49,7 @@ IMPORTS = (
 
 class EnvReads:
     """The os.environ keys looked up while ``with`` is open, and where it was iterated (code
-    that scans the environment for a prefix: each such place's prefix must be in
-    PINNED_PREFIXES)."""
+    that scans the environment for a prefix: each such place must be in SCANS)."""
 
     def __init__(self) -> None:
         self.keys: dict[str, str] = {}  # key: where it was first read
@@ -85,8 +85,8 @@ def _caller() -> str:
 
 
 class Server:
-    def __init__(self, modules: list[str], imports: tuple[str, ...] = IMPORTS) -> None:
-        self.modules = modules
+    def __init__(self, programs: list[str], imports: tuple[str, ...] = IMPORTS) -> None:
+        self.programs = programs
         self.own = [name for name in sys.modules if name == "tests" or name.startswith("tests.")]
         self.start_env = dict(os.environ)
         with EnvReads() as reads:
@@ -96,6 +96,9 @@ class Server:
                 from dvc.cli.parser import get_main_parser
 
                 get_main_parser()  # imports every DVC command's module
+        unknown = [where for where in reads.scans if not any(s in where for s in SCANS)]
+        if unknown:  # what it looks for is not pinned: better no server than a wrong child
+            sys.exit(f"preload: the environment is scanned at import by {unknown}; see SCANS")
         self.read = {
             key: where
             for key, where in reads.keys.items()
@@ -134,9 +137,9 @@ class Server:
 
     def takes(self, request: dict) -> bool:
         if "script" in request:
-            return request["script"] in self.modules and os.path.isfile(request["script"])
+            return request["script"] in self.programs and os.path.isfile(request["script"])
         module = request["module"]
-        return any(module == m or (m.endswith(".") and module.startswith(m)) for m in self.modules)
+        return any(module == p or (p.endswith(".") and module.startswith(p)) for p in self.programs)
 
     def serve(self, path: str) -> None:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -187,7 +190,8 @@ class Server:
         pid = os.fork()
         if pid == 0:
             signal.set_wakeup_fd(-1)
-            conn.close()
+            for other in [conn, *self.live.values()]:  # the server's, not the child's
+                other.close()
             for fd in server_fds:
                 os.close(fd)
             try:
@@ -227,11 +231,11 @@ def _program(request: dict) -> str:
 
 
 def main(argv: list[str]) -> None:
-    path, modules, imports = argv[0], argv[1:], IMPORTS
-    if modules and modules[0].startswith("--imports="):
-        imports = tuple(filter(None, modules.pop(0).removeprefix("--imports=").split(",")))
+    path, programs, imports = argv[0], argv[1:], IMPORTS
+    if programs and programs[0].startswith("--imports="):
+        imports = tuple(filter(None, programs.pop(0).removeprefix("--imports=").split(",")))
     started = time.perf_counter()
-    server = Server(modules, imports)
+    server = Server(programs, imports)
     print(f"preload: imports took {time.perf_counter() - started:.2f} s", file=sys.stderr)
     for key, where in sorted(server.read.items()):
         print(f"preload: pinned {key} (read at {where})", file=sys.stderr)
