@@ -98,12 +98,18 @@ def stop_server(server: subprocess.Popen) -> None:
             server.wait()
 
 
+def _worth_it(items) -> bool:
+    # The fast tier (`-m "not integration and not e2e"`) starts few of these programs: not
+    # worth the server's seconds of imports.
+    return any(item.get_closest_marker(m) for item in items for m in ("integration", "e2e"))
+
+
 @pytest.fixture(scope="session", autouse=True)
-def preload_server(isolated_git):
+def preload_server(request, isolated_git):
     """The server and shims for this worker's session (after tests.conftest's isolated HOME,
-    which the server's imports read)."""
+    which the server's imports read), when the session runs slow tests."""
     global _shims, _server
-    if not enabled():
+    if not enabled() or not _worth_it(request.session.items):
         yield None
         return
     folder = Path(tempfile.mkdtemp(prefix="mlops-preload-"))

@@ -8,8 +8,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import dvc, run
 from tests.preload import plugin
+
+pytestmark = pytest.mark.integration  # the server runs for sessions with slow tests only
 
 
 def test_the_suites_dvc_calls_go_through_the_server_with_the_same_output(tmp_path):
