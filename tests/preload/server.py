@@ -28,8 +28,8 @@ from tests.preload import child, wire
 # Read by native libraries or the interpreter when loaded: not seen by os.environ. And the
 # prefixes the code in SCANS looks for when it scans the environment at import.
 PINNED_PREFIXES = ("PYTHON", "OMP_", "GOMP_", "KMP_", "OPENBLAS_", "MKL_", "LC_", "XDG_",
-                   "TQDM_", "FSSPEC_")  # fmt: skip
-SCANS = ("/tqdm/utils.py:", "/fsspec/config.py:")
+                   "TQDM_", "FSSPEC_", "NETWORKX_")  # fmt: skip
+SCANS = ("/tqdm/utils.py:", "/fsspec/config.py:", "/networkx/utils/backends.py:")
 PINNED = {"LANG", "LANGUAGE", "TZ", "HOME", "DVC_SHOW_TRACEBACK"}
 # Reads that leave nothing behind: (key, where it was read). COLUMNS and LINES by the throwaway
 # formatter argparse's add_argument makes while DVC's parser is built; PATH by matplotlib to run
@@ -37,11 +37,17 @@ PINNED = {"LANG", "LANGUAGE", "TZ", "HOME", "DVC_SHOW_TRACEBACK"}
 # it wrote.
 NOT_KEPT = {("COLUMNS", "dvc/"), ("LINES", "dvc/"), ("PATH", "matplotlib/font_manager.py")}
 
-# The stages' modules and what they import lazily on a run (skops, pyarrow, matplotlib...).
-# The stage modules themselves are re-run as __main__ in each child; importing them here loads
-# everything they import.
+# DVC's and the stages' modules, and what they import lazily on a run (DVC's repo index and
+# graph, skops, pyarrow, matplotlib...); `dvc exp` (celery) is left out. The stage modules
+# themselves are re-run as __main__ in each child; importing them here loads what they import.
 IMPORTS = (
-    "dvc.cli", "dvc.repo", "dvc.repo.reproduce", "dvc.stage", "dvc_data.index",
+    "dvc.cli", "dvc.repo", "dvc.repo.reproduce", "dvc.stage", "dvc_data.index", "dvc.repo.index",
+    "dvc.repo.graph", "dvc.repo.trie", "dvc.repo.worktree", "dvc.repo.brancher", "dvc.repo.stage",
+    "dvc.repo.metrics.show", "dvc.repo.params.show", "dvc.repo.plots", "dvc.repo.open_repo",
+    "dvc.cachemgr", "dvc.data_cloud", "dvc.lock", "dvc.rwlock", "dvc.scm", "dvc.utils.strictyaml",
+    "dvc_data.index.checkout", "dvc_data.index.push", "dvc_data.index.fetch", "dvc_data.fs",
+    "dvc_data.hashfile.db.local", "dvc_data.hashfile.status", "networkx", "ruamel.yaml",
+    "scmrepo.git",
     "mlops.stages.validate", "mlops.stages.split", "mlops.stages.train", "mlops.stages.evaluate",
     "mlops.stages.card", "skops.io", "pyarrow.parquet", "matplotlib.pyplot", "PIL.PngImagePlugin",
 )  # fmt: skip
