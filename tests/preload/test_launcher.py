@@ -178,3 +178,19 @@ def test_a_console_scripts_traceback_is_a_fresh_ones(launcher, tmp_path):
     assert seen["parent"] == server.pid
     assert proc.returncode == expected_proc.returncode == 1
     assert proc.stderr == expected_proc.stderr
+
+
+def test_a_terminal_on_stdout_is_refused_and_runs_fresh(launcher, tmp_path):
+    # The server's streams were set up for pipes (buffering, colours): a fresh process decides.
+    controller, terminal = os.openpty()
+    try:
+        proc = subprocess.run(
+            [str(launcher[1]), "-m", PROBE], cwd=tmp_path, env={**os.environ, **ENV},
+            stdout=terminal, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        seen = json.loads(os.read(controller, 65536).decode().splitlines()[0])
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert proc.returncode == 0
+    assert seen["parent"] == os.getpid()
