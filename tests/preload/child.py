@@ -17,15 +17,17 @@ import types
 
 
 def become(request: dict, fds: list[int], env_defaults: dict[str, str], own: list[str]) -> None:
-    """Take the client's place. ``env_defaults``: what the preloaded imports set in os.environ
-    with setdefault (a fresh process would set them again); ``own``: the server's own modules,
-    dropped so that a program importing a module of that name gets the client's."""
+    """Take the client's place (its stdio, cwd, umask, environment). ``env_defaults``: what
+    the preloaded imports set in os.environ with setdefault (a fresh process would set them
+    again); ``own``: the server's own modules, dropped so that a program importing a module of
+    that name gets the client's."""
     for number, fd in enumerate(fds):
         os.dup2(fd, number)
         os.close(fd)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
     os.chdir(request["cwd"])
+    os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
     for key, value in env_defaults.items():

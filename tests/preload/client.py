@@ -40,7 +40,9 @@ def call(socket_path: str, program: dict) -> int | None:
     except OSError:
         return None
     with sock:
-        whole = {**program, "cwd": os.getcwd(), "env": dict(os.environ)}
+        umask = os.umask(0o022)
+        os.umask(umask)
+        whole = {**program, "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
         try:
             wire.send_request(sock, whole, [0, 1, 2])
         except OSError:

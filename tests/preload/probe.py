@@ -18,6 +18,7 @@ def main() -> None:
         "parent": os.getppid(),
         "stdin": sys.stdin.read() if action == "stdin" else None,
         "json": getattr(json, "SHADOW", None),
+        "umask": os.umask(0),
     }
     print(json.dumps(seen), flush=True)
     print("probe on stderr", file=sys.stderr)

@@ -83,6 +83,12 @@ def test_output_cwd_env_and_argv_are_the_callers_as_in_a_fresh_process(launcher,
     assert proc.stderr == expected_proc.stderr == "probe on stderr\n"
 
 
+def test_the_umask_is_the_callers(launcher, tmp_path):
+    server, shim, _ = launcher
+    _, seen = probe(shim, cwd=tmp_path, preexec_fn=lambda: os.umask(0o077))
+    assert seen["parent"] == server.pid and seen["umask"] == 0o077
+
+
 def test_a_variable_the_caller_does_not_have_is_not_seen(launcher, tmp_path):
     server, shim, _ = launcher
     env = {k: v for k, v in os.environ.items() if k != "PROBE"} | ENV
