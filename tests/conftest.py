@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytest_plugins = ["tests.xdist_groups"]
+pytest_plugins = ["tests.xdist_groups", "tests.preload.plugin"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = str(Path(sys.executable).parent)
@@ -43,7 +43,10 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def dvc(cwd: Path, *args: str, check: bool = True):
-    return run([sys.executable, "-m", "dvc", *args], cwd, check=check)
+    """`dvc ARGS` in ``cwd`` (through the preload launcher while it is on: tests.preload)."""
+    from tests.preload import plugin
+
+    return run([*plugin.dvc_command(), *args], cwd, check=check)
 
 
 def mlops(cwd: Path, *args: str, check: bool = True, env: dict | None = None):

@@ -1,0 +1,130 @@
+"""Starts the preload server (tests.preload.server) for this pytest worker and puts generated
+`python` and `dvc` shims ahead of the venv's bin on PATH, so `dvc`, and the `python -m
+mlops.stages.X` that `dvc repro` runs through the shell, go through it. The server starts in the
+background: until it listens, and whenever it cannot take a call, the shims run the real
+programs. MLOPS_TEST_PRELOAD=0 leaves everything as without this plugin."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+# What the server preloads and takes: DVC (`python -m dvc` and its console script) and the
+# pipeline's stages.
+SCRIPTS = [BIN / "dvc"]
+PROGRAMS = ["dvc", "mlops.stages.", *map(str, SCRIPTS)]
+SHIM = """#!{python} -IS
+import sys
+sys.path.insert(0, {root!r})
+from tests.preload.client import shim
+shim({kind!r}, {socket!r}, {programs!r}, {real!r})
+"""
+
+_shims: Path | None = None
+_server: subprocess.Popen | None = None
+
+
+def enabled() -> bool:
+    return os.environ.get("MLOPS_TEST_PRELOAD", "1") != "0"
+
+
+def dvc_command() -> list[str]:
+    """How the suite starts `dvc`: the shim while the launcher is on, else `python -m dvc`."""
+    if _shims is not None and enabled():
+        return [str(_shims / "python"), "-m", "dvc"]
+    return [sys.executable, "-m", "dvc"]
+
+
+def shims() -> Path | None:
+    """The folder of this session's shims while the launcher is on."""
+    return _shims if enabled() else None
+
+
+def wait_ready(seconds: float) -> bool:
+    """Whether the server listens (waiting up to ``seconds`` for its imports)."""
+    deadline = time.monotonic() + seconds
+    while _shims is not None and _server.poll() is None and time.monotonic() < deadline:
+        if (_shims.parent / "socket").exists():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def server_log() -> str:
+    return (_shims.parent / "server.log").read_text() if _shims is not None else ""
+
+
+def write_shims(folder: Path, socket: Path, programs: list[str], scripts=()) -> Path:
+    """A `python` shim, and one per console script in ``scripts`` (named as it is), in
+    ``folder``: they send what ``programs`` cover to the server at ``socket``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, real in [("python", sys.executable), *((Path(s).name, str(s)) for s in scripts)]:
+        path = folder / kind
+        text = SHIM.format(
+            python=sys.executable, root=str(ROOT), kind=kind, socket=str(socket),
+            programs=programs, real=[real],
+        )  # fmt: skip
+        path.write_text(text)
+        path.chmod(0o755)
+    return folder
+
+
+def start_server(socket: Path, programs: list[str], log: Path) -> subprocess.Popen:
+    """The server, in the background, with this process's environment (it listens on
+    ``socket`` once its imports are done)."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.preload.server", str(socket), *programs],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+        )  # fmt: skip
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _worth_it(items) -> bool:
+    # The fast tier (`-m "not integration and not e2e"`) starts few of these programs: not
+    # worth the server's seconds of imports.
+    return any(item.get_closest_marker(m) for item in items for m in ("integration", "e2e"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def preload_server(request, isolated_git):
+    """The server and shims for this worker's session (after tests.conftest's isolated HOME,
+    which the server's imports read), when the session runs slow tests."""
+    global _shims, _server
+    if not enabled() or not _worth_it(request.session.items):
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="mlops-preload-"))
+    socket = folder / "socket"
+    _shims = write_shims(folder / "bin", socket, PROGRAMS, SCRIPTS)
+    saved_path = os.environ["PATH"]
+    os.environ["PATH"] = f"{_shims}{os.pathsep}{saved_path}"
+    server = _server = start_server(socket, PROGRAMS, folder / "server.log")
+    try:
+        yield server
+    finally:
+        os.environ["PATH"] = saved_path
+        _shims = None
+        stop_server(server)
+        if keep := os.environ.get("MLOPS_TEST_PRELOAD_LOG"):  # what it ran and refused
+            with open(keep, "a") as out:
+                out.write((folder / "server.log").read_text())
+        shutil.rmtree(folder, ignore_errors=True)
