@@ -216,8 +216,17 @@ def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
             shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
             folder.mkdir()
             build(folder)
+            pack_git(folder)
             done.touch()
     return private_copy(folder, factory.mktemp(name)).parent
+
+
+def pack_git(folder: Path) -> None:
+    """Pack the loose objects of the Git repositories a build made: a repository made from the
+    template holds a thousand loose object files, and every copy of the build copied each one
+    (a third of the suite's system time); one pack holds the same objects."""
+    for git_dir in [*folder.glob("*/.git"), *folder.glob("*.git")]:
+        run(["git", "--git-dir", str(git_dir), "repack", "-a", "-d", "-q"], folder)
 
 
 def _reproduced(base: Path) -> None:
