@@ -81,11 +81,13 @@ def exit_like(code: int) -> None:
     os._exit(code & 0xFF)
 
 
-def shim(kind: str, socket_path: str, programs: list[str], real: list[str]) -> None:
-    """The shim's whole work: through the server when it takes the call, else exec ``real``
-    (the venv's interpreter or script) with the same arguments."""
+def shim(kind: str, routes: list[tuple[str, list[str]]], real: list[str]) -> None:
+    """The shim's whole work: through the first server of ``routes`` (socket, the programs it
+    preloads) that preloads the program, when it takes the call; else exec ``real`` (the venv's
+    interpreter or script) with the same arguments."""
     args = sys.argv[1:]
-    program = request(kind, args, programs, real)
+    routed = ((path, request(kind, args, programs, real)) for path, programs in routes)
+    socket_path, program = next(((p, r) for p, r in routed if r is not None), (None, None))
     if program is not None and os.environ.get("MLOPS_TEST_PRELOAD") != "0":
         code = call(socket_path, program)
         if code is not None:

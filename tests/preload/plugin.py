@@ -16,17 +16,22 @@ from pathlib import Path
 
 import pytest
 
+from mlops.core import tools
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # What the server preloads and takes: DVC (`python -m dvc` and its console script) and the
 # pipeline's stages.
 SCRIPTS = [BIN / "dvc"]
 PROGRAMS = ["dvc", "mlops.stages.", *map(str, SCRIPTS)]
+# And, by a second server (tests.preload.server SERVE_IMPORTS), `mlops serve --workers 1`,
+# which the commands start (launcher.start) with mlops.core.tools.PYTHON: the `python` shim.
+SERVE_PROGRAMS = ["mlops"]
 SHIM = """#!{python} -IS
 import sys
 sys.path.insert(0, {root!r})
 from tests.preload.client import shim
-shim({kind!r}, {socket!r}, {programs!r}, {real!r})
+shim({kind!r}, {routes!r}, {real!r})
 """
 
 _shims: Path | None = None
@@ -49,41 +54,44 @@ def shims() -> Path | None:
     return _shims if enabled() else None
 
 
-def wait_ready(seconds: float) -> bool:
-    """Whether the server listens (waiting up to ``seconds`` for its imports)."""
+def wait_ready(seconds: float, socket: str = "socket") -> bool:
+    """Whether the server listens (waiting up to ``seconds`` for its imports); ``socket``:
+    "serve.socket" for the server of `mlops serve`."""
     deadline = time.monotonic() + seconds
     while _shims is not None and _server.poll() is None and time.monotonic() < deadline:
-        if (_shims.parent / "socket").exists():
+        if (_shims.parent / socket).exists():
             return True
         time.sleep(0.1)
     return False
 
 
-def server_log() -> str:
-    return (_shims.parent / "server.log").read_text() if _shims is not None else ""
+def server_log(name: str = "server.log") -> str:
+    """What the server logged ("serve.log": the server of `mlops serve`)."""
+    return (_shims.parent / name).read_text() if _shims is not None else ""
 
 
-def write_shims(folder: Path, socket: Path, programs: list[str], scripts=()) -> Path:
+def write_shims(folder: Path, socket: Path, programs: list[str], scripts=(), more=()) -> Path:
     """A `python` shim, and one per console script in ``scripts`` (named as it is), in
-    ``folder``: they send what ``programs`` cover to the server at ``socket``."""
+    ``folder``: they send what ``programs`` cover to the server at ``socket`` (and what another
+    server preloads to it: ``more``, (socket, programs) pairs)."""
     folder.mkdir(parents=True, exist_ok=True)
+    routes = [(str(socket), programs), *((str(other), names) for other, names in more)]
     for kind, real in [("python", sys.executable), *((Path(s).name, str(s)) for s in scripts)]:
         path = folder / kind
         text = SHIM.format(
-            python=sys.executable, root=str(ROOT), kind=kind, socket=str(socket),
-            programs=programs, real=[real],
-        )  # fmt: skip
+            python=sys.executable, root=str(ROOT), kind=kind, routes=routes, real=[real]
+        )
         path.write_text(text)
         path.chmod(0o755)
     return folder
 
 
-def start_server(socket: Path, programs: list[str], log: Path) -> subprocess.Popen:
+def start_server(socket: Path, programs: list[str], log: Path, *flags: str) -> subprocess.Popen:
     """The server, in the background, with this process's environment (it listens on
     ``socket`` once its imports are done)."""
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.preload.server", str(socket), *programs],
+            [sys.executable, "-m", "tests.preload.server", str(socket), *flags, *programs],
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
         )  # fmt: skip
 
@@ -113,18 +121,24 @@ def preload_server(request, isolated_git):
         yield None
         return
     folder = Path(tempfile.mkdtemp(prefix="mlops-preload-"))
-    socket = folder / "socket"
-    _shims = write_shims(folder / "bin", socket, PROGRAMS, SCRIPTS)
-    saved_path = os.environ["PATH"]
-    os.environ["PATH"] = f"{_shims}{os.pathsep}{saved_path}"
+    socket, serve_socket = folder / "socket", folder / "serve.socket"
+    _shims = write_shims(
+        folder / "bin", socket, PROGRAMS, SCRIPTS, more=[(serve_socket, SERVE_PROGRAMS)]
+    )
+    saved = os.environ["PATH"], tools.PYTHON
+    os.environ["PATH"] = f"{_shims}{os.pathsep}{saved[0]}"
+    tools.PYTHON = str(_shims / "python")
     server = _server = start_server(socket, PROGRAMS, folder / "server.log")
+    serving = start_server(serve_socket, SERVE_PROGRAMS, folder / "serve.log", "--flavor=serve")
     try:
         yield server
     finally:
-        os.environ["PATH"] = saved_path
+        os.environ["PATH"], tools.PYTHON = saved
         _shims = None
-        stop_server(server)
-        if keep := os.environ.get("MLOPS_TEST_PRELOAD_LOG"):  # what it ran and refused
+        for process in (server, serving):
+            stop_server(process)
+        if keep := os.environ.get("MLOPS_TEST_PRELOAD_LOG"):  # what they ran and refused
             with open(keep, "a") as out:
-                out.write((folder / "server.log").read_text())
+                for log in ("server.log", "serve.log"):
+                    out.write((folder / log).read_text())
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """A program for the launcher's tests: prints as JSON what a process can observe of how it was
-started (argv, cwd, an environment variable, stdin, its parent), then exits as its arguments
-say: ``exit N``, ``raise``, ``stdin`` (echo it), ``wait`` (until a signal). Run as `python -m
-tests.preload.probe` or through a console script that calls main()."""
+started (argv, cwd, an environment variable, stdin, its parent, its pid), then exits as its
+arguments say: ``exit N``, ``raise``, ``stdin`` (echo it), ``wait`` (until a signal). Run as
+`python -m tests.preload.probe` or through a console script that calls main()."""
 
 import json
 import os
@@ -16,6 +16,7 @@ def main() -> None:
         "path0": sys.path[0],
         "probe": os.environ.get("PROBE"),
         "parent": os.getppid(),
+        "pid": os.getpid(),
         "stdin": sys.stdin.read() if action == "stdin" else None,
         "json": getattr(json, "SHADOW", None),
         "umask": os.umask(0),

@@ -9,12 +9,14 @@ streams were set up for pipes), a different value of an environment variable rea
 importing (or one the native libraries read when loaded), or a module of a preloaded name in the
 client's cwd (which a fresh `python -m` would import instead).
 
-Usage: python -m tests.preload.server SOCKET [--imports=A,B] PROGRAM... (log on stderr). A
-PROGRAM is a module (`python -m` it), a prefix ending in "." (the modules under it) or a console
-script's path (run as its shebang runs it); --imports replaces IMPORTS (the launcher's tests)."""
+Usage: python -m tests.preload.server SOCKET [--flavor=serve] [--imports=A,B] PROGRAM... (log
+on stderr). A PROGRAM is a module (`python -m` it), a prefix ending in "." (the modules under it)
+or a console script's path (run as its shebang runs it); --flavor=serve preloads SERVE_IMPORTS
+instead of IMPORTS, --imports replaces them (the launcher's tests)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import selectors
@@ -51,6 +53,24 @@ IMPORTS = (
     "mlops.stages.validate", "mlops.stages.split", "mlops.stages.train", "mlops.stages.evaluate",
     "mlops.stages.card", "skops.io", "pyarrow.parquet", "matplotlib.pyplot", "PIL.PngImagePlugin",
 )  # fmt: skip
+
+
+# `mlops serve --workers 1`, by a server of its own: what the command imports before it takes a
+# request, less prometheus_client (mlops.serve.metrics and the modules that import it), which
+# reads at import the PROMETHEUS_MULTIPROC_DIR the command sets first; and OMP_NUM_THREADS as
+# the command sets it before its first import of scikit-learn (OpenMP reads it once, when
+# loaded), which is why the pipeline's server cannot take it.
+SERVE_IMPORTS = (
+    "mlops.cli", "mlops.serve.server", "mlops.serve.controller", "mlops.serve.pinned",
+    "mlops.serve.loading", "mlops.serve.validation", "mlops.serve.openapi", "mlops.serve.limits",
+    "mlops.serve.predlog_writer", "mlops.serve.coordination", "mlops.serve.batcher",
+    "mlops.serve.routing", "mlops.data.restore", "fastapi", "fastapi.responses", "orjson",
+    "uvicorn", "uvicorn.config", "uvicorn.server", "uvicorn.lifespan.on", "httpx",
+)  # fmt: skip
+SERVE_DEFAULTS = {"OMP_NUM_THREADS": "1"}
+# Imported by a program after it set the environment they read at import: never preloaded.
+FRESH_ONLY = ("prometheus_client",)
+FLAVORS = {"pipeline": (IMPORTS, {}), "serve": (SERVE_IMPORTS, SERVE_DEFAULTS)}
 
 
 class EnvReads:
@@ -91,10 +111,14 @@ def _caller() -> str:
 
 
 class Server:
-    def __init__(self, programs: list[str], imports: tuple[str, ...] = IMPORTS) -> None:
+    def __init__(
+        self, programs: list[str], imports: tuple[str, ...] = IMPORTS, defaults: dict | None = None
+    ) -> None:
         self.programs = programs
         self.own = [name for name in sys.modules if name == "tests" or name.startswith("tests.")]
         self.start_env = dict(os.environ)
+        for key, value in (defaults or {}).items():  # as the program sets them before these imports
+            os.environ.setdefault(key, value)
         with EnvReads() as reads:
             for name in imports:
                 importlib.import_module(name)
@@ -102,6 +126,8 @@ class Server:
                 from dvc.cli.parser import get_main_parser
 
                 get_main_parser()  # imports every DVC command's module
+        if early := [name for name in FRESH_ONLY if name in sys.modules]:
+            sys.exit(f"preload: {early} must not be preloaded; see FRESH_ONLY")
         unknown = [where for where in reads.scans if not any(s in where for s in SCANS)]
         if unknown:  # what it looks for is not pinned: better no server than a wrong child
             sys.exit(f"preload: the environment is scanned at import by {unknown}; see SCANS")
@@ -120,6 +146,8 @@ class Server:
         """Why a fresh process could differ from a child of this server; None when it cannot."""
         if not self.takes(request):
             return f"{_program(request)} is not preloaded"
+        if request.get("module") == "mlops" and not _one_worker_serve(request["args"]):
+            return "only `mlops serve --workers 1` is preloaded (more workers start afresh)"
         if len(fds) != wire.STDIO or any(os.isatty(fd) for fd in fds):
             return "stdio is a terminal or missing"
         # As the imports saw them: the environment plus what the imports set by default.
@@ -157,7 +185,7 @@ class Server:
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        selector = selectors.DefaultSelector()
+        selector = self.selector = selectors.DefaultSelector()
         selector.register(listener, selectors.EVENT_READ)
         selector.register(wake_r, selectors.EVENT_READ)
         parent = os.getppid()
@@ -166,8 +194,10 @@ class Server:
             for key, _ in selector.select(timeout=1.0):
                 if key.fileobj is listener:
                     self.accept(listener, [listener.fileno(), wake_r, wake_w])
-                else:
+                elif key.fileobj == wake_r:
                     os.read(wake_r, 512)
+                else:
+                    self.hung_up(key.fileobj, key.data)
             self.reap()
 
     def accept(self, listener: socket.socket, server_fds: list[int]) -> None:
@@ -200,6 +230,7 @@ class Server:
                 other.close()
             for fd in server_fds:
                 os.close(fd)
+            os.setsid()  # its own process group, which the server kills if the caller dies
             try:
                 # DVC's imports set nothing; the stages' set these (OMP_WAIT_POLICY...).
                 stage = _program(request).startswith("mlops")
@@ -212,9 +243,22 @@ class Server:
                 code = 1
             child.exit_now(code)
         self.live[pid] = conn
+        self.selector.register(conn, selectors.EVENT_READ, pid)
         wire.send_reply(conn, {"pid": pid})
         words = " ".join([_program(request), *request["args"][:2]])
         print(f"preload: {pid} runs {words}", file=sys.stderr, flush=True)
+
+    def hung_up(self, conn: socket.socket, pid: int) -> None:
+        """A client sends nothing after its request: its connection reads only once it is gone
+        (killed, or it never waits). Its program goes too, with what it started (a child leads
+        its own process group), as a fresh process's would with the caller's group."""
+        self.selector.unregister(conn)
+        with contextlib.suppress(OSError):
+            if conn.recv(1):  # not a hang-up (a client sends nothing more): left alone
+                return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        print(f"preload: {pid} killed: its caller is gone", file=sys.stderr, flush=True)
 
     def reap(self) -> None:
         while self.live:
@@ -226,10 +270,23 @@ class Server:
                 return
             conn = self.live.pop(pid, None)
             if conn is not None:
+                with contextlib.suppress(KeyError):  # unless hung_up did
+                    self.selector.unregister(conn)
                 code = os.waitstatus_to_exitcode(status)
                 wire.send_reply(conn, {"exit": code})
                 conn.close()
                 print(f"preload: {pid} exit {code}", file=sys.stderr, flush=True)
+
+
+def _one_worker_serve(args: list[str]) -> bool:
+    """`mlops serve ... --workers 1`: one process, which a forked child can be."""
+    workers = None
+    for at, arg in enumerate(args):
+        if arg == "--workers" and at + 1 < len(args):
+            workers = args[at + 1]
+        elif arg.startswith("--workers="):
+            workers = arg.removeprefix("--workers=")
+    return bool(args) and args[0] == "serve" and workers == "1"
 
 
 def _program(request: dict) -> str:
@@ -237,11 +294,13 @@ def _program(request: dict) -> str:
 
 
 def main(argv: list[str]) -> None:
-    path, programs, imports = argv[0], argv[1:], IMPORTS
+    path, programs, (imports, defaults) = argv[0], argv[1:], FLAVORS["pipeline"]
+    if programs and programs[0].startswith("--flavor="):
+        imports, defaults = FLAVORS[programs.pop(0).removeprefix("--flavor=")]
     if programs and programs[0].startswith("--imports="):
         imports = tuple(filter(None, programs.pop(0).removeprefix("--imports=").split(",")))
     started = time.perf_counter()
-    server = Server(programs, imports)
+    server = Server(programs, imports, defaults)
     print(f"preload: imports took {time.perf_counter() - started:.2f} s", file=sys.stderr)
     for key, where in sorted(server.read.items()):
         print(f"preload: pinned {key} (read at {where})", file=sys.stderr)

@@ -58,6 +58,10 @@ def probe(shim: Path, *args: str, cwd: Path, env: dict | None = None, **kwargs):
     return proc, seen
 
 
+def _same_but_pids(seen: dict, expected: dict) -> bool:
+    return {**seen, "parent": None, "pid": None} == {**expected, "parent": None, "pid": None}
+
+
 def fresh(*args: str, cwd: Path, env: dict | None = None, **kwargs):
     """The same call with the real interpreter."""
     return probe(Path(sys.executable), *args, cwd=cwd, env=env, **kwargs)
@@ -79,7 +83,7 @@ def test_output_cwd_env_and_argv_are_the_callers_as_in_a_fresh_process(launcher,
     assert seen["cwd"] == seen["path0"] == str(tmp_path)
     assert seen["probe"] == "from the caller"
     assert seen["argv"][1:] == ["x", "--flag"] and seen["argv"][0].endswith("probe.py")
-    assert {**seen, "parent": None} == {**expected, "parent": None}
+    assert _same_but_pids(seen, expected)
     assert proc.stderr == expected_proc.stderr == "probe on stderr\n"
 
 
@@ -129,6 +133,33 @@ def test_a_signal_to_the_caller_reaches_the_program(launcher, tmp_path):
     client.stdout.close()
 
 
+def test_a_caller_killed_outright_takes_its_program_with_it(launcher, tmp_path):
+    # SIGKILL cannot be passed on: the server sees the caller's connection close and kills the
+    # program and what it started (a server left running would hold its port).
+    server, shim, _ = launcher
+    client = subprocess.Popen(
+        [str(shim), "-m", PROBE, "wait"], cwd=tmp_path, env={**os.environ, **ENV},
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    seen = json.loads(client.stdout.readline())
+    assert seen["parent"] == server.pid
+    client.kill()
+    assert client.wait(30) == -signal.SIGKILL
+    client.stdout.close()
+    deadline = time.monotonic() + 30
+    while _alive(seen["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(seen["pid"])
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is still running (a zombie the server has not reaped yet is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def test_a_module_of_a_preloaded_name_in_cwd_is_what_the_program_imports(launcher, tmp_path):
     shadow = "import sys\nsys.modules.pop('json')\nsys.path.pop(0)\nimport json\njson.SHADOW = 1\n"
     (tmp_path / "json.py").write_text(shadow)
@@ -171,7 +202,7 @@ def test_a_console_script_runs_as_its_shebang_would(launcher, tmp_path):
     expected_proc, expected = probe(real, "exit", "5", cwd=tmp_path, env={"PROBE": "script"})
     assert seen["parent"] == server.pid and expected["parent"] == os.getpid()
     assert seen["argv"] == [str(real), "exit", "5"] and seen["path0"] == str(real.parent)
-    assert {**seen, "parent": None} == {**expected, "parent": None}
+    assert _same_but_pids(seen, expected)
     assert (proc.returncode, proc.stderr) == (expected_proc.returncode, expected_proc.stderr) == (
         5, "probe on stderr\n",
     )  # fmt: skip

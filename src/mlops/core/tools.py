@@ -9,6 +9,10 @@ from pathlib import Path
 
 from mlops.core.errors import MlopsError
 
+# The interpreter that runs `python -m dvc` and `python -m mlops serve` for the commands: this
+# one. (The test suite puts its preloading launcher here: tests/preload.)
+PYTHON = sys.executable
+
 
 class ToolError(MlopsError):
     """git or dvc failed; the message holds the command and what it printed."""
@@ -51,7 +55,7 @@ def first_line(stderr: str) -> str:
 
 
 def dvc(*args: str, cwd: str | Path = ".", check: bool = True, quiet: bool = True):
-    return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check, quiet=quiet)
+    return run([PYTHON, "-m", "dvc", *args], cwd=cwd, check=check, quiet=quiet)
 
 
 def git(*args: str, cwd: str | Path = ".", check: bool = True) -> str:

@@ -12,7 +12,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from mlops.core import tools
 from mlops.core.errors import MlopsError
 from mlops.serve.settings import STATE_DIR, TOKEN_ENV
 
@@ -117,7 +117,7 @@ def start(
     repo = Path(repo)
     port = port or free_port(host)
     token = token or os.environ.get(TOKEN_ENV) or secrets.token_hex(16)
-    args = [sys.executable, "-m", "mlops", "serve", "--env", env, "--host", host]
+    args = [tools.PYTHON, "-m", "mlops", "serve", "--env", env, "--host", host]
     args += ["--port", str(port)]
     options = {
         "--ref": ref,

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from mlops.serve import metrics
+from mlops.serve.predlog_writer import WAKE, wake
 from mlops.serve.routing import SHADOW, LoadedModel
 
 MAX_QUEUE = 10_000  # requests waiting for the shadow; beyond it the shadow skips them
@@ -42,6 +43,7 @@ class ShadowScorer:
 
     def stop(self) -> None:
         self._stop.set()
+        wake(self._queue)
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
@@ -60,12 +62,17 @@ class ShadowScorer:
                 items = [self._queue.get(timeout=WAIT_SECONDS)]
             except queue.Empty:
                 continue
+            if items[0] is WAKE:
+                continue
             self._stop.wait(LINGER_SECONDS)
             rows = len(items[0][1][3])
             while rows < MAX_BATCH_ROWS:
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
+                    break
+                if items[-1] is WAKE:
+                    items.pop()
                     break
                 rows += len(items[-1][1][3])
             for model, batch in _by_model(items):
