@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # What the server preloads and takes: DVC (`python -m dvc` and its console script) and the
 # pipeline's stages.
-SCRIPTS = [BIN / "dvc"]
+SCRIPTS = [BIN / "dvc", BIN / "mlops"]
 PROGRAMS = ["dvc", "mlops.stages.", *map(str, SCRIPTS)]
 # And, by a second server (tests.preload.server SERVE_IMPORTS), `mlops serve --workers 1`,
 # which the commands start (launcher.start) with mlops.core.tools.PYTHON: the `python` shim.

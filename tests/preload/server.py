@@ -51,7 +51,8 @@ IMPORTS = (
     "dvc_data.hashfile.db.local", "dvc_data.hashfile.status", "networkx", "ruamel.yaml",
     "scmrepo.git",
     "mlops.stages.validate", "mlops.stages.split", "mlops.stages.train", "mlops.stages.evaluate",
-    "mlops.stages.card", "skops.io", "pyarrow.parquet", "matplotlib.pyplot", "PIL.PngImagePlugin",
+    "mlops.stages.card", "mlops.cli", "skops.io", "pyarrow.parquet", "matplotlib.pyplot",
+    "PIL.PngImagePlugin",
 )  # fmt: skip
 
 
@@ -115,6 +116,7 @@ class Server:
         self, programs: list[str], imports: tuple[str, ...] = IMPORTS, defaults: dict | None = None
     ) -> None:
         self.programs = programs
+        self.serving = imports == SERVE_IMPORTS
         self.own = [name for name in sys.modules if name == "tests" or name.startswith("tests.")]
         self.start_env = dict(os.environ)
         for key, value in (defaults or {}).items():  # as the program sets them before these imports
@@ -146,8 +148,8 @@ class Server:
         """Why a fresh process could differ from a child of this server; None when it cannot."""
         if not self.takes(request):
             return f"{_program(request)} is not preloaded"
-        if request.get("module") == "mlops" and not _one_worker_serve(request["args"]):
-            return "only `mlops serve --workers 1` is preloaded (more workers start afresh)"
+        if _program(request) == "mlops" and (why := self.mlops_refusal(request["args"])):
+            return why
         if len(fds) != wire.STDIO or any(os.isatty(fd) for fd in fds):
             return "stdio is a terminal or missing"
         # As the imports saw them: the environment plus what the imports set by default.
@@ -167,6 +169,18 @@ class Server:
             path = os.path.join(first, name)
             if os.path.isfile(path + ".py") or os.path.isfile(os.path.join(path, "__init__.py")):
                 return f"{name} in cwd would shadow the preloaded module"
+        return None
+
+    def mlops_refusal(self, args: list[str]) -> str | None:
+        """The server of `mlops serve` takes it with one worker only (more start afresh); the
+        pipeline's takes every other command but those that set, before their imports, the
+        environment those read (`serve`, `serve-pinned`: OMP_NUM_THREADS; `demo`:
+        XDG_CACHE_HOME)."""
+        if self.serving:
+            return None if _one_worker_serve(args) else "only `mlops serve --workers 1`"
+        command = next((arg for arg in args if not arg.startswith("-")), "")
+        if command in ("serve", "serve-pinned", "demo"):
+            return f"`mlops {command}` sets what its imports read: it starts afresh"
         return None
 
     def takes(self, request: dict) -> bool:

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.preload import plugin
+
 EXPR = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
 CONDITION = re.compile(r"^(\S+)\s*(==|!=)\s*'([^']*)'$")
 UNSUPPORTED = ("continue-on-error", "working-directory", "timeout-minutes")
@@ -330,6 +332,15 @@ def install_cml_stand_in(bindir: Path) -> Path:
     return cml
 
 
+def _link_bin(real: Path, bin_dir: Path, shims: Path) -> None:
+    """The venv's programs, `python` and `dvc` by the preload launcher's shims (tests.preload):
+    the steps' `dvc repro`, and the stages it starts, as the suite's own go."""
+    bin_dir.mkdir()
+    for entry in real.iterdir():
+        shim = shims / ("python" if re.fullmatch(r"python[\d.]*", entry.name) else entry.name)
+        (bin_dir / entry.name).symlink_to(shim if shim.exists() else entry)
+
+
 def link_locked_env(clone: Path, venv: Path) -> None:
     """Give ``clone`` the locked environment already built from the same uv.lock, so the
     workflow's `make setup` finds it synced (as a warm cache would) and installs nothing.
@@ -341,6 +352,8 @@ def link_locked_env(clone: Path, venv: Path) -> None:
     for entry in venv.iterdir():
         if entry.name == ".gitignore":
             (clone / ".venv" / entry.name).write_text(entry.read_text())
+        elif entry.name == "bin" and plugin.shims() is not None:
+            _link_bin(entry, clone / ".venv" / "bin", plugin.shims())
         elif entry.name != ".synced":
             (clone / ".venv" / entry.name).symlink_to(entry)
     uv = clone / ".tools" / "bin" / "uv"
