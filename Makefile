@@ -47,7 +47,7 @@ COMPILED := src $(addprefix $(VENV)/lib/python*/site-packages/,\
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	@echo "setup: creating $(VENV)/ from uv.lock"
 	@$(UV) sync --frozen --quiet
-	@$(VENV)/bin/python -m compileall -q -j 0 $$(ls -d $(COMPILED) 2>/dev/null) >/dev/null
+	@$(VENV)/bin/python -m compileall -q -j 0 -x '/tests/' $$(ls -d $(COMPILED) 2>/dev/null) >/dev/null
 	@touch $@
 
 setup: $(VENV)/.synced ## install the locked environment (idempotent)
