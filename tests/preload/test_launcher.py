@@ -18,7 +18,9 @@ import pytest
 from tests.preload import plugin
 
 PROBE = "tests.preload.probe"
-ENV = {"PYTHONPATH": str(plugin.ROOT)}  # where the probe is, for the clients and the server
+# Where the probe is, for the clients and the server; and the launcher on, whatever the
+# session's MLOPS_TEST_PRELOAD (these tests are the launcher's own).
+ENV = {"PYTHONPATH": str(plugin.ROOT), "MLOPS_TEST_PRELOAD": "1"}
 
 
 SCRIPT = "#!{python}\nimport sys\nfrom tests.preload.probe import main\nsys.exit(main())\n"
