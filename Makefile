@@ -33,17 +33,18 @@ $(UV):
 
 # The venv is rebuilt from the lock file only when the lock or pyproject changed. Its bytecode is
 # written here for the packages the commands, stages, servers and tests import, less those
-# packages' own tests (7,400 of the environment's 34,000 modules, ~10 s on 2 cores; all of them
+# packages' own tests (7,600 of the environment's 34,000 modules, ~10 s on 2 cores; all of them
 # took 30 s); the rest is written the first time it is imported. Compiling once up front also
 # spares the first test run many processes compiling the same modules at once.
 COMPILED := src $(addprefix $(VENV)/lib/python*/site-packages/,\
-	_pytest aiobotocore aiohttp anyio antlr4 boto3 botocore celery check_jsonschema cryptography \
-	dulwich dvc dvc_data dvc_objects evidently fastapi flask fsspec funcy gevent google gto grpc \
-	httpcore httpx hydra hypothesis jinja2 joblib kombu litestar markdown markdown_it matplotlib \
-	mkdocs narwhals networkx nltk numpy omegaconf opentelemetry pandas pandera pathspec PIL \
-	prometheus_client pyarrow pydantic pydantic_settings pygit2 pygments pyrate_limiter requests \
-	rich ruamel schemathesis scipy scmrepo skops sklearn starlette tritonclient typeguard typer \
-	urllib3 uvicorn wcwidth websockets werkzeug xdist yaml)
+	_pytest aiobotocore aiohttp amqp anyio antlr4 attr boto3 botocore celery \
+	check_jsonschema click cryptography dateutil dulwich dvc dvc_data dvc_objects evidently \
+	fastapi flask fsspec funcy gevent google gto grpc h11 httpcore httpx hydra hypothesis jinja2 \
+	joblib kombu litestar markdown markdown_it matplotlib mkdocs msgspec narwhals networkx \
+	nltk numpy omegaconf opentelemetry pandas pandera pathspec PIL prometheus_client \
+	pyarrow pydantic pydantic_settings pygit2 pygments pyparsing pyrate_limiter requests rich \
+	ruamel s3transfer schemathesis scipy scmrepo skops sklearn starlette treelite tritonclient \
+	typeguard typer urllib3 uvicorn wcwidth websockets werkzeug wrapt xdist yaml)
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	@echo "setup: creating $(VENV)/ from uv.lock"
 	@$(UV) sync --frozen --quiet
