@@ -244,6 +244,7 @@ class Server:
                 other.close()
             for fd in server_fds:
                 os.close(fd)
+            self.selector.close()
             os.setsid()  # its own process group, which the server kills if the caller dies
             try:
                 # DVC's imports set nothing; the stages' set these (OMP_WAIT_POLICY...).
