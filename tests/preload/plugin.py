@@ -1,8 +1,11 @@
-"""Starts the preload server (tests.preload.server) for this pytest worker and puts generated
-`python` and `dvc` shims ahead of the venv's bin on PATH, so `dvc`, and the `python -m
-mlops.stages.X` that `dvc repro` runs through the shell, go through it. The server starts in the
-background: until it listens, and whenever it cannot take a call, the shims run the real
-programs. MLOPS_TEST_PRELOAD=0 leaves everything as without this plugin."""
+"""Starts the preload servers (tests.preload.server) for this pytest worker, one for DVC, the
+pipeline's stages and the `mlops` console script, one for a one-worker `mlops serve`, and puts
+generated `python`, `dvc` and `mlops` shims ahead of the venv's bin on PATH (and the `python`
+shim in mlops.core.tools.PYTHON, with which the commands start DVC and servers), so `dvc`, the
+`python -m mlops.stages.X` that `dvc repro` runs through the shell, and the servers the tests
+start go through them. The servers start in the background: until they listen, and whenever
+they cannot take a call, the shims run the real programs. MLOPS_TEST_PRELOAD=0 leaves
+everything as without this plugin."""
 
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ from mlops.core import tools
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-# What the server preloads and takes: DVC (`python -m dvc` and its console script) and the
-# pipeline's stages.
+# What the first server preloads and takes: DVC (`python -m dvc` and its console script), the
+# pipeline's stages and the `mlops` console script (but the commands that set what their
+# imports read: tests.preload.server.Server.mlops_refusal).
 SCRIPTS = [BIN / "dvc", BIN / "mlops"]
 PROGRAMS = ["dvc", "mlops.stages.", *map(str, SCRIPTS)]
 # And, by a second server (tests.preload.server SERVE_IMPORTS), `mlops serve --workers 1`,
